@@ -1,0 +1,6 @@
+# SPDX-License-Identifier: GPL-2.0
+# Unit tests of the shared library and the daemon's pure modules.
+$(eval $(call unit_test,test_conf,))
+$(eval $(call unit_test,test_netutil,))
+$(eval $(call unit_test,test_mqlbd_config,userspace/config.c userspace/pool.c))
+$(eval $(call unit_test,test_pool,userspace/pool.c))
