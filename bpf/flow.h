@@ -1,0 +1,163 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Flow stages of the XDP program: backend choice, flow creation with SNAT
+ * port reservation, TCP state bits, and the header rewrite.
+ */
+#ifndef MQLB_BPF_FLOW_H
+#define MQLB_BPF_FLOW_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include "maps.h"
+#include "parse.h"
+#include "csum.h"
+
+#ifndef EEXIST
+#define EEXIST 17
+#endif
+
+/* The flow-table "last seen" stamp is written at most this often, to keep
+ * the cache line of a busy flow from bouncing between CPUs. */
+#define LAST_SEEN_GRANULARITY_NS (250ULL * 1000 * 1000)
+
+static __always_inline void stat_inc(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
+
+	if (v)
+		*v += 1;
+}
+
+/*
+ * Next backend in the weighted ring. Every SYN takes one ticket from a
+ * shared counter, so N sequential connections over K equal backends land
+ * exactly N/K on each. A slot whose backend stopped being up after the
+ * ring was built is skipped (a few tries), until the daemon republishes.
+ */
+static __always_inline int pick_backend(const struct mqlb_config *cfg, __u32 *id_out)
+{
+	__u32 zero = 0, which = cfg->ring_active & 1;
+	struct mqlb_rr_state *rr;
+	struct mqlb_ring *r;
+	__u64 ticket;
+	__u32 len, i;
+
+	rr = bpf_map_lookup_elem(&rr_state, &zero);
+	r = bpf_map_lookup_elem(&ring, &which);
+	if (!rr || !r)
+		return -1;
+	len = r->len;
+	if (len == 0 || len > MQLB_RING_SIZE)
+		return -1;
+	ticket = __sync_fetch_and_add(&rr->next, 1);
+	for (i = 0; i < 4; i++) {
+		__u64 pos = (ticket + i) % len;
+		struct mqlb_backend *be;
+		__u32 id;
+
+		/* The verifier cannot bound x % n by itself (kernel 6.18). */
+		if (pos >= MQLB_RING_SIZE)
+			return -1;
+		id = r->slot[pos];
+		if (id >= MQLB_MAX_BACKENDS)
+			continue;
+		be = bpf_map_lookup_elem(&backends, &id);
+		if (be && be->state == MQLB_BE_UP) {
+			*id_out = id;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/*
+ * Reserve a SNAT source port toward the backend by inserting the reverse
+ * entry with BPF_NOEXIST: the insert itself is the reservation, so two live
+ * flows can never share a translated tuple, even when racing on two CPUs.
+ * Returns 0, -EEXIST when every candidate was taken, or the map error
+ * (-E2BIG: table full).
+ */
+static __always_inline int reserve_snat_port(const struct mqlb_config *cfg,
+					     struct mqlb_snat_key *sk,
+					     const struct mqlb_flow_key *key)
+{
+	__u32 range = (__u32)cfg->snat_port_max - cfg->snat_port_min + 1;
+	int err = -EEXIST;
+	__u32 i;
+
+	for (i = 0; i < MQLB_SNAT_TRIES; i++) {
+		__u16 port = cfg->snat_port_min + bpf_get_prandom_u32() % range;
+
+		sk->snat_port_be = bpf_htons(port);
+		err = bpf_map_update_elem(&snat, sk, key, BPF_NOEXIST);
+		if (err != -EEXIST)
+			return err;
+	}
+	return err;
+}
+
+/* TCP flag bits a packet adds to its flow, and the atomic update. */
+static __always_inline void flow_note_tcp(struct mqlb_flow *f, const struct tcphdr *tcp,
+					  bool from_client, __u64 now)
+{
+	__u32 bits = 0;
+
+	if (tcp->rst)
+		bits |= MQLB_FLOW_RST;
+	if (from_client) {
+		if (tcp->fin)
+			bits |= MQLB_FLOW_FIN_CLIENT;
+		if (!tcp->syn && tcp->ack && (f->tcp_flags & MQLB_FLOW_SYNACK))
+			bits |= MQLB_FLOW_ESTABLISHED;
+	} else {
+		if (tcp->fin)
+			bits |= MQLB_FLOW_FIN_BACKEND;
+		if (tcp->syn && tcp->ack)
+			bits |= MQLB_FLOW_SYNACK;
+	}
+	/* Both directions run on different CPUs: a plain store could lose a FIN. */
+	if (bits & ~f->tcp_flags)
+		__sync_fetch_and_or(&f->tcp_flags, bits);
+	if (now - f->last_ns > LAST_SEEN_GRANULARITY_NS)
+		f->last_ns = now;
+}
+
+/* Rewrite addresses and ports, updating the IPv4 and TCP checksums incrementally. */
+static __always_inline void rewrite_tuple(struct pkt *p, __be32 saddr, __be32 daddr, __be16 sport,
+					  __be16 dport)
+{
+	struct iphdr *ip = p->ip;
+	struct tcphdr *tcp = p->tcp;
+
+	csum_replace4(&ip->check, ip->saddr, saddr);
+	csum_replace4(&ip->check, ip->daddr, daddr);
+	/* The TCP checksum covers the pseudo-header addresses too. */
+	csum_replace4(&tcp->check, ip->saddr, saddr);
+	csum_replace4(&tcp->check, ip->daddr, daddr);
+	csum_replace2(&tcp->check, tcp->source, sport);
+	csum_replace2(&tcp->check, tcp->dest, dport);
+	ip->saddr = saddr;
+	ip->daddr = daddr;
+	tcp->source = sport;
+	tcp->dest = dport;
+}
+
+static __always_inline void backend_count(__u32 id, bool to_backend, __u32 bytes, bool new_flow)
+{
+	struct mqlb_backend_stats *bs = bpf_map_lookup_elem(&backend_stats, &id);
+
+	if (!bs)
+		return;
+	if (to_backend) {
+		bs->packets_in++;
+		bs->bytes_in += bytes;
+	} else {
+		bs->packets_out++;
+		bs->bytes_out += bytes;
+	}
+	if (new_flow)
+		bs->flows_total++;
+}
+
+#endif

@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Every map of the XDP data plane, one purpose line each (katran style). */
+#ifndef MQLB_BPF_MAPS_H
+#define MQLB_BPF_MAPS_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include "mqlb_abi.h"
+
+/* Global settings written by mqlbd (VIP, SNAT address and port range, active ring). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mqlb_config);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} config SEC(".maps");
+
+/* Backend slots by id: address, port, state, weight. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MQLB_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct mqlb_backend);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} backends SEC(".maps");
+
+/* Two weighted round-robin rings (double-buffered, see mqlb_config.ring_active). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, struct mqlb_ring);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} ring SEC(".maps");
+
+/* The round-robin ticket counter, shared by all CPUs so that the order is exact. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mqlb_rr_state);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} rr_state SEC(".maps");
+
+/*
+ * Live flows by client tuple. A plain preallocated hash, never LRU: an
+ * LRU would silently evict idle MQTT connections. The loader sets
+ * max_entries from flow-table-size.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MQLB_DEFAULT_FLOWS);
+	__type(key, struct mqlb_flow_key);
+	__type(value, struct mqlb_flow);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} flows SEC(".maps");
+
+/*
+ * Translated tuple -> client tuple, for the reply direction. Inserting with
+ * BPF_NOEXIST is also how a SNAT port is reserved: two live flows can
+ * never share a translated tuple. Same size as "flows".
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MQLB_DEFAULT_FLOWS);
+	__type(key, struct mqlb_snat_key);
+	__type(value, struct mqlb_flow_key);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} snat SEC(".maps");
+
+/* Global per-CPU counters, indexed by enum mqlb_stat. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MQLB_STAT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} stats SEC(".maps");
+
+/* Per-CPU packet/byte/flow counters per backend id. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MQLB_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct mqlb_backend_stats);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} backend_stats SEC(".maps");
+
+/*
+ * Egress interfaces for bpf_redirect_map, keyed by ifindex. Not pinned:
+ * libbpf 1.1 cannot reuse a pinned devmap on a later load.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_DEVMAP_HASH);
+	__uint(max_entries, MQLB_MAX_IFACES);
+	__type(key, __u32);
+	__type(value, __u32);
+} tx_ports SEC(".maps");
+
+#endif

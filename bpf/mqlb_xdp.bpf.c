@@ -1,0 +1,268 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mqlb XDP data plane, fullnat mode.
+ *
+ *   client -> VIP:port     SYN: pick a backend round-robin, reserve a SNAT
+ *                          port, record the flow; then every packet is
+ *                          rewritten to SNAT:port -> backend and forwarded.
+ *   backend -> SNAT:port   looked up in "snat", rewritten to VIP -> client
+ *                          and sent back out the interface the SYN came in.
+ *   anything else          XDP_PASS, untouched (ARP, ICMP, other ports, the
+ *                          balancer's own connections).
+ *
+ * Every decision other than forwarding is counted by reason in "stats".
+ */
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "mqlb_abi.h"
+#include "maps.h"
+#include "parse.h"
+#include "csum.h"
+#include "flow.h"
+
+#define AF_INET 2
+
+char LICENSE[] SEC("license") = "GPL";
+
+static __always_inline int verdict(int action, __u32 stat)
+{
+	stat_inc(stat);
+	return action;
+}
+
+/* Send the frame out of ifindex: XDP_TX when it is where it came in. */
+static __always_inline int xmit(struct xdp_md *ctx, __u32 ifindex)
+{
+	long ret;
+
+	if (ifindex == ctx->ingress_ifindex)
+		return verdict(XDP_TX, MQLB_STAT_XDP_TX);
+	/* Flags 0: a missing devmap entry makes the helper return XDP_ABORTED. */
+	ret = bpf_redirect_map(&tx_ports, ifindex, 0);
+	if (ret != XDP_REDIRECT)
+		return verdict(XDP_DROP, MQLB_STAT_DROP_NO_TX_PORT);
+	return verdict(XDP_REDIRECT, MQLB_STAT_REDIRECT);
+}
+
+static __always_inline int forward_to_backend(struct xdp_md *ctx, struct pkt *p,
+					      struct mqlb_flow *f, bool new_flow)
+{
+	struct bpf_fib_lookup fib = {};
+	long rc;
+
+	flow_note_tcp(f, p->tcp, true, bpf_ktime_get_ns());
+	backend_count(f->backend_id, true, p->ip_len, new_flow);
+
+	fib.family = AF_INET;
+	fib.tos = p->ip->tos;
+	fib.l4_protocol = IPPROTO_TCP;
+	fib.tot_len = p->ip_len;
+	fib.sport = f->snat_port_be;
+	fib.dport = f->backend_port_be;
+	fib.ipv4_src = f->snat_addr_be;
+	fib.ipv4_dst = f->backend_addr_be;
+	fib.ifindex = ctx->ingress_ifindex;
+	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
+	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH)
+		return verdict(XDP_DROP, MQLB_STAT_DROP_NO_NEIGH);
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS)
+		return verdict(XDP_DROP, MQLB_STAT_DROP_FIB);
+
+	rewrite_tuple(p, f->snat_addr_be, f->backend_addr_be, f->snat_port_be, f->backend_port_be);
+	__builtin_memcpy(p->eth->h_source, fib.smac, ETH_ALEN);
+	__builtin_memcpy(p->eth->h_dest, fib.dmac, ETH_ALEN);
+	stat_inc(MQLB_STAT_FWD_TO_BACKEND);
+	return xmit(ctx, fib.ifindex);
+}
+
+/*
+ * A SYN with no live flow: choose the backend, reserve the SNAT port, then
+ * publish the flow. The reverse entry goes in first so that a reply can
+ * never arrive for a flow whose port is not reserved.
+ */
+static __always_inline int new_flow(struct xdp_md *ctx, struct pkt *p,
+				    const struct mqlb_config *cfg, const struct mqlb_flow_key *key)
+{
+	struct mqlb_snat_key sk = {};
+	struct mqlb_flow nf = {};
+	struct mqlb_backend *be;
+	struct mqlb_flow *f;
+	__u32 id = 0;
+	__u64 now;
+	long err;
+
+	if (pick_backend(cfg, &id))
+		return verdict(XDP_DROP, MQLB_STAT_DROP_NO_BACKEND);
+	be = bpf_map_lookup_elem(&backends, &id);
+	if (!be)
+		return verdict(XDP_DROP, MQLB_STAT_DROP_NO_BACKEND);
+
+	sk.backend_addr_be = be->addr_be;
+	sk.backend_port_be = be->port_be;
+	sk.snat_addr_be = cfg->snat_addr_be;
+	err = reserve_snat_port(cfg, &sk, key);
+	if (err == -EEXIST)
+		return verdict(XDP_DROP, MQLB_STAT_DROP_SNAT_EXHAUSTED);
+	if (err)
+		return verdict(XDP_DROP, MQLB_STAT_DROP_TABLE_FULL);
+
+	now = bpf_ktime_get_ns();
+	nf.created_ns = now;
+	nf.last_ns = now;
+	nf.backend_addr_be = be->addr_be;
+	nf.backend_port_be = be->port_be;
+	nf.snat_addr_be = cfg->snat_addr_be;
+	nf.snat_port_be = sk.snat_port_be;
+	nf.backend_id = (__u16)id;
+	nf.cli_ifindex = ctx->ingress_ifindex;
+	nf.tcp_flags = MQLB_FLOW_SYN;
+	__builtin_memcpy(nf.cli_mac, p->eth->h_source, ETH_ALEN);
+	__builtin_memcpy(nf.lb_mac, p->eth->h_dest, ETH_ALEN);
+
+	err = bpf_map_update_elem(&flows, key, &nf, BPF_NOEXIST);
+	if (err) {
+		bpf_map_delete_elem(&snat, &sk);
+		if (err != -EEXIST)
+			return verdict(XDP_DROP, MQLB_STAT_DROP_TABLE_FULL);
+		/* Another CPU created the flow for a retransmitted SYN first: follow it. */
+		stat_inc(MQLB_STAT_FLOW_RACE);
+		f = bpf_map_lookup_elem(&flows, key);
+		if (!f)
+			return verdict(XDP_DROP, MQLB_STAT_DROP_NO_FLOW);
+		return forward_to_backend(ctx, p, f, false);
+	}
+	f = bpf_map_lookup_elem(&flows, key);
+	if (!f) /* removed under us; the client's SYN retransmission will retry */
+		return verdict(XDP_DROP, MQLB_STAT_DROP_NO_FLOW);
+	stat_inc(MQLB_STAT_FLOW_NEW);
+	return forward_to_backend(ctx, p, f, true);
+}
+
+/* Forget a closed flow so that a new SYN on the same client tuple starts afresh. */
+static __always_inline void flow_recycle(const struct mqlb_flow_key *key, const struct mqlb_flow *f)
+{
+	struct mqlb_snat_key sk = {
+		.backend_addr_be = f->backend_addr_be,
+		.snat_addr_be = f->snat_addr_be,
+		.backend_port_be = f->backend_port_be,
+		.snat_port_be = f->snat_port_be,
+	};
+
+	bpf_map_delete_elem(&snat, &sk);
+	bpf_map_delete_elem(&flows, key);
+	stat_inc(MQLB_STAT_FLOW_RECYCLED);
+}
+
+static __always_inline int from_client(struct xdp_md *ctx, struct pkt *p,
+				       const struct mqlb_config *cfg)
+{
+	struct tcphdr *tcp = p->tcp;
+	bool syn = tcp->syn && !tcp->ack;
+	struct mqlb_flow_key key = {
+		.client_addr_be = p->ip->saddr,
+		.vip_addr_be = p->ip->daddr,
+		.client_port_be = tcp->source,
+		.vip_port_be = tcp->dest,
+	};
+	struct mqlb_flow *f;
+
+	f = bpf_map_lookup_elem(&flows, &key);
+	if (f) {
+		if (!syn)
+			return forward_to_backend(ctx, p, f, false);
+		if (!MQLB_FLOW_CLOSED(f->tcp_flags)) {
+			stat_inc(MQLB_STAT_FLOW_SYN_RETRANS);
+			return forward_to_backend(ctx, p, f, false);
+		}
+		flow_recycle(&key, f);
+	} else if (!syn) {
+		/* Without a flow the local stack would answer with a RST. */
+		return verdict(XDP_DROP, MQLB_STAT_DROP_NO_FLOW);
+	}
+	return new_flow(ctx, p, cfg, &key);
+}
+
+static __always_inline int from_backend(struct xdp_md *ctx, struct pkt *p,
+					const struct mqlb_config *cfg)
+{
+	struct tcphdr *tcp = p->tcp;
+	struct mqlb_snat_key sk = {
+		.backend_addr_be = p->ip->saddr,
+		.snat_addr_be = p->ip->daddr,
+		.backend_port_be = tcp->source,
+		.snat_port_be = tcp->dest,
+	};
+	struct mqlb_flow_key *ck;
+	struct mqlb_flow *f;
+
+	ck = bpf_map_lookup_elem(&snat, &sk);
+	if (!ck)
+		return verdict(XDP_PASS, MQLB_STAT_PASS_NO_FLOW_REPLY);
+	f = bpf_map_lookup_elem(&flows, ck);
+	if (!f || f->snat_port_be != sk.snat_port_be)
+		return verdict(XDP_PASS, MQLB_STAT_PASS_NO_FLOW_REPLY);
+
+	flow_note_tcp(f, tcp, false, bpf_ktime_get_ns());
+	backend_count(f->backend_id, false, p->ip_len, false);
+	rewrite_tuple(p, ck->vip_addr_be, ck->client_addr_be, ck->vip_port_be, ck->client_port_be);
+	__builtin_memcpy(p->eth->h_source, f->lb_mac, ETH_ALEN);
+	__builtin_memcpy(p->eth->h_dest, f->cli_mac, ETH_ALEN);
+	stat_inc(MQLB_STAT_FWD_TO_CLIENT);
+	return xmit(ctx, f->cli_ifindex);
+}
+
+SEC("xdp")
+int mqlb_xdp(struct xdp_md *ctx)
+{
+	struct mqlb_config *cfg;
+	struct pkt p = {};
+	__u32 zero = 0, stat = 0;
+	__u16 dport;
+	bool to_vip;
+
+	stat_inc(MQLB_STAT_RX_PACKETS);
+	switch (parse_eth_ip(ctx, &p, &stat)) {
+	case PARSE_OK:
+		break;
+	case PARSE_PASS:
+		return verdict(XDP_PASS, stat);
+	default:
+		return verdict(XDP_DROP, stat);
+	}
+	if (p.ip->protocol != IPPROTO_TCP)
+		return verdict(XDP_PASS, MQLB_STAT_PASS_NON_TCP);
+
+	cfg = bpf_map_lookup_elem(&config, &zero);
+	if (!cfg || !cfg->vip_addr_be || cfg->snat_port_min == 0 ||
+	    cfg->snat_port_min > cfg->snat_port_max)
+		return verdict(XDP_PASS, MQLB_STAT_PASS_NOT_CONFIGURED);
+	to_vip = p.ip->daddr == cfg->vip_addr_be;
+	if (!to_vip && p.ip->daddr != cfg->snat_addr_be)
+		return verdict(XDP_PASS, MQLB_STAT_PASS_NOT_OURS);
+
+	/* Addressed to us: from here on, a malformed header is dropped. */
+	switch (parse_tcp(&p, &stat)) {
+	case PARSE_OK:
+		break;
+	case PARSE_PASS:
+		return verdict(XDP_PASS, stat);
+	default:
+		return verdict(XDP_DROP, stat);
+	}
+
+	if (to_vip) {
+		if (p.tcp->dest != cfg->vip_port_be)
+			return verdict(XDP_PASS, MQLB_STAT_PASS_NOT_OURS);
+		return from_client(ctx, &p, cfg);
+	}
+	/* Only the SNAT range can hold our flows; the balancer's own
+	 * connections (ephemeral ports) go to the kernel untouched. */
+	dport = bpf_ntohs(p.tcp->dest);
+	if (dport < cfg->snat_port_min || dport > cfg->snat_port_max)
+		return verdict(XDP_PASS, MQLB_STAT_PASS_NOT_OURS);
+	return from_backend(ctx, &p, cfg);
+}

@@ -1,0 +1,220 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * mqlb_abi.h: the one header shared by the XDP data plane (bpf/) and
+ * userspace (mqlbd, mqlb, tests). Map keys and values, counters, state
+ * values and pinned names live here and nowhere else, so that both sides
+ * can never disagree about a layout.
+ *
+ * Byte order: fields named *_be are network order, everything else host.
+ */
+#ifndef MQLB_ABI_H
+#define MQLB_ABI_H
+
+#include <linux/types.h>
+
+/* Capacities. */
+#define MQLB_MAX_BACKENDS     256
+#define MQLB_RING_SIZE        16384   /* slots of the weighted round-robin ring */
+#define MQLB_MAX_WEIGHT       256
+#define MQLB_DEFAULT_FLOWS    262144  /* flow table entries (config: flow-table-size) */
+#define MQLB_SNAT_TRIES       16      /* random SNAT port candidates tried per SYN */
+#define MQLB_MAX_IFACES       8
+#define MQLB_CLIENT_ID_LEN    32      /* MQTT client id bytes kept per flow */
+
+/* Pinned names, under the pin path (default /sys/fs/bpf/mqlb). */
+#define MQLB_PIN_DEFAULT      "/sys/fs/bpf/mqlb"
+#define MQLB_MAP_CONFIG       "config"
+#define MQLB_MAP_BACKENDS     "backends"
+#define MQLB_MAP_RING         "ring"
+#define MQLB_MAP_RR           "rr_state"
+#define MQLB_MAP_FLOWS        "flows"
+#define MQLB_MAP_SNAT         "snat"
+#define MQLB_MAP_STATS        "stats"
+#define MQLB_MAP_BACKEND_STATS "backend_stats"
+#define MQLB_PROG_XDP         "mqlb_xdp"
+#define MQLB_LINK_PREFIX      "link_"  /* link_<ifname>: one pinned XDP link per interface */
+
+/* mqlb_config.flags */
+#define MQLB_CFG_STRICT       (1U << 0) /* refuse flows whose first payload is not CONNECT */
+
+/*
+ * Global settings, single entry of the "config" array. A map rather than
+ * .rodata so that a restarted daemon can adopt and change them without
+ * reloading the program.
+ */
+struct mqlb_config {
+	__be32 vip_addr_be;
+	__be32 snat_addr_be;
+	__be16 vip_port_be;
+	__u16 snat_port_min;     /* host order, inclusive */
+	__u16 snat_port_max;     /* host order, inclusive */
+	__u16 ring_active;       /* which of the two rings new flows use (0/1) */
+	__u32 flags;             /* MQLB_CFG_* */
+	__u32 pad;
+};
+
+enum mqlb_backend_state {
+	MQLB_BE_EMPTY = 0,       /* slot not in use */
+	MQLB_BE_UP,
+	MQLB_BE_DOWN,
+	MQLB_BE_DRAIN,           /* no new flows, existing flows continue */
+	MQLB_BE_DISABLED,
+};
+
+/* One slot of the "backends" array, indexed by backend id. */
+struct mqlb_backend {
+	__be32 addr_be;
+	__be16 port_be;
+	__u8 state;              /* enum mqlb_backend_state */
+	__u8 pad;
+	__u32 weight;
+};
+
+/*
+ * Weighted round-robin ring. Two entries: the daemon fills the inactive
+ * one, then flips mqlb_config.ring_active, so the data plane never reads a
+ * half-written ring.
+ */
+struct mqlb_ring {
+	__u32 len;
+	__u32 gen;
+	__u16 slot[MQLB_RING_SIZE]; /* backend ids */
+};
+
+/* Shared (not per-CPU) ticket counter: exact round-robin across CPUs. */
+struct mqlb_rr_state {
+	__u64 next;
+};
+
+/* Client-side tuple: the key of "flows" (client -> VIP direction). */
+struct mqlb_flow_key {
+	__be32 client_addr_be;
+	__be32 vip_addr_be;
+	__be16 client_port_be;
+	__be16 vip_port_be;
+};
+
+/* Translated tuple seen on the backend side: the key of "snat". */
+struct mqlb_snat_key {
+	__be32 backend_addr_be;
+	__be32 snat_addr_be;
+	__be16 backend_port_be;
+	__be16 snat_port_be;
+};
+
+/* mqlb_flow.tcp_flags: what the data plane has seen of the connection. */
+#define MQLB_FLOW_SYN         (1U << 0) /* client SYN */
+#define MQLB_FLOW_SYNACK      (1U << 1) /* backend SYN-ACK */
+#define MQLB_FLOW_ESTABLISHED (1U << 2) /* client ACK after the SYN-ACK */
+#define MQLB_FLOW_FIN_CLIENT  (1U << 3)
+#define MQLB_FLOW_FIN_BACKEND (1U << 4)
+#define MQLB_FLOW_RST         (1U << 5)
+#define MQLB_FLOW_CLOSED(f)                                                                    \
+	(((f) & MQLB_FLOW_RST) ||                                                              \
+	 (((f) & (MQLB_FLOW_FIN_CLIENT | MQLB_FLOW_FIN_BACKEND)) ==                             \
+	  (MQLB_FLOW_FIN_CLIENT | MQLB_FLOW_FIN_BACKEND)))
+
+/* Value of "flows". */
+struct mqlb_flow {
+	__u64 created_ns;        /* bpf_ktime_get_ns() == CLOCK_MONOTONIC */
+	__u64 last_ns;           /* last packet, either direction (about 250 ms precision) */
+	__be32 backend_addr_be;  /* copied so that the flow outlives backend changes */
+	__be32 snat_addr_be;
+	__be16 backend_port_be;
+	__be16 snat_port_be;
+	__u16 backend_id;
+	__u16 keepalive_s;       /* MQTT keep-alive from CONNECT (0 = none/unknown) */
+	__u32 cli_ifindex;       /* where the client's frames arrive and replies leave */
+	__u32 tcp_flags;         /* MQLB_FLOW_*, updated with atomic or */
+	__u8 cli_mac[6];         /* source MAC of the SYN: next hop back to the client */
+	__u8 lb_mac[6];          /* destination MAC of the SYN: our own MAC on that side */
+	__u8 mqtt_level;         /* 0 = not parsed yet / not MQTT */
+	__u8 client_id_len;
+	__u8 pad[6];
+	char client_id[MQLB_CLIENT_ID_LEN];
+};
+
+/* Per-CPU counters of "stats", indexed by enum mqlb_stat. */
+enum mqlb_stat {
+	MQLB_STAT_RX_PACKETS = 0,
+	MQLB_STAT_FWD_TO_BACKEND,
+	MQLB_STAT_FWD_TO_CLIENT,
+	MQLB_STAT_XDP_TX,
+	MQLB_STAT_REDIRECT,
+	MQLB_STAT_FLOW_NEW,
+	MQLB_STAT_FLOW_SYN_RETRANS,
+	MQLB_STAT_FLOW_RECYCLED,
+	MQLB_STAT_FLOW_RACE,
+	MQLB_STAT_PASS_NON_IP,
+	MQLB_STAT_PASS_IPV6,
+	MQLB_STAT_PASS_VLAN,
+	MQLB_STAT_PASS_NON_TCP,
+	MQLB_STAT_PASS_NOT_OURS,
+	MQLB_STAT_PASS_NO_FLOW_REPLY,
+	MQLB_STAT_DROP_TRUNC_ETH,
+	MQLB_STAT_DROP_BAD_IP,
+	MQLB_STAT_DROP_FRAGMENT,
+	MQLB_STAT_DROP_IP_OPTIONS,
+	MQLB_STAT_DROP_TRUNC_TCP,
+	MQLB_STAT_DROP_BAD_DOFF,
+	MQLB_STAT_DROP_NO_FLOW,
+	MQLB_STAT_DROP_NO_BACKEND,
+	MQLB_STAT_DROP_TABLE_FULL,
+	MQLB_STAT_DROP_SNAT_EXHAUSTED,
+	MQLB_STAT_DROP_FIB,
+	MQLB_STAT_DROP_NO_NEIGH,
+	MQLB_STAT_DROP_NO_TX_PORT,
+	MQLB_STAT_PASS_NOT_CONFIGURED,
+	MQLB_STAT_MAX,
+};
+
+/* Per-CPU counters of "backend_stats", indexed by backend id. */
+struct mqlb_backend_stats {
+	__u64 packets_in;        /* client -> backend */
+	__u64 bytes_in;
+	__u64 packets_out;       /* backend -> client */
+	__u64 bytes_out;
+	__u64 flows_total;
+};
+
+#ifndef __bpf__
+/* Stable names for counters (CLI, metrics, logs); index = enum mqlb_stat. */
+static const char *const mqlb_stat_names[MQLB_STAT_MAX] = {
+	[MQLB_STAT_RX_PACKETS] = "rx_packets",
+	[MQLB_STAT_FWD_TO_BACKEND] = "fwd_to_backend",
+	[MQLB_STAT_FWD_TO_CLIENT] = "fwd_to_client",
+	[MQLB_STAT_XDP_TX] = "xdp_tx",
+	[MQLB_STAT_REDIRECT] = "redirect",
+	[MQLB_STAT_FLOW_NEW] = "flow_new",
+	[MQLB_STAT_FLOW_SYN_RETRANS] = "flow_syn_retrans",
+	[MQLB_STAT_FLOW_RECYCLED] = "flow_recycled",
+	[MQLB_STAT_FLOW_RACE] = "flow_race",
+	[MQLB_STAT_PASS_NON_IP] = "pass_non_ip",
+	[MQLB_STAT_PASS_IPV6] = "pass_ipv6",
+	[MQLB_STAT_PASS_VLAN] = "pass_vlan",
+	[MQLB_STAT_PASS_NON_TCP] = "pass_non_tcp",
+	[MQLB_STAT_PASS_NOT_OURS] = "pass_not_ours",
+	[MQLB_STAT_PASS_NO_FLOW_REPLY] = "pass_no_flow_reply",
+	[MQLB_STAT_DROP_TRUNC_ETH] = "drop_trunc_eth",
+	[MQLB_STAT_DROP_BAD_IP] = "drop_bad_ip",
+	[MQLB_STAT_DROP_FRAGMENT] = "drop_fragment",
+	[MQLB_STAT_DROP_IP_OPTIONS] = "drop_ip_options",
+	[MQLB_STAT_DROP_TRUNC_TCP] = "drop_trunc_tcp",
+	[MQLB_STAT_DROP_BAD_DOFF] = "drop_bad_doff",
+	[MQLB_STAT_DROP_NO_FLOW] = "drop_no_flow",
+	[MQLB_STAT_DROP_NO_BACKEND] = "drop_no_backend",
+	[MQLB_STAT_DROP_TABLE_FULL] = "drop_table_full",
+	[MQLB_STAT_DROP_SNAT_EXHAUSTED] = "drop_snat_exhausted",
+	[MQLB_STAT_DROP_FIB] = "drop_fib",
+	[MQLB_STAT_DROP_NO_NEIGH] = "drop_no_neigh",
+	[MQLB_STAT_DROP_NO_TX_PORT] = "drop_no_tx_port",
+	[MQLB_STAT_PASS_NOT_CONFIGURED] = "pass_not_configured",
+};
+
+static const char *const mqlb_backend_state_names[] = {
+	[MQLB_BE_EMPTY] = "empty",   [MQLB_BE_UP] = "up",	  [MQLB_BE_DOWN] = "down",
+	[MQLB_BE_DRAIN] = "drain",   [MQLB_BE_DISABLED] = "disabled",
+};
+#endif
+
+#endif /* MQLB_ABI_H */
