@@ -17,7 +17,7 @@ ARCH_INC := /usr/include/$(shell uname -m)-linux-gnu
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wformat=2
 CFLAGS   ?= -O2 -g
-CFLAGS   += $(WARN) -std=gnu11 -D_GNU_SOURCE -Iinclude -Iuserspace/lib -I$(O)
+CFLAGS   += $(WARN) -std=gnu11 -D_GNU_SOURCE -Iinclude -Iuserspace/lib -Iuserspace -I$(O)
 LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lbpf -lmnl -lelf -lz)
 
 # Unit tests always run under AddressSanitizer and UBSan.

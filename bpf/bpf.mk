@@ -8,6 +8,6 @@ $(BPF_OBJ): bpf/mqlb_xdp.bpf.c $(wildcard bpf/*.h) include/mqlb_abi.h
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
-$(BPF_SKEL): $(BPF_OBJ)
+$(BPF_SKEL): $(BPF_OBJ) bpf/bpf.mk
 	$(call msg,GEN-SKEL,$@)
-	$(Q)$(BPFTOOL) gen skeleton $< name mqlb_xdp > $@
+	$(Q)$(BPFTOOL) gen skeleton $< name mqlb_xdp_bpf > $@

@@ -2,5 +2,6 @@
 # Unit tests of the shared library and the daemon's pure modules.
 $(eval $(call unit_test,test_conf,))
 $(eval $(call unit_test,test_netutil,))
-$(eval $(call unit_test,test_mqlbd_config,userspace/config.c userspace/pool.c))
+$(eval $(call unit_test,test_mqlbd_config,userspace/config.c))
 $(eval $(call unit_test,test_pool,userspace/pool.c))
+$(eval $(call unit_test,test_flowgc,userspace/flowgc.c))

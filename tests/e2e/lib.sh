@@ -1,0 +1,227 @@
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
+#
+# End-to-end test bed (DESIGN.md "Test topology"), built out of network
+# namespaces that carry a per-run prefix:
+#
+#   ${P}cli  eth0 10.201.1.10 + .20 --- lbc  ${P}lb  lbb --- p-lb  ${P}sw (bridge br0)
+#            (two client addresses)     10.201.1.2         10.201.2.1   |  p-b1 p-b2 p-b3
+#                                       VIP 10.201.1.1/32                |
+#                                                     ${P}b1..b3: eth0 10.201.2.11..13
+#
+# Every resource is registered for removal the moment it is created, and
+# bed_cleanup runs on every exit path (trap), so a failed run leaves nothing.
+
+BUILD=${BUILD:-$PWD/build}
+P=${MQLB_PREFIX:-mqlbt-$$-}
+NET_CLI=10.201.1
+NET_BRK=10.201.2
+VIP=$NET_CLI.1
+VIP_PORT=1883
+SNAT=$NET_BRK.1
+CLI_ADDRS="$NET_CLI.10,$NET_CLI.20"
+NBROKERS=${NBROKERS:-3}
+WORK=$(mktemp -d "/tmp/${P}XXXX")
+BPFFS=/run/${P}bpf
+PIN=$BPFFS/mqlb
+CLEANUP_PIDS=()
+CLEANUP_NS=()
+BPFFS_MOUNTED=0
+
+log() { printf '[%s] %s\n' "$(date +%T)" "$*"; }
+fail() { log "FAIL: $*"; exit 1; }
+skip() { log "SKIP: $*"; exit 77; }
+nsx() { local ns=$1; shift; ip netns exec "$P$ns" "$@"; }
+
+bed_cleanup() {
+	local pid ns
+	for pid in "${CLEANUP_PIDS[@]}"; do
+		kill "$pid" 2>/dev/null
+	done
+	for pid in "${CLEANUP_PIDS[@]}"; do
+		# give mqlbd the chance to detach and unpin, then insist
+		for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+		kill -9 "$pid" 2>/dev/null
+	done
+	for ns in "${CLEANUP_NS[@]}"; do
+		ip netns del "$ns" 2>/dev/null
+	done
+	if [ "$BPFFS_MOUNTED" = 1 ]; then
+		rm -rf "${PIN:?}"/* 2>/dev/null
+		umount "$BPFFS" 2>/dev/null
+		rmdir "$BPFFS" 2>/dev/null
+	fi
+	rm -rf "$WORK"
+}
+
+bed_require() {
+	[ "$(id -u)" = 0 ] || skip "needs root (network namespaces, XDP)"
+	for t in ip ethtool mosquitto mosquitto_sub mosquitto_pub /usr/bin/python3; do
+		command -v "$t" >/dev/null || skip "$t is not installed (make deps)"
+	done
+	[ -x "$BUILD/mqlbd" ] || fail "$BUILD/mqlbd is not built"
+	trap bed_cleanup EXIT
+	trap 'exit 130' INT TERM
+}
+
+add_ns() {
+	ip netns add "$P$1" || fail "ip netns add $P$1"
+	CLEANUP_NS+=("$P$1")
+	nsx "$1" ip link set lo up
+}
+
+# veth NS_A IF_A NS_B IF_B
+veth() {
+	ip link add "${P}tmpa" type veth peer name "${P}tmpb" || fail "veth $2/$4"
+	ip link set "${P}tmpa" netns "$P$1" name "$2" || fail "move $2"
+	ip link set "${P}tmpb" netns "$P$3" name "$4" || fail "move $4"
+	nsx "$1" ip link set "$2" up
+	nsx "$3" ip link set "$4" up
+}
+
+# bed_up: namespaces, links, addresses, routes, bridge, offload settings.
+bed_up() {
+	local i
+	add_ns cli
+	add_ns lb
+	add_ns sw
+	veth cli eth0 lb lbc
+	veth lb lbb sw p-lb
+	nsx sw ip link add br0 type bridge
+	nsx sw ip link set br0 up
+	nsx sw ip link set p-lb master br0
+	nsx cli ip addr add $NET_CLI.10/24 dev eth0
+	nsx cli ip addr add $NET_CLI.20/24 dev eth0
+	nsx cli ip route add default via $NET_CLI.2
+	nsx lb ip addr add $NET_CLI.2/24 dev lbc
+	nsx lb ip addr add $VIP/32 dev lbc
+	nsx lb ip addr add $SNAT/24 dev lbb
+	nsx lb sysctl -qw net.ipv4.ip_forward=1
+	for i in $(seq "$NBROKERS"); do
+		add_ns "b$i"
+		veth "b$i" eth0 sw "p-b$i"
+		nsx sw ip link set "p-b$i" master br0
+		nsx "b$i" ip addr add "$NET_BRK.1$i/24" dev eth0
+		nsx "b$i" ip route add default via $SNAT
+		# Senders toward the balancer: full checksums, since XDP rewrites and
+		# forwards without the stack finishing a partial one (DESIGN.md).
+		nsx "b$i" ethtool -K eth0 tx off >/dev/null
+	done
+	nsx cli ethtool -K eth0 tx off >/dev/null
+	# Receivers of redirected frames under native XDP need GRO (DESIGN.md).
+	nsx cli ethtool -K eth0 gro on >/dev/null
+	nsx sw ethtool -K p-lb gro on >/dev/null
+	# bpffs outside /sys: ip netns exec remounts /sys privately.
+	mkdir -p "$BPFFS" && mount -t bpf bpf "$BPFFS" || fail "mount bpffs on $BPFFS"
+	BPFFS_MOUNTED=1
+}
+
+broker_addr() { echo "$NET_BRK.1$1"; }
+
+# start_mosquitto I [extra config lines...]
+start_mosquitto() {
+	local i=$1 conf="$WORK/mosquitto-b$1.conf"
+	shift
+	{
+		echo "listener 1883 0.0.0.0"
+		echo "allow_anonymous true"
+		echo "user root"
+		echo "persistence false"
+		echo "log_dest stderr"
+		echo "log_type error"
+		echo "log_type warning"
+		printf '%s\n' "$@"
+	} >"$conf"
+	# ip netns exec execs the command, so $! is mosquitto itself (a shell
+	# function in the background would leave $! pointing at a subshell).
+	ip netns exec "${P}b$i" mosquitto -c "$conf" >"$WORK/mosquitto-b$i.log" 2>&1 &
+	CLEANUP_PIDS+=($!)
+}
+
+# The study's star: b1 and b2 bridge every topic both ways to b3.
+start_brokers_star() {
+	local i
+	start_mosquitto 3
+	for i in $(seq "$NBROKERS"); do
+		[ "$i" = 3 ] && continue
+		start_mosquitto "$i" "connection bridge-b$i-to-b3" "address $(broker_addr 3):1883" \
+			"topic # out 0" "topic # in 0" "restart_timeout 1" "cleansession true"
+	done
+	for i in $(seq "$NBROKERS"); do
+		wait_port "b$i" 1883 || fail "mosquitto in b$i did not start: $(cat "$WORK/mosquitto-b$i.log")"
+	done
+}
+
+wait_port() {
+	local ns=$1 port=$2
+	for _ in $(seq 100); do
+		nsx "$ns" ss -Hltn "sport = :$port" | grep -q . && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# write_mqlbd_conf MODE [extra lines...]
+write_mqlbd_conf() {
+	local mode=$1 i
+	shift
+	{
+		echo "vip $VIP:$VIP_PORT"
+		echo "interface lbc"
+		echo "backend-interface lbb"
+		echo "mode fullnat"
+		echo "snat $SNAT"
+		echo "balance roundrobin"
+		for i in $(seq "$NBROKERS"); do echo "backend b$i $(broker_addr "$i"):1883"; done
+		echo "health none"
+		echo "xdp-mode $mode"
+		echo "pin-path $PIN"
+		echo "close-timeout 1s"
+		printf '%s\n' "$@"
+	} >"$WORK/mqlbd.conf"
+}
+
+MQLBD_PID=
+start_mqlbd() {
+	ip netns exec "${P}lb" "$BUILD/mqlbd" -c "$WORK/mqlbd.conf" >"$WORK/mqlbd.log" 2>&1 &
+	MQLBD_PID=$!
+	CLEANUP_PIDS+=($MQLBD_PID)
+	for _ in $(seq 100); do
+		grep -q "balancing" "$WORK/mqlbd.log" && return 0
+		kill -0 $MQLBD_PID 2>/dev/null || break
+		sleep 0.1
+	done
+	cat "$WORK/mqlbd.log"
+	fail "mqlbd did not start"
+}
+
+stop_mqlbd() {
+	[ -n "$MQLBD_PID" ] || return 0
+	kill "$MQLBD_PID" 2>/dev/null
+	for _ in $(seq 100); do kill -0 "$MQLBD_PID" 2>/dev/null || break; sleep 0.1; done
+	wait "$MQLBD_PID" 2>/dev/null
+	MQLBD_PID=
+}
+
+# Established client connections that broker I sees from the balancer's SNAT
+# address (bridge links come from the brokers' own addresses, so they are not counted).
+broker_conns() {
+	nsx "b$1" ss -Htn state established "( sport = :1883 )" | awk -v s="$SNAT:" 'index($4, s) == 1' | wc -l
+}
+
+MQTTC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/mqttc.py
+mqttc() { nsx cli /usr/bin/python3 "$MQTTC" "$@"; }
+# mqttc_bg ARGS...: in the background; BG_PID is the python process itself.
+mqttc_bg() {
+	ip netns exec "${P}cli" /usr/bin/python3 "$MQTTC" "$@" &
+	BG_PID=$!
+	CLEANUP_PIDS+=($BG_PID)
+}
+
+# Entries of a pinned hash map (bpftool prints one JSON object per entry).
+map_count() {
+	nsx lb bpftool -j map dump pinned "$PIN/$1" | /usr/bin/python3 -c 'import json,sys; print(len(json.load(sys.stdin)))'
+}
+
+# xdp modes to exercise: MQLB_XDP_MODES="native generic" by default.
+XDP_MODES=${MQLB_XDP_MODES:-native generic}

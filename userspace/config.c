@@ -1,0 +1,328 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mqlbd.conf keywords. Each directive is one table row; the parsers below
+ * stay small and write a reason that the shared driver prefixes with
+ * FILE:LINE. Cross-line checks (missing vip, ...) run after the last line.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "netutil.h"
+
+#define MQTT_DEFAULT_PORT 1883
+
+static int kw_vip(void *obj, const struct conf_kw *kw, const struct conf_line *ln, char *err)
+{
+	struct mqlbd_config *c = obj;
+
+	if (net_parse_ipv4_port(ln->argv[1], MQTT_DEFAULT_PORT, &c->vip)) {
+		conf_reason(err, "'vip' needs IPV4[:PORT], got '%s'", ln->argv[1]);
+		return -EINVAL;
+	}
+	c->have_vip = true;
+	return 0;
+}
+
+static int copy_ifname(char *dst, const struct conf_line *ln, char *err)
+{
+	const char *s = ln->argv[1];
+
+	if (strlen(s) >= IF_NAMESIZE || strchr(s, '/')) {
+		conf_reason(err, "'%s' needs an interface name (at most %d characters), got '%s'",
+			    ln->argv[0], IF_NAMESIZE - 1, s);
+		return -EINVAL;
+	}
+	strcpy(dst, s);
+	return 0;
+}
+
+static int kw_iface(void *obj, const struct conf_kw *kw, const struct conf_line *ln, char *err)
+{
+	return copy_ifname((char *)obj + kw->off, ln, err);
+}
+
+static int kw_mode(void *obj, const struct conf_kw *kw, const struct conf_line *ln, char *err)
+{
+	struct mqlbd_config *c = obj;
+
+	if (!strcmp(ln->argv[1], "fullnat")) {
+		c->mode = LB_MODE_FULLNAT;
+		return 0;
+	}
+	if (!strcmp(ln->argv[1], "dnat")) {
+		conf_reason(err, "mode 'dnat' is not implemented yet; use 'fullnat'");
+		return -EOPNOTSUPP;
+	}
+	conf_reason(err, "'mode' needs fullnat or dnat, got '%s'", ln->argv[1]);
+	return -EINVAL;
+}
+
+static int kw_snat(void *obj, const struct conf_kw *kw, const struct conf_line *ln, char *err)
+{
+	struct mqlbd_config *c = obj;
+
+	if (net_parse_ipv4(ln->argv[1], &c->snat)) {
+		conf_reason(err, "'snat' needs an IPv4 address, got '%s'", ln->argv[1]);
+		return -EINVAL;
+	}
+	c->have_snat = true;
+	return 0;
+}
+
+/* snat-ports LO-HI: the source ports used toward the brokers. */
+static int kw_snat_ports(void *obj, const struct conf_kw *kw, const struct conf_line *ln,
+			 char *err)
+{
+	struct mqlbd_config *c = obj;
+	char buf[32], *dash;
+	uint32_t lo, hi;
+
+	snprintf(buf, sizeof(buf), "%s", ln->argv[1]);
+	dash = strchr(buf, '-');
+	if (dash)
+		*dash = '\0';
+	if (!dash || conf_parse_u32(buf, 1024, 65535, &lo) ||
+	    conf_parse_u32(dash + 1, 1024, 65535, &hi) || lo > hi) {
+		conf_reason(err, "'snat-ports' needs LOW-HIGH within 1024-65535, got '%s'",
+			    ln->argv[1]);
+		return -EINVAL;
+	}
+	c->snat_port_min = lo;
+	c->snat_port_max = hi;
+	return 0;
+}
+
+static int kw_balance(void *obj, const struct conf_kw *kw, const struct conf_line *ln, char *err)
+{
+	if (strcmp(ln->argv[1], "roundrobin")) {
+		conf_reason(err, "'balance' supports roundrobin only, got '%s'", ln->argv[1]);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static bool valid_backend_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n >= BACKEND_NAME_LEN)
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && !strchr("_.-", *s))
+			return false;
+	return true;
+}
+
+/* backend NAME ADDR:PORT [weight N] [disabled] */
+static int kw_backend(void *obj, const struct conf_kw *kw, const struct conf_line *ln, char *err)
+{
+	struct mqlbd_config *c = obj;
+	struct backend_conf b = { .weight = 1, .line = ln->lineno };
+	int i;
+
+	if (!valid_backend_name(ln->argv[1])) {
+		conf_reason(err, "backend name '%s' must be 1-%d characters of [A-Za-z0-9_.-]",
+			    ln->argv[1], BACKEND_NAME_LEN - 1);
+		return -EINVAL;
+	}
+	strcpy(b.name, ln->argv[1]);
+	if (net_parse_ipv4_port(ln->argv[2], MQTT_DEFAULT_PORT, &b.addr)) {
+		conf_reason(err, "backend '%s': bad address '%s' (want IPV4[:PORT])", b.name,
+			    ln->argv[2]);
+		return -EINVAL;
+	}
+	for (i = 3; i < ln->argc; i++) {
+		if (!strcmp(ln->argv[i], "disabled")) {
+			b.disabled = true;
+		} else if (!strcmp(ln->argv[i], "weight") && i + 1 < ln->argc) {
+			if (conf_parse_u32(ln->argv[++i], 1, MQLB_MAX_WEIGHT, &b.weight)) {
+				conf_reason(err, "backend '%s': weight must be 1-%d, got '%s'",
+					    b.name, MQLB_MAX_WEIGHT, ln->argv[i]);
+				return -EINVAL;
+			}
+		} else {
+			conf_reason(err, "backend '%s': unknown option '%s' (weight N | disabled)",
+				    b.name, ln->argv[i]);
+			return -EINVAL;
+		}
+	}
+	for (i = 0; i < c->nbackends; i++) {
+		const struct backend_conf *o = &c->backends[i];
+
+		if (!strcmp(o->name, b.name)) {
+			conf_reason(err, "duplicate backend '%s' (first defined on line %d)",
+				    b.name, o->line);
+			return -EEXIST;
+		}
+		if (o->addr.sin_addr.s_addr == b.addr.sin_addr.s_addr &&
+		    o->addr.sin_port == b.addr.sin_port) {
+			conf_reason(err, "backend '%s' has the same address as '%s' (line %d)",
+				    b.name, o->name, o->line);
+			return -EEXIST;
+		}
+	}
+	if (c->nbackends == MQLB_MAX_BACKENDS) {
+		conf_reason(err, "too many backends (at most %d)", MQLB_MAX_BACKENDS);
+		return -ENOSPC;
+	}
+	c->backends[c->nbackends++] = b;
+	return 0;
+}
+
+static int kw_xdp_mode(void *obj, const struct conf_kw *kw, const struct conf_line *ln,
+		       char *err)
+{
+	static const char *const names[] = { "auto", "native", "generic" };
+	struct mqlbd_config *c = obj;
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (!strcmp(ln->argv[1], names[i])) {
+			c->xdp_mode = (enum xdp_attach_mode)i;
+			return 0;
+		}
+	}
+	conf_reason(err, "'xdp-mode' needs auto, native or generic, got '%s'", ln->argv[1]);
+	return -EINVAL;
+}
+
+static int kw_pin_path(void *obj, const struct conf_kw *kw, const struct conf_line *ln,
+		       char *err)
+{
+	if (ln->argv[1][0] != '/') {
+		conf_reason(err, "'pin-path' needs an absolute path, got '%s'", ln->argv[1]);
+		return -EINVAL;
+	}
+	return conf_kw_str(obj, kw, ln, err);
+}
+
+/* health: only 'none' until the health checker lands; say so instead of ignoring it. */
+static int kw_health(void *obj, const struct conf_kw *kw, const struct conf_line *ln, char *err)
+{
+	if (!strcmp(ln->argv[1], "none") && ln->argc == 2)
+		return 0;
+	if (strcmp(ln->argv[1], "mqtt") && strcmp(ln->argv[1], "tcp") &&
+	    strcmp(ln->argv[1], "none")) {
+		conf_reason(err, "'health' needs mqtt, tcp or none, got '%s'", ln->argv[1]);
+		return -EINVAL;
+	}
+	conf_reason(err, "health checks are not implemented yet; use 'health none'");
+	return -EOPNOTSUPP;
+}
+
+static int kw_planned(void *obj, const struct conf_kw *kw, const struct conf_line *ln, char *err)
+{
+	conf_reason(err, "'%s' is not implemented yet in this version of mqlbd", kw->name);
+	return -EOPNOTSUPP;
+}
+
+#define OFF(f) offsetof(struct mqlbd_config, f)
+#define SEC_MS(s) ((uint64_t)(s) * 1000)
+
+static const struct conf_kw mqlbd_kws[] = {
+	{ "vip", kw_vip, 0, 1, 1, 0, 0 },
+	{ "interface", kw_iface, OFF(ifname), 1, 1, 0, 0 },
+	{ "backend-interface", kw_iface, OFF(backend_ifname), 1, 1, 0, 0 },
+	{ "mode", kw_mode, 0, 1, 1, 0, 0 },
+	{ "snat", kw_snat, 0, 1, 1, 0, 0 },
+	{ "snat-ports", kw_snat_ports, 0, 1, 1, 0, 0 },
+	{ "balance", kw_balance, 0, 1, 1, 0, 0 },
+	{ "backend", kw_backend, 0, 2, 5, 0, 0 },
+	{ "xdp-mode", kw_xdp_mode, 0, 1, 1, 0, 0 },
+	{ "pin-path", kw_pin_path, OFF(pin_path), 1, 1, 0, 0 },
+	{ "flow-table-size", conf_kw_u32, OFF(flow_table_size), 1, 1, 64, 1U << 24 },
+	{ "idle-timeout", conf_kw_duration_ms, OFF(idle_timeout_ms), 1, 1, SEC_MS(1),
+	  SEC_MS(7 * 24 * 3600) },
+	{ "syn-timeout", conf_kw_duration_ms, OFF(syn_timeout_ms), 1, 1, SEC_MS(1), SEC_MS(120) },
+	{ "close-timeout", conf_kw_duration_ms, OFF(close_timeout_ms), 1, 1, 0, SEC_MS(600) },
+	{ "health", kw_health, 0, 1, 9, 0, 0 },
+	{ "stats", kw_planned, 0, 1, 2, 0, 0 },
+	{ "control", kw_planned, 0, 1, 1, 0, 0 },
+	{ "on-down", kw_planned, 0, 1, 1, 0, 0 },
+	{ "persist", kw_planned, 0, 1, 1, 0, 0 },
+	{ "strict", kw_planned, 0, 0, 1, 0, 0 },
+	{ NULL, NULL, 0, 0, 0, 0, 0 },
+};
+
+void config_init(struct mqlbd_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->mode = LB_MODE_FULLNAT;
+	c->snat_port_min = CONF_DEFAULT_SNAT_PORT_MIN;
+	c->snat_port_max = CONF_DEFAULT_SNAT_PORT_MAX;
+	c->xdp_mode = XDP_ATTACH_AUTO;
+	c->flow_table_size = MQLB_DEFAULT_FLOWS;
+	c->idle_timeout_ms = 10 * 60 * 1000;
+	c->syn_timeout_ms = 5 * 1000;
+	c->close_timeout_ms = 5 * 1000;
+}
+
+void config_free(struct mqlbd_config *c)
+{
+	free(c->pin_path);
+	c->pin_path = NULL;
+}
+
+/* What no single line can tell: required directives and their combinations. */
+static int config_validate(struct mqlbd_config *c, const char *name, char *err)
+{
+	if (!c->have_vip) {
+		snprintf(err, CONF_ERR_LEN, "%s: missing 'vip' (for example: vip 10.0.1.1:1883)",
+			 name);
+		return -EINVAL;
+	}
+	if (!c->ifname[0]) {
+		snprintf(err, CONF_ERR_LEN,
+			 "%s: missing 'interface' (where client packets arrive)", name);
+		return -EINVAL;
+	}
+	if (!c->pin_path) {
+		c->pin_path = strdup(MQLB_PIN_DEFAULT);
+		if (!c->pin_path) {
+			snprintf(err, CONF_ERR_LEN, "%s: out of memory", name);
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+int config_load(struct mqlbd_config *c, const char *path, char *err)
+{
+	int ret;
+
+	c->path = path;
+	ret = conf_parse_file(path, mqlbd_kws, c, CONF_INLINE_COMMENTS, err);
+	return ret ? ret : config_validate(c, path, err);
+}
+
+int config_load_string(struct mqlbd_config *c, const char *name, const char *text, char *err)
+{
+	int ret;
+
+	c->path = name;
+	ret = conf_parse_string(name, text, mqlbd_kws, c, CONF_INLINE_COMMENTS, err);
+	return ret ? ret : config_validate(c, name, err);
+}
+
+const char *config_backend_ifname(const struct mqlbd_config *c)
+{
+	return c->backend_ifname[0] ? c->backend_ifname : c->ifname;
+}
+
+const char *xdp_attach_mode_name(enum xdp_attach_mode m)
+{
+	switch (m) {
+	case XDP_ATTACH_NATIVE:
+		return "native";
+	case XDP_ATTACH_GENERIC:
+		return "generic";
+	default:
+		return "auto";
+	}
+}

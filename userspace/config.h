@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* mqlbd.conf: the daemon's settings, parsed by the shared table-driven parser. */
+#ifndef MQLBD_CONFIG_H
+#define MQLBD_CONFIG_H
+
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "mqlb_abi.h"
+#include "conf.h"
+
+#pragma GCC poison u8 u16 u32 u64
+
+#define BACKEND_NAME_LEN 32
+
+enum lb_mode {
+	LB_MODE_FULLNAT = 0,
+	LB_MODE_DNAT,
+};
+
+enum xdp_attach_mode {
+	XDP_ATTACH_AUTO = 0, /* native, else generic */
+	XDP_ATTACH_NATIVE,
+	XDP_ATTACH_GENERIC,
+};
+
+struct backend_conf {
+	char name[BACKEND_NAME_LEN];
+	struct sockaddr_in addr;
+	uint32_t weight;
+	bool disabled;
+	int line; /* where it was declared, for later errors */
+};
+
+struct mqlbd_config {
+	const char *path;
+	struct sockaddr_in vip;
+	bool have_vip;
+	char ifname[IF_NAMESIZE];
+	char backend_ifname[IF_NAMESIZE]; /* empty: same as ifname */
+	enum lb_mode mode;
+	struct in_addr snat;
+	bool have_snat;
+	uint32_t snat_port_min; /* inclusive, host order */
+	uint32_t snat_port_max;
+	enum xdp_attach_mode xdp_mode;
+	char *pin_path;
+	uint32_t flow_table_size;
+	uint32_t idle_timeout_ms;
+	uint32_t syn_timeout_ms;
+	uint32_t close_timeout_ms;
+	int nbackends;
+	struct backend_conf backends[MQLB_MAX_BACKENDS];
+};
+
+#define CONF_DEFAULT_SNAT_PORT_MIN 10000
+#define CONF_DEFAULT_SNAT_PORT_MAX 32767
+
+void config_init(struct mqlbd_config *c);
+void config_free(struct mqlbd_config *c);
+/*
+ * Parse and validate a whole file. On failure returns -errno and err holds
+ * "FILE:LINE: reason" (or "FILE: reason" for what no single line causes).
+ */
+int config_load(struct mqlbd_config *c, const char *path, char *err);
+int config_load_string(struct mqlbd_config *c, const char *name, const char *text, char *err);
+
+const char *config_backend_ifname(const struct mqlbd_config *c);
+const char *xdp_attach_mode_name(enum xdp_attach_mode m);
+
+#endif

@@ -1,0 +1,178 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "dataplane.h"
+#include "log.h"
+#include "mqlb_xdp.skel.h"
+
+#define GC_BATCH 1024
+
+int dp_init(struct dataplane *dp, struct mqlb_xdp_bpf *skel)
+{
+	memset(dp, 0, sizeof(*dp));
+	dp->config_fd = bpf_map__fd(skel->maps.config);
+	dp->backends_fd = bpf_map__fd(skel->maps.backends);
+	dp->ring_fd = bpf_map__fd(skel->maps.ring);
+	dp->flows_fd = bpf_map__fd(skel->maps.flows);
+	dp->snat_fd = bpf_map__fd(skel->maps.snat);
+	dp->stats_fd = bpf_map__fd(skel->maps.stats);
+	dp->tx_ports_fd = bpf_map__fd(skel->maps.tx_ports);
+	dp->ncpus = libbpf_num_possible_cpus();
+	if (dp->ncpus < 1)
+		return dp->ncpus ? dp->ncpus : -EINVAL;
+	dp->keys = calloc(GC_BATCH, sizeof(*dp->keys));
+	dp->vals = calloc(GC_BATCH, sizeof(*dp->vals));
+	if (!dp->keys || !dp->vals) {
+		dp_free(dp);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void dp_free(struct dataplane *dp)
+{
+	free(dp->keys);
+	free(dp->vals);
+	dp->keys = NULL;
+	dp->vals = NULL;
+}
+
+int dp_read_config(struct dataplane *dp, struct mqlb_config *out)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(dp->config_fd, &zero, out) ? -errno : 0;
+}
+
+int dp_set_config(struct dataplane *dp, const struct mqlb_config *cfg)
+{
+	struct mqlb_config cur = { 0 }, next = *cfg;
+	__u32 zero = 0;
+
+	if (!dp_read_config(dp, &cur))
+		next.ring_active = cur.ring_active;
+	if (bpf_map_update_elem(dp->config_fd, &zero, &next, BPF_ANY))
+		return -errno;
+	dp->cfg = next;
+	return 0;
+}
+
+int dp_set_backend(struct dataplane *dp, uint32_t id, const struct mqlb_backend *be)
+{
+	if (id >= MQLB_MAX_BACKENDS)
+		return -ERANGE;
+	return bpf_map_update_elem(dp->backends_fd, &id, be, BPF_ANY) ? -errno : 0;
+}
+
+int dp_publish_ring(struct dataplane *dp, struct mqlb_ring *r)
+{
+	struct mqlb_config cfg;
+	__u32 inactive, zero = 0;
+	int err;
+
+	err = dp_read_config(dp, &cfg);
+	if (err)
+		return err;
+	inactive = !(cfg.ring_active & 1);
+	r->gen = ++dp->ring_gen;
+	if (bpf_map_update_elem(dp->ring_fd, &inactive, r, BPF_ANY))
+		return -errno;
+	cfg.ring_active = (uint16_t)inactive;
+	if (bpf_map_update_elem(dp->config_fd, &zero, &cfg, BPF_ANY))
+		return -errno;
+	dp->cfg = cfg;
+	return 0;
+}
+
+int dp_add_tx_port(struct dataplane *dp, int ifindex)
+{
+	__u32 key = (__u32)ifindex, val = (__u32)ifindex;
+
+	return bpf_map_update_elem(dp->tx_ports_fd, &key, &val, BPF_ANY) ? -errno : 0;
+}
+
+int dp_stats_sum(struct dataplane *dp, uint64_t out[MQLB_STAT_MAX])
+{
+	uint64_t *percpu = calloc((size_t)dp->ncpus, sizeof(*percpu));
+	__u32 i;
+	int c;
+
+	if (!percpu)
+		return -ENOMEM;
+	for (i = 0; i < MQLB_STAT_MAX; i++) {
+		out[i] = 0;
+		if (bpf_map_lookup_elem(dp->stats_fd, &i, percpu))
+			continue;
+		for (c = 0; c < dp->ncpus; c++)
+			out[i] += percpu[c];
+	}
+	free(percpu);
+	return 0;
+}
+
+/*
+ * Remove one flow and its SNAT reservation. The data plane may have
+ * recycled the client tuple since the batch was read (a new SYN after
+ * FIN), so each entry is re-read and removed only if it is still the
+ * one that was judged. The window left between re-read and delete is a
+ * few microseconds and only reachable by a client reusing its port.
+ */
+static void gc_remove(struct dataplane *dp, const struct mqlb_flow_key *key,
+		      const struct mqlb_flow *judged)
+{
+	struct mqlb_snat_key sk = {
+		.backend_addr_be = judged->backend_addr_be,
+		.snat_addr_be = judged->snat_addr_be,
+		.backend_port_be = judged->backend_port_be,
+		.snat_port_be = judged->snat_port_be,
+	};
+	struct mqlb_flow_key owner;
+	struct mqlb_flow now;
+
+	if (bpf_map_lookup_elem(dp->flows_fd, key, &now))
+		return;
+	if (now.created_ns != judged->created_ns || now.snat_port_be != judged->snat_port_be)
+		return;
+	bpf_map_delete_elem(dp->flows_fd, key);
+	if (!bpf_map_lookup_elem(dp->snat_fd, &sk, &owner) && !memcmp(&owner, key, sizeof(owner)))
+		bpf_map_delete_elem(dp->snat_fd, &sk);
+}
+
+int dp_gc(struct dataplane *dp, uint64_t now_ns, const struct flow_timeouts *t,
+	  struct gc_result *res)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	__u32 in_batch = 0, out_batch = 0, count, i;
+	bool first = true;
+	int err;
+
+	memset(res, 0, sizeof(*res));
+	for (;;) {
+		count = GC_BATCH;
+		err = bpf_map_lookup_batch(dp->flows_fd, first ? NULL : &in_batch, &out_batch,
+					   dp->keys, dp->vals, &count, &opts);
+		if (err && errno != ENOENT)
+			return -errno;
+		for (i = 0; i < count; i++) {
+			const struct mqlb_flow *f = &dp->vals[i];
+			enum flow_verdict v = flow_judge(f, now_ns, t);
+
+			res->scanned++;
+			if (v != FLOW_KEEP) {
+				res->expired[v]++;
+				gc_remove(dp, &dp->keys[i], f);
+			} else if (!MQLB_FLOW_CLOSED(f->tcp_flags) &&
+				   f->backend_id < MQLB_MAX_BACKENDS) {
+				res->active[f->backend_id]++;
+			}
+		}
+		if (err) /* ENOENT: that was the last batch */
+			return 0;
+		in_batch = out_batch;
+		first = false;
+	}
+}

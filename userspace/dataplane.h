@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The daemon's writes to the data plane maps, and the flow collector.
+ * The only file of mqlbd that calls bpf_map_*.
+ */
+#ifndef MQLBD_DATAPLANE_H
+#define MQLBD_DATAPLANE_H
+
+#include <stdint.h>
+
+#include "mqlb_abi.h"
+#include "flowgc.h"
+
+#pragma GCC poison u8 u16 u32 u64
+
+struct mqlb_xdp_bpf;
+
+struct dataplane {
+	int config_fd;
+	int backends_fd;
+	int ring_fd;
+	int flows_fd;
+	int snat_fd;
+	int stats_fd;
+	int tx_ports_fd;
+	int ncpus;
+	struct mqlb_config cfg; /* last written */
+	uint32_t ring_gen;
+	/* GC scratch, allocated once */
+	struct mqlb_flow_key *keys;
+	struct mqlb_flow *vals;
+};
+
+struct gc_result {
+	uint64_t scanned;
+	uint64_t expired[FLOW_VERDICT_MAX];
+	uint32_t active[MQLB_MAX_BACKENDS]; /* live (not closed) flows per backend */
+};
+
+int dp_init(struct dataplane *dp, struct mqlb_xdp_bpf *skel);
+void dp_free(struct dataplane *dp);
+/* Read what a previous daemon left in the pinned config (ring_active, ...). */
+int dp_read_config(struct dataplane *dp, struct mqlb_config *out);
+/* Write the settings; keeps whichever ring is active. */
+int dp_set_config(struct dataplane *dp, const struct mqlb_config *cfg);
+int dp_set_backend(struct dataplane *dp, uint32_t id, const struct mqlb_backend *be);
+/* Fill the inactive ring, then flip: readers never see a half-written ring. */
+int dp_publish_ring(struct dataplane *dp, struct mqlb_ring *r);
+int dp_add_tx_port(struct dataplane *dp, int ifindex);
+int dp_stats_sum(struct dataplane *dp, uint64_t out[MQLB_STAT_MAX]);
+/* One pass over the flow table, removing what flow_judge() says may go. */
+int dp_gc(struct dataplane *dp, uint64_t now_ns, const struct flow_timeouts *t,
+	  struct gc_result *res);
+
+#endif

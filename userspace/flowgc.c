@@ -1,0 +1,39 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "flowgc.h"
+
+/* Time since ts, or 0 when the data plane stamped it after we read the clock. */
+static uint64_t since(uint64_t now, uint64_t ts)
+{
+	return now > ts ? now - ts : 0;
+}
+
+enum flow_verdict flow_judge(const struct mqlb_flow *f, uint64_t now_ns,
+			     const struct flow_timeouts *t)
+{
+	uint64_t idle = since(now_ns, f->last_ns);
+
+	/*
+	 * A closed flow stays for a short grace period so that the last ACK
+	 * and any retransmitted FIN still find their way.
+	 */
+	if (MQLB_FLOW_CLOSED(f->tcp_flags))
+		return idle >= t->close_ns ? FLOW_EXPIRE_CLOSED : FLOW_KEEP;
+	/* Half-open: the client never acknowledged the SYN-ACK (or no SYN-ACK came). */
+	if (!(f->tcp_flags & MQLB_FLOW_ESTABLISHED))
+		return since(now_ns, f->created_ns) >= t->syn_ns ? FLOW_EXPIRE_HALF_OPEN : FLOW_KEEP;
+	return idle >= t->idle_ns ? FLOW_EXPIRE_IDLE : FLOW_KEEP;
+}
+
+const char *flow_verdict_name(enum flow_verdict v)
+{
+	switch (v) {
+	case FLOW_EXPIRE_CLOSED:
+		return "closed";
+	case FLOW_EXPIRE_HALF_OPEN:
+		return "half-open";
+	case FLOW_EXPIRE_IDLE:
+		return "idle";
+	default:
+		return "keep";
+	}
+}

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Loading and attaching the XDP object: bpffs, skeleton open/load with the
+ * maps pinned by name under the pin path, one pinned XDP link per
+ * interface. Nothing else in mqlbd calls bpf_program__* or bpf_link_*.
+ */
+#ifndef MQLBD_LOADER_H
+#define MQLBD_LOADER_H
+
+#include <limits.h>
+#include <net/if.h>
+#include <stdbool.h>
+
+#include "config.h"
+
+#pragma GCC poison u8 u16 u32 u64
+
+struct mqlb_xdp_bpf;
+
+struct attached_if {
+	char name[IF_NAMESIZE];
+	int ifindex;
+	int link_fd;
+	bool native; /* attach mode actually used */
+};
+
+struct loader {
+	struct mqlb_xdp_bpf *skel;
+	char pin_path[256]; /* leaves room for "/link_IFNAME" in a PATH_MAX buffer */
+	char mounted_at[PATH_MAX]; /* bpffs we mounted ourselves ("" if none) */
+	int nifs;
+	struct attached_if ifs[2];
+};
+
+/* Route libbpf's messages through pr_*, one level lower (STYLE.md item 14). */
+void loader_setup_libbpf_logging(void);
+/* Make sure pin_path is a directory on a bpffs, mounting one when needed. */
+int loader_prepare_pin_path(struct loader *l, const char *pin_path);
+int loader_open_load(struct loader *l, const struct mqlbd_config *c);
+/* Attach to one interface (auto: native, else generic) and pin the link. */
+int loader_attach(struct loader *l, const char *ifname, enum xdp_attach_mode mode);
+/* Detach every link, unpin links and maps, close everything. */
+void loader_teardown(struct loader *l);
+
+#endif
