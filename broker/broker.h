@@ -1,0 +1,352 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * mqbroker: one context (struct broker) passed to every function, one
+ * struct client per TCP connection, one struct session per client id.
+ * A session outlives its connection when the client asked for clean
+ * session 0 [MQTT-3.1.2-4].
+ */
+#ifndef MQBROKER_H
+#define MQBROKER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <netinet/in.h>
+
+#include "evloop.h"
+#include "mqtt_codec.h"
+
+#pragma GCC poison u8 u16 u32 u64
+
+#define MQBROKER_VERSION	"0.1.0"
+#define BROKER_MAX_LISTENERS	16
+#define BROKER_READ_SCRATCH	(64 * 1024)
+/* Past this much unsent output, QoS 0 to a client is dropped and QoS 1/2 queued. */
+#define BROKER_OUT_LIMIT	(1024 * 1024)
+#define BROKER_CONNECT_TIMEOUT_MS 5000
+#define BROKER_FD_SETSIZE	65536
+
+/* ---- configuration (conf.c) ---- */
+
+struct listener_conf {
+	struct sockaddr_in addr;
+};
+
+enum log_dest_bits {
+	LOGD_STDERR = 1 << 0,
+	LOGD_STDOUT = 1 << 1,
+	LOGD_SYSLOG = 1 << 2,
+	LOGD_TOPIC = 1 << 3,
+	LOGD_FILE = 1 << 4,
+	LOGD_NONE = 1 << 5,
+};
+
+enum log_type_bits {
+	LOGT_ERROR = 1 << 0,
+	LOGT_WARNING = 1 << 1,
+	LOGT_NOTICE = 1 << 2,
+	LOGT_INFO = 1 << 3,
+	LOGT_DEBUG = 1 << 4,
+	LOGT_SUBSCRIBE = 1 << 5,
+	LOGT_UNSUBSCRIBE = 1 << 6,
+	LOGT_WEBSOCKETS = 1 << 7,
+	LOGT_ALL = 0xff,
+};
+
+struct broker_conf {
+	struct listener_conf listeners[BROKER_MAX_LISTENERS];
+	int nlisteners;
+	uint16_t port;			/* deprecated 'port' */
+	bool has_port;
+	struct in_addr bind_address;	/* deprecated 'bind_address' */
+	bool has_bind_address;
+	bool allow_anonymous;
+	int64_t max_connections;	/* -1: unlimited */
+	uint32_t max_inflight_messages;	/* 0: unlimited */
+	uint32_t max_queued_messages;	/* 0: unlimited */
+	uint32_t message_size_limit;	/* 0: protocol maximum */
+	uint64_t persistent_client_expiration_s; /* 0: never */
+	uint32_t sys_interval;		/* seconds, 0: off */
+	unsigned int log_dest;		/* LOGD_* (0: default stderr) */
+	char *log_file;
+	unsigned int log_type;		/* LOGT_* (0: default) */
+	bool log_type_set;
+	bool connection_messages;
+	bool log_timestamp;
+	bool set_tcp_nodelay;
+	char *user;
+	char *pid_file;
+};
+
+void broker_conf_init(struct broker_conf *c);
+void broker_conf_free(struct broker_conf *c);
+/* 0, or -errno with err = "FILE:LINE: reason". */
+int broker_conf_parse_file(struct broker_conf *c, const char *path, char *err);
+int broker_conf_parse_string(struct broker_conf *c, const char *name, const char *text, char *err);
+
+/* ---- messages (msg.c): refcounted, shared by every queue that holds them ---- */
+
+struct msg {
+	uint32_t refcnt;	/* 0: borrowed view into a read buffer, never kept */
+	uint32_t payload_len;
+	uint16_t topic_len;
+	uint8_t qos;		/* QoS it was published with */
+	const char *topic;
+	const uint8_t *payload;
+	char data[];
+};
+
+struct msg *msg_new(const char *topic, uint16_t tlen, const void *payload, uint32_t plen,
+		    uint8_t qos);
+/* Owned copy of m when m is borrowed; otherwise a new reference. */
+struct msg *msg_hold(struct msg *m);
+void msg_put(struct msg *m);
+
+/* ---- topic tree (subs.c) and topic checks (topic.c) ---- */
+
+struct session;
+
+struct sub_ent {
+	struct session *s;
+	uint8_t qos;
+};
+
+struct tnode {
+	struct tnode *parent;
+	struct tnode *hnext;		/* edge hash chain */
+	struct tnode *child;		/* first child (enumeration) */
+	struct tnode *sib_next, *sib_prev;
+	struct sub_ent *subs;
+	uint32_t nsubs, subs_cap;
+	struct msg *retained;
+	uint32_t hash;
+	uint16_t len;
+	char name[];
+};
+
+struct topic_tree {
+	struct tnode *root;
+	struct tnode **buckets;
+	uint32_t nbuckets, nnodes;
+};
+
+bool topic_name_valid(const char *t, size_t len);
+bool topic_filter_valid(const char *f, size_t len);
+/* Pure reference matcher, used by tests and kept in step with subs.c. */
+bool topic_matches(const char *filter, size_t flen, const char *topic, size_t tlen);
+
+int tree_init(struct topic_tree *t);
+void tree_free(struct topic_tree *t);
+/* Node for a filter or topic, created when create is set; NULL if absent/ENOMEM. */
+struct tnode *tree_get(struct topic_tree *t, const char *path, size_t len, bool create);
+/* Drop nodes that hold nothing, from n upwards. */
+void tree_prune(struct topic_tree *t, struct tnode *n);
+
+struct match_ctx {
+	struct sub_ent *v;
+	uint32_t n, cap;
+	uint32_t gen;
+};
+
+/* Collect every session subscribed to topic, one entry each at its highest QoS. */
+int sub_match(struct topic_tree *t, struct match_ctx *mc, const char *topic, size_t len);
+/* 1 when added, 0 when an existing subscription's QoS was replaced, -errno. */
+int sub_add(struct topic_tree *t, struct session *s, const char *filter, size_t len,
+	    uint8_t qos);
+/* 0, or -ENOENT when s had no such subscription. */
+int sub_remove(struct topic_tree *t, struct session *s, const char *filter, size_t len);
+void sub_remove_all(struct topic_tree *t, struct session *s);
+/* Call fn on every retained message whose topic matches filter. */
+void retain_walk(struct topic_tree *t, const char *filter, size_t len,
+		 void (*fn)(void *arg, struct msg *m), void *arg);
+
+/* ---- sessions (session.c) ---- */
+
+enum inflight_state {
+	INF_WAIT_ACK,	/* QoS 1: PUBACK; QoS 2: PUBREC */
+	INF_WAIT_COMP,	/* QoS 2: PUBREL sent, waiting for PUBCOMP */
+};
+
+struct inflight {
+	struct msg *m;	/* NULL once PUBREC released it */
+	uint16_t pid;
+	uint8_t qos;
+	uint8_t state;
+	bool retain;
+};
+
+struct queued {
+	struct msg *m;
+	uint8_t qos;
+	bool retain;
+};
+
+struct sess_sub {
+	struct tnode *node;
+	uint8_t qos;
+};
+
+struct client;
+
+struct session {
+	struct session *hnext;
+	struct client *client;		/* NULL while offline */
+	char *id;
+	uint16_t id_len;
+	bool clean;
+	uint16_t next_pid;
+	uint32_t hash;
+	struct sess_sub *subs;
+	uint32_t nsubs, subs_cap;
+	struct inflight *inf;		/* in send order */
+	uint32_t ninf, inf_cap;
+	struct queued *q;		/* ring */
+	uint32_t q_head, q_count, q_cap;
+	uint16_t *qos2_in;		/* inbound QoS 2 ids awaiting PUBREL */
+	uint32_t nqos2_in, qos2_in_cap;
+	uint64_t offline_since_ms;
+	uint32_t match_gen, match_idx;
+};
+
+/* ---- connections (client.c) ---- */
+
+enum client_state {
+	CS_NEW,		/* waiting for CONNECT */
+	CS_CONNECTED,
+	CS_CLOSED,	/* freed in before_sleep */
+};
+
+struct will {
+	struct msg *m;
+	uint8_t qos;
+	bool retain;
+};
+
+struct listener {
+	int fd;
+	struct sockaddr_in addr;
+};
+
+struct client {
+	struct broker *b;
+	struct client *next, *prev;	/* b->clients */
+	struct client *dirty_next;	/* b->dirty: has output to flush */
+	struct session *sess;
+	struct will *will;
+	uint8_t *rbuf;			/* partial packet carried between reads */
+	uint8_t *wbuf;
+	uint32_t rlen, rcap, rneed;
+	uint32_t wlen, woff, wcap;
+	uint64_t last_rx_ms;
+	int fd;
+	uint32_t peer_addr;
+	uint16_t peer_port;
+	uint16_t keepalive;
+	uint8_t state;
+	uint8_t level;
+	bool dirty;
+};
+
+/* ---- the broker context ---- */
+
+struct broker_stats {
+	uint64_t msgs_received, msgs_sent;
+	uint64_t pub_received, pub_sent, pub_dropped;
+	uint64_t bytes_received, bytes_sent;
+	uint64_t connections_total;
+	uint32_t clients_connected, clients_max;
+};
+
+struct broker {
+	struct broker_conf conf;
+	struct ev_loop *loop;
+	struct listener listeners[BROKER_MAX_LISTENERS];
+	int nlisteners;
+	struct client *clients;		/* every open connection */
+	struct client *dirty;
+	struct client *closed;		/* freed after the current iteration */
+	uint32_t nclients;
+	struct session **sess_buckets;
+	uint32_t sess_nbuckets, nsessions;
+	struct topic_tree tree;
+	struct match_ctx match;
+	uint32_t nretained;
+	uint32_t nsubscriptions;
+	uint64_t next_auto_id;
+	uint64_t start_ms;
+	uint64_t last_sys_ms;
+	uint8_t *scratch;		/* BROKER_READ_SCRATCH bytes */
+	struct broker_stats st;
+	struct log_sink *log;
+};
+
+/* broker.c */
+int broker_init(struct broker *b);
+void broker_fini(struct broker *b);
+/* Route a message to every matching subscriber and, if retain, store it [MQTT-3.3.1-5]. */
+void broker_publish(struct broker *b, struct msg *m, bool retain);
+/* Publish a message the broker makes itself ($SYS, will, log). */
+void broker_publish_str(struct broker *b, const char *topic, const void *payload, uint32_t plen,
+			uint8_t qos, bool retain);
+void retain_store(struct broker *b, struct msg *m);
+
+/* session.c */
+struct session *session_find(struct broker *b, const char *id, size_t len);
+struct session *session_new(struct broker *b, const char *id, size_t len, bool clean);
+void session_free(struct broker *b, struct session *s);
+void session_deliver(struct broker *b, struct session *s, struct msg *m, uint8_t qos, bool retain);
+/* Move queued messages into the in-flight window while there is room. */
+void session_pump(struct broker *b, struct session *s);
+/* Re-send unacknowledged PUBLISH (DUP) and PUBREL, in order [MQTT-4.4.0-1]. */
+void session_resend(struct broker *b, struct session *s);
+int session_ack(struct broker *b, struct session *s, uint8_t type, uint16_t pid);
+bool session_qos2_in_has(struct session *s, uint16_t pid);
+int session_qos2_in_add(struct session *s, uint16_t pid);
+void session_qos2_in_del(struct session *s, uint16_t pid);
+void session_expire(struct broker *b);
+
+/* client.c */
+void client_accept(struct broker *b, struct listener *lst);
+/* Close a connection; abnormal closes publish the will [MQTT-3.1.2-8]. */
+void client_close(struct client *c, bool abnormal, const char *why);
+/* Room for n more output bytes; NULL when out of memory. */
+uint8_t *client_out_reserve(struct client *c, uint32_t n);
+void client_out_commit(struct client *c, uint32_t n);
+static inline uint32_t client_out_pending(const struct client *c)
+{
+	return c->wlen - c->woff;
+}
+void client_flush_all(struct broker *b);
+void client_free_closed(struct broker *b);
+void client_housekeeping(struct broker *b);
+const char *client_name(const struct client *c, char *buf, size_t len);
+
+/* send.c */
+int send_packet(struct client *c, const struct mqtt_packet *pkt);
+int send_connack(struct client *c, bool session_present, uint8_t rc);
+int send_ack(struct client *c, uint8_t type, uint16_t pid);
+int send_publish(struct client *c, const struct msg *m, uint8_t qos, uint16_t pid, bool retain,
+		 bool dup);
+
+/* read_handle.c */
+/* Parse and handle every complete packet in buf; bytes consumed, or -1 if c was closed. */
+long read_handle(struct client *c, const uint8_t *buf, size_t len);
+
+/* handle_*.c: 0 or -errno (read_handle.c maps it to a reason and closes) */
+int handle_connect(struct client *c, const struct mqtt_connect *p);
+int handle_publish(struct client *c, const struct mqtt_publish *p);
+int handle_subscribe(struct client *c, const struct mqtt_subscribe *p);
+int handle_unsubscribe(struct client *c, const struct mqtt_subscribe *p);
+int handle_pingreq(struct client *c);
+int handle_disconnect(struct client *c);
+int handle_ack(struct client *c, uint8_t type, uint16_t pid);
+
+/* sys.c */
+void sys_publish(struct broker *b);
+
+/* logdest.c */
+int log_sink_open(struct broker *b);
+void log_sink_flush(struct broker *b);
+void log_sink_close(struct broker *b);
+bool log_subscribe_enabled(const struct broker *b);
+
+#endif

@@ -1,0 +1,39 @@
+# SPDX-License-Identifier: GPL-2.0
+# mqbroker, its unit tests, and the codec fuzzer (run for a bounded time by 'make test').
+BROKER_SRCS := $(filter-out broker/mqbroker.c,$(wildcard broker/*.c))
+BINS += $(O)/mqbroker
+
+$(O)/mqbroker: $(patsubst %.c,$(O)/obj/%.o,broker/mqbroker.c $(BROKER_SRCS)) $(LIB)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(eval $(call unit_test,test_packet,))
+$(eval $(call unit_test,test_varint,))
+$(eval $(call unit_test,test_evloop,))
+$(eval $(call unit_test,test_topic,broker/topic.c broker/subs.c broker/msg.c))
+$(eval $(call unit_test,test_subs,$(BROKER_SRCS)))
+$(eval $(call unit_test,test_broker_conf,broker/conf.c))
+
+# libFuzzer target for the codec; 'make fuzz-codec FUZZ_SECONDS=N'.
+FUZZ_SECONDS ?= 30
+FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	-std=gnu11 -D_GNU_SOURCE -Iinclude -Iuserspace/lib -Wall -Werror
+EXTRA_TESTS += fuzz-codec
+
+$(O)/fuzz/fuzz_codec: tests/fuzz/fuzz_codec.c userspace/lib/mqtt_codec.c userspace/lib/mqtt_codec.h
+	$(call msg,FUZZ-CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_codec.c userspace/lib/mqtt_codec.c
+
+fuzz-codec: $(O)/fuzz/fuzz_codec
+	$(Q)mkdir -p $(O)/fuzz/corpus
+	$(Q)$(O)/fuzz/fuzz_codec -max_total_time=$(FUZZ_SECONDS) -timeout=5 -rss_limit_mb=1024 \
+		-print_final_stats=1 $(O)/fuzz/corpus tests/fuzz/corpus 2>$(O)/fuzz/fuzz.log || \
+		{ tail -n 50 $(O)/fuzz/fuzz.log; exit 1; }
+	$(Q)grep -E '^(Done|stat::number_of_executed_units)' $(O)/fuzz/fuzz.log || true
+
+.PHONY: fuzz-codec
+
+# The broker's tests include broker/broker.h.
+$(O)/san/tests/unit/test_topic.o $(O)/san/tests/unit/test_subs.o \
+$(O)/san/tests/unit/test_broker_conf.o: CFLAGS += -Ibroker

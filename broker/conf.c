@@ -1,0 +1,287 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mqbroker.conf: Mosquitto's grammar for the directives mqbroker
+ * implements, parsed from one keyword table (STYLE.md item 8). Anything
+ * else, including a directive mqbroker does not implement yet, stops the
+ * start with FILE:LINE: reason rather than being silently ignored.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+
+#include "broker.h"
+#include "conf.h"
+#include "netutil.h"
+
+#define OFF(f) offsetof(struct broker_conf, f)
+
+void broker_conf_init(struct broker_conf *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->allow_anonymous = true;
+	c->max_connections = -1;
+	c->max_inflight_messages = 20;
+	c->max_queued_messages = 1000;
+	c->sys_interval = 10;
+	c->connection_messages = true;
+	c->log_timestamp = true;
+}
+
+void broker_conf_free(struct broker_conf *c)
+{
+	free(c->log_file);
+	free(c->user);
+	free(c->pid_file);
+	c->log_file = c->user = c->pid_file = NULL;
+}
+
+static int parse_port(const char *s, uint16_t *port, char *err)
+{
+	uint32_t v;
+
+	if (conf_parse_u32(s, 1, 65535, &v)) {
+		conf_reason(err, "invalid port '%s' (1 to 65535)", s);
+		return -EINVAL;
+	}
+	*port = (uint16_t)v;
+	return 0;
+}
+
+static int parse_addr(const char *s, struct in_addr *a, char *err)
+{
+	if (!strcmp(s, "localhost"))
+		s = "127.0.0.1";
+	if (net_parse_ipv4(s, a)) {
+		conf_reason(err, "invalid IPv4 address '%s'", s);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int kw_listener(void *obj, const struct conf_kw *kw, const struct conf_line *ln, char *err)
+{
+	struct broker_conf *c = obj;
+	struct listener_conf *l;
+	struct in_addr a = { htonl(INADDR_ANY) };
+	uint16_t port;
+	int i;
+
+	if (c->nlisteners == BROKER_MAX_LISTENERS) {
+		conf_reason(err, "too many listeners (at most %d)", BROKER_MAX_LISTENERS);
+		return -E2BIG;
+	}
+	if (parse_port(ln->argv[1], &port, err))
+		return -EINVAL;
+	if (ln->argc > 2 && parse_addr(ln->argv[2], &a, err))
+		return -EINVAL;
+	for (i = 0; i < c->nlisteners; i++) {
+		if (c->listeners[i].addr.sin_port == htons(port) &&
+		    c->listeners[i].addr.sin_addr.s_addr == a.s_addr) {
+			conf_reason(err, "duplicate listener %s", ln->argv[1]);
+			return -EEXIST;
+		}
+	}
+	l = &c->listeners[c->nlisteners++];
+	l->addr.sin_family = AF_INET;
+	l->addr.sin_port = htons(port);
+	l->addr.sin_addr = a;
+	return 0;
+}
+
+static int kw_port(void *obj, const struct conf_kw *kw, const struct conf_line *ln, char *err)
+{
+	struct broker_conf *c = obj;
+
+	c->has_port = true;
+	return parse_port(ln->argv[1], &c->port, err);
+}
+
+static int kw_bind_address(void *obj, const struct conf_kw *kw, const struct conf_line *ln,
+			   char *err)
+{
+	struct broker_conf *c = obj;
+
+	c->has_bind_address = true;
+	return parse_addr(ln->argv[1], &c->bind_address, err);
+}
+
+static int kw_max_connections(void *obj, const struct conf_kw *kw, const struct conf_line *ln,
+			      char *err)
+{
+	struct broker_conf *c = obj;
+	uint32_t v;
+
+	if (!strcmp(ln->argv[1], "-1")) {
+		c->max_connections = -1;
+		return 0;
+	}
+	if (conf_parse_u32(ln->argv[1], 0, INT32_MAX, &v)) {
+		conf_reason(err, "'max_connections' needs -1 or a count, got '%s'", ln->argv[1]);
+		return -EINVAL;
+	}
+	c->max_connections = v;
+	return 0;
+}
+
+/* Mosquitto's expiration periods: a number followed by h, d, w, m (month) or y. */
+static int kw_expiration(void *obj, const struct conf_kw *kw, const struct conf_line *ln,
+			 char *err)
+{
+	static const struct {
+		char unit;
+		uint64_t secs;
+	} units[] = { { 'h', 3600 }, { 'd', 86400 }, { 'w', 7 * 86400 },
+		      { 'm', 30 * 86400 }, { 'y', 365 * 86400 } };
+	struct broker_conf *c = obj;
+	const char *s = ln->argv[1];
+	size_t n = strlen(s), i;
+	uint64_t v;
+	char num[24];
+
+	if (n >= 2 && n < sizeof(num)) {
+		memcpy(num, s, n - 1);
+		num[n - 1] = '\0';
+		for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+			if (s[n - 1] == units[i].unit && !conf_parse_u64(num, 1, 1000000, &v)) {
+				c->persistent_client_expiration_s = v * units[i].secs;
+				return 0;
+			}
+		}
+	}
+	conf_reason(err, "'persistent_client_expiration' needs a period such as 2h, 14d, 1w, 6m or 1y, got '%s'",
+		    s);
+	return -EINVAL;
+}
+
+static int kw_log_dest(void *obj, const struct conf_kw *kw, const struct conf_line *ln, char *err)
+{
+	static const struct {
+		const char *name;
+		unsigned int bit;
+	} dests[] = { { "stderr", LOGD_STDERR }, { "stdout", LOGD_STDOUT },
+		      { "syslog", LOGD_SYSLOG }, { "topic", LOGD_TOPIC },
+		      { "none", LOGD_NONE }, { "file", LOGD_FILE } };
+	struct broker_conf *c = obj;
+	size_t i;
+
+	for (i = 0; i < sizeof(dests) / sizeof(dests[0]); i++) {
+		if (strcmp(ln->argv[1], dests[i].name))
+			continue;
+		if (dests[i].bit == LOGD_FILE) {
+			if (ln->argc != 3) {
+				conf_reason(err, "'log_dest file' needs a path");
+				return -EINVAL;
+			}
+			free(c->log_file);
+			c->log_file = strdup(ln->argv[2]);
+			if (!c->log_file)
+				return -ENOMEM;
+		} else if (ln->argc != 2) {
+			conf_reason(err, "'log_dest %s' takes no argument", ln->argv[1]);
+			return -EINVAL;
+		}
+		c->log_dest |= dests[i].bit;
+		return 0;
+	}
+	conf_reason(err, "unknown log_dest '%s' (stderr, stdout, syslog, topic, file PATH, none)",
+		    ln->argv[1]);
+	return -EINVAL;
+}
+
+static int kw_log_type(void *obj, const struct conf_kw *kw, const struct conf_line *ln, char *err)
+{
+	static const struct {
+		const char *name;
+		unsigned int bits;
+	} types[] = { { "error", LOGT_ERROR },	   { "warning", LOGT_WARNING },
+		      { "notice", LOGT_NOTICE },   { "information", LOGT_INFO },
+		      { "debug", LOGT_DEBUG },	   { "subscribe", LOGT_SUBSCRIBE },
+		      { "unsubscribe", LOGT_UNSUBSCRIBE }, { "websockets", LOGT_WEBSOCKETS },
+		      { "all", LOGT_ALL },	   { "none", 0 } };
+	struct broker_conf *c = obj;
+	size_t i;
+
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		if (!strcmp(ln->argv[1], types[i].name)) {
+			c->log_type |= types[i].bits;
+			c->log_type_set = true;
+			return 0;
+		}
+	}
+	conf_reason(err, "unknown log_type '%s'", ln->argv[1]);
+	return -EINVAL;
+}
+
+static int kw_persistence(void *obj, const struct conf_kw *kw, const struct conf_line *ln,
+			  char *err)
+{
+	bool on;
+
+	if (conf_parse_bool(ln->argv[1], &on)) {
+		conf_reason(err, "'persistence' needs true or false, got '%s'", ln->argv[1]);
+		return -EINVAL;
+	}
+	if (on) {
+		conf_reason(err, "'persistence true' is not supported yet (sessions live in memory only)");
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
+static int kw_bridge(void *obj, const struct conf_kw *kw, const struct conf_line *ln, char *err)
+{
+	conf_reason(err, "'%s': bridges are not supported yet", kw->name);
+	return -EOPNOTSUPP;
+}
+
+#define BRIDGE_KW(name) { name, kw_bridge, 0, 0, CONF_MAX_ARGS - 1, 0, 0 }
+
+static const struct conf_kw broker_kws[] = {
+	{ "listener", kw_listener, 0, 1, 2, 0, 0 },
+	{ "port", kw_port, 0, 1, 1, 0, 0 },
+	{ "bind_address", kw_bind_address, 0, 1, 1, 0, 0 },
+	{ "allow_anonymous", conf_kw_bool, OFF(allow_anonymous), 1, 1, 0, 0 },
+	{ "max_connections", kw_max_connections, 0, 1, 1, 0, 0 },
+	{ "max_inflight_messages", conf_kw_u32, OFF(max_inflight_messages), 1, 1, 0, 65535 },
+	{ "max_queued_messages", conf_kw_u32, OFF(max_queued_messages), 1, 1, 0, 0 },
+	{ "message_size_limit", conf_kw_u32, OFF(message_size_limit), 1, 1, 0, MQTT_MAX_REMAINING },
+	{ "persistent_client_expiration", kw_expiration, 0, 1, 1, 0, 0 },
+	{ "sys_interval", conf_kw_u32, OFF(sys_interval), 1, 1, 0, 86400 },
+	{ "log_dest", kw_log_dest, 0, 1, 2, 0, 0 },
+	{ "log_type", kw_log_type, 0, 1, 1, 0, 0 },
+	{ "connection_messages", conf_kw_bool, OFF(connection_messages), 1, 1, 0, 0 },
+	{ "log_timestamp", conf_kw_bool, OFF(log_timestamp), 1, 1, 0, 0 },
+	{ "set_tcp_nodelay", conf_kw_bool, OFF(set_tcp_nodelay), 1, 1, 0, 0 },
+	{ "user", conf_kw_str, OFF(user), 1, 1, 0, 0 },
+	{ "pid_file", conf_kw_str, OFF(pid_file), 1, 1, 0, 0 },
+	{ "persistence", kw_persistence, 0, 1, 1, 0, 0 },
+	/* Bridge directives (issue 6): refused until bridges exist, never ignored. */
+	BRIDGE_KW("connection"),
+	BRIDGE_KW("address"),
+	BRIDGE_KW("addresses"),
+	BRIDGE_KW("topic"),
+	BRIDGE_KW("restart_timeout"),
+	BRIDGE_KW("notifications"),
+	BRIDGE_KW("cleansession"),
+	BRIDGE_KW("try_private"),
+	BRIDGE_KW("bridge_protocol_version"),
+	BRIDGE_KW("remote_clientid"),
+	BRIDGE_KW("local_clientid"),
+	BRIDGE_KW("remote_username"),
+	BRIDGE_KW("remote_password"),
+	BRIDGE_KW("keepalive_interval"),
+	BRIDGE_KW("start_type"),
+	{ NULL, NULL, 0, 0, 0, 0, 0 },
+};
+
+int broker_conf_parse_file(struct broker_conf *c, const char *path, char *err)
+{
+	return conf_parse_file(path, broker_kws, c, 0, err);
+}
+
+int broker_conf_parse_string(struct broker_conf *c, const char *name, const char *text, char *err)
+{
+	return conf_parse_string(name, text, broker_kws, c, 0, err);
+}

@@ -1,0 +1,23 @@
+// SPDX-License-Identifier: GPL-2.0
+/* PUBACK, PUBREC, PUBREL, PUBCOMP (MQTT 3.1.1 sections 3.4 to 3.7). */
+#include <errno.h>
+
+#include "broker.h"
+
+int handle_ack(struct client *c, uint8_t type, uint16_t pid)
+{
+	struct session *s = c->sess;
+	int err;
+
+	if (type == MQTT_PUBREL) {
+		/*
+		 * [MQTT-4.3.3-2]: PUBREL releases the id; PUBCOMP answers even an
+		 * id we no longer know (a PUBREL re-sent after reconnection).
+		 */
+		session_qos2_in_del(s, pid);
+		return send_ack(c, MQTT_PUBCOMP, pid);
+	}
+	err = session_ack(c->b, s, type, pid);
+	/* An ack for an unknown id is a harmless late duplicate. */
+	return err == -ENOENT ? 0 : err;
+}

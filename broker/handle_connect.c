@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: GPL-2.0
+/* CONNECT (MQTT 3.1.1 section 3.1) and its CONNACK. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker.h"
+#include "log.h"
+#include "netutil.h"
+
+static bool str_is(struct mqtt_str s, const char *lit)
+{
+	return s.len == strlen(lit) && !memcmp(s.p, lit, s.len);
+}
+
+/* Refuse with a CONNACK return code, then close [MQTT-3.2.2-5]. */
+static int refuse(struct client *c, uint8_t rc, const char *why)
+{
+	char name[96];
+
+	pr_info("refusing client %s: %s (CONNACK %u)\n", client_name(c, name, sizeof(name)), why, rc);
+	send_connack(c, false, rc);
+	return -ECONNREFUSED;
+}
+
+static int check_connect(struct client *c, const struct mqtt_connect *p)
+{
+	bool v31 = str_is(p->proto_name, MQTT_PROTO_NAME_V31);
+	bool v311 = str_is(p->proto_name, MQTT_PROTO_NAME_V311);
+
+	/* [MQTT-3.1.2-1]: not MQTT at all: close without a CONNACK. */
+	if (!v31 && !v311)
+		return -EPROTO;
+	c->level = p->level;
+	/* [MQTT-3.1.2-2]: a level we do not speak gets return code 1. */
+	if ((v31 && p->level != MQTT_PROTO_V31) || (v311 && p->level != MQTT_PROTO_V311))
+		return refuse(c, MQTT_CONNACK_BAD_PROTOCOL, "unsupported protocol level");
+	/* [MQTT-3.1.3-8]: an empty id needs clean session 1; 3.1 needs 1..23 characters. */
+	if (!p->client_id.len && (!p->clean || p->level == MQTT_PROTO_V31))
+		return refuse(c, MQTT_CONNACK_ID_REJECTED, "empty client id");
+	if (p->level == MQTT_PROTO_V31 && p->client_id.len > MQTT_MAX_CLIENT_ID_V31)
+		return refuse(c, MQTT_CONNACK_ID_REJECTED, "client id longer than 23 (MQTT 3.1)");
+	if (!c->b->conf.allow_anonymous && !p->has_username)
+		return refuse(c, MQTT_CONNACK_NOT_AUTHORIZED, "anonymous clients not allowed");
+	/* The will topic is a topic name [MQTT-3.1.3-10]: no wildcards, not empty. */
+	if (p->will && !topic_name_valid((const char *)p->will_topic.p, p->will_topic.len))
+		return -EPROTO;
+	return 0;
+}
+
+static int set_will(struct client *c, const struct mqtt_connect *p)
+{
+	struct will *w;
+
+	if (!p->will)
+		return 0;
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	w->m = msg_new((const char *)p->will_topic.p, p->will_topic.len, p->will_msg.p,
+		       p->will_msg.len, p->will_qos);
+	if (!w->m) {
+		free(w);
+		return -ENOMEM;
+	}
+	w->qos = p->will_qos;
+	w->retain = p->will_retain;
+	c->will = w;
+	return 0;
+}
+
+int handle_connect(struct client *c, const struct mqtt_connect *p)
+{
+	struct broker *b = c->b;
+	const char *id = (const char *)p->client_id.p;
+	size_t id_len = p->client_id.len;
+	char auto_id[40], addr[NET_ADDRSTR_LEN];
+	struct session *s;
+	bool present = false;
+	int err;
+
+	err = check_connect(c, p);
+	if (err)
+		return err;
+	if (!id_len) {
+		/* [MQTT-3.1.3-6]: assign a unique id. */
+		id_len = (size_t)snprintf(auto_id, sizeof(auto_id), "auto-%llx-%llx",
+					  (unsigned long long)b->start_ms,
+					  (unsigned long long)++b->next_auto_id);
+		id = auto_id;
+	}
+	s = session_find(b, id, id_len);
+	if (s && s->client) {
+		/* [MQTT-3.1.4-2]: the new connection takes over; the old one's will goes out. */
+		pr_info("client %s already connected, closing the old connection\n", s->id);
+		client_close(s->client, true, "taken over by a new connection");
+		s = session_find(b, id, id_len); /* a clean session was freed by the close */
+	}
+	if (s && p->clean) {
+		session_free(b, s); /* [MQTT-3.1.2-6] */
+		s = NULL;
+	}
+	if (s) {
+		present = true; /* [MQTT-3.2.2-2] */
+	} else {
+		s = session_new(b, id, id_len, p->clean);
+		if (!s)
+			return -ENOMEM;
+	}
+	err = set_will(c, p);
+	if (err) {
+		if (!present)
+			session_free(b, s);
+		return err;
+	}
+	s->client = c;
+	c->sess = s;
+	c->keepalive = p->keepalive;
+	c->state = CS_CONNECTED;
+	b->st.clients_connected++;
+	if (b->st.clients_connected > b->st.clients_max)
+		b->st.clients_max = b->st.clients_connected;
+	if (b->conf.connection_messages)
+		pr_info("new client connected from %s as %s (p%u, c%u, k%u)\n",
+			net_fmt_ipv4_port(c->peer_addr, c->peer_port, addr, sizeof(addr)), s->id,
+			p->level, p->clean, p->keepalive);
+	send_connack(c, present, MQTT_CONNACK_ACCEPTED);
+	if (present) {
+		session_resend(b, s);
+		session_pump(b, s);
+	}
+	return 0;
+}

@@ -1,0 +1,299 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mqbroker: an epoll MQTT 3.1/3.1.1 broker. main() owns the one struct
+ * broker, turns -errno into an exit status, and wires the loop: listeners,
+ * a signalfd, a 1 s housekeeping timer, and before_sleep for output.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+
+#include "broker.h"
+#include "conf.h"
+#include "log.h"
+#include "netutil.h"
+
+#define LISTEN_BACKLOG 1024
+
+static void usage(const char *prog)
+{
+	fprintf(stderr,
+		"Usage: %s [-c FILE] [-p PORT] [-v]\n"
+		"  -c FILE   Mosquitto-style configuration file\n"
+		"  -p PORT   listen on 127.0.0.1:PORT (like mosquitto 2.0 without listeners)\n"
+		"  -v        more logging (-vv: debug)\n"
+		"  -h        this help\n",
+		prog);
+}
+
+struct listen_arg {
+	struct broker *b;
+	struct listener *lst;
+};
+
+static void on_accept(struct ev_loop *l, int fd, uint32_t events, void *arg)
+{
+	struct listen_arg *a = arg;
+
+	client_accept(a->b, a->lst);
+}
+
+static void on_signal(struct ev_loop *l, int fd, uint32_t events, void *arg)
+{
+	struct broker *b = arg;
+	struct signalfd_siginfo si;
+
+	while (read(fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			pr_info("SIGHUP: configuration reload is not supported, ignoring\n");
+			continue;
+		}
+		pr_info("signal %u: shutting down\n", si.ssi_signo);
+		ev_stop(b->loop);
+	}
+}
+
+static void before_sleep(struct ev_loop *l, void *arg)
+{
+	struct broker *b = arg;
+
+	log_sink_flush(b);
+	client_flush_all(b);
+	client_free_closed(b);
+}
+
+static int on_tick(struct ev_loop *l, long long id, void *arg)
+{
+	struct broker *b = arg;
+	uint64_t now = ev_now_ms(l);
+
+	client_housekeeping(b);
+	session_expire(b);
+	if (b->conf.sys_interval && now - b->last_sys_ms >= b->conf.sys_interval * 1000ull) {
+		b->last_sys_ms = now;
+		sys_publish(b);
+	}
+	return 1000;
+}
+
+static int add_listener(struct broker *b, const struct sockaddr_in *sa)
+{
+	char addr[NET_ADDRSTR_LEN];
+	struct listener *lst;
+	int fd;
+
+	net_fmt_ipv4_port(sa->sin_addr.s_addr, sa->sin_port, addr, sizeof(addr));
+	if (b->nlisteners == BROKER_MAX_LISTENERS)
+		return -E2BIG;
+	fd = net_tcp_listen(sa, LISTEN_BACKLOG);
+	if (fd < 0) {
+		pr_warn("listen on %s: %s\n", addr, strerror(-fd));
+		return fd;
+	}
+	lst = &b->listeners[b->nlisteners++];
+	lst->fd = fd;
+	lst->addr = *sa;
+	pr_info("listening on %s\n", addr);
+	return 0;
+}
+
+static int open_listeners(struct broker *b, int cli_port)
+{
+	struct broker_conf *c = &b->conf;
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	int i, err;
+
+	for (i = 0; i < c->nlisteners; i++) {
+		err = add_listener(b, &c->listeners[i].addr);
+		if (err)
+			return err;
+	}
+	if (c->has_port || c->has_bind_address) {
+		/* Deprecated 'port'/'bind_address': the default listener. */
+		sa.sin_port = htons(c->has_port ? c->port : 1883);
+		sa.sin_addr.s_addr = c->has_bind_address ? c->bind_address.s_addr : htonl(INADDR_ANY);
+		err = add_listener(b, &sa);
+		if (err)
+			return err;
+	}
+	if (cli_port || !b->nlisteners) {
+		/* Like mosquitto 2.0: without a configured listener, loopback only. */
+		sa.sin_port = htons(cli_port ? (uint16_t)cli_port : 1883);
+		sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		err = add_listener(b, &sa);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int drop_privileges(const char *user)
+{
+	struct passwd *pw;
+
+	if (!user || geteuid() != 0)
+		return 0;
+	pw = getpwnam(user);
+	if (!pw) {
+		pr_warn("user '%s' does not exist\n", user);
+		return -ENOENT;
+	}
+	if (initgroups(user, pw->pw_gid) || setgid(pw->pw_gid) || setuid(pw->pw_uid)) {
+		int err = -errno;
+
+		pr_warn("cannot become user '%s': %s\n", user, strerror(-err));
+		return err;
+	}
+	pr_info("running as user %s\n", user);
+	return 0;
+}
+
+static int write_pid_file(const char *path)
+{
+	FILE *f;
+
+	if (!path)
+		return 0;
+	f = fopen(path, "w");
+	if (!f) {
+		int err = -errno;
+
+		pr_warn("pid_file %s: %s\n", path, strerror(-err));
+		return err;
+	}
+	fprintf(f, "%d\n", (int)getpid());
+	fclose(f);
+	return 0;
+}
+
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	/* Each client is an fd: use all the hard limit allows. */
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static int setup_signals(struct broker *b)
+{
+	sigset_t set;
+	int fd;
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL))
+		return -errno;
+	fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	return ev_add(b->loop, fd, EV_READ, on_signal, b);
+}
+
+int main(int argc, char **argv)
+{
+	struct listen_arg largs[BROKER_MAX_LISTENERS];
+	const char *conf_path = NULL;
+	char err_buf[CONF_ERR_LEN];
+	struct broker *b;
+	int opt, cli_port = 0, verbose = 0, err, i;
+	uint32_t port;
+
+	while ((opt = getopt(argc, argv, "c:p:vh")) != -1) {
+		switch (opt) {
+		case 'c':
+			conf_path = optarg;
+			break;
+		case 'p':
+			if (conf_parse_u32(optarg, 1, 65535, &port)) {
+				fprintf(stderr, "invalid port '%s'\n", optarg);
+				return 2;
+			}
+			cli_port = (int)port;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		case 'h':
+			usage(argv[0]);
+			return 0;
+		default:
+			usage(argv[0]);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		usage(argv[0]);
+		return 2;
+	}
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return 1;
+	broker_conf_init(&b->conf);
+	if (conf_path && broker_conf_parse_file(&b->conf, conf_path, err_buf)) {
+		fprintf(stderr, "%s\n", err_buf);
+		broker_conf_free(&b->conf);
+		free(b);
+		return 1;
+	}
+	if (verbose)
+		log_set_level(verbose > 1 ? LOG_LVL_DEBUG : LOG_LVL_INFO);
+	if (verbose > 1)
+		b->conf.log_type_set = false; /* -vv wins over log_type */
+	raise_fd_limit();
+	err = broker_init(b);
+	if (!err)
+		err = log_sink_open(b);
+	if (!err)
+		err = setup_signals(b);
+	if (!err)
+		err = open_listeners(b, cli_port);
+	for (i = 0; !err && i < b->nlisteners; i++) {
+		largs[i].b = b;
+		largs[i].lst = &b->listeners[i];
+		err = ev_add(b->loop, b->listeners[i].fd, EV_READ, on_accept, &largs[i]);
+	}
+	if (!err)
+		err = drop_privileges(b->conf.user);
+	if (!err)
+		err = write_pid_file(b->conf.pid_file);
+	if (!err) {
+		long long t = ev_timer_add(b->loop, 1000, on_tick, b);
+
+		err = t < 0 ? (int)t : 0;
+	}
+	if (!err) {
+		pr_info("mqbroker %s running\n", MQBROKER_VERSION);
+		b->last_sys_ms = ev_now_ms(b->loop);
+		if (b->conf.sys_interval)
+			sys_publish(b);
+		ev_set_before_sleep(b->loop, before_sleep, b);
+		err = ev_run(b->loop);
+		if (err)
+			pr_warn("event loop: %s\n", strerror(-err));
+	} else {
+		pr_warn("mqbroker: cannot start: %s\n", strerror(-err));
+	}
+	if (b->conf.pid_file)
+		unlink(b->conf.pid_file);
+	if (b->loop)
+		broker_fini(b);
+	log_sink_close(b);
+	broker_conf_free(&b->conf);
+	free(b);
+	return err ? 1 : 0;
+}

@@ -1,0 +1,167 @@
+// SPDX-License-Identifier: GPL-2.0
+/* mqbroker.conf parsing: every directive, and every error with its file:line. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <cmocka.h>
+
+#include "broker.h"
+#include "conf.h"
+
+static void test_full(void **state)
+{
+	const char *text =
+		"# comment\n"
+		"listener 1883\n"
+		"listener 1884 127.0.0.1\n"
+		"\n"
+		"allow_anonymous false\n"
+		"max_connections 100\n"
+		"max_inflight_messages 5\n"
+		"max_queued_messages 50\n"
+		"message_size_limit 1024\n"
+		"persistent_client_expiration 2h\n"
+		"sys_interval 3\n"
+		"log_dest stdout\n"
+		"log_dest file /tmp/x.log\n"
+		"log_type error\n"
+		"log_type subscribe\n"
+		"connection_messages false\n"
+		"log_timestamp false\n"
+		"set_tcp_nodelay true\n"
+		"user nobody\n"
+		"pid_file /tmp/mqbroker.pid\n"
+		"persistence false\n";
+	struct broker_conf c;
+	char err[CONF_ERR_LEN] = "";
+
+	broker_conf_init(&c);
+	if (broker_conf_parse_string(&c, "t.conf", text, err))
+		fail_msg("%s", err);
+	assert_int_equal(c.nlisteners, 2);
+	assert_int_equal(ntohs(c.listeners[0].addr.sin_port), 1883);
+	assert_int_equal(c.listeners[0].addr.sin_addr.s_addr, htonl(INADDR_ANY));
+	assert_int_equal(c.listeners[1].addr.sin_addr.s_addr, htonl(INADDR_LOOPBACK));
+	assert_false(c.allow_anonymous);
+	assert_int_equal(c.max_connections, 100);
+	assert_int_equal(c.max_inflight_messages, 5);
+	assert_int_equal(c.max_queued_messages, 50);
+	assert_int_equal(c.message_size_limit, 1024);
+	assert_int_equal(c.persistent_client_expiration_s, 7200);
+	assert_int_equal(c.sys_interval, 3);
+	assert_int_equal(c.log_dest, LOGD_STDOUT | LOGD_FILE);
+	assert_string_equal(c.log_file, "/tmp/x.log");
+	assert_int_equal(c.log_type, LOGT_ERROR | LOGT_SUBSCRIBE);
+	assert_false(c.connection_messages);
+	assert_false(c.log_timestamp);
+	assert_true(c.set_tcp_nodelay);
+	assert_string_equal(c.user, "nobody");
+	assert_string_equal(c.pid_file, "/tmp/mqbroker.pid");
+	broker_conf_free(&c);
+}
+
+static void test_defaults(void **state)
+{
+	struct broker_conf c;
+	char err[CONF_ERR_LEN];
+
+	broker_conf_init(&c);
+	assert_int_equal(broker_conf_parse_string(&c, "e.conf", "", err), 0);
+	assert_int_equal(c.nlisteners, 0);
+	assert_true(c.allow_anonymous);
+	assert_int_equal(c.max_connections, -1);
+	assert_int_equal(c.max_inflight_messages, 20);
+	assert_int_equal(c.max_queued_messages, 1000);
+	assert_int_equal(c.sys_interval, 10);
+	assert_int_equal(broker_conf_parse_string(&c, "e.conf", "max_connections -1\nport 1999\n"
+					"bind_address 127.0.0.1\npersistent_client_expiration 1y\n", err), 0);
+	assert_int_equal(c.max_connections, -1);
+	assert_true(c.has_port && c.port == 1999 && c.has_bind_address);
+	assert_int_equal(c.persistent_client_expiration_s, 365ull * 86400);
+	broker_conf_free(&c);
+}
+
+static const struct {
+	const char *text;
+	const char *err; /* expected message, file:line included */
+} errors[] = {
+	{ "foo 1\n", "b.conf:1: unknown directive 'foo'" },
+	{ "\n\nlistener\n", "b.conf:3: 'listener' takes 1 to 2 arguments, got 0" },
+	{ "listener 0\n", "b.conf:1: invalid port '0' (1 to 65535)" },
+	{ "listener 65536\n", "b.conf:1: invalid port '65536' (1 to 65535)" },
+	{ "listener 1883 1.2.3\n", "b.conf:1: invalid IPv4 address '1.2.3'" },
+	{ "listener 1883\nlistener 1883\n", "b.conf:2: duplicate listener 1883" },
+	{ "listener 1 2 3\n", "b.conf:1: 'listener' takes 1 to 2 arguments, got 3" },
+	{ "allow_anonymous maybe\n", "b.conf:1: 'allow_anonymous' needs true or false, got 'maybe'" },
+	{ "max_connections -2\n", "b.conf:1: 'max_connections' needs -1 or a count, got '-2'" },
+	{ "max_inflight_messages 70000\n",
+	  "b.conf:1: 'max_inflight_messages' needs an integer from 0 to 65535, got '70000'" },
+	{ "max_queued_messages x\n",
+	  "b.conf:1: 'max_queued_messages' needs an integer from 0 to 4294967295, got 'x'" },
+	{ "message_size_limit 268435456\n",
+	  "b.conf:1: 'message_size_limit' needs an integer from 0 to 268435455, got '268435456'" },
+	{ "persistent_client_expiration 5s\n",
+	  "b.conf:1: 'persistent_client_expiration' needs a period such as 2h, 14d, 1w, 6m or 1y, got '5s'" },
+	{ "sys_interval 1d\n", "b.conf:1: 'sys_interval' needs an integer from 0 to 86400, got '1d'" },
+	{ "log_dest paper\n",
+	  "b.conf:1: unknown log_dest 'paper' (stderr, stdout, syslog, topic, file PATH, none)" },
+	{ "log_dest file\n", "b.conf:1: 'log_dest file' needs a path" },
+	{ "log_dest stdout x\n", "b.conf:1: 'log_dest stdout' takes no argument" },
+	{ "log_type loud\n", "b.conf:1: unknown log_type 'loud'" },
+	{ "connection_messages 2\n", "b.conf:1: 'connection_messages' needs true or false, got '2'" },
+	{ "log_timestamp\n", "b.conf:1: 'log_timestamp' takes 1 argument, got 0" },
+	{ "set_tcp_nodelay yes please\n", "b.conf:1: 'set_tcp_nodelay' takes 1 argument, got 2" },
+	{ "user\n", "b.conf:1: 'user' takes 1 argument, got 0" },
+	{ "persistence true\n",
+	  "b.conf:1: 'persistence true' is not supported yet (sessions live in memory only)" },
+	{ "persistence sometimes\n", "b.conf:1: 'persistence' needs true or false, got 'sometimes'" },
+	{ "connection bridge-to-broker3\n", "b.conf:1: 'connection': bridges are not supported yet" },
+	{ "address 10.0.0.1:1883\n", "b.conf:1: 'address': bridges are not supported yet" },
+	{ "topic # out 0\n", "b.conf:1: 'topic': bridges are not supported yet" },
+	{ "port 1883 1884\n", "b.conf:1: 'port' takes 1 argument, got 2" },
+	{ "bind_address ::1\n", "b.conf:1: invalid IPv4 address '::1'" },
+};
+
+static void test_errors(void **state)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(errors) / sizeof(errors[0]); i++) {
+		struct broker_conf c;
+		char err[CONF_ERR_LEN] = "";
+
+		broker_conf_init(&c);
+		if (!broker_conf_parse_string(&c, "b.conf", errors[i].text, err))
+			fail_msg("accepted: %s", errors[i].text);
+		if (strcmp(err, errors[i].err))
+			fail_msg("'%s': got '%s', want '%s'", errors[i].text, err, errors[i].err);
+		broker_conf_free(&c);
+	}
+}
+
+static void test_missing_file(void **state)
+{
+	struct broker_conf c;
+	char err[CONF_ERR_LEN] = "";
+
+	broker_conf_init(&c);
+	assert_int_equal(broker_conf_parse_file(&c, "/nonexistent/mqbroker.conf", err), -ENOENT);
+	assert_string_equal(err, "/nonexistent/mqbroker.conf: No such file or directory");
+	broker_conf_free(&c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_full),
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_missing_file),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

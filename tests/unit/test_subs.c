@@ -1,0 +1,243 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Subscription tree, retained lookups, and session delivery (window,
+ * queue bound, acks, resend with DUP), on a real struct broker with no
+ * sockets: a client's output is read back from its buffer.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "broker.h"
+
+static int setup(void **state)
+{
+	struct broker *b = calloc(1, sizeof(*b));
+
+	broker_conf_init(&b->conf);
+	assert_int_equal(broker_init(b), 0);
+	*state = b;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct broker *b = *state;
+
+	broker_fini(b);
+	broker_conf_free(&b->conf);
+	free(b);
+	return 0;
+}
+
+static void sub(struct broker *b, struct session *s, const char *f, uint8_t qos)
+{
+	assert_true(sub_add(&b->tree, s, f, strlen(f), qos) >= 0);
+}
+
+static void test_overlap_highest_qos(void **state)
+{
+	struct broker *b = *state;
+	struct session *s1 = session_new(b, "s1", 2, false);
+	struct session *s2 = session_new(b, "s2", 2, false);
+	uint32_t i;
+	int n;
+
+	sub(b, s1, "a/+", 0);
+	sub(b, s1, "a/#", 2);
+	sub(b, s1, "a/b", 1);
+	sub(b, s2, "#", 1);
+	sub(b, s2, "a/b", 0);
+	n = sub_match(&b->tree, &b->match, "a/b", 3);
+	assert_int_equal(n, 2);
+	for (i = 0; i < 2; i++) {
+		if (b->match.v[i].s == s1)
+			assert_int_equal(b->match.v[i].qos, 2);
+		else
+			assert_int_equal(b->match.v[i].qos, 1);
+	}
+	/* Re-subscribing replaces the QoS, not adds a subscription. */
+	assert_int_equal(sub_add(&b->tree, s1, "a/#", 3, 0), 0);
+	assert_int_equal(s1->nsubs, 3);
+	assert_int_equal(sub_remove(&b->tree, s1, "a/b", 3), 0);
+	assert_int_equal(sub_remove(&b->tree, s1, "a/b", 3), -ENOENT);
+	assert_int_equal(sub_remove(&b->tree, s1, "x/y", 3), -ENOENT);
+	n = sub_match(&b->tree, &b->match, "$SYS/x", 6);
+	assert_int_equal(n, 0);
+	session_free(b, s1);
+	session_free(b, s2);
+	assert_int_equal(b->tree.nnodes, 0);
+}
+
+static void count_cb(void *arg, struct msg *m)
+{
+	(*(int *)arg)++;
+}
+
+static int retained_count(struct broker *b, const char *filter)
+{
+	int n = 0;
+
+	retain_walk(&b->tree, filter, strlen(filter), count_cb, &n);
+	return n;
+}
+
+static void test_retained(void **state)
+{
+	struct broker *b = *state;
+
+	broker_publish_str(b, "a", "1", 1, 0, true);
+	broker_publish_str(b, "a/b", "2", 1, 1, true);
+	broker_publish_str(b, "a/b/c", "3", 1, 2, true);
+	broker_publish_str(b, "x/b", "4", 1, 0, true);
+	broker_publish_str(b, "$SYS/v", "5", 1, 0, true);
+	assert_int_equal(b->nretained, 5);
+	assert_int_equal(retained_count(b, "#"), 4);
+	assert_int_equal(retained_count(b, "a/#"), 3);
+	assert_int_equal(retained_count(b, "+/b"), 2);
+	assert_int_equal(retained_count(b, "+"), 1);
+	assert_int_equal(retained_count(b, "a/b"), 1);
+	assert_int_equal(retained_count(b, "a/+/c"), 1);
+	assert_int_equal(retained_count(b, "$SYS/#"), 1);
+	assert_int_equal(retained_count(b, "nope"), 0);
+	/* Replaced, then cleared by an empty payload. */
+	broker_publish_str(b, "a/b", "22", 2, 0, true);
+	assert_int_equal(b->nretained, 5);
+	broker_publish_str(b, "a/b", "", 0, 0, true);
+	assert_int_equal(b->nretained, 4);
+	assert_int_equal(retained_count(b, "a/b"), 0);
+	broker_publish_str(b, "a", "", 0, 0, true);
+	broker_publish_str(b, "a/b/c", "", 0, 0, true);
+	broker_publish_str(b, "x/b", "", 0, 0, true);
+	broker_publish_str(b, "$SYS/v", "", 0, 0, true);
+	assert_int_equal(b->nretained, 0);
+	assert_int_equal(b->tree.nnodes, 0);
+}
+
+static void test_offline_queue_bound(void **state)
+{
+	struct broker *b = *state;
+	struct session *s = session_new(b, "off", 3, false);
+	int i;
+
+	b->conf.max_queued_messages = 3;
+	sub(b, s, "q", 2);
+	for (i = 0; i < 5; i++)
+		broker_publish_str(b, "q", "m", 1, 1, false);
+	broker_publish_str(b, "q", "zero", 4, 0, false); /* QoS 0 is not queued offline */
+	assert_int_equal(s->q_count, 3);
+	assert_int_equal(b->st.pub_dropped, 2);
+	session_free(b, s);
+}
+
+/* Decode the packets in c's output buffer into types[] and their first-byte flags. */
+static int out_packets(struct client *c, uint8_t *first, uint16_t *pids, int max)
+{
+	uint32_t off = c->woff;
+	int n = 0;
+
+	while (off < c->wlen && n < max) {
+		struct mqtt_packet p;
+		uint32_t rem;
+		uint8_t hdr;
+		int hl = mqtt_fixed_header(c->wbuf + off, c->wlen - off, &hdr, &rem);
+
+		assert_true(hl > 0);
+		assert_int_equal(mqtt_decode(hdr, c->wbuf + off + hl, rem, &p), 0);
+		first[n] = hdr;
+		pids[n] = p.type == MQTT_PUBLISH ? p.publish.pid : p.ack.pid;
+		n++;
+		off += (uint32_t)hl + rem;
+	}
+	c->woff = c->wlen = 0;
+	return n;
+}
+
+static void test_window_acks_resend(void **state)
+{
+	struct broker *b = *state;
+	struct session *s = session_new(b, "on", 2, false);
+	struct client c = { .b = b, .fd = -1, .state = CS_CONNECTED, .level = 4, .sess = s };
+	uint8_t first[16];
+	uint16_t pids[16];
+	int n;
+
+	s->client = &c;
+	b->conf.max_inflight_messages = 2;
+	sub(b, s, "w", 2);
+	broker_publish_str(b, "w", "1", 1, 1, false);
+	broker_publish_str(b, "w", "2", 1, 2, false);
+	broker_publish_str(b, "w", "3", 1, 1, false);
+	assert_int_equal(s->ninf, 2);
+	assert_int_equal(s->q_count, 1);
+	n = out_packets(&c, first, pids, 16);
+	assert_int_equal(n, 2);
+	assert_int_equal(first[0], 0x32);
+	assert_int_equal(first[1], 0x34);
+	/* PUBACK frees a slot: the queued message goes out. */
+	assert_int_equal(session_ack(b, s, MQTT_PUBACK, pids[0]), 0);
+	assert_int_equal(s->q_count, 0);
+	assert_int_equal(s->ninf, 2);
+	n = out_packets(&c, first, pids + 2, 16);
+	assert_int_equal(n, 1);
+	/* PUBREC for the QoS 2 message: PUBREL out, message released. */
+	assert_int_equal(session_ack(b, s, MQTT_PUBREC, pids[1]), 0);
+	n = out_packets(&c, first, pids + 3, 16);
+	assert_int_equal(n, 1);
+	assert_int_equal(first[0], 0x62);
+	assert_int_equal(session_ack(b, s, MQTT_PUBACK, pids[1]), -EPROTO);
+	/* Reconnection: unacked PUBLISH with DUP, then PUBREL, in order. */
+	session_resend(b, s);
+	n = out_packets(&c, first, pids + 4, 16);
+	assert_int_equal(n, 2);
+	assert_int_equal(first[0], 0x62);       /* the QoS 2 one came first */
+	assert_int_equal(first[1], 0x3a);	/* QoS 1 + DUP */
+	assert_int_equal(session_ack(b, s, MQTT_PUBCOMP, pids[1]), 0);
+	assert_int_equal(session_ack(b, s, MQTT_PUBACK, pids[2]), 0);
+	assert_int_equal(s->ninf, 0);
+	assert_int_equal(session_ack(b, s, MQTT_PUBACK, 999), -ENOENT);
+	/* Slow consumer: QoS 0 past the output bound is dropped and counted. */
+	c.wlen = BROKER_OUT_LIMIT;
+	c.wcap = 0;
+	broker_publish_str(b, "w", "x", 1, 0, false);
+	assert_int_equal(b->st.pub_dropped, 1);
+	broker_publish_str(b, "w", "y", 1, 1, false);
+	assert_int_equal(s->q_count, 1);
+	c.wlen = 0;
+	s->client = NULL;
+	free(c.wbuf);
+	b->dirty = NULL;
+	session_free(b, s);
+}
+
+static void test_qos2_inbound_ids(void **state)
+{
+	struct session s = { 0 };
+	uint16_t i;
+
+	for (i = 1; i <= 10; i++)
+		assert_int_equal(session_qos2_in_add(&s, i), 0);
+	assert_true(session_qos2_in_has(&s, 5));
+	session_qos2_in_del(&s, 5);
+	assert_false(session_qos2_in_has(&s, 5));
+	assert_true(session_qos2_in_has(&s, 10));
+	free(s.qos2_in);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_overlap_highest_qos, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_retained, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_offline_queue_bound, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_window_acks_resend, setup, teardown),
+		cmocka_unit_test(test_qos2_inbound_ids),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
