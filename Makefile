@@ -88,10 +88,16 @@ test-e2e: all
 deps:
 	$(Q)scripts/deps.sh
 
+demo:
+	$(Q)KEEP=$(KEEP) scripts/demo.sh
+
+demo-down:
+	$(Q)scripts/demo.sh down
+
 clean:
 	rm -rf $(O)
 
-.PHONY: all test test-unit test-bpf test-e2e deps clean
+.PHONY: all test test-unit test-bpf test-e2e deps demo demo-down clean
 .DELETE_ON_ERROR:
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)

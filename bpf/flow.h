@@ -83,11 +83,17 @@ static __always_inline int reserve_snat_port(const struct mqlb_config *cfg,
 					     const struct mqlb_flow_key *key)
 {
 	__u32 range = (__u32)cfg->snat_port_max - cfg->snat_port_min + 1;
+	/*
+	 * One random start, then consecutive ports: independent random picks
+	 * could test the same taken port twice and miss the free one, while
+	 * a run of MQLB_SNAT_TRIES neighbours covers a small range entirely.
+	 */
+	__u32 start = bpf_get_prandom_u32();
 	int err = -EEXIST;
 	__u32 i;
 
 	for (i = 0; i < MQLB_SNAT_TRIES; i++) {
-		__u16 port = cfg->snat_port_min + bpf_get_prandom_u32() % range;
+		__u16 port = cfg->snat_port_min + (start + i) % range;
 
 		sk->snat_port_be = bpf_htons(port);
 		err = bpf_map_update_elem(&snat, sk, key, BPF_NOEXIST);
@@ -143,7 +149,7 @@ static __always_inline void rewrite_tuple(struct pkt *p, __be32 saddr, __be32 da
 	tcp->dest = dport;
 }
 
-static __always_inline void backend_count(__u32 id, bool to_backend, __u32 bytes, bool new_flow)
+static __always_inline void backend_count(__u32 id, bool to_backend, __u32 bytes)
 {
 	struct mqlb_backend_stats *bs = bpf_map_lookup_elem(&backend_stats, &id);
 
@@ -156,7 +162,13 @@ static __always_inline void backend_count(__u32 id, bool to_backend, __u32 bytes
 		bs->packets_out++;
 		bs->bytes_out += bytes;
 	}
-	if (new_flow)
+}
+
+static __always_inline void backend_flow_new(__u32 id)
+{
+	struct mqlb_backend_stats *bs = bpf_map_lookup_elem(&backend_stats, &id);
+
+	if (bs)
 		bs->flows_total++;
 }
 

@@ -48,14 +48,17 @@ static __always_inline int xmit(struct xdp_md *ctx, __u32 ifindex)
 	return verdict(XDP_REDIRECT, MQLB_STAT_REDIRECT);
 }
 
+/*
+ * Counters and flow state change only once the packet is sure to leave:
+ * a segment dropped for want of a next hop must not count as forwarded,
+ * nor its FIN close the flow.
+ */
 static __always_inline int forward_to_backend(struct xdp_md *ctx, struct pkt *p,
-					      struct mqlb_flow *f, bool new_flow)
+					      struct mqlb_flow *f)
 {
 	struct bpf_fib_lookup fib = {};
 	long rc;
-
-	flow_note_tcp(f, p->tcp, true, bpf_ktime_get_ns());
-	backend_count(f->backend_id, true, p->ip_len, new_flow);
+	int action;
 
 	fib.family = AF_INET;
 	fib.tos = p->ip->tos;
@@ -75,8 +78,13 @@ static __always_inline int forward_to_backend(struct xdp_md *ctx, struct pkt *p,
 	rewrite_tuple(p, f->snat_addr_be, f->backend_addr_be, f->snat_port_be, f->backend_port_be);
 	__builtin_memcpy(p->eth->h_source, fib.smac, ETH_ALEN);
 	__builtin_memcpy(p->eth->h_dest, fib.dmac, ETH_ALEN);
+	action = xmit(ctx, fib.ifindex);
+	if (action == XDP_DROP)
+		return action;
+	flow_note_tcp(f, p->tcp, true, bpf_ktime_get_ns());
+	backend_count(f->backend_id, true, p->ip_len);
 	stat_inc(MQLB_STAT_FWD_TO_BACKEND);
-	return xmit(ctx, fib.ifindex);
+	return action;
 }
 
 /*
@@ -133,13 +141,14 @@ static __always_inline int new_flow(struct xdp_md *ctx, struct pkt *p,
 		f = bpf_map_lookup_elem(&flows, key);
 		if (!f)
 			return verdict(XDP_DROP, MQLB_STAT_DROP_NO_FLOW);
-		return forward_to_backend(ctx, p, f, false);
+		return forward_to_backend(ctx, p, f);
 	}
 	f = bpf_map_lookup_elem(&flows, key);
 	if (!f) /* removed under us; the client's SYN retransmission will retry */
 		return verdict(XDP_DROP, MQLB_STAT_DROP_NO_FLOW);
 	stat_inc(MQLB_STAT_FLOW_NEW);
-	return forward_to_backend(ctx, p, f, true);
+	backend_flow_new(id);
+	return forward_to_backend(ctx, p, f);
 }
 
 /* Forget a closed flow so that a new SYN on the same client tuple starts afresh. */
@@ -173,10 +182,10 @@ static __always_inline int from_client(struct xdp_md *ctx, struct pkt *p,
 	f = bpf_map_lookup_elem(&flows, &key);
 	if (f) {
 		if (!syn)
-			return forward_to_backend(ctx, p, f, false);
+			return forward_to_backend(ctx, p, f);
 		if (!MQLB_FLOW_CLOSED(f->tcp_flags)) {
 			stat_inc(MQLB_STAT_FLOW_SYN_RETRANS);
-			return forward_to_backend(ctx, p, f, false);
+			return forward_to_backend(ctx, p, f);
 		}
 		flow_recycle(&key, f);
 	} else if (!syn) {
@@ -198,6 +207,7 @@ static __always_inline int from_backend(struct xdp_md *ctx, struct pkt *p,
 	};
 	struct mqlb_flow_key *ck;
 	struct mqlb_flow *f;
+	int action;
 
 	ck = bpf_map_lookup_elem(&snat, &sk);
 	if (!ck)
@@ -206,13 +216,16 @@ static __always_inline int from_backend(struct xdp_md *ctx, struct pkt *p,
 	if (!f || f->snat_port_be != sk.snat_port_be)
 		return verdict(XDP_PASS, MQLB_STAT_PASS_NO_FLOW_REPLY);
 
-	flow_note_tcp(f, tcp, false, bpf_ktime_get_ns());
-	backend_count(f->backend_id, false, p->ip_len, false);
 	rewrite_tuple(p, ck->vip_addr_be, ck->client_addr_be, ck->vip_port_be, ck->client_port_be);
 	__builtin_memcpy(p->eth->h_source, f->lb_mac, ETH_ALEN);
 	__builtin_memcpy(p->eth->h_dest, f->cli_mac, ETH_ALEN);
+	action = xmit(ctx, f->cli_ifindex);
+	if (action == XDP_DROP)
+		return action;
+	flow_note_tcp(f, tcp, false, bpf_ktime_get_ns());
+	backend_count(f->backend_id, false, p->ip_len);
 	stat_inc(MQLB_STAT_FWD_TO_CLIENT);
-	return xmit(ctx, f->cli_ifindex);
+	return action;
 }
 
 SEC("xdp")
@@ -222,7 +235,7 @@ int mqlb_xdp(struct xdp_md *ctx)
 	struct pkt p = {};
 	__u32 zero = 0, stat = 0;
 	__u16 dport;
-	bool to_vip;
+	bool to_vip, ours;
 
 	stat_inc(MQLB_STAT_RX_PACKETS);
 	switch (parse_eth_ip(ctx, &p, &stat)) {
@@ -244,7 +257,6 @@ int mqlb_xdp(struct xdp_md *ctx)
 	if (!to_vip && p.ip->daddr != cfg->snat_addr_be)
 		return verdict(XDP_PASS, MQLB_STAT_PASS_NOT_OURS);
 
-	/* Addressed to us: from here on, a malformed header is dropped. */
 	switch (parse_tcp(&p, &stat)) {
 	case PARSE_OK:
 		break;
@@ -253,16 +265,20 @@ int mqlb_xdp(struct xdp_md *ctx)
 	default:
 		return verdict(XDP_DROP, stat);
 	}
-
 	if (to_vip) {
-		if (p.tcp->dest != cfg->vip_port_be)
-			return verdict(XDP_PASS, MQLB_STAT_PASS_NOT_OURS);
-		return from_client(ctx, &p, cfg);
+		ours = p.tcp->dest == cfg->vip_port_be;
+	} else {
+		/* Only the SNAT range can hold our flows; the balancer's own
+		 * connections (ephemeral ports) go to the kernel untouched. */
+		dport = bpf_ntohs(p.tcp->dest);
+		ours = dport >= cfg->snat_port_min && dport <= cfg->snat_port_max;
 	}
-	/* Only the SNAT range can hold our flows; the balancer's own
-	 * connections (ephemeral ports) go to the kernel untouched. */
-	dport = bpf_ntohs(p.tcp->dest);
-	if (dport < cfg->snat_port_min || dport > cfg->snat_port_max)
+	if (!ours)
 		return verdict(XDP_PASS, MQLB_STAT_PASS_NOT_OURS);
+	/* Ours: from here on, a malformed header is dropped. */
+	if (check_ours(&p, &stat) != PARSE_OK)
+		return verdict(XDP_DROP, stat);
+	if (to_vip)
+		return from_client(ctx, &p, cfg);
 	return from_backend(ctx, &p, cfg);
 }

@@ -81,16 +81,42 @@ static __always_inline enum parse_res parse_eth_ip(struct xdp_md *ctx, struct pk
 }
 
 /*
- * TCP header of a datagram that is addressed to us. IP options and
- * fragments are refused here rather than handled: no MQTT client sends
- * them, and handling them would need variable offsets and reassembly.
+ * TCP header of a datagram addressed to one of our addresses. Only the
+ * ports decide whether it belongs to the balancer (VIP:port, or a SNAT port
+ * toward a backend), so they are read first, wherever IP options put them;
+ * what is not ours goes to the kernel untouched, however odd. What is ours
+ * must be plain: IP options and fragments are refused rather than handled
+ * (no MQTT client sends them, and forwarding them would need variable
+ * offsets and reassembly). A non-first fragment carries no ports, so it
+ * cannot be judged and is left to the kernel.
  */
 static __always_inline enum parse_res parse_tcp(struct pkt *p, __u32 *stat)
 {
 	struct iphdr *ip = p->ip;
 	struct tcphdr *tcp;
+	__u32 hlen = (__u32)ip->ihl * 4;
 
-	if (ip->frag_off & bpf_htons(IP_MF | IP_OFFSET)) {
+	if (ip->frag_off & bpf_htons(IP_OFFSET)) {
+		*stat = MQLB_STAT_PASS_FRAGMENT;
+		return PARSE_PASS;
+	}
+	tcp = (void *)ip + hlen;
+	if ((void *)(tcp + 1) > p->data_end || p->ip_len < hlen + sizeof(*tcp)) {
+		/* The ports cannot be read: nobody, the kernel included, can use it. */
+		*stat = MQLB_STAT_DROP_TRUNC_TCP;
+		return PARSE_DROP;
+	}
+	p->tcp = tcp;
+	return PARSE_OK;
+}
+
+/* Checks for a segment that is ours (after parse_tcp and the port test). */
+static __always_inline enum parse_res check_ours(struct pkt *p, __u32 *stat)
+{
+	struct iphdr *ip = p->ip;
+	struct tcphdr *tcp = p->tcp;
+
+	if (ip->frag_off & bpf_htons(IP_MF)) {
 		*stat = MQLB_STAT_DROP_FRAGMENT;
 		return PARSE_DROP;
 	}
@@ -98,16 +124,10 @@ static __always_inline enum parse_res parse_tcp(struct pkt *p, __u32 *stat)
 		*stat = MQLB_STAT_DROP_IP_OPTIONS;
 		return PARSE_DROP;
 	}
-	tcp = (void *)(ip + 1);
-	if ((void *)(tcp + 1) > p->data_end || p->ip_len < sizeof(*ip) + sizeof(*tcp)) {
-		*stat = MQLB_STAT_DROP_TRUNC_TCP;
-		return PARSE_DROP;
-	}
 	if (tcp->doff < 5 || (__u32)tcp->doff * 4 > p->ip_len - sizeof(*ip)) {
 		*stat = MQLB_STAT_DROP_BAD_DOFF;
 		return PARSE_DROP;
 	}
-	p->tcp = tcp;
 	return PARSE_OK;
 }
 

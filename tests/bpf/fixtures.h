@@ -94,6 +94,8 @@ static void icmp(struct pkt_spec *s) { s->kind = PKT_ICMP4; }
 static void udp(struct pkt_spec *s) { s->kind = PKT_UDP4; }
 static void port22(struct pkt_spec *s) { s->dport = 22; }
 static void port22_doff4(struct pkt_spec *s) { port22(s); doff4(s); }
+static void ip_opts_port22(struct pkt_spec *s) { port22(s); ip_opts(s); }
+static void frag_mf_port22(struct pkt_spec *s) { port22(s); frag_mf(s); }
 static void ack_no_flow(struct pkt_spec *s) { s->flags = TF_ACK; s->tcp_opt_len = 0; }
 static void synack_no_flow(struct pkt_spec *s) { s->flags = TF_SYN | TF_ACK; }
 static void fin_no_flow(struct pkt_spec *s) { s->flags = TF_FIN | TF_ACK; s->tcp_opt_len = 0; }
@@ -121,6 +123,7 @@ static void bk_below_range(struct pkt_spec *s) { from_backend(s, SNAT_MIN - 1); 
 static void bk_above_range(struct pkt_spec *s) { from_backend(s, SNAT_MAX + 1); }
 static void bk_no_flow(struct pkt_spec *s) { from_backend(s, SNAT_MIN + 50); }
 static void bk_frag(struct pkt_spec *s) { from_backend(s, SNAT_MIN + 50); frag_off(s); }
+static void bk_frag_mf(struct pkt_spec *s) { from_backend(s, SNAT_MIN + 50); frag_mf(s); }
 static void bk_doff15(struct pkt_spec *s) { from_backend(s, SNAT_MIN + 50); doff15(s); }
 
 #define DROP(d, m, st)  { d, m, false, XDP_DROP, MQLB_STAT_##st }
@@ -142,9 +145,11 @@ static const struct parse_case parse_cases[] = {
 	DROP("TCP doff 6 with a 20-byte segment", doff6_no_opts, DROP_BAD_DOFF),
 	DROP("IP options (ihl 6) to the VIP", ip_opts, DROP_IP_OPTIONS),
 	DROP("fragment, MF set, to the VIP", frag_mf, DROP_FRAGMENT),
-	DROP("fragment, offset 185, to the VIP", frag_off, DROP_FRAGMENT),
-	DROP("fragment, MF and offset 1, to the VIP", frag_mf_off, DROP_FRAGMENT),
-	DROP("TCP doff 4 to the VIP on port 22 (ours, so parsed)", port22_doff4, DROP_BAD_DOFF),
+	PASS("non-first fragment (offset 185) to the VIP: no ports, the kernel reassembles", frag_off, PASS_FRAGMENT),
+	PASS("fragment, MF and offset 1, to the VIP", frag_mf_off, PASS_FRAGMENT),
+	PASS("TCP doff 4 to the VIP on port 22 (not ours: untouched)", port22_doff4, PASS_NOT_OURS),
+	PASS("IP options to the VIP on port 22 (not ours: untouched)", ip_opts_port22, PASS_NOT_OURS),
+	PASS("first fragment to the VIP on port 22 (not ours: untouched)", frag_mf_port22, PASS_NOT_OURS),
 	DROP("ACK to VIP:1883 without a flow", ack_no_flow, DROP_NO_FLOW),
 	DROP("SYN-ACK to VIP:1883 without a flow", synack_no_flow, DROP_NO_FLOW),
 	DROP("FIN to VIP:1883 without a flow", fin_no_flow, DROP_NO_FLOW),
@@ -163,7 +168,8 @@ static const struct parse_case parse_cases[] = {
 	BPASS("backend -> SNAT port below the range", bk_below_range, PASS_NOT_OURS),
 	BPASS("backend -> SNAT port above the range", bk_above_range, PASS_NOT_OURS),
 	BPASS("backend -> SNAT port in range, no flow", bk_no_flow, PASS_NO_FLOW_REPLY),
-	BDROP("backend -> SNAT fragment", bk_frag, DROP_FRAGMENT),
+	BPASS("backend -> SNAT non-first fragment", bk_frag, PASS_FRAGMENT),
+	BDROP("backend -> SNAT first fragment, port in range", bk_frag_mf, DROP_FRAGMENT),
 	BDROP("backend -> SNAT TCP doff 15", bk_doff15, DROP_BAD_DOFF),
 };
 

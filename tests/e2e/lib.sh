@@ -21,7 +21,12 @@ VIP_PORT=1883
 SNAT=$NET_BRK.1
 CLI_ADDRS="$NET_CLI.10,$NET_CLI.20"
 NBROKERS=${NBROKERS:-3}
-WORK=$(mktemp -d "/tmp/${P}XXXX")
+if [ -n "${MQLB_WORK:-}" ]; then
+	WORK=$MQLB_WORK
+	mkdir -p "$WORK"
+else
+	WORK=$(mktemp -d "/tmp/${P}XXXX")
+fi
 BPFFS=/run/${P}bpf
 PIN=$BPFFS/mqlb
 CLEANUP_PIDS=()
@@ -54,6 +59,16 @@ bed_cleanup() {
 	rm -rf "$WORK"
 }
 
+# bed_save: record what bed_cleanup would remove, for a later bed_restore + bed_cleanup
+# (make demo KEEP=1, then make demo-down).
+bed_save() {
+	{
+		echo "CLEANUP_PIDS=(${CLEANUP_PIDS[*]})"
+		echo "CLEANUP_NS=(${CLEANUP_NS[*]})"
+		echo "BPFFS_MOUNTED=$BPFFS_MOUNTED"
+	} >"$WORK/bed.state"
+}
+
 bed_require() {
 	[ "$(id -u)" = 0 ] || skip "needs root (network namespaces, XDP)"
 	for t in ip ethtool mosquitto mosquitto_sub mosquitto_pub /usr/bin/python3; do
@@ -72,9 +87,9 @@ add_ns() {
 
 # veth NS_A IF_A NS_B IF_B
 veth() {
-	ip link add "${P}tmpa" type veth peer name "${P}tmpb" || fail "veth $2/$4"
-	ip link set "${P}tmpa" netns "$P$1" name "$2" || fail "move $2"
-	ip link set "${P}tmpb" netns "$P$3" name "$4" || fail "move $4"
+	ip link add "mqt$$a" type veth peer name "mqt$$b" || fail "veth $2/$4"
+	ip link set "mqt$$a" netns "$P$1" name "$2" || fail "move $2"
+	ip link set "mqt$$b" netns "$P$3" name "$4" || fail "move $4"
 	nsx "$1" ip link set "$2" up
 	nsx "$3" ip link set "$4" up
 }
@@ -220,7 +235,7 @@ mqttc_bg() {
 
 # Entries of a pinned hash map (bpftool prints one JSON object per entry).
 map_count() {
-	nsx lb bpftool -j map dump pinned "$PIN/$1" | /usr/bin/python3 -c 'import json,sys; print(len(json.load(sys.stdin)))'
+	bpftool -j map dump pinned "$PIN/$1" | /usr/bin/python3 -c 'import json,sys; print(len(json.load(sys.stdin)))'
 }
 
 # xdp modes to exercise: MQLB_XDP_MODES="native generic" by default.
