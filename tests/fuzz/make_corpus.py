@@ -1,0 +1,86 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0
+"""Write the seed corpus for fuzz_codec: valid packets of every type and the
+malformed cases the broker must refuse (bad remaining length, truncation,
+wrong fixed-header flags, invalid UTF-8, NUL in a topic, oversize claims).
+Run from the repository root: tests/fuzz/make_corpus.py"""
+import os
+import struct
+
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
+
+
+def s(b):
+    if isinstance(b, str):
+        b = b.encode()
+    return struct.pack(">H", len(b)) + b
+
+
+def varint(n):
+    out = bytearray()
+    while True:
+        d = n % 128
+        n //= 128
+        out.append(d | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def pkt(first, body):
+    return bytes([first]) + varint(len(body)) + body
+
+
+connect = pkt(0x10, s("MQTT") + b"\x04\xee\x00\x3c" + s("cid") + s("will/t") + s("bye") + s("u") + s("p"))
+cases = {
+    "connect_full": connect,
+    "connect_v31": pkt(0x10, s("MQIsdp") + b"\x03\x02\x00\x0a" + s("c31")),
+    "connect_v5": pkt(0x10, s("MQTT") + b"\x05\x02\x00\x0a\x00" + s("c5")),
+    "connack": pkt(0x20, b"\x01\x00"),
+    "publish_q0": pkt(0x30, s("a/b") + b"payload"),
+    "publish_q1_retain": pkt(0x33, s("a/b") + b"\x00\x01" + b"x" * 200),
+    "publish_q2_dup": pkt(0x3c, s("a/\xc3\xa9") + b"\x12\x34"),
+    "puback": pkt(0x40, b"\x00\x01"),
+    "pubrec": pkt(0x50, b"\x00\x01"),
+    "pubrel": pkt(0x62, b"\x00\x01"),
+    "pubcomp": pkt(0x70, b"\x00\x01"),
+    "subscribe": pkt(0x82, b"\x00\x02" + s("a/+") + b"\x01" + s("#") + b"\x02"),
+    "suback": pkt(0x90, b"\x00\x02\x00\x01\x02\x80"),
+    "unsubscribe": pkt(0xa2, b"\x00\x03" + s("a/+") + s("$SYS/#")),
+    "unsuback": pkt(0xb0, b"\x00\x03"),
+    "pingreq": pkt(0xc0, b""),
+    "pingresp": pkt(0xd0, b""),
+    "disconnect": pkt(0xe0, b""),
+    "stream": connect + pkt(0x82, b"\x00\x01" + s("t") + b"\x01") + pkt(0x32, s("t") + b"\x00\x07hi") + pkt(0xc0, b"") + pkt(0xe0, b""),
+    # malformed
+    "bad_rl_5th_byte": b"\x30\xff\xff\xff\xff\x01",
+    "bad_rl_overclaim": b"\x30\xff\xff\xff\x7f" + s("a"),
+    "truncated_connect": connect[: len(connect) // 2],
+    "truncated_publish": pkt(0x30, s("abc") + b"payload")[:5],
+    "flags_pubrel": pkt(0x60, b"\x00\x01"),
+    "flags_subscribe": pkt(0x80, b"\x00\x01" + s("a") + b"\x00"),
+    "flags_connect": pkt(0x11, s("MQTT") + b"\x04\x02\x00\x0a" + s("c")),
+    "flags_disconnect": pkt(0xe2, b""),
+    "publish_qos3": pkt(0x36, s("a") + b"\x00\x01"),
+    "publish_pid0": pkt(0x32, s("a") + b"\x00\x00"),
+    "utf8_invalid": pkt(0x30, s(b"\xc3\x28") + b"x"),
+    "utf8_surrogate": pkt(0x30, s(b"\xed\xa0\x80") + b"x"),
+    "utf8_overlong_nul": pkt(0x30, s(b"\xc0\x80") + b"x"),
+    "topic_nul": pkt(0x30, s(b"a\x00b") + b"x"),
+    "connect_reserved": pkt(0x10, s("MQTT") + b"\x04\x03\x00\x0a" + s("c")),
+    "connect_pass_no_user": pkt(0x10, s("MQTT") + b"\x04\x42\x00\x0a" + s("c") + s("p")),
+    "connect_will_qos3": pkt(0x10, s("MQTT") + b"\x04\x1e\x00\x0a" + s("c") + s("w") + s("m")),
+    "subscribe_empty": pkt(0x82, b"\x00\x01"),
+    "subscribe_qos3": pkt(0x82, b"\x00\x01" + s("a") + b"\x03"),
+    "unsubscribe_empty": pkt(0xa2, b"\x00\x01"),
+    "reserved_type0": b"\x00\x00",
+    "reserved_type15": b"\xf0\x00",
+    "ping_body": b"\xc0\x01\x00",
+    "trailing_bytes": pkt(0x40, b"\x00\x01\x02"),
+    "string_overrun": pkt(0x30, b"\xff\xff" + b"abc"),
+}
+
+os.makedirs(OUT, exist_ok=True)
+for name, data in cases.items():
+    with open(os.path.join(OUT, name), "wb") as f:
+        f.write(data)
+print(f"{len(cases)} seeds in {OUT}")
