@@ -87,6 +87,15 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } backend_stats SEC(".maps");
 
+/* Names, health results and flow counts by backend id; the daemon's, for the CLI. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MQLB_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct mqlb_backend_info);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} backend_info SEC(".maps");
+
 /*
  * Egress interfaces for bpf_redirect_map, keyed by ifindex. Not pinned:
  * libbpf 1.1 cannot reuse a pinned devmap on a later load.

@@ -31,11 +31,13 @@
 #define MQLB_MAP_SNAT         "snat"
 #define MQLB_MAP_STATS        "stats"
 #define MQLB_MAP_BACKEND_STATS "backend_stats"
+#define MQLB_MAP_BACKEND_INFO "backend_info"
 #define MQLB_PROG_XDP         "mqlb_xdp"
 #define MQLB_LINK_PREFIX      "link_"  /* link_<ifname>: one pinned XDP link per interface */
 
 /* mqlb_config.flags */
 #define MQLB_CFG_STRICT       (1U << 0) /* refuse flows whose first payload is not CONNECT */
+#define MQLB_CFG_KEEP_ON_DOWN (1U << 1) /* on-down keep: flows of a down backend go on */
 
 /*
  * Global settings, single entry of the "config" array. A map rather than
@@ -68,6 +70,33 @@ struct mqlb_backend {
 	__u8 state;              /* enum mqlb_backend_state */
 	__u8 pad;
 	__u32 weight;
+};
+
+enum mqlb_check_result {
+	MQLB_CHECK_NONE = 0,     /* not checked (yet), or health none */
+	MQLB_CHECK_OK,
+	MQLB_CHECK_FAILED,
+};
+
+#define MQLB_BACKEND_NAME_LEN 32
+#define MQLB_CHECK_MSG_LEN    48
+
+/*
+ * What mqlbd knows about a backend beyond the data plane's needs: its name,
+ * health results and live flow count. Written by the daemon only, pinned
+ * so that the CLI can show it while the daemon is down. The XDP program
+ * never reads it (kept apart so "backends" stays small and hot).
+ */
+struct mqlb_backend_info {
+	char name[MQLB_BACKEND_NAME_LEN];
+	__u64 state_since_ns;    /* CLOCK_MONOTONIC of the last state change */
+	__u64 check_at_ns;       /* CLOCK_MONOTONIC of the last finished check */
+	__u32 check_latency_us;
+	__u8 check_result;       /* enum mqlb_check_result */
+	__u8 pad[3];
+	char check_msg[MQLB_CHECK_MSG_LEN]; /* "CONNACK 0", "connection refused", "timeout" */
+	__u32 flows_active;      /* live flows, counted by the daemon's collector */
+	__u32 flows_max;         /* highest flows_active seen */
 };
 
 /*
@@ -109,6 +138,7 @@ struct mqlb_snat_key {
 #define MQLB_FLOW_FIN_CLIENT  (1U << 3)
 #define MQLB_FLOW_FIN_BACKEND (1U << 4)
 #define MQLB_FLOW_RST         (1U << 5)
+#define MQLB_FLOW_RESET_SENT  (1U << 6) /* the data plane reset the client (backend down) */
 #define MQLB_FLOW_CLOSED(f)                                                                    \
 	(((f) & MQLB_FLOW_RST) ||                                                              \
 	 (((f) & (MQLB_FLOW_FIN_CLIENT | MQLB_FLOW_FIN_BACKEND)) ==                             \
@@ -165,6 +195,7 @@ enum mqlb_stat {
 	MQLB_STAT_DROP_FIB,
 	MQLB_STAT_DROP_NO_NEIGH,
 	MQLB_STAT_DROP_NO_TX_PORT,
+	MQLB_STAT_RESET_BACKEND_DOWN,
 	MQLB_STAT_PASS_NOT_CONFIGURED,
 	MQLB_STAT_MAX,
 };
@@ -210,6 +241,7 @@ static const char *const mqlb_stat_names[MQLB_STAT_MAX] = {
 	[MQLB_STAT_DROP_FIB] = "drop_fib",
 	[MQLB_STAT_DROP_NO_NEIGH] = "drop_no_neigh",
 	[MQLB_STAT_DROP_NO_TX_PORT] = "drop_no_tx_port",
+	[MQLB_STAT_RESET_BACKEND_DOWN] = "reset_backend_down",
 	[MQLB_STAT_PASS_NOT_CONFIGURED] = "pass_not_configured",
 };
 
