@@ -54,6 +54,7 @@ endef
 include userspace/lib/lib.mk
 include bpf/bpf.mk
 include userspace/userspace.mk
+-include userspace/cli.mk
 -include broker/broker.mk
 -include tests/bench/bench.mk
 include tests/unit/unit.mk
