@@ -23,6 +23,7 @@
 #include "parse.h"
 #include "csum.h"
 #include "flow.h"
+#include "reset.h"
 
 #define AF_INET 2
 
@@ -103,11 +104,12 @@ static __always_inline int new_flow(struct xdp_md *ctx, struct pkt *p,
 	__u64 now;
 	long err;
 
+	/* No backend up: a RST lets the client fail fast rather than retry SYNs. */
 	if (pick_backend(cfg, &id))
-		return verdict(XDP_DROP, MQLB_STAT_DROP_NO_BACKEND);
+		return verdict(reply_rst(ctx, p), MQLB_STAT_RESET_NO_BACKEND);
 	be = bpf_map_lookup_elem(&backends, &id);
 	if (!be)
-		return verdict(XDP_DROP, MQLB_STAT_DROP_NO_BACKEND);
+		return verdict(reply_rst(ctx, p), MQLB_STAT_RESET_NO_BACKEND);
 
 	sk.backend_addr_be = be->addr_be;
 	sk.backend_port_be = be->port_be;
@@ -166,6 +168,25 @@ static __always_inline void flow_recycle(const struct mqlb_flow_key *key, const 
 	stat_inc(MQLB_STAT_FLOW_RECYCLED);
 }
 
+/*
+ * on-down reset (the default): a flow whose backend is down, or was
+ * removed (its slot empty or given to another address), is ended so that
+ * its MQTT client reconnects to a backend that is up.
+ */
+static __always_inline bool backend_gone(const struct mqlb_config *cfg, const struct mqlb_flow *f)
+{
+	__u32 id = f->backend_id;
+	struct mqlb_backend *be;
+
+	if (cfg->flags & MQLB_CFG_KEEP_ON_DOWN)
+		return false;
+	be = bpf_map_lookup_elem(&backends, &id);
+	if (!be)
+		return false;
+	return be->state == MQLB_BE_DOWN || be->state == MQLB_BE_EMPTY ||
+	       be->addr_be != f->backend_addr_be || be->port_be != f->backend_port_be;
+}
+
 static __always_inline int from_client(struct xdp_md *ctx, struct pkt *p,
 				       const struct mqlb_config *cfg)
 {
@@ -180,6 +201,14 @@ static __always_inline int from_client(struct xdp_md *ctx, struct pkt *p,
 	struct mqlb_flow *f;
 
 	f = bpf_map_lookup_elem(&flows, &key);
+	if (f && backend_gone(cfg, f)) {
+		if (!syn) {
+			__sync_fetch_and_or(&f->tcp_flags, MQLB_FLOW_RST | MQLB_FLOW_RESET_SENT);
+			return verdict(reply_rst(ctx, p), MQLB_STAT_RESET_BACKEND_DOWN);
+		}
+		flow_recycle(&key, f);
+		return new_flow(ctx, p, cfg, &key);
+	}
 	if (f) {
 		if (!syn)
 			return forward_to_backend(ctx, p, f);

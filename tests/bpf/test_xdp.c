@@ -330,6 +330,28 @@ static void test_rr_skips_unavailable(void **state)
 	}
 }
 
+/* out must be a bare RST from VIP:1883 to the client, MACs turned around, checksums right. */
+static void expect_rst(struct frame *out, const struct pkt_spec *in, __u32 seq, __u32 ack_seq,
+		       uint8_t flags)
+{
+	struct pkt_view v;
+
+	assert_int_equal(pkt_check_csums(out), PKT_CSUM_OK);
+	assert_int_equal(pkt_view_tcp4(out, &v), 0);
+	assert_int_equal(out->len - out->meta, ETH_HLEN + 40);
+	assert_memory_equal(v.eth->h_source, in->dmac, ETH_ALEN);
+	assert_memory_equal(v.eth->h_dest, in->smac, ETH_ALEN);
+	assert_int_equal(v.ip->saddr, VIP_ADDR);
+	assert_int_equal(v.ip->daddr, in->saddr);
+	assert_int_equal(ntohs(v.ip->tot_len), 40);
+	assert_int_equal(ntohs(v.tcp->source), VIP_PORT);
+	assert_int_equal(ntohs(v.tcp->dest), in->sport);
+	assert_int_equal(ntohl(v.tcp->seq), seq);
+	assert_int_equal(ntohl(v.tcp->ack_seq), ack_seq);
+	assert_int_equal(((uint8_t *)v.tcp)[13], flags);
+	assert_int_equal(v.tcp->doff, 5);
+}
+
 static void test_no_backend_up(void **state)
 {
 	uint64_t before[MQLB_STAT_MAX], after[MQLB_STAT_MAX];
@@ -344,19 +366,89 @@ static void test_no_backend_up(void **state)
 	spec_client(&s, CLIENT1, 40000, TF_SYN);
 	pkt_build(&in, &s);
 	stats_read(lb, before);
-	assert_int_equal(xdp_run(lb, &in, E.if_cli, &out), XDP_DROP);
+	/* The client is told at once: RST+ACK acknowledging the SYN (RFC 793). */
+	assert_int_equal(xdp_run(lb, &in, E.if_cli, &out), XDP_TX);
 	stats_read(lb, after);
-	assert_true(stats_only(before, after, MQLB_STAT_DROP_NO_BACKEND));
+	assert_true(stats_exact(before, after, (const struct sd[]){ { MQLB_STAT_RX_PACKETS, 1 },
+		{ MQLB_STAT_RESET_NO_BACKEND, 1 }, SD_END }));
+	expect_rst(&out, &s, 0, s.seq + 1, TF_RST | TF_ACK);
 
 	/* An empty ring (the daemon has no backend yet) is the same case. */
 	lb_reset(lb);
 	set_ring(lb, NULL, 0);
 	stats_read(lb, before);
-	assert_int_equal(xdp_run(lb, &in, E.if_cli, &out), XDP_DROP);
+	assert_int_equal(xdp_run(lb, &in, E.if_cli, &out), XDP_TX);
 	stats_read(lb, after);
-	assert_true(stats_only(before, after, MQLB_STAT_DROP_NO_BACKEND));
+	assert_true(stats_exact(before, after, (const struct sd[]){ { MQLB_STAT_RX_PACKETS, 1 },
+		{ MQLB_STAT_RESET_NO_BACKEND, 1 }, SD_END }));
 	assert_int_equal(map_count(lb->flows), 0);
 	assert_int_equal(map_count(lb->snat), 0);
+}
+
+/*
+ * on-down reset: the next segment of a client whose backend went down (or
+ * was removed) is answered with a RST whose SEQ is the segment's ACK, so
+ * the client accepts it and reconnects; its SYN then goes to a backend
+ * that is up. With on-down keep the flow goes on.
+ */
+static void test_backend_down_resets(void **state)
+{
+	static const uint8_t publish[] = { 0x30, 0x05, 0x00, 0x01, 't', 'h', 'i' };
+	uint64_t before[MQLB_STAT_MAX], after[MQLB_STAT_MAX];
+	struct lb *lb = &E.lb;
+	struct frame in, out;
+	struct pkt_spec s;
+	struct conn c, c2;
+	__u32 zero = 0;
+	struct mqlb_config cfg;
+	struct mqlb_flow f;
+
+	NEED_LB();
+	open_conn(lb, &c, CLIENT1, 48100, NULL);
+	reply(lb, &c, TF_SYN | TF_ACK, NULL, 0, XDP_REDIRECT);
+	client_send(lb, &c, TF_ACK, NULL, 0);
+	set_backend(lb, (__u32)c.be, BE_ADDR(c.be), MQLB_BE_DOWN, 1);
+
+	spec_conn(&s, &c, TF_ACK | TF_PSH);
+	s.payload = publish;
+	s.payload_len = sizeof(publish);
+	s.ack_seq = 777777;
+	pkt_build(&in, &s);
+	stats_read(lb, before);
+	assert_int_equal(xdp_run(lb, &in, c.cif, &out), XDP_TX);
+	stats_read(lb, after);
+	assert_true(stats_exact(before, after, (const struct sd[]){ { MQLB_STAT_RX_PACKETS, 1 },
+		{ MQLB_STAT_RESET_BACKEND_DOWN, 1 }, SD_END }));
+	expect_rst(&out, &s, 777777, 0, TF_RST);
+	flow_get(lb, c.caddr, c.cport, &f);
+	assert_true(f.tcp_flags & MQLB_FLOW_RESET_SENT);
+	assert_true(MQLB_FLOW_CLOSED(f.tcp_flags));
+
+	/* The client's reconnection on the same port goes to a backend that is up. */
+	stats_read(lb, before);
+	open_conn(lb, &c2, CLIENT1, 48100, NULL);
+	stats_read(lb, after);
+	assert_int_not_equal(c2.be, c.be);
+	assert_int_equal(after[MQLB_STAT_FLOW_RECYCLED] - before[MQLB_STAT_FLOW_RECYCLED], 1);
+	maps_consistent(lb, 1);
+
+	/* A removed backend (empty slot, or the slot given to another address) likewise. */
+	lb_reset(lb);
+	open_conn(lb, &c, CLIENT2, 48101, NULL);
+	set_backend(lb, (__u32)c.be, BE_ADDR((c.be + 1) % NBACKENDS), MQLB_BE_UP, 1);
+	spec_conn(&s, &c, TF_ACK);
+	pkt_build(&in, &s);
+	assert_int_equal(xdp_run(lb, &in, c.cif, &out), XDP_TX);
+	expect_rst(&out, &s, s.ack_seq, 0, TF_RST);
+
+	/* on-down keep: the flow of a down backend is forwarded as before. */
+	lb_reset(lb);
+	assert_int_equal(bpf_map_lookup_elem(lb->config, &zero, &cfg), 0);
+	cfg.flags |= MQLB_CFG_KEEP_ON_DOWN;
+	assert_int_equal(bpf_map_update_elem(lb->config, &zero, &cfg, 0), 0);
+	open_conn(lb, &c, CLIENT1, 48102, NULL);
+	set_backend(lb, (__u32)c.be, BE_ADDR(c.be), MQLB_BE_DOWN, 1);
+	client_send(lb, &c, TF_ACK, NULL, 0);
 }
 
 static void test_syn_retransmit(void **state)
@@ -724,6 +816,7 @@ int main(void)
 		T(test_rr_weighted),
 		T(test_rr_skips_unavailable),
 		T(test_no_backend_up),
+		T(test_backend_down_resets),
 		T(test_syn_retransmit),
 		T(test_snat_collisions),
 		T(test_snat_exhausted),
