@@ -37,3 +37,9 @@ fuzz-codec: $(O)/fuzz/fuzz_codec
 # The broker's tests include broker/broker.h.
 $(O)/san/tests/unit/test_topic.o $(O)/san/tests/unit/test_subs.o \
 $(O)/san/tests/unit/test_broker_conf.o: CFLAGS += -Ibroker
+
+# The benchmark's load generator (tests/bench/broker/bench.sh builds it on demand).
+$(O)/bench/mqload: tests/bench/broker/mqload.c $(LIB)
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^

@@ -216,9 +216,26 @@ uint8_t *client_out_reserve(struct client *c, uint32_t n)
 	return c->wbuf + c->wlen;
 }
 
+/* Pending bytes past which a write is tried at once rather than at before_sleep. */
+#define OUT_EAGER (64 * 1024)
+
 void client_out_commit(struct client *c, uint32_t n)
 {
 	c->wlen += n;
+	if (c->wlen - c->woff >= OUT_EAGER && c->state != CS_CLOSED) {
+		/*
+		 * One event batch can carry megabytes of input; writing only at
+		 * before_sleep would hold the first messages back for all of it.
+		 * Errors are left for the flush: closing a client here could free
+		 * a session the publish path is iterating over.
+		 */
+		ssize_t w = write(c->fd, c->wbuf + c->woff, c->wlen - c->woff);
+
+		if (w > 0) {
+			c->woff += (uint32_t)w;
+			c->b->st.bytes_sent += (uint64_t)w;
+		}
+	}
 	if (!c->dirty && c->state != CS_CLOSED) {
 		c->dirty = true;
 		c->dirty_next = c->b->dirty;

@@ -27,6 +27,8 @@ void broker_conf_init(struct broker_conf *c)
 	c->sys_interval = 10;
 	c->connection_messages = true;
 	c->log_timestamp = true;
+	/* Output is already coalesced per loop iteration: Nagle would only add delay. */
+	c->set_tcp_nodelay = true;
 }
 
 void broker_conf_free(struct broker_conf *c)
