@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "mqlb_ctl.h"
 #include "netutil.h"
 
 #define MQTT_DEFAULT_PORT 1883
@@ -107,7 +108,7 @@ static int kw_balance(void *obj, const struct conf_kw *kw, const struct conf_lin
 	return 0;
 }
 
-static bool valid_backend_name(const char *s)
+bool config_valid_backend_name(const char *s)
 {
 	size_t n = strlen(s);
 
@@ -126,7 +127,7 @@ static int kw_backend(void *obj, const struct conf_kw *kw, const struct conf_lin
 	struct backend_conf b = { .weight = 1, .line = ln->lineno };
 	int i;
 
-	if (!valid_backend_name(ln->argv[1])) {
+	if (!config_valid_backend_name(ln->argv[1])) {
 		conf_reason(err, "backend name '%s' must be 1-%d characters of [A-Za-z0-9_.-]",
 			    ln->argv[1], BACKEND_NAME_LEN - 1);
 		return -EINVAL;
@@ -192,28 +193,79 @@ static int kw_xdp_mode(void *obj, const struct conf_kw *kw, const struct conf_li
 	return -EINVAL;
 }
 
-static int kw_pin_path(void *obj, const struct conf_kw *kw, const struct conf_line *ln,
-		       char *err)
-{
-	if (ln->argv[1][0] != '/') {
-		conf_reason(err, "'pin-path' needs an absolute path, got '%s'", ln->argv[1]);
-		return -EINVAL;
-	}
-	return conf_kw_str(obj, kw, ln, err);
-}
-
-/* health: only 'none' until the health checker lands; say so instead of ignoring it. */
+/* health mqtt|tcp|none [interval T] [timeout T] [rise N] [fall N] */
 static int kw_health(void *obj, const struct conf_kw *kw, const struct conf_line *ln, char *err)
 {
-	if (!strcmp(ln->argv[1], "none") && ln->argc == 2)
-		return 0;
-	if (strcmp(ln->argv[1], "mqtt") && strcmp(ln->argv[1], "tcp") &&
-	    strcmp(ln->argv[1], "none")) {
+	static const char *const kinds[] = { "mqtt", "tcp", "none" };
+	struct mqlbd_config *c = obj;
+	struct health_conf h = c->health;
+	uint64_t ms;
+	size_t k;
+	int i;
+
+	for (k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
+		if (!strcmp(ln->argv[1], kinds[k]))
+			break;
+	if (k == sizeof(kinds) / sizeof(kinds[0])) {
 		conf_reason(err, "'health' needs mqtt, tcp or none, got '%s'", ln->argv[1]);
 		return -EINVAL;
 	}
-	conf_reason(err, "health checks are not implemented yet; use 'health none'");
-	return -EOPNOTSUPP;
+	h.kind = (enum health_kind)k;
+	for (i = 2; i < ln->argc; i += 2) {
+		const char *opt = ln->argv[i], *val = i + 1 < ln->argc ? ln->argv[i + 1] : NULL;
+
+		if (!val) {
+			conf_reason(err, "health: '%s' needs a value", opt);
+			return -EINVAL;
+		}
+		if (!strcmp(opt, "interval") || !strcmp(opt, "timeout")) {
+			if (conf_parse_duration_ms(val, &ms) || ms < 10 || ms > 3600000) {
+				conf_reason(err, "health: %s needs a duration from 10ms to 1h, got '%s'",
+					    opt, val);
+				return -EINVAL;
+			}
+			*(opt[0] == 'i' ? &h.interval_ms : &h.timeout_ms) = (uint32_t)ms;
+		} else if (!strcmp(opt, "rise") || !strcmp(opt, "fall")) {
+			if (conf_parse_u32(val, 1, 100, opt[0] == 'r' ? &h.rise : &h.fall)) {
+				conf_reason(err, "health: %s needs an integer from 1 to 100, got '%s'",
+					    opt, val);
+				return -EINVAL;
+			}
+		} else {
+			conf_reason(err, "health: unknown option '%s' (interval, timeout, rise, fall)",
+				    opt);
+			return -EINVAL;
+		}
+	}
+	if (h.timeout_ms > h.interval_ms) {
+		conf_reason(err, "health: timeout %ums is longer than interval %ums", h.timeout_ms,
+			    h.interval_ms);
+		return -EINVAL;
+	}
+	c->health = h;
+	return 0;
+}
+
+static int kw_on_down(void *obj, const struct conf_kw *kw, const struct conf_line *ln, char *err)
+{
+	struct mqlbd_config *c = obj;
+
+	if (strcmp(ln->argv[1], "reset") && strcmp(ln->argv[1], "keep")) {
+		conf_reason(err, "'on-down' needs reset or keep, got '%s'", ln->argv[1]);
+		return -EINVAL;
+	}
+	c->on_down_keep = !strcmp(ln->argv[1], "keep");
+	return 0;
+}
+
+static int kw_abs_path(void *obj, const struct conf_kw *kw, const struct conf_line *ln, char *err)
+{
+	if (ln->argv[1][0] != '/' || strlen(ln->argv[1]) > 100) {
+		conf_reason(err, "'%s' needs an absolute path of at most 100 characters, got '%s'",
+			    kw->name, ln->argv[1]);
+		return -EINVAL;
+	}
+	return conf_kw_str(obj, kw, ln, err);
 }
 
 static int kw_planned(void *obj, const struct conf_kw *kw, const struct conf_line *ln, char *err)
@@ -235,17 +287,17 @@ static const struct conf_kw mqlbd_kws[] = {
 	{ "balance", kw_balance, 0, 1, 1, 0, 0 },
 	{ "backend", kw_backend, 0, 2, 5, 0, 0 },
 	{ "xdp-mode", kw_xdp_mode, 0, 1, 1, 0, 0 },
-	{ "pin-path", kw_pin_path, OFF(pin_path), 1, 1, 0, 0 },
+	{ "pin-path", kw_abs_path, OFF(pin_path), 1, 1, 0, 0 },
 	{ "flow-table-size", conf_kw_u32, OFF(flow_table_size), 1, 1, 64, 1U << 24 },
 	{ "idle-timeout", conf_kw_duration_ms, OFF(idle_timeout_ms), 1, 1, SEC_MS(1),
 	  SEC_MS(7 * 24 * 3600) },
 	{ "syn-timeout", conf_kw_duration_ms, OFF(syn_timeout_ms), 1, 1, SEC_MS(1), SEC_MS(120) },
 	{ "close-timeout", conf_kw_duration_ms, OFF(close_timeout_ms), 1, 1, 0, SEC_MS(600) },
 	{ "health", kw_health, 0, 1, 9, 0, 0 },
+	{ "on-down", kw_on_down, 0, 1, 1, 0, 0 },
+	{ "control", kw_abs_path, OFF(control), 1, 1, 0, 0 },
+	{ "persist", conf_kw_bool, OFF(persist), 1, 1, 0, 0 },
 	{ "stats", kw_planned, 0, 1, 2, 0, 0 },
-	{ "control", kw_planned, 0, 1, 1, 0, 0 },
-	{ "on-down", kw_planned, 0, 1, 1, 0, 0 },
-	{ "persist", kw_planned, 0, 1, 1, 0, 0 },
 	{ "strict", kw_planned, 0, 0, 1, 0, 0 },
 	{ NULL, NULL, 0, 0, 0, 0, 0 },
 };
@@ -261,12 +313,16 @@ void config_init(struct mqlbd_config *c)
 	c->idle_timeout_ms = 10 * 60 * 1000;
 	c->syn_timeout_ms = 5 * 1000;
 	c->close_timeout_ms = 5 * 1000;
+	c->health = (struct health_conf){ .kind = HEALTH_MQTT, .interval_ms = 1000,
+					  .timeout_ms = 500, .rise = 2, .fall = 2 };
 }
 
 void config_free(struct mqlbd_config *c)
 {
 	free(c->pin_path);
+	free(c->control);
 	c->pin_path = NULL;
+	c->control = NULL;
 }
 
 /* What no single line can tell: required directives and their combinations. */
@@ -282,9 +338,12 @@ static int config_validate(struct mqlbd_config *c, const char *name, char *err)
 			 "%s: missing 'interface' (where client packets arrive)", name);
 		return -EINVAL;
 	}
-	if (!c->pin_path) {
+	if (!c->control)
+		c->control = strdup(MQLB_CTL_DEFAULT);
+	if (!c->pin_path)
 		c->pin_path = strdup(MQLB_PIN_DEFAULT);
-		if (!c->pin_path) {
+	{
+		if (!c->pin_path || !c->control) {
 			snprintf(err, CONF_ERR_LEN, "%s: out of memory", name);
 			return -ENOMEM;
 		}
@@ -325,4 +384,9 @@ const char *xdp_attach_mode_name(enum xdp_attach_mode m)
 	default:
 		return "auto";
 	}
+}
+
+const char *health_kind_name(enum health_kind k)
+{
+	return k == HEALTH_TCP ? "tcp" : k == HEALTH_NONE ? "none" : "mqtt";
 }

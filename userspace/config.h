@@ -26,6 +26,20 @@ enum xdp_attach_mode {
 	XDP_ATTACH_GENERIC,
 };
 
+enum health_kind {
+	HEALTH_MQTT = 0,
+	HEALTH_TCP,
+	HEALTH_NONE,
+};
+
+struct health_conf {
+	enum health_kind kind;
+	uint32_t interval_ms;
+	uint32_t timeout_ms;
+	uint32_t rise;
+	uint32_t fall;
+};
+
 struct backend_conf {
 	char name[BACKEND_NAME_LEN];
 	struct sockaddr_in addr;
@@ -51,6 +65,10 @@ struct mqlbd_config {
 	uint32_t idle_timeout_ms;
 	uint32_t syn_timeout_ms;
 	uint32_t close_timeout_ms;
+	struct health_conf health;
+	bool on_down_keep;  /* on-down keep (default reset) */
+	bool persist;       /* SIGTERM leaves XDP attached and the maps pinned */
+	char *control;      /* control socket path */
 	int nbackends;
 	struct backend_conf backends[MQLB_MAX_BACKENDS];
 };
@@ -69,5 +87,7 @@ int config_load_string(struct mqlbd_config *c, const char *name, const char *tex
 
 const char *config_backend_ifname(const struct mqlbd_config *c);
 const char *xdp_attach_mode_name(enum xdp_attach_mode m);
+const char *health_kind_name(enum health_kind k);
+bool config_valid_backend_name(const char *s);
 
 #endif

@@ -6,6 +6,7 @@
 #include <bpf/libbpf.h>
 
 #include "dataplane.h"
+#include "kick.h"
 #include "log.h"
 #include "mqlb_xdp.skel.h"
 
@@ -20,6 +21,7 @@ int dp_init(struct dataplane *dp, struct mqlb_xdp_bpf *skel)
 	dp->flows_fd = bpf_map__fd(skel->maps.flows);
 	dp->snat_fd = bpf_map__fd(skel->maps.snat);
 	dp->stats_fd = bpf_map__fd(skel->maps.stats);
+	dp->info_fd = bpf_map__fd(skel->maps.backend_info);
 	dp->tx_ports_fd = bpf_map__fd(skel->maps.tx_ports);
 	dp->ncpus = libbpf_num_possible_cpus();
 	if (dp->ncpus < 1)
@@ -85,6 +87,23 @@ int dp_publish_ring(struct dataplane *dp, struct mqlb_ring *r)
 	if (bpf_map_update_elem(dp->config_fd, &zero, &cfg, BPF_ANY))
 		return -errno;
 	dp->cfg = cfg;
+	return 0;
+}
+
+int dp_set_info(struct dataplane *dp, uint32_t id, const struct mqlb_backend_info *info)
+{
+	if (id >= MQLB_MAX_BACKENDS)
+		return -ERANGE;
+	return bpf_map_update_elem(dp->info_fd, &id, info, BPF_ANY) ? -errno : 0;
+}
+
+int dp_read_backend(struct dataplane *dp, uint32_t id, struct mqlb_backend *be,
+		    struct mqlb_backend_info *info)
+{
+	if (bpf_map_lookup_elem(dp->backends_fd, &id, be) ||
+	    bpf_map_lookup_elem(dp->info_fd, &id, info))
+		return -errno;
+	info->name[sizeof(info->name) - 1] = '\0';
 	return 0;
 }
 
@@ -172,6 +191,34 @@ int dp_gc(struct dataplane *dp, uint64_t now_ns, const struct flow_timeouts *t,
 		}
 		if (err) /* ENOENT: that was the last batch */
 			return 0;
+		in_batch = out_batch;
+		first = false;
+	}
+}
+
+int dp_kick_backend(struct dataplane *dp, uint32_t id, int kick_fd, uint32_t seed)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	__u32 in_batch = 0, out_batch = 0, count, i;
+	bool first = true;
+	int err, kicked = 0;
+
+	for (;;) {
+		count = GC_BATCH;
+		err = bpf_map_lookup_batch(dp->flows_fd, first ? NULL : &in_batch, &out_batch,
+					   dp->keys, dp->vals, &count, &opts);
+		if (err && errno != ENOENT)
+			return -errno;
+		for (i = 0; i < count; i++) {
+			const struct mqlb_flow *f = &dp->vals[i];
+
+			if (f->backend_id != id || MQLB_FLOW_CLOSED(f->tcp_flags))
+				continue;
+			if (!kick_client(kick_fd, &dp->keys[i], seed + (uint32_t)kicked * 7919u))
+				kicked++;
+		}
+		if (err)
+			return kicked;
 		in_batch = out_batch;
 		first = false;
 	}

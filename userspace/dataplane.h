@@ -22,6 +22,7 @@ struct dataplane {
 	int flows_fd;
 	int snat_fd;
 	int stats_fd;
+	int info_fd;
 	int tx_ports_fd;
 	int ncpus;
 	struct mqlb_config cfg; /* last written */
@@ -46,7 +47,16 @@ int dp_set_config(struct dataplane *dp, const struct mqlb_config *cfg);
 int dp_set_backend(struct dataplane *dp, uint32_t id, const struct mqlb_backend *be);
 /* Fill the inactive ring, then flip: readers never see a half-written ring. */
 int dp_publish_ring(struct dataplane *dp, struct mqlb_ring *r);
+int dp_set_info(struct dataplane *dp, uint32_t id, const struct mqlb_backend_info *info);
+/* What a previous daemon left in slot id (adopting pinned state). */
+int dp_read_backend(struct dataplane *dp, uint32_t id, struct mqlb_backend *be,
+		    struct mqlb_backend_info *info);
 int dp_add_tx_port(struct dataplane *dp, int ifindex);
+/*
+ * Provoke every live client of backend id into its next segment, which the
+ * data plane answers with a RST (see kick.h). Returns the number kicked.
+ */
+int dp_kick_backend(struct dataplane *dp, uint32_t id, int kick_fd, uint32_t seed);
 int dp_stats_sum(struct dataplane *dp, uint64_t out[MQLB_STAT_MAX]);
 /* One pass over the flow table, removing what flow_judge() says may go. */
 int dp_gc(struct dataplane *dp, uint64_t now_ns, const struct flow_timeouts *t,

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -274,4 +275,56 @@ void loader_teardown(struct loader *l)
 	if (l->pin_path[0] && rmdir(l->pin_path) && errno != ENOENT && errno != ENOTEMPTY &&
 	    errno != EBUSY)
 		pr_warn("remove %s: %s\n", l->pin_path, strerror(errno));
+}
+
+void loader_release(struct loader *l)
+{
+	int i;
+
+	for (i = 0; i < l->nifs; i++)
+		if (l->ifs[i].link_fd >= 0)
+			close(l->ifs[i].link_fd);
+	l->nifs = 0;
+	if (l->skel) {
+		mqlb_xdp_bpf__destroy(l->skel);
+		l->skel = NULL;
+	}
+}
+
+int loader_remove_pinned(const char *pin_path)
+{
+	static const char *const maps[] = {
+		MQLB_MAP_CONFIG, MQLB_MAP_BACKENDS, MQLB_MAP_RING,	    MQLB_MAP_RR,
+		MQLB_MAP_FLOWS,	 MQLB_MAP_SNAT,	    MQLB_MAP_STATS,	    MQLB_MAP_BACKEND_STATS,
+		MQLB_MAP_BACKEND_INFO,
+	};
+	char path[PATH_MAX];
+	struct dirent *de;
+	int removed = 0;
+	size_t i;
+	DIR *dir;
+
+	dir = opendir(pin_path);
+	if (!dir) {
+		printf("mqlbd: nothing pinned under %s\n", pin_path);
+		return 0;
+	}
+	/* Links first: unpinning the last reference detaches XDP. */
+	while ((de = readdir(dir))) {
+		if (strncmp(de->d_name, MQLB_LINK_PREFIX, strlen(MQLB_LINK_PREFIX)))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", pin_path, de->d_name);
+		if (!unlink(path)) {
+			printf("mqlbd: detached XDP from %s\n", de->d_name + strlen(MQLB_LINK_PREFIX));
+			removed++;
+		}
+	}
+	closedir(dir);
+	for (i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", pin_path, maps[i]);
+		removed += unlink(path) == 0;
+	}
+	rmdir(pin_path);
+	printf("mqlbd: removed %d pinned object(s) under %s\n", removed, pin_path);
+	return 0;
 }

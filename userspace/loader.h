@@ -41,5 +41,9 @@ int loader_open_load(struct loader *l, const struct mqlbd_config *c);
 int loader_attach(struct loader *l, const char *ifname, enum xdp_attach_mode mode);
 /* Detach every link, unpin links and maps, close everything. */
 void loader_teardown(struct loader *l);
+/* Close our handles but leave links and maps pinned: the data plane keeps running. */
+void loader_release(struct loader *l);
+/* With no daemon running: unpin the links (detaching XDP) and maps under pin_path. */
+int loader_remove_pinned(const char *pin_path);
 
 #endif

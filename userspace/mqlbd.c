@@ -1,69 +1,112 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * mqlbd: the mqlb control daemon. Reads the config, checks the namespace,
- * loads the XDP data plane with its maps pinned, fills the pool, attaches
- * to the client and backend interfaces, then collects ended and idle
- * flows until SIGTERM/SIGINT, when it detaches and unpins everything.
+ * loads the XDP data plane with its maps pinned (adopting what a previous
+ * daemon left), fills the pool, attaches to the client and backend
+ * interfaces through pinned links, then runs health checks, the control
+ * socket and the flow collector on one event loop.
+ *
+ * Stopping: SIGTERM/SIGINT detach XDP and unpin, unless `persist yes`,
+ * when they leave the data plane running for the next daemon to adopt.
+ * `mqlbd --stop -c FILE` always detaches and unpins.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
-#include <sys/timerfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "dataplane.h"
-#include "loader.h"
+#include "mqlbd.h"
+#include "kick.h"
 #include "log.h"
-#include "neigh.h"
+#include "mqlb_ctl.h"
 #include "netutil.h"
-#include "pool.h"
 #include "sysprobe.h"
 
-#define TICK_MS               1000
-#define NEIGH_REFRESH_TICKS   5
-
-struct mqlbd {
-	struct mqlbd_config conf;
-	struct pool pool;
-	struct loader loader;
-	struct dataplane dp;
-	struct flow_timeouts timeouts;
-	struct neigh_entry neigh[MQLB_MAX_BACKENDS];
-	struct in_addr snat;
-	uint64_t ticks;
-	uint64_t expired_total[FLOW_VERDICT_MAX];
-};
+#define TICK_MS             1000
+#define NEIGH_REFRESH_TICKS 5
 
 static void usage(FILE *out, const char *prog)
 {
 	fprintf(out,
 		"Usage: %s -c FILE [-v]\n"
+		"       %s --stop -c FILE\n"
 		"       %s -h\n"
 		"\n"
-		"  -c FILE   configuration (see README: vip, interface, backend, ...)\n"
+		"  -c FILE   configuration (see README: vip, interface, backend, health, ...)\n"
+		"  --stop    stop the running daemon of FILE (or, with none running, remove what\n"
+		"            it left): detach XDP and remove the pinned maps and links\n"
 		"  -v        more logging (-vv: debug, including libbpf)\n"
 		"  -h        this help\n"
 		"\n"
-		"Runs in the foreground and logs to stderr. SIGTERM or SIGINT detaches XDP\n"
-		"and removes the pinned maps.\n",
-		prog, prog);
+		"Runs in the foreground and logs to stderr. SIGHUP reloads FILE. SIGTERM or\n"
+		"SIGINT detaches XDP and removes the pinned maps, unless the config says\n"
+		"'persist yes': then the data plane keeps running for the next mqlbd to adopt.\n",
+		prog, prog, prog);
 }
 
-static uint64_t mono_ns(void)
+uint64_t mono_ns(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
+
+/* ---- the data plane behind the pool's ops table ---- */
+
+static int op_set_backend(void *ctx, uint32_t id, const struct mqlb_backend *be)
+{
+	return dp_set_backend(&((struct mqlbd *)ctx)->dp, id, be);
+}
+
+static int op_set_info(void *ctx, uint32_t id, const struct mqlb_backend_info *info)
+{
+	return dp_set_info(&((struct mqlbd *)ctx)->dp, id, info);
+}
+
+static int op_publish_ring(void *ctx, struct mqlb_ring *ring)
+{
+	return dp_publish_ring(&((struct mqlbd *)ctx)->dp, ring);
+}
+
+static void op_backend_lost(void *ctx, uint32_t id)
+{
+	struct mqlbd *d = ctx;
+	int n;
+
+	if (d->conf.on_down_keep || d->kick_fd < 0)
+		return;
+	n = dp_kick_backend(&d->dp, id, d->kick_fd, d->kick_seed);
+	d->kick_seed += 0x9e3779b9u;
+	if (n > 0)
+		pr_info("on-down reset: provoked %d client(s) of backend slot %u into a reset\n", n,
+			id);
+}
+
+static const struct dp_ops dataplane_ops = {
+	.set_backend = op_set_backend,
+	.set_info = op_set_info,
+	.publish_ring = op_publish_ring,
+	.backend_lost = op_backend_lost,
+};
+
+void mqlbd_publish(struct mqlbd *d)
+{
+	int err = pool_sync(&d->pool, mono_ns());
+
+	if (err)
+		pr_warn("can't update the data plane: %s\n", strerror(-err));
+}
+
+/* ---- start-up ---- */
 
 /* Everything that can be refused before anything is loaded or attached. */
 static int preflight(struct mqlbd *d)
@@ -118,8 +161,59 @@ static int preflight(struct mqlbd *d)
 		return -EINVAL;
 	}
 	if (c->nbackends == 0)
-		pr_warn("no backend configured: every SYN to %s:%u will be dropped\n", vip,
-			ntohs(c->vip.sin_port));
+		pr_warn("no backend configured: every SYN to %s:%u will be answered with a RST\n",
+			vip, ntohs(c->vip.sin_port));
+	return 0;
+}
+
+/*
+ * Adopt what a previous daemon left in the pinned maps: a configured
+ * backend keeps its slot (its flows name that id), and one that was up
+ * stays up until its own checks say otherwise, so a restart never resets
+ * a healthy backend's clients.
+ */
+static int adopt_pool(struct mqlbd *d)
+{
+	const struct mqlbd_config *c = &d->conf;
+	bool taken[MQLB_MAX_BACKENDS] = { false };
+	int i, err;
+	uint32_t id;
+
+	for (id = 0; d->adopted && id < MQLB_MAX_BACKENDS; id++) {
+		struct mqlb_backend be;
+		struct mqlb_backend_info info;
+
+		if (dp_read_backend(&d->dp, id, &be, &info) || be.state == MQLB_BE_EMPTY)
+			continue;
+		pool_adopt_published(&d->pool, id, &be);
+		for (i = 0; i < c->nbackends; i++) {
+			const struct backend_conf *b = &c->backends[i];
+
+			if (strcmp(b->name, info.name) || b->addr.sin_addr.s_addr != be.addr_be ||
+			    b->addr.sin_port != be.port_be)
+				continue;
+			err = pool_add_at(&d->pool, id, b->name, &b->addr, b->weight,
+					  b->disabled ? ADMIN_DISABLED : ADMIN_ENABLED,
+					  be.state == MQLB_BE_UP || be.state == MQLB_BE_DRAIN
+						  ? HEALTH_UP : HEALTH_UNKNOWN);
+			if (err >= 0) {
+				taken[i] = true;
+				pr_info("backend %s: adopted in slot %u (%s)\n", b->name, id,
+					pool_state_name(be.state));
+			}
+		}
+	}
+	for (i = 0; i < c->nbackends; i++) {
+		const struct backend_conf *b = &c->backends[i];
+
+		if (taken[i])
+			continue;
+		err = pool_add(&d->pool, b->name, &b->addr, b->weight,
+			       b->disabled ? ADMIN_DISABLED : ADMIN_ENABLED);
+		if (err < 0)
+			return err;
+		snprintf(d->pool.be[err].reason, sizeof(d->pool.be[err].reason), "configured");
+	}
 	return 0;
 }
 
@@ -132,39 +226,23 @@ static int fill_dataplane(struct mqlbd *d)
 		.snat_addr_be = d->snat.s_addr,
 		.snat_port_min = (uint16_t)c->snat_port_min,
 		.snat_port_max = (uint16_t)c->snat_port_max,
+		.flags = c->on_down_keep ? MQLB_CFG_KEEP_ON_DOWN : 0,
 	};
-	struct mqlb_ring *ring;
-	uint32_t id;
-	int i, err;
+	int err;
 
-	pool_init(&d->pool);
-	for (i = 0; i < c->nbackends; i++) {
-		const struct backend_conf *b = &c->backends[i];
-
-		/* No health checks yet: a configured backend is up at once. */
-		err = pool_add(&d->pool, b->name, &b->addr, b->weight,
-			       b->disabled ? MQLB_BE_DISABLED : MQLB_BE_UP);
-		if (err < 0)
-			return err;
-	}
-	for (id = 0; id < MQLB_MAX_BACKENDS; id++) {
-		struct mqlb_backend be;
-
-		pool_backend_to_abi(&d->pool.be[id], &be);
-		err = dp_set_backend(&d->dp, id, &be);
-		if (err)
-			return err;
-	}
+	err = pool_init(&d->pool, &dataplane_ops, d);
+	if (err)
+		return err;
+	d->pool.rise = c->health.rise;
+	d->pool.fall = c->health.fall;
+	d->pool.health_none = c->health.kind == HEALTH_NONE;
+	err = adopt_pool(d);
+	if (err)
+		return err;
 	err = dp_set_config(&d->dp, &cfg);
 	if (err)
 		return err;
-	ring = calloc(1, sizeof(*ring));
-	if (!ring)
-		return -ENOMEM;
-	pool_build_ring(&d->pool, ring);
-	err = dp_publish_ring(&d->dp, ring);
-	free(ring);
-	return err;
+	return pool_sync(&d->pool, mono_ns());
 }
 
 static void refresh_neighbours(struct mqlbd *d)
@@ -195,14 +273,20 @@ static void remove_neighbours(struct mqlbd *d)
 static int start(struct mqlbd *d)
 {
 	const struct mqlbd_config *c = &d->conf;
+	char probe[PATH_MAX];
 	int err;
 
 	err = loader_prepare_pin_path(&d->loader, c->pin_path);
 	if (err)
 		return err;
+	snprintf(probe, sizeof(probe), "%s/%s", c->pin_path, MQLB_MAP_FLOWS);
+	d->adopted = access(probe, F_OK) == 0;
 	err = loader_open_load(&d->loader, c);
 	if (err)
 		return err;
+	if (d->adopted)
+		pr_info("adopting the pinned state under %s (flows, SNAT ports, counters)\n",
+			c->pin_path);
 	err = dp_init(&d->dp, d->loader.skel);
 	if (err)
 		return err;
@@ -225,10 +309,19 @@ static int start(struct mqlbd *d)
 	return err;
 }
 
-static void tick(struct mqlbd *d)
+/* ---- the loop ---- */
+
+static void health_published(void *arg)
 {
+	mqlbd_publish(arg);
+}
+
+static int tick(struct ev_loop *l, long long id, void *arg)
+{
+	struct mqlbd *d = arg;
 	struct gc_result res;
 	int err, v;
+	uint32_t b;
 
 	d->ticks++;
 	err = dp_gc(&d->dp, mono_ns(), &d->timeouts, &res);
@@ -244,9 +337,29 @@ static void tick(struct mqlbd *d)
 				 (unsigned long long)res.expired[FLOW_EXPIRE_CLOSED],
 				 (unsigned long long)res.expired[FLOW_EXPIRE_HALF_OPEN],
 				 (unsigned long long)res.expired[FLOW_EXPIRE_IDLE]);
+		for (b = 0; b < MQLB_MAX_BACKENDS; b++)
+			pool_set_flows(&d->pool, b, res.active[b]);
+		mqlbd_publish(d);
 	}
 	if (d->ticks % NEIGH_REFRESH_TICKS == 0)
 		refresh_neighbours(d);
+	return TICK_MS;
+}
+
+static void on_signal(struct ev_loop *l, int fd, uint32_t events, void *arg)
+{
+	struct mqlbd *d = arg;
+	struct signalfd_siginfo si;
+
+	if (read(fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	if (si.ssi_signo == SIGHUP) {
+		pr_info("SIGHUP: reloading %s\n", d->conf.path);
+		mqlbd_reload(d);
+		return;
+	}
+	pr_info("signal %s received\n", strsignal((int)si.ssi_signo));
+	ev_stop(l);
 }
 
 static void log_summary(struct mqlbd *d)
@@ -266,57 +379,6 @@ static void log_summary(struct mqlbd *d)
 		(unsigned long long)d->expired_total[FLOW_EXPIRE_IDLE]);
 }
 
-/* Signals arrive through a signalfd, so the loop has no async-signal hazards. */
-static int run(struct mqlbd *d, int sfd)
-{
-	struct itimerspec its = {
-		.it_interval = { .tv_sec = TICK_MS / 1000 },
-		.it_value = { .tv_sec = TICK_MS / 1000 },
-	};
-	struct pollfd pfd[2];
-	int tfd, err = 0;
-
-	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	if (tfd < 0 || timerfd_settime(tfd, 0, &its, NULL)) {
-		err = -errno;
-		pr_warn("timerfd: %s\n", strerror(-err));
-		if (tfd >= 0)
-			close(tfd);
-		return err;
-	}
-	pfd[0] = (struct pollfd){ .fd = sfd, .events = POLLIN };
-	pfd[1] = (struct pollfd){ .fd = tfd, .events = POLLIN };
-	for (;;) {
-		if (poll(pfd, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			err = -errno;
-			break;
-		}
-		if (pfd[1].revents & POLLIN) {
-			uint64_t expirations;
-
-			if (read(tfd, &expirations, sizeof(expirations)) > 0)
-				tick(d);
-		}
-		if (pfd[0].revents & POLLIN) {
-			struct signalfd_siginfo si;
-
-			if (read(sfd, &si, sizeof(si)) != sizeof(si))
-				continue;
-			if (si.ssi_signo == SIGHUP) {
-				pr_warn("SIGHUP: configuration reload is not implemented yet; "
-					"restart mqlbd to apply a new file\n");
-				continue;
-			}
-			pr_info("signal %s received\n", strsignal((int)si.ssi_signo));
-			break;
-		}
-	}
-	close(tfd);
-	return err;
-}
-
 static int block_signals(void)
 {
 	sigset_t set;
@@ -328,24 +390,131 @@ static int block_signals(void)
 	sigaddset(&set, SIGHUP);
 	if (sigprocmask(SIG_BLOCK, &set, NULL))
 		return -errno;
-	fd = signalfd(-1, &set, SFD_CLOEXEC);
+	fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	return fd < 0 ? -errno : fd;
+}
+
+static int run_daemon(struct mqlbd *d)
+{
+	char vip[NET_ADDRSTR_LEN];
+	int err;
+
+	d->sig_fd = block_signals();
+	if (d->sig_fd < 0)
+		return d->sig_fd;
+	err = preflight(d);
+	if (err)
+		return err;
+	d->loop = ev_loop_new(1024);
+	if (!d->loop)
+		return -errno;
+	d->kick_fd = kick_open();
+	if (d->kick_fd < 0)
+		pr_warn("raw socket for on-down reset: %s (clients of a lost backend will be "
+			"reset on their next packet only)\n", strerror(-d->kick_fd));
+	d->kick_seed = (uint32_t)mono_ns();
+	health_init(&d->health, d->loop, &d->pool, &d->conf.health, health_published, d);
+	err = ctl_open(d);
+	if (err)
+		return err;
+	err = start(d);
+	if (err)
+		return err;
+	if (ev_add(d->loop, d->sig_fd, EV_READ, on_signal, d) < 0)
+		return -EIO;
+	d->tick_timer = ev_timer_add(d->loop, TICK_MS, tick, d);
+	health_start_all(&d->health);
+	pr_info("balancing %s over %d backend(s) (%s health checks), fullnat via %s, snat ports "
+		"%u-%u, flow table %u, control %s\n",
+		net_fmt_ipv4_port(d->conf.vip.sin_addr.s_addr, d->conf.vip.sin_port, vip,
+				  sizeof(vip)),
+		d->conf.nbackends, health_kind_name(d->conf.health.kind), inet_ntoa(d->snat),
+		d->conf.snat_port_min, d->conf.snat_port_max, d->conf.flow_table_size,
+		d->conf.control);
+	err = ev_run(d->loop);
+	log_summary(d);
+	return err;
+}
+
+static void shutdown_daemon(struct mqlbd *d, bool failed)
+{
+	if (d->loop) {
+		health_stop_all(&d->health);
+		ctl_close(d);
+	}
+	/*
+	 * A start that failed after adopting a previous daemon's data plane
+	 * must not tear down what keeps its clients connected.
+	 */
+	if ((d->conf.persist && !d->stop_clean && !failed) || (failed && d->adopted)) {
+		/* Leave the data plane running: the links and maps stay pinned. */
+		pr_info("persist yes: XDP stays attached and the maps pinned under %s; "
+			"'mqlbd --stop -c %s' removes them\n", d->conf.pin_path, d->conf.path);
+		loader_release(&d->loader);
+	} else {
+		remove_neighbours(d);
+		loader_teardown(&d->loader);
+	}
+	pool_free(&d->pool);
+	dp_free(&d->dp);
+	if (d->kick_fd >= 0)
+		close(d->kick_fd);
+	if (d->sig_fd >= 0)
+		close(d->sig_fd);
+	if (d->loop)
+		ev_loop_free(d->loop);
+}
+
+/* mqlbd --stop: ask the running daemon, or clean up after one that is gone. */
+static int stop_other(struct mqlbd *d)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char reply[256] = "";
+	int fd, i;
+	ssize_t n;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", d->conf.control);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && !connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		if (write(fd, "stop\n", 5) == 5) {
+			n = read(fd, reply, sizeof(reply) - 1);
+			reply[n > 0 ? n : 0] = '\0';
+		}
+		close(fd);
+		printf("mqlbd: %s", reply[0] ? reply : "no answer from the daemon\n");
+		/* Wait (bounded) until it has closed its socket on the way out. */
+		for (i = 0; i < 100 && !access(d->conf.control, F_OK); i++)
+			usleep(50000);
+		return 0;
+	}
+	if (fd >= 0)
+		close(fd);
+	return loader_remove_pinned(d->conf.pin_path);
 }
 
 int main(int argc, char **argv)
 {
+	static const struct option longopts[] = {
+		{ "stop", no_argument, NULL, 'S' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
 	char err_buf[CONF_ERR_LEN];
 	const char *conf_path = NULL;
+	bool stop = false;
 	struct mqlbd *d;
-	int opt, verbose = 0, sfd, err;
+	int opt, verbose = 0, err;
 
-	while ((opt = getopt(argc, argv, "c:vh")) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:vh", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			conf_path = optarg;
 			break;
 		case 'v':
 			verbose++;
+			break;
+		case 'S':
+			stop = true;
 			break;
 		case 'h':
 			usage(stdout, argv[0]);
@@ -360,14 +529,15 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	log_set_level(verbose >= 2 ? LOG_LVL_DEBUG : LOG_LVL_INFO);
-	log_set_timestamps(true);
+	log_set_timestamps(!stop);
 	loader_setup_libbpf_logging();
 
 	d = calloc(1, sizeof(*d));
 	if (!d) {
-		pr_warn("out of memory\n");
+		fprintf(stderr, "mqlbd: out of memory\n");
 		return 1;
 	}
+	d->kick_fd = d->ctl_fd = d->sig_fd = -1;
 	config_init(&d->conf);
 	err = config_load(&d->conf, conf_path, err_buf);
 	if (err) {
@@ -379,28 +549,14 @@ int main(int argc, char **argv)
 	d->timeouts.idle_ns = (uint64_t)d->conf.idle_timeout_ms * 1000000ULL;
 	d->timeouts.syn_ns = (uint64_t)d->conf.syn_timeout_ms * 1000000ULL;
 	d->timeouts.close_ns = (uint64_t)d->conf.close_timeout_ms * 1000000ULL;
+	d->started_ns = mono_ns();
 
-	sfd = block_signals();
-	err = sfd < 0 ? sfd : preflight(d);
-	if (!err)
-		err = start(d);
-	if (!err) {
-		char vip[NET_ADDRSTR_LEN];
-
-		pr_info("balancing %s over %d backend(s), fullnat via %s, snat ports %u-%u, "
-			"flow table %u\n",
-			net_fmt_ipv4_port(d->conf.vip.sin_addr.s_addr, d->conf.vip.sin_port, vip,
-					  sizeof(vip)),
-			pool_count(&d->pool, MQLB_BE_UP), inet_ntoa(d->snat),
-			d->conf.snat_port_min, d->conf.snat_port_max, d->conf.flow_table_size);
-		err = run(d, sfd);
-		log_summary(d);
+	if (stop) {
+		err = stop_other(d);
+	} else {
+		err = run_daemon(d);
+		shutdown_daemon(d, err != 0);
 	}
-	remove_neighbours(d);
-	loader_teardown(&d->loader);
-	dp_free(&d->dp);
-	if (sfd >= 0)
-		close(sfd);
 	config_free(&d->conf);
 	free(d);
 	return err ? 1 : 0;

@@ -29,6 +29,7 @@ else
 fi
 BPFFS=/run/${P}bpf
 PIN=$BPFFS/mqlb
+CTL=$WORK/mqlbd.sock
 CLEANUP_PIDS=()
 CLEANUP_NS=()
 BPFFS_MOUNTED=0
@@ -188,9 +189,10 @@ write_mqlbd_conf() {
 		echo "snat $SNAT"
 		echo "balance roundrobin"
 		for i in $(seq "$NBROKERS"); do echo "backend b$i $(broker_addr "$i"):1883"; done
-		echo "health none"
+		echo "${HEALTH_LINE:-health none}"
 		echo "xdp-mode $mode"
 		echo "pin-path $PIN"
+		echo "control $CTL"
 		echo "close-timeout 1s"
 		printf '%s\n' "$@"
 	} >"$WORK/mqlbd.conf"

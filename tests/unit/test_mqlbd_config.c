@@ -22,7 +22,10 @@ static const char good[] = "vip 10.0.1.1:1883           # address:port the clien
 			   "backend b1 10.0.2.11:1883\n"
 			   "backend b2 10.0.2.12:1883 weight 3\n"
 			   "backend b3 10.0.2.13 disabled\n"
-			   "health none\n"
+			   "health mqtt interval 2s timeout 300ms rise 3 fall 4\n"
+			   "on-down keep\n"
+			   "control /run/mqlb-test/ctl.sock\n"
+			   "persist yes\n"
 			   "xdp-mode generic\n"
 			   "pin-path /run/mqlb-test/bpf\n"
 			   "flow-table-size 1024\n"
@@ -54,6 +57,14 @@ static void test_good(void **state)
 	assert_int_equal(c.idle_timeout_ms, 30 * 60 * 1000);
 	assert_int_equal(c.syn_timeout_ms, 3000);
 	assert_int_equal(c.close_timeout_ms, 500);
+	assert_int_equal(c.health.kind, HEALTH_MQTT);
+	assert_int_equal(c.health.interval_ms, 2000);
+	assert_int_equal(c.health.timeout_ms, 300);
+	assert_int_equal(c.health.rise, 3);
+	assert_int_equal(c.health.fall, 4);
+	assert_true(c.on_down_keep);
+	assert_true(c.persist);
+	assert_string_equal(c.control, "/run/mqlb-test/ctl.sock");
 	config_free(&c);
 }
 
@@ -72,6 +83,15 @@ static void test_defaults(void **state)
 	assert_int_equal(c.xdp_mode, XDP_ATTACH_AUTO);
 	assert_int_equal(c.snat_port_max, CONF_DEFAULT_SNAT_PORT_MAX);
 	assert_true(c.snat_port_max < 32768); /* below Linux's default ephemeral range */
+	/* DESIGN.md defaults: mqtt, 1s, 500ms, 2, 2; reset on down; control socket */
+	assert_int_equal(c.health.kind, HEALTH_MQTT);
+	assert_int_equal(c.health.interval_ms, 1000);
+	assert_int_equal(c.health.timeout_ms, 500);
+	assert_int_equal(c.health.rise, 2);
+	assert_int_equal(c.health.fall, 2);
+	assert_false(c.on_down_keep);
+	assert_false(c.persist);
+	assert_string_equal(c.control, "/run/mqlb/mqlbd.sock");
 	config_free(&c);
 }
 
@@ -113,8 +133,17 @@ static void test_bad(void **state)
 		{ BASE "interface waytoolonginterfacename\n", "bad.conf:3: 'interface' needs an interface name" },
 		{ BASE "flow-table-size 10\n", "bad.conf:3: 'flow-table-size' needs an integer from 64" },
 		{ BASE "idle-timeout forever\n", "bad.conf:3: 'idle-timeout' needs a duration" },
-		{ BASE "health mqtt interval 1s\n", "bad.conf:3: health checks are not implemented yet" },
 		{ BASE "health ping\n", "bad.conf:3: 'health' needs mqtt, tcp or none" },
+		{ BASE "health mqtt interval\n", "bad.conf:3: health: 'interval' needs a value" },
+		{ BASE "health mqtt interval 5ms\n", "bad.conf:3: health: interval needs a duration" },
+		{ BASE "health tcp rise 0\n", "bad.conf:3: health: rise needs an integer from 1 to 100" },
+		{ BASE "health tcp fall x\n", "bad.conf:3: health: fall needs an integer" },
+		{ BASE "health tcp jitter 1\n", "bad.conf:3: health: unknown option 'jitter'" },
+		{ BASE "health mqtt interval 1s timeout 2s\n",
+		  "bad.conf:3: health: timeout 2000ms is longer than interval 1000ms" },
+		{ BASE "on-down drop\n", "bad.conf:3: 'on-down' needs reset or keep" },
+		{ BASE "control relative.sock\n", "bad.conf:3: 'control' needs an absolute path" },
+		{ BASE "persist maybe\n", "bad.conf:3: 'persist' needs true or false" },
 		{ BASE "stats 127.0.0.1:9000\n", "bad.conf:3: 'stats' is not implemented yet" },
 	};
 	size_t i;

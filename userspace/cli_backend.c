@@ -1,0 +1,372 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mqlb backend: show reads the pinned maps (works while mqlbd is down);
+ * add/del/drain/enable/disable are requests to mqlbd's control socket,
+ * because the daemon is the only writer of the pool (STYLE.md layout).
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+
+#include "cli.h"
+#include "mqlb_ctl.h"
+#include "netutil.h"
+
+#define CTL_TIMEOUT_S   5
+#define CTL_MAX_ANSWER  65536
+
+static int name_width(const struct snapshot *s, const char *only)
+{
+	char buf[16];
+	int w = 4, n;
+	unsigned int i;
+
+	for (i = 0; i < s->nbackends; i++) {
+		const char *name = snap_backend_name(&s->backends[i], buf, sizeof(buf));
+
+		if (only && strcmp(only, name))
+			continue;
+		n = (int)strlen(name);
+		if (n > w)
+			w = n;
+	}
+	return w;
+}
+
+static uint64_t in_state_ns(const struct snapshot *s, const struct snap_backend *b)
+{
+	if (!b->info.state_since_ns || b->info.state_since_ns > s->now_ns)
+		return 0;
+	return s->now_ns - b->info.state_since_ns;
+}
+
+int backend_print_plain(FILE *out, const struct snapshot *s, const char *only)
+{
+	int w = name_width(s, only);
+	unsigned int i, shown = 0;
+
+	fprintf(out, "%-*s  %-21s  %-8s  %6s  %6s  %8s  %10s  %12s  %10s  %12s  %8s  %8s  %s\n", w,
+		"NAME", "ADDRESS", "STATE", "ACTIVE", "MAX", "TOTAL", "PKTS-IN", "BYTES-IN",
+		"PKTS-OUT", "BYTES-OUT", "LATENCY", "IN-STATE", "CHECK");
+	for (i = 0; i < s->nbackends; i++) {
+		const struct snap_backend *b = &s->backends[i];
+		char nbuf[16], addr[NET_ADDRSTR_LEN], lat[16], dur[24], check[80];
+		const char *name = snap_backend_name(b, nbuf, sizeof(nbuf));
+		uint64_t st = in_state_ns(s, b);
+
+		if (only && strcmp(only, name))
+			continue;
+		shown++;
+		if (b->info.check_result == MQLB_CHECK_NONE)
+			snprintf(check, sizeof(check), "-");
+		else if (b->info.check_msg[0])
+			snprintf(check, sizeof(check), "%s (%s)", check_result_name(b->info.check_result),
+				 b->info.check_msg);
+		else
+			snprintf(check, sizeof(check), "%s", check_result_name(b->info.check_result));
+		fprintf(out,
+			"%-*s  %-21s  %-8s  %6u  %6u  %8llu  %10llu  %12llu  %10llu  %12llu  %8s  %8s  %s\n",
+			w, name, fmt_addr(b->be.addr_be, b->be.port_be, addr, sizeof(addr)),
+			snap_state_name(b->be.state), b->info.flows_active, b->info.flows_max,
+			(unsigned long long)b->st.flows_total, (unsigned long long)b->st.packets_in,
+			(unsigned long long)b->st.bytes_in, (unsigned long long)b->st.packets_out,
+			(unsigned long long)b->st.bytes_out,
+			b->info.check_result == MQLB_CHECK_NONE
+				? "-"
+				: fmt_latency_us(b->info.check_latency_us, lat, sizeof(lat)),
+			st ? fmt_duration(st, dur, sizeof(dur)) : "-", check);
+	}
+	return only && !shown ? -ENOENT : 0;
+}
+
+int backend_print_json(json_writer_t *w, const struct snapshot *s, const char *only)
+{
+	unsigned int i, shown = 0;
+
+	jsonw_start_array(w);
+	for (i = 0; i < s->nbackends; i++) {
+		const struct snap_backend *b = &s->backends[i];
+		char nbuf[16], addr[NET_ADDRSTR_LEN];
+		const char *name = snap_backend_name(b, nbuf, sizeof(nbuf));
+		uint64_t st = in_state_ns(s, b);
+
+		if (only && strcmp(only, name))
+			continue;
+		shown++;
+		jsonw_start_object(w);
+		jsonw_uint_field(w, "id", b->id);
+		jsonw_string_field(w, "name", name);
+		jsonw_string_field(w, "address",
+				   fmt_addr(b->be.addr_be, b->be.port_be, addr, sizeof(addr)));
+		jsonw_string_field(w, "state", snap_state_name(b->be.state));
+		jsonw_uint_field(w, "weight", b->be.weight);
+		jsonw_uint_field(w, "active", b->info.flows_active);
+		jsonw_uint_field(w, "max", b->info.flows_max);
+		jsonw_uint_field(w, "total", b->st.flows_total);
+		jsonw_uint_field(w, "packets_in", b->st.packets_in);
+		jsonw_uint_field(w, "bytes_in", b->st.bytes_in);
+		jsonw_uint_field(w, "packets_out", b->st.packets_out);
+		jsonw_uint_field(w, "bytes_out", b->st.bytes_out);
+		jsonw_string_field(w, "check", check_result_name(b->info.check_result));
+		if (b->info.check_result == MQLB_CHECK_NONE) {
+			jsonw_null_field(w, "check_message");
+			jsonw_null_field(w, "check_latency_us");
+		} else {
+			jsonw_string_field(w, "check_message", b->info.check_msg);
+			jsonw_uint_field(w, "check_latency_us", b->info.check_latency_us);
+		}
+		if (st)
+			jsonw_uint_field(w, "in_state_ms", st / 1000000ULL);
+		else
+			jsonw_null_field(w, "in_state_ms");
+		jsonw_end_object(w);
+	}
+	jsonw_end_array(w);
+	return only && !shown ? -ENOENT : 0;
+}
+
+static int do_show(struct cli *c, int argc, char **argv)
+{
+	const char *only = argc > 0 ? argv[0] : NULL;
+	struct snapshot *s;
+	int err;
+
+	if (argc > 1) {
+		p_err("backend show: too many arguments, expected at most a NAME");
+		return -EINVAL;
+	}
+	err = cli_snapshot(c, 0, &s);
+	if (err)
+		return err;
+	if (only && !snapshot_backend_by_name(s, only)) {
+		p_err("backend '%s' not found", only);
+		err = -ENOENT;
+	} else if (json_wtr) {
+		err = backend_print_json(json_wtr, s, only);
+	} else {
+		err = backend_print_plain(c->out, s, only);
+	}
+	snapshot_free(s);
+	return err;
+}
+
+/* Names go on a space-separated control line and into a 32-byte map field. */
+static bool valid_name(const char *n)
+{
+	size_t len = strlen(n), i;
+
+	if (!len || len >= MQLB_BACKEND_NAME_LEN)
+		return false;
+	for (i = 0; i < len; i++)
+		if (!isalnum((unsigned char)n[i]) && !strchr("._-", n[i]))
+			return false;
+	return true;
+}
+
+static int connect_ctl(struct cli *c)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct timeval tv = { .tv_sec = CTL_TIMEOUT_S };
+	int fd, err;
+
+	if (strlen(c->control_path) >= sizeof(sa.sun_path)) {
+		p_err("control socket path '%s' is too long", c->control_path);
+		return -ENAMETOOLONG;
+	}
+	strcpy(sa.sun_path, c->control_path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		err = -errno;
+		p_err("can't create a unix socket: %s", strerror(-err));
+		return err;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		err = -errno;
+		if (err == -ENOENT || err == -ECONNREFUSED || err == -ENOTSOCK)
+			p_err("mqlbd is not running (can't connect to %s: %s)", c->control_path,
+			      strerror(-err));
+		else
+			p_err("can't connect to mqlbd at %s: %s", c->control_path, strerror(-err));
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+static void print_answer(struct cli *c, const char *msg)
+{
+	if (json_wtr) {
+		jsonw_start_object(json_wtr);
+		jsonw_string_field(json_wtr, "result", "ok");
+		jsonw_string_field(json_wtr, "message", msg);
+		jsonw_end_object(json_wtr);
+	} else if (*msg) {
+		fprintf(c->out, "%s\n", msg);
+	}
+}
+
+int ctl_request(struct cli *c, const char *line)
+{
+	char *ans = NULL, *msg;
+	size_t len = 0;
+	ssize_t n;
+	int fd, err = 0;
+
+	fd = connect_ctl(c);
+	if (fd < 0)
+		return fd;
+	if (write(fd, line, strlen(line)) != (ssize_t)strlen(line) || write(fd, "\n", 1) != 1) {
+		err = errno ? -errno : -EIO;
+		p_err("can't send the request to mqlbd: %s", strerror(-err));
+		goto out_close;
+	}
+	ans = malloc(CTL_MAX_ANSWER + 1);
+	if (!ans) {
+		err = -ENOMEM;
+		p_err("out of memory");
+		goto out_close;
+	}
+	while (len < CTL_MAX_ANSWER && (n = read(fd, ans + len, CTL_MAX_ANSWER - len)) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			err = -errno;
+			p_err("no answer from mqlbd at %s: %s", c->control_path, strerror(-err));
+			goto out_close;
+		}
+		len += (size_t)n;
+	}
+	ans[len] = '\0';
+	while (len && (ans[len - 1] == '\n' || ans[len - 1] == '\r'))
+		ans[--len] = '\0';
+	if (!strncmp(ans, "ok", 2) && (!ans[2] || ans[2] == ' ' || ans[2] == '\n')) {
+		msg = ans + 2;
+		if (*msg)
+			msg++;
+		print_answer(c, msg);
+	} else if (!strncmp(ans, "error: ", 7)) {
+		p_err("%s", ans + 7);
+		err = -EINVAL;
+	} else {
+		p_err("unexpected answer from mqlbd: '%.80s'", ans);
+		err = -EPROTO;
+	}
+out_close:
+	free(ans);
+	close(fd);
+	return err;
+}
+
+static int request_name(struct cli *c, const char *verb, int argc, char **argv)
+{
+	char line[MQLB_CTL_MAX_LINE];
+
+	if (argc != 1) {
+		p_err("backend %s: expected exactly one NAME", verb);
+		return -EINVAL;
+	}
+	if (!valid_name(argv[0])) {
+		p_err("backend name '%s' is invalid (1-%d characters of A-Z a-z 0-9 . _ -)",
+		      argv[0], MQLB_BACKEND_NAME_LEN - 1);
+		return -EINVAL;
+	}
+	snprintf(line, sizeof(line), "backend %s %s", verb, argv[0]);
+	return ctl_request(c, line);
+}
+
+static int do_add(struct cli *c, int argc, char **argv)
+{
+	char line[MQLB_CTL_MAX_LINE];
+	struct sockaddr_in sa;
+	unsigned long weight = 0;
+	char *end;
+
+	if (argc != 2 && argc != 4) {
+		p_err("backend add: expected NAME ADDR:PORT [weight N]");
+		return -EINVAL;
+	}
+	if (!valid_name(argv[0])) {
+		p_err("backend name '%s' is invalid (1-%d characters of A-Z a-z 0-9 . _ -)",
+		      argv[0], MQLB_BACKEND_NAME_LEN - 1);
+		return -EINVAL;
+	}
+	if (net_parse_ipv4_port(argv[1], 0, &sa)) {
+		p_err("backend address '%s' is invalid, expected IPV4:PORT", argv[1]);
+		return -EINVAL;
+	}
+	if (argc == 4) {
+		if (!is_prefix(argv[2], "weight")) {
+			p_err("backend add: unknown keyword '%s', expected weight", argv[2]);
+			return -EINVAL;
+		}
+		errno = 0;
+		weight = strtoul(argv[3], &end, 10);
+		if (!*argv[3] || *end || errno || weight < 1 || weight > MQLB_MAX_WEIGHT) {
+			p_err("backend weight '%s' is invalid, expected 1-%d", argv[3],
+			      MQLB_MAX_WEIGHT);
+			return -EINVAL;
+		}
+	}
+	if (weight)
+		snprintf(line, sizeof(line), "backend add %s %s weight %lu", argv[0], argv[1],
+			 weight);
+	else
+		snprintf(line, sizeof(line), "backend add %s %s", argv[0], argv[1]);
+	return ctl_request(c, line);
+}
+
+static int do_del(struct cli *c, int argc, char **argv)
+{
+	return request_name(c, "del", argc, argv);
+}
+
+static int do_drain(struct cli *c, int argc, char **argv)
+{
+	return request_name(c, "drain", argc, argv);
+}
+
+static int do_enable(struct cli *c, int argc, char **argv)
+{
+	return request_name(c, "enable", argc, argv);
+}
+
+static int do_disable(struct cli *c, int argc, char **argv)
+{
+	return request_name(c, "disable", argc, argv);
+}
+
+static int do_help(struct cli *c, int argc, char **argv)
+{
+	if (json_wtr) {
+		jsonw_null(json_wtr);
+		return 0;
+	}
+	fprintf(c->out,
+		"Usage: %1$s %2$s { show | list } [NAME]\n"
+		"       %1$s %2$s add NAME ADDR:PORT [weight N]\n"
+		"       %1$s %2$s { del | drain | enable | disable } NAME\n"
+		"       %1$s %2$s help\n"
+		"\n"
+		"       show reads the pinned maps; the other verbs ask mqlbd (--control)\n"
+		"       " HELP_SPEC_OPTIONS "\n",
+		c->prog, "backend");
+	return 0;
+}
+
+static const struct cmd cmds[] = {
+	{ "show", do_show },     { "list", do_show },	{ "add", do_add },
+	{ "del", do_del },       { "drain", do_drain }, { "enable", do_enable },
+	{ "disable", do_disable }, { "help", do_help },	{ 0 },
+};
+
+int do_backend(struct cli *c, int argc, char **argv)
+{
+	return cmd_select(c, cmds, argc, argv, "backend");
+}

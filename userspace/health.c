@@ -1,0 +1,250 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "health.h"
+#include "log.h"
+#include "mqtt_codec.h"
+#include "netutil.h"
+
+/* Jitter: spread first checks over 10% of the interval, and each next one by +-5%. */
+static uint32_t jitter(struct health *h, uint32_t span)
+{
+	h->seed = h->seed * 1103515245u + 12345u;
+	return span ? (h->seed >> 8) % span : 0;
+}
+
+static void probe_close(struct probe *pr)
+{
+	if (pr->fd >= 0) {
+		ev_del(pr->h->loop, pr->fd);
+		close(pr->fd);
+	}
+	pr->fd = -1;
+	pr->stage = PROBE_IDLE;
+	pr->got = 0;
+}
+
+static int probe_timer(struct ev_loop *l, long long id, void *arg);
+
+static void probe_schedule(struct probe *pr, uint64_t delay_ms)
+{
+	struct health *h = pr->h;
+	long long t;
+
+	if (pr->timer > 0)
+		ev_timer_del(h->loop, pr->timer);
+	pr->timer = 0;
+	t = ev_timer_add(h->loop, delay_ms, probe_timer, pr);
+	if (t > 0)
+		pr->timer = t;
+	else
+		pr_warn("health: can't schedule a check: %s\n", strerror((int)-t));
+}
+
+static void probe_done(struct probe *pr, bool ok, const char *msg)
+{
+	struct health *h = pr->h;
+	uint64_t now = ev_clock_ms();
+	uint32_t latency_us = (uint32_t)((now - pr->started_ms) * 1000);
+	uint32_t iv = h->conf.interval_ms;
+
+	probe_close(pr);
+	pool_check_result(h->pool, pr->id, ok, latency_us, msg, now * 1000000ULL);
+	probe_schedule(pr, iv - iv / 20 + jitter(h, iv / 10 + 1));
+	h->on_result(h->arg);
+}
+
+/* MQTT 3.1.1 CONNECT: clean session, keep-alive 10 s, client id "mqlb-hc-NAME". */
+static int send_connect(struct probe *pr)
+{
+	const struct pool_backend *b = &pr->h->pool->be[pr->id];
+	char cid[64];
+	uint8_t buf[128];
+	struct mqtt_packet pkt;
+	long n;
+
+	snprintf(cid, sizeof(cid), "mqlb-hc-%s", b->name);
+	memset(&pkt, 0, sizeof(pkt));
+	pkt.type = MQTT_CONNECT;
+	pkt.connect.proto_name = mqtt_str_c("MQTT", 4);
+	pkt.connect.level = 4;
+	pkt.connect.clean = true;
+	pkt.connect.keepalive = 10;
+	pkt.connect.client_id = mqtt_str_c(cid, strlen(cid));
+	n = mqtt_encode(&pkt, buf, sizeof(buf));
+	if (n < 0)
+		return (int)n;
+	if (send(pr->fd, buf, (size_t)n, MSG_NOSIGNAL) != n)
+		return errno ? -errno : -EIO;
+	return 0;
+}
+
+static const char *connack_reason(uint8_t rc)
+{
+	static const char *const names[] = {
+		"accepted", "unacceptable protocol version", "identifier rejected",
+		"server unavailable", "bad user name or password", "not authorized",
+	};
+
+	return rc < sizeof(names) / sizeof(names[0]) ? names[rc] : "unknown return code";
+}
+
+static void probe_read(struct probe *pr)
+{
+	char msg[MQLB_CHECK_MSG_LEN];
+	ssize_t n;
+
+	n = recv(pr->fd, pr->buf + pr->got, sizeof(pr->buf) - pr->got, 0);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		probe_done(pr, false, n == 0 ? "closed before CONNACK" : strerror(errno));
+		return;
+	}
+	pr->got += (uint32_t)n;
+	if (pr->got < sizeof(pr->buf))
+		return;
+	if (pr->buf[0] != 0x20 || pr->buf[1] != 2) {
+		probe_done(pr, false, "answer is not a CONNACK");
+		return;
+	}
+	snprintf(msg, sizeof(msg), "CONNACK %u%s%s", pr->buf[3], pr->buf[3] ? " " : "",
+		 pr->buf[3] ? connack_reason(pr->buf[3]) : "");
+	if (pr->buf[3] == 0) {
+		static const uint8_t disconnect[] = { 0xe0, 0x00 };
+
+		/* Best effort: the check has passed whether or not this goes out. */
+		if (send(pr->fd, disconnect, sizeof(disconnect), MSG_NOSIGNAL) < 0)
+			pr_debug("health: DISCONNECT: %s\n", strerror(errno));
+	}
+	probe_done(pr, pr->buf[3] == 0, msg);
+}
+
+static void probe_io(struct ev_loop *l, int fd, uint32_t events, void *arg)
+{
+	struct probe *pr = arg;
+	socklen_t len = sizeof(int);
+	int soerr = 0, err;
+
+	if (pr->stage == PROBE_CONNECTING) {
+		getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len);
+		if (soerr) {
+			probe_done(pr, false, strerror(soerr));
+			return;
+		}
+		if (pr->h->conf.kind == HEALTH_TCP) {
+			probe_done(pr, true, "connected");
+			return;
+		}
+		err = send_connect(pr);
+		if (err) {
+			probe_done(pr, false, strerror(-err));
+			return;
+		}
+		pr->stage = PROBE_WAIT_CONNACK;
+		ev_mod(l, fd, EV_READ);
+		return;
+	}
+	if (pr->stage == PROBE_WAIT_CONNACK)
+		probe_read(pr);
+}
+
+static void probe_begin(struct probe *pr)
+{
+	struct health *h = pr->h;
+	const struct pool_backend *b = &h->pool->be[pr->id];
+	int fd;
+
+	pr->started_ms = ev_clock_ms();
+	fd = net_tcp_connect_nb(&b->addr);
+	if (fd < 0) {
+		probe_done(pr, false, strerror(-fd));
+		return;
+	}
+	pr->fd = fd;
+	pr->stage = PROBE_CONNECTING;
+	if (ev_add(h->loop, fd, EV_WRITE, probe_io, pr)) {
+		probe_done(pr, false, "event loop full");
+		return;
+	}
+	probe_schedule(pr, h->conf.timeout_ms);
+}
+
+/* One timer per probe: when idle it starts a check, when running it is the timeout. */
+static int probe_timer(struct ev_loop *l, long long id, void *arg)
+{
+	struct probe *pr = arg;
+
+	pr->timer = 0;
+	if (!pr->h->pool->be[pr->id].used) {
+		probe_close(pr);
+		return EV_TIMER_STOP;
+	}
+	if (pr->stage == PROBE_IDLE) {
+		probe_begin(pr);
+		return EV_TIMER_STOP;
+	}
+	probe_done(pr, false, "timeout");
+	return EV_TIMER_STOP;
+}
+
+void health_init(struct health *h, struct ev_loop *loop, struct pool *pool,
+		 const struct health_conf *conf, void (*on_result)(void *), void *arg)
+{
+	uint32_t i;
+
+	memset(h, 0, sizeof(*h));
+	h->loop = loop;
+	h->pool = pool;
+	h->conf = *conf;
+	h->on_result = on_result;
+	h->arg = arg;
+	h->seed = (uint32_t)getpid() ^ (uint32_t)ev_clock_ms();
+	for (i = 0; i < MQLB_MAX_BACKENDS; i++) {
+		h->probes[i].h = h;
+		h->probes[i].id = i;
+		h->probes[i].fd = -1;
+	}
+}
+
+void health_stop(struct health *h, uint32_t id)
+{
+	struct probe *pr = &h->probes[id];
+
+	if (pr->timer > 0)
+		ev_timer_del(h->loop, pr->timer);
+	pr->timer = 0;
+	probe_close(pr);
+}
+
+void health_start(struct health *h, uint32_t id)
+{
+	if (h->conf.kind == HEALTH_NONE || id >= MQLB_MAX_BACKENDS)
+		return;
+	health_stop(h, id);
+	probe_schedule(&h->probes[id], 1 + jitter(h, h->conf.interval_ms / 10 + 1));
+}
+
+void health_stop_all(struct health *h)
+{
+	uint32_t i;
+
+	for (i = 0; i < MQLB_MAX_BACKENDS; i++)
+		health_stop(h, i);
+}
+
+void health_start_all(struct health *h)
+{
+	uint32_t i;
+
+	for (i = 0; i < MQLB_MAX_BACKENDS; i++) {
+		if (h->pool->be[i].used)
+			health_start(h, i);
+		else
+			health_stop(h, i);
+	}
+}

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Provoking the clients of a lost backend (on-down reset). MQTT clients
+ * are mostly idle, so their next segment may be a keep-alive away. mqlbd
+ * sends each one a bare ACK from VIP:port with a sequence number outside
+ * its window; TCP must answer an unacceptable segment with an ACK
+ * (RFC 793 p. 69), and that ACK, reaching the data plane on a flow whose
+ * backend is down, is turned into the RST that ends the connection.
+ */
+#ifndef MQLBD_KICK_H
+#define MQLBD_KICK_H
+
+#include <stdint.h>
+
+#include "mqlb_abi.h"
+
+#pragma GCC poison u8 u16 u32 u64
+
+/* A raw IPv4 socket (IP_HDRINCL): fd, or -errno. */
+int kick_open(void);
+/* Two probes whose sequence numbers are 2^31 apart: at least one is outside any window. */
+int kick_client(int fd, const struct mqlb_flow_key *key, uint32_t seed);
+
+#endif

@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mqlb: the bpftool-style CLI of mqlb. `mqlb [OPTIONS] OBJECT VERB [ARGS]`.
+ * Show verbs read the maps mqlbd pinned; changes go through mqlbd's
+ * control socket. Exit status 0 on success, 1 with one error line (or a
+ * JSON error object with -j) otherwise.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/libbpf.h>
+
+#include "cli.h"
+#include "mqlb_ctl.h"
+
+static int do_help(struct cli *c, int argc, char **argv)
+{
+	if (json_wtr) {
+		jsonw_null(json_wtr);
+		return 0;
+	}
+	fprintf(c->out,
+		"Usage: %1$s [OPTIONS] OBJECT { COMMAND | help }\n"
+		"       %1$s version\n"
+		"\n"
+		"       OBJECT := { backend | flow | stats | prog }\n"
+		"       " HELP_SPEC_OPTIONS "\n"
+		"\n"
+		"       -j, --json        JSON output\n"
+		"       -p, --pretty      pretty-printed JSON (implies -j)\n"
+		"       -V, --version     print the version\n"
+		"       --pin-path DIR    where mqlbd pinned its maps ($MQLB_PIN_PATH, %2$s)\n"
+		"       --control PATH    mqlbd's control socket ($MQLB_CONTROL, %3$s)\n"
+		"\n"
+		"       objects and commands may be abbreviated: %1$s b s = %1$s backend show\n",
+		c->prog, MQLB_PIN_DEFAULT, MQLB_CTL_DEFAULT);
+	return 0;
+}
+
+static int do_version(struct cli *c, int argc, char **argv)
+{
+	if (json_wtr) {
+		char lib[16];
+
+		snprintf(lib, sizeof(lib), "%u.%u", libbpf_major_version(), libbpf_minor_version());
+		jsonw_start_object(json_wtr);
+		jsonw_string_field(json_wtr, "version", MQLB_VERSION);
+		jsonw_string_field(json_wtr, "libbpf_version", lib);
+		jsonw_end_object(json_wtr);
+	} else {
+		fprintf(c->out, "%s v%s\nusing libbpf v%u.%u\n", c->prog, MQLB_VERSION,
+			libbpf_major_version(), libbpf_minor_version());
+	}
+	return 0;
+}
+
+/* The first row is what a bare `mqlb` runs. */
+static const struct cmd objects[] = {
+	{ "help", do_help },   { "backend", do_backend }, { "flow", do_flow },
+	{ "stats", do_stats }, { "prog", do_prog },	  { "version", do_version },
+	{ 0 },
+};
+
+static void libbpf_quiet(void)
+{
+	/* The CLI reports its own errors in one line; libbpf's warnings would be a second. */
+	libbpf_set_print(NULL);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "pretty", no_argument, NULL, 'p' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "pin-path", required_argument, NULL, 'P' },
+		{ "control", required_argument, NULL, 'C' },
+		{ 0 },
+	};
+	struct cli c = {
+		.prog = "mqlb",
+		.pin_path = getenv("MQLB_PIN_PATH"),
+		.control_path = getenv("MQLB_CONTROL"),
+		.out = stdout,
+	};
+	bool version = false, help = false, json = false;
+	int opt, err;
+
+	if (!c.pin_path || !*c.pin_path)
+		c.pin_path = MQLB_PIN_DEFAULT;
+	if (!c.control_path || !*c.control_path)
+		c.control_path = MQLB_CTL_DEFAULT;
+	opterr = 0;
+	/* '+': stop at the object, so that verb options (stats watch -i) reach the verb. */
+	while ((opt = getopt_long(argc, argv, "+:jpVh", opts, NULL)) >= 0) {
+		switch (opt) {
+		case 'p':
+			c.pretty = true;
+			/* fall through */
+		case 'j':
+			json = true;
+			break;
+		case 'V':
+			version = true;
+			break;
+		case 'h':
+			help = true;
+			break;
+		case 'P':
+			c.pin_path = optarg;
+			break;
+		case 'C':
+			c.control_path = optarg;
+			break;
+		case ':':
+			fprintf(stderr, "error: option '%s' needs a value\n", argv[optind - 1]);
+			return 1;
+		default:
+			fprintf(stderr, "error: option '%s' is unknown, try '%s help'\n",
+				argv[optind - 1], c.prog);
+			return 1;
+		}
+	}
+	if (json) {
+		json_wtr = jsonw_new(stdout);
+		if (!json_wtr) {
+			fprintf(stderr, "error: can't create the JSON writer: %s\n", strerror(errno));
+			return 1;
+		}
+		jsonw_pretty(json_wtr, c.pretty);
+	}
+	libbpf_quiet();
+	argc -= optind;
+	argv += optind;
+	if (version)
+		err = do_version(&c, 0, argv);
+	else if (help)
+		err = do_help(&c, 0, argv);
+	else if (!argc)
+		err = do_help(&c, 0, argv);
+	else
+		err = cmd_select(&c, objects, argc, argv, "object");
+	jsonw_destroy(&json_wtr);
+	return err ? 1 : 0;
+}

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* struct mqlbd: the daemon's one context (STYLE.md item 11), and what its modules share. */
+#ifndef MQLBD_H
+#define MQLBD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* evloop.h (via health.h) first: <sys/epoll.h> names fields u32/u64, which our headers poison. */
+#include "health.h"
+#include "config.h"
+#include "dataplane.h"
+#include "flowgc.h"
+#include "loader.h"
+#include "neigh.h"
+#include "pool.h"
+
+#pragma GCC poison u8 u16 u32 u64
+
+struct mqlbd {
+	struct mqlbd_config conf;
+	struct pool pool;
+	struct loader loader;
+	struct dataplane dp;
+	struct health health;
+	struct ev_loop *loop;
+	struct flow_timeouts timeouts;
+	struct neigh_entry neigh[MQLB_MAX_BACKENDS];
+	struct in_addr snat;
+	int kick_fd;
+	int ctl_fd;
+	int sig_fd;
+	long long tick_timer;
+	uint64_t ticks;
+	uint64_t expired_total[FLOW_VERDICT_MAX];
+	uint32_t kick_seed;
+	bool adopted;     /* took over a previous daemon's pinned state */
+	bool stop_clean;  /* `mqlbd --stop`: detach and unpin even with persist yes */
+	uint64_t started_ns;
+};
+
+/* ---- mqlbd.c ---- */
+uint64_t mono_ns(void);
+/* Publish pool changes to the data plane (pool_sync), logging failures. */
+void mqlbd_publish(struct mqlbd *d);
+
+/* ---- backend operations, shared by the control socket and reload (ops.c) ---- */
+int mqlbd_backend_add(struct mqlbd *d, const char *name, const char *addr, uint32_t weight,
+		      bool disabled, const char *reason, char *msg, size_t len);
+int mqlbd_backend_del(struct mqlbd *d, const char *name, const char *reason, char *msg,
+		      size_t len);
+int mqlbd_backend_admin(struct mqlbd *d, const char *name, enum admin_state admin,
+			const char *reason, char *msg, size_t len);
+/* SIGHUP: re-read the file and apply the difference; a bad file changes nothing. */
+int mqlbd_reload(struct mqlbd *d);
+
+/* ---- control socket (ctl.c) ---- */
+int ctl_open(struct mqlbd *d);
+void ctl_close(struct mqlbd *d);
+/* Answer a request line into buf (NUL-terminated); used by ctl.c, tested directly. */
+void ctl_handle_line(struct mqlbd *d, char *line, char *buf, size_t len);
+
+#endif
