@@ -20,16 +20,15 @@
 #define MQLB_VERSION "0.1.0"
 #endif
 
-#define HELP_SPEC_OPTIONS                                                                      \
-	"OPTIONS := { -j | -p | -V | --pin-path DIR | --control PATH }"
+#define HELP_SPEC_OPTIONS "OPTIONS := { -j | -p | -V | --pin-path DIR | --control PATH }"
 
 /* Per-invocation settings, passed to every command (STYLE.md item 11). */
 struct cli {
-	const char *prog;         /* "mqlb" */
+	const char *prog; /* "mqlb" */
 	const char *pin_path;
 	const char *control_path;
 	bool pretty;
-	FILE *out;                /* stdout; a memstream in tests */
+	FILE *out; /* stdout; a memstream in tests */
 };
 
 struct cmd {

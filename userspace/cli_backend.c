@@ -17,8 +17,8 @@
 #include "mqlb_ctl.h"
 #include "netutil.h"
 
-#define CTL_TIMEOUT_S   5
-#define CTL_MAX_ANSWER  65536
+#define CTL_TIMEOUT_S  5
+#define CTL_MAX_ANSWER 65536
 
 static int name_width(const struct snapshot *s, const char *only)
 {
@@ -65,20 +65,22 @@ int backend_print_plain(FILE *out, const struct snapshot *s, const char *only)
 		if (b->info.check_result == MQLB_CHECK_NONE)
 			snprintf(check, sizeof(check), "-");
 		else if (b->info.check_msg[0])
-			snprintf(check, sizeof(check), "%s (%s)", check_result_name(b->info.check_result),
-				 b->info.check_msg);
+			snprintf(check, sizeof(check), "%s (%s)",
+				 check_result_name(b->info.check_result), b->info.check_msg);
 		else
-			snprintf(check, sizeof(check), "%s", check_result_name(b->info.check_result));
+			snprintf(check, sizeof(check), "%s",
+				 check_result_name(b->info.check_result));
 		fprintf(out,
-			"%-*s  %-21s  %-8s  %6u  %6u  %8llu  %10llu  %12llu  %10llu  %12llu  %8s  %8s  %s\n",
+			"%-*s  %-21s  %-8s  %6u  %6u  %8llu  %10llu  %12llu  %10llu  %12llu  %8s  "
+			"%8s  %s\n",
 			w, name, fmt_addr(b->be.addr_be, b->be.port_be, addr, sizeof(addr)),
 			snap_state_name(b->be.state), b->info.flows_active, b->info.flows_max,
 			(unsigned long long)b->st.flows_total, (unsigned long long)b->st.packets_in,
 			(unsigned long long)b->st.bytes_in, (unsigned long long)b->st.packets_out,
 			(unsigned long long)b->st.bytes_out,
 			b->info.check_result == MQLB_CHECK_NONE
-				? "-"
-				: fmt_latency_us(b->info.check_latency_us, lat, sizeof(lat)),
+			    ? "-"
+			    : fmt_latency_us(b->info.check_latency_us, lat, sizeof(lat)),
 			st ? fmt_duration(st, dur, sizeof(dur)) : "-", check);
 	}
 	return only && !shown ? -ENOENT : 0;
@@ -170,8 +172,8 @@ static bool valid_name(const char *n)
 
 static int connect_ctl(struct cli *c)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct timeval tv = { .tv_sec = CTL_TIMEOUT_S };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct timeval tv = {.tv_sec = CTL_TIMEOUT_S};
 	int fd, err;
 
 	if (strlen(c->control_path) >= sizeof(sa.sun_path)) {
@@ -361,9 +363,9 @@ static int do_help(struct cli *c, int argc, char **argv)
 }
 
 static const struct cmd cmds[] = {
-	{ "show", do_show },     { "list", do_show },	{ "add", do_add },
-	{ "del", do_del },       { "drain", do_drain }, { "enable", do_enable },
-	{ "disable", do_disable }, { "help", do_help },	{ 0 },
+    {"show", do_show},	     {"list", do_show},	  {"add", do_add},
+    {"del", do_del},	     {"drain", do_drain}, {"enable", do_enable},
+    {"disable", do_disable}, {"help", do_help},	  {0},
 };
 
 int do_backend(struct cli *c, int argc, char **argv)

@@ -74,9 +74,9 @@ int cmd_select(struct cli *c, const struct cmd *cmds, int argc, char **argv, con
 	if (hit)
 		return hit->func(c, argc - 1, argv + 1);
 	if (n > 1) {
-		for (i = 0; i < n; i++)
-			off += (size_t)snprintf(list + off, off < sizeof(list) ? sizeof(list) - off : 0,
-						"%s%s", i ? ", " : "", cand[i]->name);
+		for (i = 0; i < n && off < sizeof(list); i++)
+			off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%s",
+						i ? ", " : "", cand[i]->name);
 		if (!strcmp(what, "object"))
 			p_err("object '%s' is ambiguous: %s", argv[0], list);
 		else

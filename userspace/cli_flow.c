@@ -51,7 +51,8 @@ int flow_print_plain(FILE *out, const struct snapshot *s, const char *only)
 			flow_backend_name(s, fl, name, sizeof(name)), tr,
 			fmt_duration(since(s, fl->f.created_ns), age, sizeof(age)),
 			fmt_duration(since(s, fl->f.last_ns), idle, sizeof(idle)),
-			flow_tcp_state(fl->f.tcp_flags), mqtt_level_name(fl->f.mqtt_level, lvl, sizeof(lvl)),
+			flow_tcp_state(fl->f.tcp_flags),
+			mqtt_level_name(fl->f.mqtt_level, lvl, sizeof(lvl)),
 			fl->client_id[0] ? fl->client_id : "-");
 	}
 	return 0;
@@ -69,16 +70,18 @@ int flow_print_json(json_writer_t *w, const struct snapshot *s, const char *only
 		if (!flow_matches(s, fl, only))
 			continue;
 		jsonw_start_object(w);
-		jsonw_string_field(w, "client",
-				   fmt_addr(fl->key.client_addr_be, fl->key.client_port_be, a, sizeof(a)));
-		jsonw_string_field(w, "vip",
-				   fmt_addr(fl->key.vip_addr_be, fl->key.vip_port_be, a, sizeof(a)));
+		jsonw_string_field(
+		    w, "client",
+		    fmt_addr(fl->key.client_addr_be, fl->key.client_port_be, a, sizeof(a)));
+		jsonw_string_field(
+		    w, "vip", fmt_addr(fl->key.vip_addr_be, fl->key.vip_port_be, a, sizeof(a)));
 		jsonw_string_field(w, "backend", flow_backend_name(s, fl, name, sizeof(name)));
 		jsonw_uint_field(w, "backend_id", fl->f.backend_id);
 		jsonw_string_field(w, "snat",
 				   fmt_addr(fl->f.snat_addr_be, fl->f.snat_port_be, a, sizeof(a)));
-		jsonw_string_field(w, "backend_address",
-				   fmt_addr(fl->f.backend_addr_be, fl->f.backend_port_be, a, sizeof(a)));
+		jsonw_string_field(
+		    w, "backend_address",
+		    fmt_addr(fl->f.backend_addr_be, fl->f.backend_port_be, a, sizeof(a)));
 		jsonw_uint_field(w, "age_ms", since(s, fl->f.created_ns) / 1000000ULL);
 		jsonw_uint_field(w, "idle_ms", since(s, fl->f.last_ns) / 1000000ULL);
 		jsonw_string_field(w, "tcp_state", flow_tcp_state(fl->f.tcp_flags));
@@ -143,10 +146,10 @@ static int do_help(struct cli *c, int argc, char **argv)
 }
 
 static const struct cmd cmds[] = {
-	{ "show", do_show },
-	{ "list", do_show },
-	{ "help", do_help },
-	{ 0 },
+    {"show", do_show},
+    {"list", do_show},
+    {"help", do_help},
+    {0},
 };
 
 int do_flow(struct cli *c, int argc, char **argv)

@@ -162,7 +162,8 @@ static void print_json(const struct link_row *rows, size_t n, bool stats)
 		if (stats) {
 			jsonw_uint_field(json_wtr, "run_cnt", r->run_cnt);
 			jsonw_uint_field(json_wtr, "run_time_ns", r->run_time_ns);
-			jsonw_uint_field(json_wtr, "avg_ns", r->run_cnt ? r->run_time_ns / r->run_cnt : 0);
+			jsonw_uint_field(json_wtr, "avg_ns",
+					 r->run_cnt ? r->run_time_ns / r->run_cnt : 0);
 		}
 		jsonw_end_object(json_wtr);
 	}
@@ -199,8 +200,9 @@ static int do_show(struct cli *c, int argc, char **argv)
 
 		if (stats) {
 			snprintf(cnt, sizeof(cnt), "%llu", (unsigned long long)r->run_cnt);
-			snprintf(avg, sizeof(avg), "%llu",
-				 (unsigned long long)(r->run_cnt ? r->run_time_ns / r->run_cnt : 0));
+			snprintf(
+			    avg, sizeof(avg), "%llu",
+			    (unsigned long long)(r->run_cnt ? r->run_time_ns / r->run_cnt : 0));
 		}
 		fprintf(c->out, "%-16s  %7u  %7u  %7u  %-12s  %-8s  %12s  %8s\n", r->ifname,
 			r->ifindex, r->link_id, r->prog_id, r->prog_name[0] ? r->prog_name : "-",
@@ -230,10 +232,10 @@ static int do_help(struct cli *c, int argc, char **argv)
 }
 
 static const struct cmd cmds[] = {
-	{ "show", do_show },
-	{ "list", do_show },
-	{ "help", do_help },
-	{ 0 },
+    {"show", do_show},
+    {"list", do_show},
+    {"help", do_help},
+    {0},
 };
 
 int do_prog(struct cli *c, int argc, char **argv)

@@ -72,11 +72,17 @@ static int do_show(struct cli *c, int argc, char **argv)
 
 static void sleep_s(double secs)
 {
-	struct timespec ts = { .tv_sec = (time_t)secs };
+	struct timespec ts = {.tv_sec = (time_t)secs};
 
 	ts.tv_nsec = (long)((secs - (double)ts.tv_sec) * 1e9);
 	/* Interrupted by SIGINT: the caller checks watch_stop. */
 	nanosleep(&ts, NULL);
+}
+
+/* A restarted data plane starts its counters again from zero: no negative rates. */
+static double rate(uint64_t prev, uint64_t cur, double dt)
+{
+	return cur >= prev ? (double)(cur - prev) / dt : 0.0;
 }
 
 static void watch_print(struct cli *c, const struct snapshot *prev, const struct snapshot *cur,
@@ -97,7 +103,7 @@ static void watch_print(struct cli *c, const struct snapshot *prev, const struct
 		for (i = 0; i < MQLB_STAT_MAX; i++)
 			if (mqlb_stat_names[i])
 				jsonw_float_field(json_wtr, mqlb_stat_names[i],
-						  (double)(cur->stats[i] - prev->stats[i]) / dt);
+						  rate(prev->stats[i], cur->stats[i], dt));
 		jsonw_end_object(json_wtr);
 		jsonw_uint_field(json_wtr, "flow_entries", cur->flow_entries);
 		jsonw_end_object(json_wtr);
@@ -111,8 +117,7 @@ static void watch_print(struct cli *c, const struct snapshot *prev, const struct
 	for (i = 0; i < MQLB_STAT_MAX; i++)
 		fprintf(c->out, "%s%-*s  %14.1f  %16llu\n", tty ? "\033[2K" : "", NAME_W,
 			mqlb_stat_names[i] ? mqlb_stat_names[i] : "?",
-			(double)(cur->stats[i] - prev->stats[i]) / dt,
-			(unsigned long long)cur->stats[i]);
+			rate(prev->stats[i], cur->stats[i], dt), (unsigned long long)cur->stats[i]);
 	fprintf(c->out, "%s%-*s  %14s  %16llu\n", tty ? "\033[2K" : "", NAME_W, "flow_entries", "",
 		(unsigned long long)cur->flow_entries);
 	fflush(c->out);
@@ -132,14 +137,16 @@ static int parse_watch_args(int argc, char **argv, double *interval, unsigned lo
 		if (!strcmp(argv[i], "-i") || is_prefix(argv[i], "interval")) {
 			*interval = strtod(argv[i + 1], &end);
 			if (*end || errno || !(*interval >= 0.1 && *interval <= 3600)) {
-				p_err("stats watch: interval '%s' is invalid, expected 0.1-3600 seconds",
+				p_err("stats watch: interval '%s' is invalid, expected 0.1-3600 "
+				      "seconds",
 				      argv[i + 1]);
 				return -EINVAL;
 			}
 		} else if (!strcmp(argv[i], "-c") || is_prefix(argv[i], "count")) {
 			*count = strtoul(argv[i + 1], &end, 10);
 			if (!*argv[i + 1] || *end || errno || *count < 1 || argv[i + 1][0] == '-') {
-				p_err("stats watch: count '%s' is invalid, expected a positive number",
+				p_err("stats watch: count '%s' is invalid, expected a positive "
+				      "number",
 				      argv[i + 1]);
 				return -EINVAL;
 			}
@@ -155,7 +162,7 @@ static int parse_watch_args(int argc, char **argv, double *interval, unsigned lo
 static int do_watch(struct cli *c, int argc, char **argv)
 {
 	struct snapshot *prev = NULL, *cur = NULL, *tmp;
-	struct sigaction sa = { .sa_handler = on_sigint };
+	struct sigaction sa = {.sa_handler = on_sigint};
 	unsigned long count = 0, n;
 	double interval = 1.0;
 	struct snap_src src;
@@ -224,11 +231,7 @@ static int do_help(struct cli *c, int argc, char **argv)
 }
 
 static const struct cmd cmds[] = {
-	{ "show", do_show },
-	{ "list", do_show },
-	{ "watch", do_watch },
-	{ "help", do_help },
-	{ 0 },
+    {"show", do_show}, {"list", do_show}, {"watch", do_watch}, {"help", do_help}, {0},
 };
 
 int do_stats(struct cli *c, int argc, char **argv)

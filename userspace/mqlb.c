@@ -57,9 +57,13 @@ static int do_version(struct cli *c, int argc, char **argv)
 
 /* The first row is what a bare `mqlb` runs. */
 static const struct cmd objects[] = {
-	{ "help", do_help },   { "backend", do_backend }, { "flow", do_flow },
-	{ "stats", do_stats }, { "prog", do_prog },	  { "version", do_version },
-	{ 0 },
+    {"help", do_help},
+    {"backend", do_backend},
+    {"flow", do_flow},
+    {"stats", do_stats},
+    {"prog", do_prog},
+    {"version", do_version},
+    {0},
 };
 
 static void libbpf_quiet(void)
@@ -71,21 +75,22 @@ static void libbpf_quiet(void)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "pretty", no_argument, NULL, 'p' },
-		{ "version", no_argument, NULL, 'V' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "pin-path", required_argument, NULL, 'P' },
-		{ "control", required_argument, NULL, 'C' },
-		{ 0 },
+	    {"json", no_argument, NULL, 'j'},
+	    {"pretty", no_argument, NULL, 'p'},
+	    {"version", no_argument, NULL, 'V'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"pin-path", required_argument, NULL, 'P'},
+	    {"control", required_argument, NULL, 'C'},
+	    {0},
 	};
 	struct cli c = {
-		.prog = "mqlb",
-		.pin_path = getenv("MQLB_PIN_PATH"),
-		.control_path = getenv("MQLB_CONTROL"),
-		.out = stdout,
+	    .prog = "mqlb",
+	    .pin_path = getenv("MQLB_PIN_PATH"),
+	    .control_path = getenv("MQLB_CONTROL"),
+	    .out = stdout,
 	};
 	bool version = false, help = false, json = false;
+	char opt_err[128] = "";
 	int opt, err;
 
 	if (!c.pin_path || !*c.pin_path)
@@ -115,21 +120,29 @@ int main(int argc, char **argv)
 			c.control_path = optarg;
 			break;
 		case ':':
-			fprintf(stderr, "error: option '%s' needs a value\n", argv[optind - 1]);
-			return 1;
+			snprintf(opt_err, sizeof(opt_err), "option '%s' needs a value",
+				 argv[optind - 1]);
+			break;
 		default:
-			fprintf(stderr, "error: option '%s' is unknown, try '%s help'\n",
-				argv[optind - 1], c.prog);
-			return 1;
+			snprintf(opt_err, sizeof(opt_err), "option '%s' is unknown, try '%s help'",
+				 argv[optind - 1], c.prog);
+			break;
 		}
 	}
 	if (json) {
 		json_wtr = jsonw_new(stdout);
 		if (!json_wtr) {
-			fprintf(stderr, "error: can't create the JSON writer: %s\n", strerror(errno));
+			fprintf(stderr, "error: can't create the JSON writer: %s\n",
+				strerror(errno));
 			return 1;
 		}
 		jsonw_pretty(json_wtr, c.pretty);
+	}
+	if (opt_err[0]) {
+		/* Reported after the loop so that `-j -x` still gets a JSON error. */
+		p_err("%s", opt_err);
+		jsonw_destroy(&json_wtr);
+		return 1;
 	}
 	libbpf_quiet();
 	argc -= optind;

@@ -58,12 +58,9 @@ int snapshot_open(struct snap_src *src, const char *pin_path)
 		const char *name;
 		int *fd;
 	} maps[] = {
-		{ MQLB_MAP_CONFIG, &src->config_fd },
-		{ MQLB_MAP_BACKENDS, &src->backends_fd },
-		{ MQLB_MAP_BACKEND_INFO, &src->info_fd },
-		{ MQLB_MAP_BACKEND_STATS, &src->bstats_fd },
-		{ MQLB_MAP_STATS, &src->stats_fd },
-		{ MQLB_MAP_FLOWS, &src->flows_fd },
+	    {MQLB_MAP_CONFIG, &src->config_fd},	    {MQLB_MAP_BACKENDS, &src->backends_fd},
+	    {MQLB_MAP_BACKEND_INFO, &src->info_fd}, {MQLB_MAP_BACKEND_STATS, &src->bstats_fd},
+	    {MQLB_MAP_STATS, &src->stats_fd},	    {MQLB_MAP_FLOWS, &src->flows_fd},
 	};
 	char path[PATH_MAX];
 	size_t i;
@@ -97,8 +94,8 @@ out_close:
 
 void snapshot_close(struct snap_src *src)
 {
-	int *fds[] = { &src->config_fd, &src->backends_fd, &src->info_fd,
-		       &src->bstats_fd, &src->stats_fd, &src->flows_fd };
+	int *fds[] = {&src->config_fd, &src->backends_fd, &src->info_fd,
+		      &src->bstats_fd, &src->stats_fd,	  &src->flows_fd};
 	size_t i;
 
 	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
@@ -276,7 +273,7 @@ static int read_flows(int fd, struct snapshot *s)
 		arr[n].key = key;
 		snap_printable(arr[n].client_id, arr[n].f.client_id,
 			       arr[n].f.client_id_len < MQLB_CLIENT_ID_LEN ? arr[n].f.client_id_len
-									 : MQLB_CLIENT_ID_LEN);
+									   : MQLB_CLIENT_ID_LEN);
 		n++;
 	}
 	if (errno != ENOENT) {

@@ -29,8 +29,8 @@ struct snap_src {
 	int stats_fd;
 	int flows_fd;
 	int ncpus;
-	bool owned;          /* opened by snapshot_open(): snapshot_close() closes them */
-	const char *failed;  /* snapshot_open(): the map that could not be opened */
+	bool owned;	    /* opened by snapshot_open(): snapshot_close() closes them */
+	const char *failed; /* snapshot_open(): the map that could not be opened */
 };
 
 struct snap_backend {
@@ -49,8 +49,8 @@ struct snap_flow {
 #define SNAP_F_FLOWS (1U << 0) /* also read every flow (otherwise only count them) */
 
 struct snapshot {
-	uint64_t now_ns;        /* CLOCK_MONOTONIC when taken */
-	uint64_t started_ns;    /* daemon start (CLOCK_MONOTONIC), 0 = unknown */
+	uint64_t now_ns;     /* CLOCK_MONOTONIC when taken */
+	uint64_t started_ns; /* daemon start (CLOCK_MONOTONIC), 0 = unknown */
 	bool have_config;
 	struct mqlb_config cfg;
 	unsigned int nbackends; /* used slots only, by id */
@@ -58,7 +58,7 @@ struct snapshot {
 	uint64_t stats[MQLB_STAT_MAX];
 	uint64_t flow_entries;
 	uint32_t flow_max_entries;
-	size_t nflows;          /* with SNAP_F_FLOWS, sorted by client address and port */
+	size_t nflows; /* with SNAP_F_FLOWS, sorted by client address and port */
 	struct snap_flow *flows;
 };
 

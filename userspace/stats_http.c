@@ -12,16 +12,16 @@
 #include "netutil.h"
 #include "stats_http.h"
 
-#define REFRESH_S        5
-#define MAX_CONNECTIONS  32
-#define CONN_TIMEOUT_S   10
-#define REALM            "mqlb"
+#define REFRESH_S	5
+#define MAX_CONNECTIONS 32
+#define CONN_TIMEOUT_S	10
+#define REALM		"mqlb"
 
 struct stats_http {
 	struct MHD_Daemon *mhd;
 	stats_fill_fn fill;
 	void *arg;
-	char *user;      /* NULL: no authentication */
+	char *user; /* NULL: no authentication */
 	char *password;
 	uint16_t port;
 };
@@ -73,7 +73,7 @@ static uint64_t since(const struct snapshot *s, uint64_t t)
 
 static const char *check_text(const struct snap_backend *b, char *buf, size_t len)
 {
-	static const char *const res[] = { "-", "OK", "FAILED" };
+	static const char *const res[] = {"-", "OK", "FAILED"};
 	const char *r = b->info.check_result < 3 ? res[b->info.check_result] : "?";
 
 	if (b->info.check_result != MQLB_CHECK_NONE && b->info.check_msg[0])
@@ -84,17 +84,17 @@ static const char *check_text(const struct snap_backend *b, char *buf, size_t le
 }
 
 static const char *const html_head =
-	"<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">\n"
-	"<meta http-equiv=\"refresh\" content=\"%d\">\n"
-	"<title>mqlb statistics</title>\n"
-	"<style>\n"
-	"body{font-family:sans-serif;font-size:13px;margin:1em}\n"
-	"table{border-collapse:collapse;margin-bottom:1em}\n"
-	"th,td{border:1px solid #999;padding:2px 6px;text-align:right}\n"
-	"th{background:#20507a;color:#fff}td.l{text-align:left}\n"
-	"tr.up{background:#c0ffc0}tr.down{background:#ffc0c0}\n"
-	"tr.drain{background:#ffe0a0}tr.disabled{background:#ddd}tr.unknown{background:#fff}\n"
-	"</style></head><body>\n";
+    "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">\n"
+    "<meta http-equiv=\"refresh\" content=\"%d\">\n"
+    "<title>mqlb statistics</title>\n"
+    "<style>\n"
+    "body{font-family:sans-serif;font-size:13px;margin:1em}\n"
+    "table{border-collapse:collapse;margin-bottom:1em}\n"
+    "th,td{border:1px solid #999;padding:2px 6px;text-align:right}\n"
+    "th{background:#20507a;color:#fff}td.l{text-align:left}\n"
+    "tr.up{background:#c0ffc0}tr.down{background:#ffc0c0}\n"
+    "tr.drain{background:#ffe0a0}tr.disabled{background:#ddd}tr.unknown{background:#fff}\n"
+    "</style></head><body>\n";
 
 static void html_backends(FILE *out, const struct snapshot *s)
 {
@@ -116,9 +116,10 @@ static void html_backends(FILE *out, const struct snapshot *s)
 				 b->info.check_latency_us % 1000);
 		fprintf(out, "<tr class=\"%s\"><td class=\"l\">", state);
 		html_escape(out, snap_backend_name(b, name, sizeof(name)));
-		fprintf(out, "</td><td class=\"l\">%s</td><td class=\"l\">%s</td><td>%s</td>"
-			     "<td>%u</td><td>%u</td><td>%u</td><td>%llu</td><td>%llu</td><td>%llu</td>"
-			     "<td>%llu</td><td>%llu</td><td class=\"l\">",
+		fprintf(out,
+			"</td><td class=\"l\">%s</td><td class=\"l\">%s</td><td>%s</td>"
+			"<td>%u</td><td>%u</td><td>%u</td><td>%llu</td><td>%llu</td><td>%llu</td>"
+			"<td>%llu</td><td>%llu</td><td class=\"l\">",
 			net_fmt_ipv4_port(b->be.addr_be, b->be.port_be, addr, sizeof(addr)), state,
 			st ? snap_fmt_duration(st, dur, sizeof(dur)) : "-", b->be.weight,
 			b->info.flows_active, b->info.flows_max,
@@ -179,7 +180,7 @@ struct be_metric {
 	const char *help;
 	const char *extra; /* further labels, ",direction=\"in\"" */
 	uint64_t (*get)(const struct snapshot *s, const struct snap_backend *b);
-	bool continues;    /* same family as the row before: no HELP/TYPE */
+	bool continues; /* same family as the row before: no HELP/TYPE */
 };
 
 static uint64_t g_up(const struct snapshot *s, const struct snap_backend *b)
@@ -228,26 +229,27 @@ static uint64_t g_in_state(const struct snapshot *s, const struct snap_backend *
 }
 
 static const struct be_metric be_metrics[] = {
-	{ "mqlb_backend_up", "gauge", "Whether the backend takes new flows (state up).", NULL, g_up, false },
-	{ "mqlb_backend_weight", "gauge", "Round-robin weight of the backend.", NULL, g_weight, false },
-	{ "mqlb_backend_flows_active", "gauge", "Live flows to the backend.", NULL, g_active, false },
-	{ "mqlb_backend_flows_max", "gauge", "Highest number of live flows seen.", NULL, g_max, false },
-	{ "mqlb_backend_flows_total", "counter", "Flows sent to the backend.", NULL, g_total, false },
-	{ "mqlb_backend_bytes_total", "counter", "Bytes forwarded, in = client to backend.",
-	  ",direction=\"in\"", g_bin, false },
-	{ "mqlb_backend_bytes_total", NULL, NULL, ",direction=\"out\"", g_bout, true },
-	{ "mqlb_backend_packets_total", "counter", "Packets forwarded, in = client to backend.",
-	  ",direction=\"in\"", g_pin, false },
-	{ "mqlb_backend_packets_total", NULL, NULL, ",direction=\"out\"", g_pout, true },
-	{ "mqlb_backend_check_ok", "gauge", "Whether the last health check succeeded.", NULL,
-	  g_check_ok, false },
-	{ "mqlb_backend_state_seconds", "gauge", "Seconds the backend has been in its state.",
-	  NULL, g_in_state, false },
+    {"mqlb_backend_up", "gauge", "Whether the backend takes new flows (state up).", NULL, g_up,
+     false},
+    {"mqlb_backend_weight", "gauge", "Round-robin weight of the backend.", NULL, g_weight, false},
+    {"mqlb_backend_flows_active", "gauge", "Live flows to the backend.", NULL, g_active, false},
+    {"mqlb_backend_flows_max", "gauge", "Highest number of live flows seen.", NULL, g_max, false},
+    {"mqlb_backend_flows_total", "counter", "Flows sent to the backend.", NULL, g_total, false},
+    {"mqlb_backend_bytes_total", "counter", "Bytes forwarded, in = client to backend.",
+     ",direction=\"in\"", g_bin, false},
+    {"mqlb_backend_bytes_total", NULL, NULL, ",direction=\"out\"", g_bout, true},
+    {"mqlb_backend_packets_total", "counter", "Packets forwarded, in = client to backend.",
+     ",direction=\"in\"", g_pin, false},
+    {"mqlb_backend_packets_total", NULL, NULL, ",direction=\"out\"", g_pout, true},
+    {"mqlb_backend_check_ok", "gauge", "Whether the last health check succeeded.", NULL, g_check_ok,
+     false},
+    {"mqlb_backend_state_seconds", "gauge", "Seconds the backend has been in its state.", NULL,
+     g_in_state, false},
 };
 
 static void metrics_backends(FILE *out, const struct snapshot *s)
 {
-	static const char *const states[] = { "up", "down", "drain", "disabled" };
+	static const char *const states[] = {"up", "down", "drain", "disabled"};
 	size_t m, k;
 	unsigned int i;
 	char v[32], extra[40];
@@ -268,8 +270,9 @@ static void metrics_backends(FILE *out, const struct snapshot *s)
 		for (k = 0; k < sizeof(states) / sizeof(states[0]); k++) {
 			snprintf(extra, sizeof(extra), ",state=\"%s\"", states[k]);
 			backend_sample(out, "mqlb_backend_state", &s->backends[i], extra,
-				       strcmp(snap_state_name(s->backends[i].be.state), states[k]) ? "0"
-												    : "1");
+				       strcmp(snap_state_name(s->backends[i].be.state), states[k])
+					   ? "0"
+					   : "1");
 		}
 	family(out, "mqlb_backend_check_latency_seconds", "gauge",
 	       "Duration of the last finished health check.");
@@ -291,9 +294,9 @@ static const struct {
 	const char *label;
 	const char *help;
 } counter_families[] = {
-	{ "flow_", "mqlb_flow_events_total", "event", "Flow table events of the data plane." },
-	{ "mqtt_", "mqlb_mqtt_events_total", "event", "MQTT CONNECT parsing outcomes." },
-	{ "", "mqlb_packets_total", "action", "Packets by what the data plane did with them." },
+    {"flow_", "mqlb_flow_events_total", "event", "Flow table events of the data plane."},
+    {"mqtt_", "mqlb_mqtt_events_total", "event", "MQTT CONNECT parsing outcomes."},
+    {"", "mqlb_packets_total", "action", "Packets by what the data plane did with them."},
 };
 
 static int counter_family(const char *name)
@@ -328,7 +331,8 @@ int stats_render_metrics(FILE *out, const struct snapshot *s)
 			if (!n || counter_family(n) != (int)f)
 				continue;
 			if (!any)
-				family(out, counter_families[f].metric, "counter", counter_families[f].help);
+				family(out, counter_families[f].metric, "counter",
+				       counter_families[f].help);
 			any = true;
 			v = n + strlen(counter_families[f].prefix);
 			if (!strcmp(n, "rx_packets"))
@@ -373,8 +377,8 @@ static enum MHD_Result reply(struct MHD_Connection *conn, unsigned int code, con
 	struct MHD_Response *r;
 	enum MHD_Result ret;
 
-	r = MHD_create_response_from_buffer(len, body, must_free ? MHD_RESPMEM_MUST_FREE
-								  : MHD_RESPMEM_PERSISTENT);
+	r = MHD_create_response_from_buffer(
+	    len, body, must_free ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
 	if (!r) {
 		if (must_free)
 			free(body);
@@ -509,11 +513,10 @@ int stats_http_start(const char *addr_port, const char *user, const char *passwo
 		goto out_free;
 	}
 	h->port = ntohs(sa.sin_port);
-	h->mhd = MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD, h->port, NULL, NULL, handle, h,
-				  MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
-				  MHD_OPTION_CONNECTION_LIMIT, (unsigned int)MAX_CONNECTIONS,
-				  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)CONN_TIMEOUT_S,
-				  MHD_OPTION_END);
+	h->mhd = MHD_start_daemon(
+	    MHD_USE_AUTO_INTERNAL_THREAD, h->port, NULL, NULL, handle, h, MHD_OPTION_LISTEN_SOCKET,
+	    (MHD_socket)fd, MHD_OPTION_CONNECTION_LIMIT, (unsigned int)MAX_CONNECTIONS,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)CONN_TIMEOUT_S, MHD_OPTION_END);
 	if (!h->mhd) {
 		err = errno ? -errno : -EIO;
 		close(fd);

@@ -1,0 +1,344 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Golden tests of mqlb's renderers: text and JSON of backend, flow and
+ * stats show over a fixture snapshot (no maps, no privileges), plus the
+ * formatting helpers. The JSON goldens are also checked to parse.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "cli.h"
+#include "test_cli_fixture.h"
+
+static const char GOLD_BACKEND_PLAIN[] =
+	"NAME   ADDRESS                STATE     ACTIVE     MAX     TOTAL     PKTS-IN      BYTES-IN    PKTS-OUT     BYTES-OUT   LATENCY  IN-STATE  CHECK\n"
+	"b1     10.201.2.11:1883       up            10      12        30         100          6400          90          5000     1.2ms      1m5s  ok (CONNACK 0)\n"
+	"b<2>   10.201.2.12:1883       down           0       0         0           0             0           0             0     500us      2h0m  failed (connection \"refused\")\n"
+	"#5     10.201.2.13:8883       drain          1       1         1           0             0           0             0         -         -  -\n"
+	"weird  10.201.2.14:1883       unknown        0       0         0           0             0           0             0         -         -  -\n";
+
+static const char GOLD_FLOW_PLAIN[] =
+	"CLIENT                 BACKEND     TRANSLATED                                          AGE      IDLE  STATE        MQTT   CLIENT-ID\n"
+	"10.201.1.10:40000      b1          10.201.2.1:10001 -> 10.201.2.11:1883               2m5s        3s  established  3.1.1  sensor-1\n"
+	"10.201.1.10:40001      #5          10.201.2.1:10002 -> 10.201.2.13:1883                 2s       0ms  fin-client   -      -\n"
+	"10.201.1.20:5000       #9          10.201.2.1:10003 -> 10.201.2.11:1883                0ms       0ms  syn          5.0    x\"y\n";
+
+static const char GOLD_BACKEND_JSON[] =
+	"[{\"id\":0,\"name\":\"b1\",\"address\":\"10.201.2.11:1883\",\"state\":\"up\",\"weight\":1,\"active\":10,\"max\":12,\"total\":30,\"packets_in\":100,\"bytes_in\":6400,\"packets_out\":90,\"bytes_out\":5000,\"check\":\"ok\",\"check_message\":\"CONNACK 0\",\"check_latency_us\":1234,\"in_state_ms\":65000},"
+	"{\"id\":1,\"name\":\"b<2>\",\"address\":\"10.201.2.12:1883\",\"state\":\"down\",\"weight\":2,\"active\":0,\"max\":0,\"total\":0,\"packets_in\":0,\"bytes_in\":0,\"packets_out\":0,\"bytes_out\":0,\"check\":\"failed\",\"check_message\":\"connection \\\"refused\\\"\",\"check_latency_us\":500,\"in_state_ms\":7200000},"
+	"{\"id\":5,\"name\":\"#5\",\"address\":\"10.201.2.13:8883\",\"state\":\"drain\",\"weight\":1,\"active\":1,\"max\":1,\"total\":1,\"packets_in\":0,\"bytes_in\":0,\"packets_out\":0,\"bytes_out\":0,\"check\":\"none\",\"check_message\":null,\"check_latency_us\":null,\"in_state_ms\":null},"
+	"{\"id\":7,\"name\":\"weird\",\"address\":\"10.201.2.14:1883\",\"state\":\"unknown\",\"weight\":1,\"active\":0,\"max\":0,\"total\":0,\"packets_in\":0,\"bytes_in\":0,\"packets_out\":0,\"bytes_out\":0,\"check\":\"none\",\"check_message\":null,\"check_latency_us\":null,\"in_state_ms\":null}]\n";
+
+static const char GOLD_FLOW_JSON[] =
+	"[{\"client\":\"10.201.1.10:40000\",\"vip\":\"10.201.1.1:1883\",\"backend\":\"b1\",\"backend_id\":0,\"snat\":\"10.201.2.1:10001\",\"backend_address\":\"10.201.2.11:1883\",\"age_ms\":125000,\"idle_ms\":3000,\"tcp_state\":\"established\",\"tcp_flags\":7,\"mqtt_level\":4,\"keepalive_s\":60,\"client_id\":\"sensor-1\"},"
+	"{\"client\":\"10.201.1.10:40001\",\"vip\":\"10.201.1.1:1883\",\"backend\":\"#5\",\"backend_id\":5,\"snat\":\"10.201.2.1:10002\",\"backend_address\":\"10.201.2.13:1883\",\"age_ms\":2000,\"idle_ms\":0,\"tcp_state\":\"fin-client\",\"tcp_flags\":15,\"mqtt_level\":null,\"keepalive_s\":0,\"client_id\":null},"
+	"{\"client\":\"10.201.1.20:5000\",\"vip\":\"10.201.1.1:1883\",\"backend\":\"#9\",\"backend_id\":9,\"snat\":\"10.201.2.1:10003\",\"backend_address\":\"10.201.2.11:1883\",\"age_ms\":0,\"idle_ms\":0,\"tcp_state\":\"syn\",\"tcp_flags\":1,\"mqtt_level\":5,\"keepalive_s\":60,\"client_id\":\"x\\\"y\"}]\n";
+
+struct capture {
+	char *data;
+	size_t len;
+	FILE *f;
+};
+
+static FILE *cap_open(struct capture *c)
+{
+	c->data = NULL;
+	c->f = open_memstream(&c->data, &c->len);
+	assert_non_null(c->f);
+	return c->f;
+}
+
+static char *cap_close(struct capture *c)
+{
+	fclose(c->f);
+	return c->data;
+}
+
+static void assert_golden(const char *got, const char *want)
+{
+	if (strcmp(got, want))
+		fprintf(stderr, "--- want\n%s--- got\n%s---\n", want, got);
+	assert_string_equal(got, want);
+}
+
+static int setup(void **state)
+{
+	struct snapshot *s = snapshot_new();
+
+	if (!s)
+		return -1;
+	fixture_fill(s);
+	*state = s;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	snapshot_free(*state);
+	return 0;
+}
+
+/* Python's json module is on every test machine (tests/e2e use it). */
+static void assert_json_parses(const char *text)
+{
+	FILE *p = popen("/usr/bin/python3 -c 'import json,sys; json.load(sys.stdin)' 2>/dev/null",
+			"w");
+
+	if (!p)
+		return;
+	fputs(text, p);
+	assert_int_equal(pclose(p), 0);
+}
+
+typedef int (*json_render)(json_writer_t *w, const struct snapshot *s, const char *only);
+
+static char *render_json(json_render fn, const struct snapshot *s, const char *only, int *ret)
+{
+	struct capture c;
+	json_writer_t *w = jsonw_new(cap_open(&c));
+
+	*ret = fn(w, s, only);
+	jsonw_destroy(&w);
+	return cap_close(&c);
+}
+
+static void test_backend_plain(void **state)
+{
+	struct capture c;
+	char *out;
+
+	assert_int_equal(backend_print_plain(cap_open(&c), *state, NULL), 0);
+	out = cap_close(&c);
+	assert_golden(out, GOLD_BACKEND_PLAIN);
+	free(out);
+}
+
+static void test_backend_json(void **state)
+{
+	int ret;
+	char *out = render_json(backend_print_json, *state, NULL, &ret);
+
+	assert_int_equal(ret, 0);
+	assert_golden(out, GOLD_BACKEND_JSON);
+	assert_json_parses(out);
+	free(out);
+}
+
+static void test_backend_filter(void **state)
+{
+	struct capture c;
+	char *out;
+	int ret;
+
+	assert_int_equal(backend_print_plain(cap_open(&c), *state, "#5"), 0);
+	out = cap_close(&c);
+	assert_non_null(strstr(out, "\n#5 "));
+	assert_null(strstr(out, "b1 "));
+	free(out);
+
+	out = render_json(backend_print_json, *state, "b1", &ret);
+	assert_int_equal(ret, 0);
+	assert_true(!strncmp(out, "[{\"id\":0,\"name\":\"b1\"", 20));
+	assert_null(strstr(out, "\"id\":1"));
+	free(out);
+
+	out = render_json(backend_print_json, *state, "nope", &ret);
+	assert_int_equal(ret, -ENOENT);
+	assert_string_equal(out, "[]\n");
+	free(out);
+}
+
+static void test_flow_plain(void **state)
+{
+	struct capture c;
+	char *out;
+
+	assert_int_equal(flow_print_plain(cap_open(&c), *state, NULL), 0);
+	out = cap_close(&c);
+	assert_golden(out, GOLD_FLOW_PLAIN);
+	free(out);
+}
+
+static void test_flow_json(void **state)
+{
+	int ret;
+	char *out = render_json(flow_print_json, *state, NULL, &ret);
+
+	assert_int_equal(ret, 0);
+	assert_golden(out, GOLD_FLOW_JSON);
+	assert_json_parses(out);
+	free(out);
+}
+
+static void test_flow_filter(void **state)
+{
+	struct capture c;
+	char *out;
+	int ret;
+
+	flow_print_plain(cap_open(&c), *state, "b1");
+	out = cap_close(&c);
+	assert_non_null(strstr(out, "10.201.1.10:40000"));
+	assert_null(strstr(out, "10.201.1.10:40001"));
+	assert_null(strstr(out, "10.201.1.20:5000"));
+	free(out);
+
+	/* A flow whose backend slot is gone is still reachable by its id. */
+	out = render_json(flow_print_json, *state, "#9", &ret);
+	assert_non_null(strstr(out, "\"client\":\"10.201.1.20:5000\""));
+	assert_null(strstr(out, "40000"));
+	free(out);
+}
+
+/* The counter list grows with the data plane, so the golden is built from the ABI names. */
+static void test_stats_plain(void **state)
+{
+	struct snapshot *s = *state;
+	struct capture c, w;
+	unsigned int i;
+	char *out, *want;
+
+	stats_print_plain(cap_open(&c), s);
+	out = cap_close(&c);
+	cap_open(&w);
+	for (i = 0; i < MQLB_STAT_MAX; i++)
+		fprintf(w.f, "%-22s  %u\n", mqlb_stat_names[i], i * 10);
+	fprintf(w.f, "%-22s  3/262144 (0.0%%)\n", "flow_table");
+	want = cap_close(&w);
+	assert_golden(out, want);
+	free(out);
+	free(want);
+}
+
+static void test_stats_json(void **state)
+{
+	struct snapshot *s = *state;
+	struct capture c, w;
+	json_writer_t *jw;
+	unsigned int i;
+	char *out, *want;
+
+	jw = jsonw_new(cap_open(&c));
+	stats_print_json(jw, s);
+	jsonw_destroy(&jw);
+	out = cap_close(&c);
+	cap_open(&w);
+	fputc('{', w.f);
+	for (i = 0; i < MQLB_STAT_MAX; i++)
+		fprintf(w.f, "\"%s\":%u,", mqlb_stat_names[i], i * 10);
+	fputs("\"flow_entries\":3,\"flow_max_entries\":262144}\n", w.f);
+	want = cap_close(&w);
+	assert_golden(out, want);
+	assert_json_parses(out);
+	free(out);
+	free(want);
+}
+
+static void test_empty_snapshot(void **state)
+{
+	struct snapshot *s = snapshot_new();
+	struct capture c;
+	char *out;
+	int ret;
+
+	backend_print_plain(cap_open(&c), s, NULL);
+	out = cap_close(&c);
+	assert_true(!strncmp(out, "NAME ", 5));
+	/* the header line only */
+	assert_ptr_equal(strchr(out, '\n'), out + strlen(out) - 1);
+	free(out);
+	out = render_json(flow_print_json, s, NULL, &ret);
+	assert_string_equal(out, "[]\n");
+	free(out);
+	snapshot_free(s);
+}
+
+static void test_formatting(void **state)
+{
+	char buf[32];
+
+	assert_string_equal(fmt_duration(0, buf, sizeof(buf)), "0ms");
+	assert_string_equal(fmt_duration(999999999ULL, buf, sizeof(buf)), "999ms");
+	assert_string_equal(fmt_duration(59 * FIX_SEC, buf, sizeof(buf)), "59s");
+	assert_string_equal(fmt_duration(3600 * FIX_SEC, buf, sizeof(buf)), "1h0m");
+	assert_string_equal(fmt_duration((86400 * 3 + 7200) * FIX_SEC, buf, sizeof(buf)), "3d2h");
+	assert_string_equal(fmt_duration(UINT64_MAX, buf, sizeof(buf)), "213503d23h");
+	assert_string_equal(fmt_latency_us(0, buf, sizeof(buf)), "0us");
+	assert_string_equal(fmt_latency_us(999, buf, sizeof(buf)), "999us");
+	assert_string_equal(fmt_latency_us(25400, buf, sizeof(buf)), "25.4ms");
+	assert_string_equal(mqtt_level_name(3, buf, sizeof(buf)), "3.1");
+	assert_string_equal(mqtt_level_name(0, buf, sizeof(buf)), "-");
+	assert_string_equal(mqtt_level_name(200, buf, sizeof(buf)), "?200");
+	assert_string_equal(flow_tcp_state(0), "-");
+	assert_string_equal(flow_tcp_state(FIX_EST | MQLB_FLOW_RST), "reset");
+	assert_string_equal(flow_tcp_state(FIX_EST | MQLB_FLOW_FIN_CLIENT | MQLB_FLOW_FIN_BACKEND),
+			    "closed");
+	assert_string_equal(check_result_name(9), "unknown");
+	assert_string_equal(snap_state_name(MQLB_BE_DISABLED), "disabled");
+	assert_string_equal(snap_state_name(255), "unknown");
+}
+
+/* What the snapshot does to strings read from a map: bounded, printable. */
+static void test_printable(void **state)
+{
+	char raw[8] = { 'a', '\n', (char)0xff, 'b', 'c', 'd', 'e', 'f' }; /* no NUL */
+	char out[9];
+
+	snap_printable(out, raw, sizeof(raw));
+	assert_string_equal(out, "a??bcdef");
+	snap_printable(out, raw, 3);
+	assert_string_equal(out, "a??");
+	snap_printable(out, "", 8);
+	assert_string_equal(out, "");
+}
+
+static void test_lookup(void **state)
+{
+	const struct snapshot *s = *state;
+
+	assert_int_equal(snapshot_backend_by_name(s, "b1")->id, 0);
+	assert_int_equal(snapshot_backend_by_name(s, "#5")->id, 5);
+	assert_null(snapshot_backend_by_name(s, "b"));
+	assert_int_equal(snapshot_backend_by_id(s, 7)->id, 7);
+	assert_null(snapshot_backend_by_id(s, 9));
+}
+
+/* Without the daemon's fds a snapshot is refused, not read from fd -1. */
+static void test_snapshot_bad_source(void **state)
+{
+	struct snapshot *s = snapshot_new();
+	struct snap_src src;
+
+	snap_src_init(&src);
+	assert_int_equal(snapshot_from_fds(&src, s, 0), -EINVAL);
+	snapshot_close(&src);
+	snapshot_free(s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_backend_plain, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_backend_json, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_backend_filter, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flow_plain, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flow_json, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flow_filter, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stats_plain, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stats_json, setup, teardown),
+		cmocka_unit_test(test_empty_snapshot),
+		cmocka_unit_test(test_formatting),
+		cmocka_unit_test(test_printable),
+		cmocka_unit_test_setup_teardown(test_lookup, setup, teardown),
+		cmocka_unit_test(test_snapshot_bad_source),
+	};
+
+	return cmocka_run_group_tests_name("cli_render", tests, NULL, NULL);
+}
