@@ -25,3 +25,10 @@ $(eval $(call unit_test,test_cli_render,$(CLI_TEST_SRCS)))
 $(eval $(call unit_test,test_cli_dispatch,$(CLI_TEST_SRCS)))
 $(eval $(call unit_test,test_stats_http,$(STATS_HTTP_SRCS)))
 $(O)/tests/test_stats_http: LDLIBS += $(STATS_HTTP_LIBS)
+$(eval $(call unit_test,test_cli_snapshot,userspace/snapshot.c))
+
+# mqlbd serves the stats page: its link gets the module and libmicrohttpd
+# from here (userspace.mk is read first; make drops duplicate prerequisites
+# if the daemon's fragment lists snapshot.o too).
+$(O)/mqlbd: $(STATS_HTTP_OBJS)
+$(O)/mqlbd: LDLIBS += $(STATS_HTTP_LIBS)
