@@ -45,16 +45,34 @@ static void probe_schedule(struct probe *pr, uint64_t delay_ms)
 		pr_warn("health: can't schedule a check: %s\n", strerror((int)-t));
 }
 
+/*
+ * Checks are paced start to start, so a check that waited for its timeout
+ * does not push the next one back. While a backend is changing state (a
+ * failure on an up backend, a success on a down one) the next check comes
+ * after half the interval (HAProxy's fastinter idea): a dead broker is then
+ * out of rotation well within fall x interval + timeout of its death.
+ */
+static uint64_t next_delay(struct probe *pr, bool ok, uint64_t now)
+{
+	struct health *h = pr->h;
+	const struct pool_backend *b = &h->pool->be[pr->id];
+	uint32_t iv = h->conf.interval_ms;
+	bool changing = ok ? b->health != HEALTH_UP : b->health != HEALTH_DOWN;
+	uint64_t period = changing ? iv / 2 : iv;
+	uint64_t due = pr->started_ms + period - period / 20 + jitter(h, (uint32_t)(period / 10) + 1);
+
+	return due > now ? due - now : 0;
+}
+
 static void probe_done(struct probe *pr, bool ok, const char *msg)
 {
 	struct health *h = pr->h;
 	uint64_t now = ev_clock_ms();
 	uint32_t latency_us = (uint32_t)((now - pr->started_ms) * 1000);
-	uint32_t iv = h->conf.interval_ms;
 
 	probe_close(pr);
 	pool_check_result(h->pool, pr->id, ok, latency_us, msg, now * 1000000ULL);
-	probe_schedule(pr, iv - iv / 20 + jitter(h, iv / 10 + 1));
+	probe_schedule(pr, next_delay(pr, ok, now));
 	h->on_result(h->arg);
 }
 

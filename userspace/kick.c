@@ -23,52 +23,66 @@ static uint16_t csum_fold(uint32_t sum)
 	return (uint16_t)~sum;
 }
 
+/* Ones' complement sum of 16-bit words as they sit in memory (byte order does not matter). */
 static uint32_t csum_add(uint32_t sum, const void *buf, size_t len)
 {
-	const uint16_t *w = buf;
+	const uint8_t *p = buf;
+	uint16_t w;
 
-	for (; len > 1; len -= 2)
-		sum += *w++;
+	for (; len > 1; len -= 2, p += 2) {
+		memcpy(&w, p, sizeof(w));
+		sum += w;
+	}
 	return sum;
 }
 
-static int send_probe(int fd, const struct mqlb_flow_key *key, uint32_t seq)
+void kick_build(const struct mqlb_flow_key *key, uint32_t seq, uint8_t out[KICK_PROBE_LEN])
 {
-	struct {
-		struct iphdr ip;
-		struct tcphdr tcp;
-	} pkt;
+	struct iphdr ip;
+	struct tcphdr tcp;
 	struct {
 		uint32_t saddr, daddr;
 		uint8_t zero, proto;
 		uint16_t len;
-	} ph;
-	struct sockaddr_in to = { .sin_family = AF_INET, .sin_addr.s_addr = key->client_addr_be };
+	} __attribute__((packed)) ph;
+	uint32_t sum;
 
-	memset(&pkt, 0, sizeof(pkt));
-	pkt.ip.version = 4;
-	pkt.ip.ihl = 5;
-	pkt.ip.tot_len = htons(sizeof(pkt));
-	pkt.ip.frag_off = htons(IP_DF);
-	pkt.ip.ttl = 64;
-	pkt.ip.protocol = IPPROTO_TCP;
-	pkt.ip.saddr = key->vip_addr_be;
-	pkt.ip.daddr = key->client_addr_be;
-	pkt.tcp.source = key->vip_port_be;
-	pkt.tcp.dest = key->client_port_be;
-	pkt.tcp.seq = htonl(seq);
-	pkt.tcp.ack_seq = htonl(seq ^ 0x40000000u);
-	pkt.tcp.doff = 5;
-	pkt.tcp.ack = 1;
-	pkt.tcp.window = htons(1024);
-	ph.saddr = pkt.ip.saddr;
-	ph.daddr = pkt.ip.daddr;
+	memset(&ip, 0, sizeof(ip));
+	ip.version = 4;
+	ip.ihl = 5;
+	ip.tot_len = htons(KICK_PROBE_LEN);
+	ip.frag_off = htons(IP_DF);
+	ip.ttl = 64;
+	ip.protocol = IPPROTO_TCP;
+	ip.saddr = key->vip_addr_be;
+	ip.daddr = key->client_addr_be;
+	memset(&tcp, 0, sizeof(tcp));
+	tcp.source = key->vip_port_be;
+	tcp.dest = key->client_port_be;
+	tcp.seq = htonl(seq);
+	tcp.ack_seq = htonl(seq ^ 0x40000000u);
+	tcp.doff = 5;
+	tcp.ack = 1;
+	tcp.window = htons(1024);
+	ph.saddr = ip.saddr;
+	ph.daddr = ip.daddr;
 	ph.zero = 0;
 	ph.proto = IPPROTO_TCP;
-	ph.len = htons(sizeof(pkt.tcp));
-	pkt.tcp.check = csum_fold(csum_add(csum_add(0, &ph, sizeof(ph)), &pkt.tcp, sizeof(pkt.tcp)));
+	ph.len = htons(sizeof(tcp));
+	sum = csum_add(csum_add(0, &ph, sizeof(ph)), &tcp, sizeof(tcp));
+	tcp.check = csum_fold(sum);
 	/* The kernel fills the IP checksum (and id) of IP_HDRINCL packets. */
-	if (sendto(fd, &pkt, sizeof(pkt), 0, (struct sockaddr *)&to, sizeof(to)) < 0)
+	memcpy(out, &ip, sizeof(ip));
+	memcpy(out + sizeof(ip), &tcp, sizeof(tcp));
+}
+
+static int send_probe(int fd, const struct mqlb_flow_key *key, uint32_t seq)
+{
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_addr.s_addr = key->client_addr_be };
+	uint8_t pkt[KICK_PROBE_LEN];
+
+	kick_build(key, seq, pkt);
+	if (sendto(fd, pkt, sizeof(pkt), 0, (struct sockaddr *)&to, sizeof(to)) < 0)
 		return -errno;
 	return 0;
 }

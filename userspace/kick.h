@@ -16,6 +16,10 @@
 
 #pragma GCC poison u8 u16 u32 u64
 
+#define KICK_PROBE_LEN 40 /* IPv4 + TCP headers, no options */
+
+/* The probe as sent: VIP:port -> client, ACK, the given sequence number. */
+void kick_build(const struct mqlb_flow_key *key, uint32_t seq, uint8_t out[KICK_PROBE_LEN]);
 /* A raw IPv4 socket (IP_HDRINCL): fd, or -errno. */
 int kick_open(void);
 /* Two probes whose sequence numbers are 2^31 apart: at least one is outside any window. */

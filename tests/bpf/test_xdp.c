@@ -366,8 +366,9 @@ static void test_no_backend_up(void **state)
 	spec_client(&s, CLIENT1, 40000, TF_SYN);
 	pkt_build(&in, &s);
 	stats_read(lb, before);
-	/* The client is told at once: RST+ACK acknowledging the SYN (RFC 793). */
-	assert_int_equal(xdp_run(lb, &in, E.if_cli, &out), XDP_TX);
+	/* The client is told at once: RST+ACK acknowledging the SYN (RFC 793), sent back
+	 * through the devmap to the interface it came in on. */
+	assert_int_equal(xdp_run(lb, &in, E.if_cli, &out), XDP_REDIRECT);
 	stats_read(lb, after);
 	assert_true(stats_exact(before, after, (const struct sd[]){ { MQLB_STAT_RX_PACKETS, 1 },
 		{ MQLB_STAT_RESET_NO_BACKEND, 1 }, SD_END }));
@@ -377,7 +378,7 @@ static void test_no_backend_up(void **state)
 	lb_reset(lb);
 	set_ring(lb, NULL, 0);
 	stats_read(lb, before);
-	assert_int_equal(xdp_run(lb, &in, E.if_cli, &out), XDP_TX);
+	assert_int_equal(xdp_run(lb, &in, E.if_cli, &out), XDP_REDIRECT);
 	stats_read(lb, after);
 	assert_true(stats_exact(before, after, (const struct sd[]){ { MQLB_STAT_RX_PACKETS, 1 },
 		{ MQLB_STAT_RESET_NO_BACKEND, 1 }, SD_END }));
@@ -415,7 +416,7 @@ static void test_backend_down_resets(void **state)
 	s.ack_seq = 777777;
 	pkt_build(&in, &s);
 	stats_read(lb, before);
-	assert_int_equal(xdp_run(lb, &in, c.cif, &out), XDP_TX);
+	assert_int_equal(xdp_run(lb, &in, c.cif, &out), XDP_REDIRECT);
 	stats_read(lb, after);
 	assert_true(stats_exact(before, after, (const struct sd[]){ { MQLB_STAT_RX_PACKETS, 1 },
 		{ MQLB_STAT_RESET_BACKEND_DOWN, 1 }, SD_END }));
@@ -438,7 +439,7 @@ static void test_backend_down_resets(void **state)
 	set_backend(lb, (__u32)c.be, BE_ADDR((c.be + 1) % NBACKENDS), MQLB_BE_UP, 1);
 	spec_conn(&s, &c, TF_ACK);
 	pkt_build(&in, &s);
-	assert_int_equal(xdp_run(lb, &in, c.cif, &out), XDP_TX);
+	assert_int_equal(xdp_run(lb, &in, c.cif, &out), XDP_REDIRECT);
 	expect_rst(&out, &s, s.ack_seq, 0, TF_RST);
 
 	/* on-down keep: the flow of a down backend is forwarded as before. */

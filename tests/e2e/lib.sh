@@ -35,7 +35,14 @@ CLEANUP_NS=()
 BPFFS_MOUNTED=0
 
 log() { printf '[%s] %s\n' "$(date +%T)" "$*"; }
-fail() { log "FAIL: $*"; exit 1; }
+fail() {
+	log "FAIL: $*"
+	if [ -s "$WORK/mqlbd.log" ]; then
+		echo "--- last lines of mqlbd's log:"
+		tail -n 15 "$WORK/mqlbd.log"
+	fi
+	exit 1
+}
 skip() { log "SKIP: $*"; exit 77; }
 nsx() { local ns=$1; shift; ip netns exec "$P$ns" "$@"; }
 
