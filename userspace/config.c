@@ -268,6 +268,42 @@ static int kw_abs_path(void *obj, const struct conf_kw *kw, const struct conf_li
 	return conf_kw_str(obj, kw, ln, err);
 }
 
+/* stats ADDR:PORT [user:password]: the HTTP page and /metrics, behind basic auth if given. */
+static int kw_stats(void *obj, const struct conf_kw *kw, const struct conf_line *ln, char *err)
+{
+	struct mqlbd_config *c = obj;
+	struct sockaddr_in sa;
+	const char *colon;
+
+	if (net_parse_ipv4_port(ln->argv[1], 0, &sa)) {
+		conf_reason(err, "'stats' needs IPV4:PORT, got '%s'", ln->argv[1]);
+		return -EINVAL;
+	}
+	free(c->stats_addr);
+	free(c->stats_user);
+	free(c->stats_password);
+	c->stats_addr = strdup(ln->argv[1]);
+	c->stats_user = c->stats_password = NULL;
+	if (ln->argc == 3) {
+		colon = strchr(ln->argv[2], ':');
+		if (!colon || colon == ln->argv[2] || !colon[1]) {
+			conf_reason(err, "'stats' credentials must be user:password");
+			return -EINVAL;
+		}
+		c->stats_user = strndup(ln->argv[2], (size_t)(colon - ln->argv[2]));
+		c->stats_password = strdup(colon + 1);
+		if (!c->stats_user || !c->stats_password) {
+			conf_reason(err, "out of memory");
+			return -ENOMEM;
+		}
+	}
+	if (!c->stats_addr) {
+		conf_reason(err, "out of memory");
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 static int kw_planned(void *obj, const struct conf_kw *kw, const struct conf_line *ln, char *err)
 {
 	conf_reason(err, "'%s' is not implemented yet in this version of mqlbd", kw->name);
@@ -297,7 +333,7 @@ static const struct conf_kw mqlbd_kws[] = {
 	{ "on-down", kw_on_down, 0, 1, 1, 0, 0 },
 	{ "control", kw_abs_path, OFF(control), 1, 1, 0, 0 },
 	{ "persist", conf_kw_bool, OFF(persist), 1, 1, 0, 0 },
-	{ "stats", kw_planned, 0, 1, 2, 0, 0 },
+	{ "stats", kw_stats, 0, 1, 2, 0, 0 },
 	{ "strict", kw_planned, 0, 0, 1, 0, 0 },
 	{ NULL, NULL, 0, 0, 0, 0, 0 },
 };
@@ -321,6 +357,10 @@ void config_free(struct mqlbd_config *c)
 {
 	free(c->pin_path);
 	free(c->control);
+	free(c->stats_addr);
+	free(c->stats_user);
+	free(c->stats_password);
+	c->stats_addr = c->stats_user = c->stats_password = NULL;
 	c->pin_path = NULL;
 	c->control = NULL;
 }

@@ -69,6 +69,9 @@ struct mqlbd_config {
 	bool on_down_keep;  /* on-down keep (default reset) */
 	bool persist;       /* SIGTERM leaves XDP attached and the maps pinned */
 	char *control;      /* control socket path */
+	char *stats_addr;   /* stats ADDR:PORT (NULL: no stats listener) */
+	char *stats_user;   /* basic auth, both or neither */
+	char *stats_password;
 	int nbackends;
 	struct backend_conf backends[MQLB_MAX_BACKENDS];
 };

@@ -328,3 +328,13 @@ int loader_remove_pinned(const char *pin_path)
 	printf("mqlbd: removed %d pinned object(s) under %s\n", removed, pin_path);
 	return 0;
 }
+
+int loader_map_fd(const struct loader *l, const char *name)
+{
+	struct bpf_map *m;
+
+	if (!l->skel)
+		return -ENOENT;
+	m = bpf_object__find_map_by_name(l->skel->obj, name);
+	return m ? bpf_map__fd(m) : -ENOENT;
+}

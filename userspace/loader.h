@@ -39,6 +39,8 @@ int loader_prepare_pin_path(struct loader *l, const char *pin_path);
 int loader_open_load(struct loader *l, const struct mqlbd_config *c);
 /* Attach to one interface (auto: native, else generic) and pin the link. */
 int loader_attach(struct loader *l, const char *ifname, enum xdp_attach_mode mode);
+/* fd of one of the object's maps by name, or -ENOENT. */
+int loader_map_fd(const struct loader *l, const char *name);
 /* Detach every link, unpin links and maps, close everything. */
 void loader_teardown(struct loader *l);
 /* Close our handles but leave links and maps pinned: the data plane keeps running. */

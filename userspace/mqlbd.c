@@ -28,6 +28,7 @@
 #include "log.h"
 #include "mqlb_ctl.h"
 #include "netutil.h"
+#include "stats_http.h"
 #include "sysprobe.h"
 
 #define TICK_MS             1000
@@ -309,6 +310,47 @@ static int start(struct mqlbd *d)
 	return err;
 }
 
+/* ---- the stats page ---- */
+
+/*
+ * Runs on libmicrohttpd's thread: it only reads maps through fds that are
+ * fixed before the server starts and closed after it stops, and
+ * started_ns, which never changes; no daemon memory is shared.
+ */
+static int stats_fill(void *arg, struct snapshot *s)
+{
+	struct mqlbd *d = arg;
+
+	s->started_ns = d->started_ns;
+	return snapshot_from_fds(&d->snap_src, s, 0);
+}
+
+static int stats_start(struct mqlbd *d)
+{
+	int err;
+
+	if (!d->conf.stats_addr)
+		return 0;
+	snap_src_init(&d->snap_src);
+	d->snap_src.config_fd = d->dp.config_fd;
+	d->snap_src.backends_fd = d->dp.backends_fd;
+	d->snap_src.info_fd = d->dp.info_fd;
+	d->snap_src.bstats_fd = loader_map_fd(&d->loader, MQLB_MAP_BACKEND_STATS);
+	d->snap_src.stats_fd = d->dp.stats_fd;
+	d->snap_src.flows_fd = d->dp.flows_fd;
+	d->snap_src.ncpus = d->dp.ncpus;
+	d->snap_src.owned = false;
+	err = stats_http_start(d->conf.stats_addr, d->conf.stats_user, d->conf.stats_password,
+			       stats_fill, d, &d->http);
+	if (err) {
+		pr_warn("stats listener on %s: %s\n", d->conf.stats_addr, strerror(-err));
+		return err;
+	}
+	pr_info("stats page on http://%s/ and /metrics%s\n", d->conf.stats_addr,
+		d->conf.stats_user ? " (basic auth)" : "");
+	return 0;
+}
+
 /* ---- the loop ---- */
 
 static void health_published(void *arg)
@@ -418,6 +460,8 @@ static int run_daemon(struct mqlbd *d)
 	if (err)
 		return err;
 	err = start(d);
+	if (!err)
+		err = stats_start(d);
 	if (err)
 		return err;
 	if (ev_add(d->loop, d->sig_fd, EV_READ, on_signal, d) < 0)
@@ -438,6 +482,10 @@ static int run_daemon(struct mqlbd *d)
 
 static void shutdown_daemon(struct mqlbd *d, bool failed)
 {
+	/* The page's thread reads the maps: stop it before they are closed. */
+	if (d->http)
+		stats_http_stop(d->http);
+	d->http = NULL;
 	if (d->loop) {
 		health_stop_all(&d->health);
 		ctl_close(d);

@@ -15,8 +15,11 @@
 #include "loader.h"
 #include "neigh.h"
 #include "pool.h"
+#include "snapshot.h"
 
 #pragma GCC poison u8 u16 u32 u64
+
+struct stats_http;
 
 struct mqlbd {
 	struct mqlbd_config conf;
@@ -38,6 +41,8 @@ struct mqlbd {
 	bool adopted;     /* took over a previous daemon's pinned state */
 	bool stop_clean;  /* `mqlbd --stop`: detach and unpin even with persist yes */
 	uint64_t started_ns;
+	struct snap_src snap_src;   /* map fds for the stats page's snapshots */
+	struct stats_http *http;
 };
 
 /* ---- mqlbd.c ---- */

@@ -26,6 +26,7 @@ static const char good[] = "vip 10.0.1.1:1883           # address:port the clien
 			   "on-down keep\n"
 			   "control /run/mqlb-test/ctl.sock\n"
 			   "persist yes\n"
+			   "stats 127.0.0.1:9000 admin:s3cret:x\n"
 			   "xdp-mode generic\n"
 			   "pin-path /run/mqlb-test/bpf\n"
 			   "flow-table-size 1024\n"
@@ -65,6 +66,9 @@ static void test_good(void **state)
 	assert_true(c.on_down_keep);
 	assert_true(c.persist);
 	assert_string_equal(c.control, "/run/mqlb-test/ctl.sock");
+	assert_string_equal(c.stats_addr, "127.0.0.1:9000");
+	assert_string_equal(c.stats_user, "admin");
+	assert_string_equal(c.stats_password, "s3cret:x"); /* the first ':' splits */
 	config_free(&c);
 }
 
@@ -144,7 +148,10 @@ static void test_bad(void **state)
 		{ BASE "on-down drop\n", "bad.conf:3: 'on-down' needs reset or keep" },
 		{ BASE "control relative.sock\n", "bad.conf:3: 'control' needs an absolute path" },
 		{ BASE "persist maybe\n", "bad.conf:3: 'persist' needs true or false" },
-		{ BASE "stats 127.0.0.1:9000\n", "bad.conf:3: 'stats' is not implemented yet" },
+		{ BASE "stats 127.0.0.1\n", "bad.conf:3: 'stats' needs IPV4:PORT" },
+		{ BASE "stats 127.0.0.1:9000 admin\n", "bad.conf:3: 'stats' credentials must be user:password" },
+		{ BASE "stats 127.0.0.1:9000 :pw\n", "bad.conf:3: 'stats' credentials must be user:password" },
+		{ BASE "strict maybe\n", "bad.conf:3: " },
 	};
 	size_t i;
 
