@@ -51,6 +51,11 @@ round() {
 			fail "b$i not up after its first check: $(cat "$WORK/mqlbd.log")"
 	done
 	log "all three backends up after their first MQTT check"
+	# The daemon's own checks (from the SNAT address, ephemeral ports) are not flows.
+	sleep 1.2
+	[ "$(map_count flows)" = 0 ] || fail "health checks show up as flows: $(map_count flows)"
+	[ "$(/usr/bin/python3 "$(dirname "$0")/mapsum.py" stat "$PIN" flow_new)" = 0 ] ||
+		fail "health checks counted as new flows"
 
 	ready=$WORK/ready-$mode
 	rm -f "$ready"

@@ -74,6 +74,16 @@ done
 grep -q "backend b2: up -> disabled (operator: disable)" "$WORK/mqlbd.log" || fail "no log line for disable"
 grep -q "backend b1: up -> empty (operator: del)" "$WORK/mqlbd.log" || fail "no log line for del"
 
+# Every backend out of rotation: a SYN is answered with a RST at once (counted).
+for b in b2 b3 b4; do mqlb backend disable $b >/dev/null || fail "disable $b"; done
+t0=$(date +%s%3N)
+out=$(mqttc hold --target $VIP:$VIP_PORT --count 1 --timeout 3 2>&1) && fail "connected with no backend up"
+t=$(($(date +%s%3N) - t0))
+grep -q "Connection refused" <<<"$out" || fail "no backend up: want a refused connection, got: $out"
+[ "$(/usr/bin/python3 "$(dirname "$0")/mapsum.py" stat "$PIN" reset_no_backend)" -ge 1 ] ||
+	fail "reset_no_backend not counted"
+log "no backend up: the client was refused (RST) after ${t} ms"
+
 for p in "${HOLDERS[@]}"; do kill "$p" 2>/dev/null; done
 stop_mqlbd
 out=$(mqlb backend drain b2 2>&1) && fail "drain with mqlbd stopped succeeded"
