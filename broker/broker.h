@@ -190,7 +190,6 @@ struct client;
 struct session {
 	struct session *hnext;
 	struct client *client;		/* NULL while offline */
-	char *id;
 	uint16_t id_len;
 	bool clean;
 	uint16_t next_pid;
@@ -205,6 +204,7 @@ struct session {
 	uint32_t nqos2_in, qos2_in_cap;
 	uint64_t offline_since_ms;
 	uint32_t match_gen, match_idx;
+	char id[];			/* client id, NUL-terminated */
 };
 
 /* ---- connections (client.c) ---- */
@@ -222,6 +222,7 @@ struct will {
 };
 
 struct listener {
+	struct broker *b;
 	int fd;
 	struct sockaddr_in addr;
 };
@@ -274,6 +275,7 @@ struct broker {
 	uint64_t next_auto_id;
 	uint64_t start_ms;
 	uint64_t last_sys_ms;
+	uint64_t accept_paused_until;	/* ms; 0 when accepting */
 	uint8_t *scratch;		/* BROKER_READ_SCRATCH bytes */
 	struct broker_stats st;
 	struct log_sink *log;
@@ -303,6 +305,12 @@ bool session_qos2_in_has(struct session *s, uint16_t pid);
 int session_qos2_in_add(struct session *s, uint16_t pid);
 void session_qos2_in_del(struct session *s, uint16_t pid);
 void session_expire(struct broker *b);
+
+/* listener.c */
+int listener_open(struct broker *b, const struct sockaddr_in *sa);
+/* Out of descriptors: stop accepting for a moment (-errno says why). */
+void listener_pause(struct broker *b, int err);
+void listener_tick(struct broker *b);
 
 /* client.c */
 void client_accept(struct broker *b, struct listener *lst);

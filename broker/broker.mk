@@ -1,11 +1,12 @@
 # SPDX-License-Identifier: GPL-2.0
-# mqbroker, its unit tests, and the codec fuzzer (run for a bounded time by 'make test').
+# mqbroker, its unit tests, and two libFuzzer targets (codec, whole read path) that
+# 'make test' runs for FUZZ_SECONDS each.
 BROKER_SRCS := $(filter-out broker/mqbroker.c,$(wildcard broker/*.c))
 BINS += $(O)/mqbroker
 
 $(O)/mqbroker: $(patsubst %.c,$(O)/obj/%.o,broker/mqbroker.c $(BROKER_SRCS)) $(LIB)
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^
 
 $(eval $(call unit_test,test_packet,))
 $(eval $(call unit_test,test_varint,))
@@ -18,7 +19,9 @@ $(eval $(call unit_test,test_broker_conf,broker/conf.c))
 FUZZ_SECONDS ?= 30
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	-std=gnu11 -D_GNU_SOURCE -Iinclude -Iuserspace/lib -Wall -Werror
-EXTRA_TESTS += fuzz-codec
+EXTRA_TESTS += fuzz-codec fuzz-broker
+FUZZ_LIB := userspace/lib/log.c userspace/lib/conf.c userspace/lib/netutil.c \
+	userspace/lib/evloop.c userspace/lib/mqtt_codec.c
 
 $(O)/fuzz/fuzz_codec: tests/fuzz/fuzz_codec.c userspace/lib/mqtt_codec.c userspace/lib/mqtt_codec.h
 	$(call msg,FUZZ-CC,$@)
@@ -32,7 +35,21 @@ fuzz-codec: $(O)/fuzz/fuzz_codec
 		{ tail -n 50 $(O)/fuzz/fuzz.log; exit 1; }
 	$(Q)grep -E '^(Done|stat::number_of_executed_units)' $(O)/fuzz/fuzz.log || true
 
-.PHONY: fuzz-codec
+# The whole read path: a broker per input, three TCP clients (fuzz_broker.c).
+$(O)/fuzz/fuzz_broker: tests/fuzz/fuzz_broker.c $(BROKER_SRCS) $(FUZZ_LIB) $(wildcard broker/*.h)
+	$(call msg,FUZZ-CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -Ibroker -Wno-unused-parameter -o $@ tests/fuzz/fuzz_broker.c \
+		$(BROKER_SRCS) $(FUZZ_LIB)
+
+fuzz-broker: $(O)/fuzz/fuzz_broker
+	$(Q)mkdir -p $(O)/fuzz/corpus_broker
+	$(Q)$(O)/fuzz/fuzz_broker -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+		-print_final_stats=1 $(O)/fuzz/corpus_broker tests/fuzz/corpus_broker \
+		2>$(O)/fuzz/fuzz_broker.log || { tail -n 60 $(O)/fuzz/fuzz_broker.log; exit 1; }
+	$(Q)grep -E '^(Done|stat::number_of_executed_units)' $(O)/fuzz/fuzz_broker.log || true
+
+.PHONY: fuzz-codec fuzz-broker
 
 # The broker's tests include broker/broker.h.
 $(O)/san/tests/unit/test_topic.o $(O)/san/tests/unit/test_subs.o \

@@ -141,8 +141,13 @@ void client_accept(struct broker *b, struct listener *lst)
 		fd = net_accept(lst->fd, &peer);
 		if (fd == -EAGAIN || fd == -EINTR)
 			return;
+		if (fd == -EMFILE || fd == -ENFILE || fd == -ENOBUFS || fd == -ENOMEM) {
+			listener_pause(b, fd);
+			return;
+		}
 		if (fd < 0) {
-			pr_warn("accept on port %u: %s\n", ntohs(lst->addr.sin_port), strerror(-fd));
+			/* ECONNABORTED and friends: that one connection is gone, not the listener. */
+			pr_debug("accept on port %u: %s\n", ntohs(lst->addr.sin_port), strerror(-fd));
 			return;
 		}
 		net_fmt_ipv4_port(peer.sin_addr.s_addr, peer.sin_port, addr, sizeof(addr));

@@ -22,8 +22,6 @@
 #include "log.h"
 #include "netutil.h"
 
-#define LISTEN_BACKLOG 1024
-
 static void usage(const char *prog)
 {
 	fprintf(stderr,
@@ -33,18 +31,6 @@ static void usage(const char *prog)
 		"  -v        more logging (-vv: debug)\n"
 		"  -h        this help\n",
 		prog);
-}
-
-struct listen_arg {
-	struct broker *b;
-	struct listener *lst;
-};
-
-static void on_accept(struct ev_loop *l, int fd, uint32_t events, void *arg)
-{
-	struct listen_arg *a = arg;
-
-	client_accept(a->b, a->lst);
 }
 
 static void on_signal(struct ev_loop *l, int fd, uint32_t events, void *arg)
@@ -77,33 +63,13 @@ static int on_tick(struct ev_loop *l, long long id, void *arg)
 	uint64_t now = ev_now_ms(l);
 
 	client_housekeeping(b);
+	listener_tick(b);
 	session_expire(b);
 	if (b->conf.sys_interval && now - b->last_sys_ms >= b->conf.sys_interval * 1000ull) {
 		b->last_sys_ms = now;
 		sys_publish(b);
 	}
 	return 1000;
-}
-
-static int add_listener(struct broker *b, const struct sockaddr_in *sa)
-{
-	char addr[NET_ADDRSTR_LEN];
-	struct listener *lst;
-	int fd;
-
-	net_fmt_ipv4_port(sa->sin_addr.s_addr, sa->sin_port, addr, sizeof(addr));
-	if (b->nlisteners == BROKER_MAX_LISTENERS)
-		return -E2BIG;
-	fd = net_tcp_listen(sa, LISTEN_BACKLOG);
-	if (fd < 0) {
-		pr_warn("listen on %s: %s\n", addr, strerror(-fd));
-		return fd;
-	}
-	lst = &b->listeners[b->nlisteners++];
-	lst->fd = fd;
-	lst->addr = *sa;
-	pr_info("listening on %s\n", addr);
-	return 0;
 }
 
 static int open_listeners(struct broker *b, int cli_port)
@@ -113,7 +79,7 @@ static int open_listeners(struct broker *b, int cli_port)
 	int i, err;
 
 	for (i = 0; i < c->nlisteners; i++) {
-		err = add_listener(b, &c->listeners[i].addr);
+		err = listener_open(b, &c->listeners[i].addr);
 		if (err)
 			return err;
 	}
@@ -121,7 +87,7 @@ static int open_listeners(struct broker *b, int cli_port)
 		/* Deprecated 'port'/'bind_address': the default listener. */
 		sa.sin_port = htons(c->has_port ? c->port : 1883);
 		sa.sin_addr.s_addr = c->has_bind_address ? c->bind_address.s_addr : htonl(INADDR_ANY);
-		err = add_listener(b, &sa);
+		err = listener_open(b, &sa);
 		if (err)
 			return err;
 	}
@@ -129,7 +95,7 @@ static int open_listeners(struct broker *b, int cli_port)
 		/* Like mosquitto 2.0: without a configured listener, loopback only. */
 		sa.sin_port = htons(cli_port ? (uint16_t)cli_port : 1883);
 		sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		err = add_listener(b, &sa);
+		err = listener_open(b, &sa);
 		if (err)
 			return err;
 	}
@@ -206,11 +172,10 @@ static int setup_signals(struct broker *b)
 
 int main(int argc, char **argv)
 {
-	struct listen_arg largs[BROKER_MAX_LISTENERS];
 	const char *conf_path = NULL;
 	char err_buf[CONF_ERR_LEN];
 	struct broker *b;
-	int opt, cli_port = 0, verbose = 0, err, i;
+	int opt, cli_port = 0, verbose = 0, err;
 	uint32_t port;
 
 	while ((opt = getopt(argc, argv, "c:p:vh")) != -1) {
@@ -262,11 +227,6 @@ int main(int argc, char **argv)
 		err = setup_signals(b);
 	if (!err)
 		err = open_listeners(b, cli_port);
-	for (i = 0; !err && i < b->nlisteners; i++) {
-		largs[i].b = b;
-		largs[i].lst = &b->listeners[i];
-		err = ev_add(b->loop, b->listeners[i].fd, EV_READ, on_accept, &largs[i]);
-	}
 	if (!err)
 		err = drop_privileges(b->conf.user);
 	if (!err)

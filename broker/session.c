@@ -61,16 +61,11 @@ static void sess_grow(struct broker *b)
 
 struct session *session_new(struct broker *b, const char *id, size_t len, bool clean)
 {
-	struct session *s = calloc(1, sizeof(*s));
+	struct session *s = calloc(1, sizeof(*s) + len + 1);
 	uint32_t slot;
 
 	if (!s)
 		return NULL;
-	s->id = malloc(len + 1);
-	if (!s->id) {
-		free(s);
-		return NULL;
-	}
 	memcpy(s->id, id, len);
 	s->id[len] = '\0';
 	s->id_len = (uint16_t)len;
@@ -105,7 +100,6 @@ void session_free(struct broker *b, struct session *s)
 	free(s->inf);
 	free(s->q);
 	free(s->qos2_in);
-	free(s->id);
 	free(s);
 }
 

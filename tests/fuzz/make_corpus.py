@@ -30,6 +30,10 @@ def pkt(first, body):
     return bytes([first]) + varint(len(body)) + body
 
 
+def ack(first, pid):
+    return pkt(first, struct.pack(">H", pid))
+
+
 connect = pkt(0x10, s("MQTT") + b"\x04\xee\x00\x3c" + s("cid") + s("will/t") + s("bye") + s("u") + s("p"))
 cases = {
     "connect_full": connect,
@@ -84,3 +88,54 @@ for name, data in cases.items():
     with open(os.path.join(OUT, name), "wb") as f:
         f.write(data)
 print(f"{len(cases)} seeds in {OUT}")
+
+
+# fuzz_broker: records { client 0..2 (3: housekeeping), length, bytes }
+def rec(client, data):
+    out = b""
+    while True:
+        chunk, data = data[:255], data[255:]
+        out += bytes([client, len(chunk)]) + chunk
+        if not data:
+            return out
+
+
+def conn(cid, clean=True, will=None, ka=60):
+    flags = 0x02 if clean else 0
+    pl = s(cid)
+    if will:
+        flags |= 0x04 | (will[2] << 3) | (0x20 if will[3] else 0)
+        pl += s(will[0]) + s(will[1])
+    return pkt(0x10, s("MQTT") + bytes([4, flags]) + struct.pack(">H", ka) + pl)
+
+
+def sub(pid, *filters):
+    return pkt(0x82, struct.pack(">H", pid) + b"".join(s(f) + bytes([q]) for f, q in filters))
+
+
+def pub(topic, payload, qos=0, pid=1, retain=False, dup=False):
+    first = 0x30 | (qos << 1) | (1 if retain else 0) | (8 if dup else 0)
+    return pkt(first, s(topic) + (struct.pack(">H", pid) if qos else b"") + payload)
+
+
+BOUT = os.path.join(os.path.dirname(OUT), "corpus_broker")
+seeds = {
+    "pubsub": rec(0, conn("a") + sub(1, ("t/#", 2), ("$SYS/#", 0))) + rec(1, conn("b"))
+    + rec(1, pub("t/1", b"x", 1, 5) + pub("t/2", b"y", 2, 6, retain=True) + ack(0x62, 6))
+    + rec(0, ack(0x40, 1) + ack(0x50, 2)) + rec(3, b""),
+    "persist": rec(0, conn("p", clean=False) + sub(2, ("q", 1))) + rec(0, pkt(0xe0, b""))
+    + rec(1, conn("b") + pub("q", b"1", 1, 1) + pub("q", b"2", 1, 2) + pub("q", b"3", 1, 3))
+    + rec(2, conn("p", clean=False)),
+    "takeover_will": rec(0, conn("t", will=("w", b"bye", 1, True))) + rec(1, conn("s") + sub(1, ("w", 1)))
+    + rec(2, conn("t")) + rec(3, b""),
+    "split": rec(0, conn("x")[:3]) + rec(0, conn("x")[3:]) + rec(0, sub(1, ("a", 0))[:4])
+    + rec(0, sub(1, ("a", 0))[4:] + pub("a", b"z" * 300)),
+    "malformed": rec(0, conn("m")) + rec(0, b"\x30\xff\xff\xff\xff\x01") + rec(1, conn("n") + pkt(0x20, b"\0\0")),
+    "retained": rec(0, conn("r") + pub("r/a", b"v", 1, 1, retain=True) + pub("r/a", b"", 0, retain=True))
+    + rec(1, conn("r2") + sub(1, ("r/+", 2), ("#", 1))),
+}
+os.makedirs(BOUT, exist_ok=True)
+for name, data in seeds.items():
+    with open(os.path.join(BOUT, name), "wb") as f:
+        f.write(data)
+print(f"{len(seeds)} seeds in {BOUT}")

@@ -105,7 +105,7 @@ static void test_tree_agrees(void **state)
 
 	for (i = 0; i < sizeof(match_cases) / sizeof(match_cases[0]); i++) {
 		const char *f = match_cases[i].f, *t = match_cases[i].t;
-		struct session s = { .id = "s" };
+		struct session s = { 0 };
 		struct match_ctx mc = { 0 };
 		struct topic_tree tree;
 		int n;
