@@ -227,10 +227,11 @@ int main(int argc, char **argv)
 		err = setup_signals(b);
 	if (!err)
 		err = open_listeners(b, cli_port);
-	if (!err)
-		err = drop_privileges(b->conf.user);
+	/* The pid file first: it usually lives where only root may write (/run). */
 	if (!err)
 		err = write_pid_file(b->conf.pid_file);
+	if (!err)
+		err = drop_privileges(b->conf.user);
 	if (!err) {
 		long long t = ev_timer_add(b->loop, 1000, on_tick, b);
 

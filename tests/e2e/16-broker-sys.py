@@ -45,6 +45,16 @@ def main():
         hold.stop()
         check(b.alive(), "broker still running")
 
+    # log_dest topic: log lines become messages on $SYS/broker/log
+    with Broker("sys_interval 0\nlog_dest topic\nconnection_messages true") as b:
+        logs = Collector(b.port, [("$SYS/broker/log", 0)], cid="logger")
+        subprocess.run(["mosquitto_pub", "-p", str(b.port), "-h", "127.0.0.1", "-i", "hello-log",
+                        "-t", "x", "-m", "y"], check=True, timeout=10)
+        wait_for(lambda: any(b"as hello-log" in m.payload for m in logs.msgs), what="log line on topic")
+        check(True, "log_dest topic publishes log lines on $SYS/broker/log")
+        check("as hello-log" not in b.read_log(), "log_dest topic alone: nothing on stderr")
+        logs.stop()
+
 
 if __name__ == "__main__":
     main()

@@ -107,4 +107,23 @@ kill "$pid"
 wait "$pid"
 [ -e "$tmp/mqbroker.pid" ] && fail "pid_file not removed on exit"
 ok "SIGTERM: clean exit, pid_file removed"
+
+# user: drop root after binding (only testable as root)
+if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
+	p4=$(free_port)
+	printf 'listener %s 127.0.0.1\nuser nobody\npid_file %s/u.pid\n' "$p4" "$tmp" >"$tmp/user.conf"
+	"$MQB" -c "$tmp/user.conf" >"$tmp/user.log" 2>&1 &
+	upid=$!
+	pids+=($upid)
+	wait_port "$p4" || fail "user broker did not start: $(cat "$tmp/user.log")"
+	uid=$(awk '/^Uid:/ {print $2}' /proc/$upid/status)
+	[ "$uid" = "$(id -u nobody)" ] || fail "still uid $uid after 'user nobody'"
+	ok "user nobody: privileges dropped after binding (uid $uid)"
+	mosquitto_pub -p "$p4" -t t -m x || fail "publish to the unprivileged broker"
+	ok "unprivileged broker serves clients"
+	printf 'listener %s 127.0.0.1\nuser no-such-user-here\n' "$(free_port)" >"$tmp/nouser.conf"
+	out=$(timeout 5 "$MQB" -c "$tmp/nouser.conf" 2>&1) && fail "unknown user accepted"
+	[[ $out == *"user 'no-such-user-here' does not exist"* ]] || fail "unknown user: $out"
+	ok "unknown user refused"
+fi
 exit 0

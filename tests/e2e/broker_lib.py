@@ -45,7 +45,7 @@ def skip_unless_built():
 class Broker:
     """mqbroker on a free port; `conf` is extra configuration text."""
 
-    def __init__(self, conf="", port=None):
+    def __init__(self, conf="", port=None, preexec_fn=None):
         skip_unless_built()
         self.port = port or free_port()
         self.dir = tempfile.mkdtemp(prefix="mqbroker-e2e-")
@@ -55,7 +55,8 @@ class Broker:
             f.write(f"listener {self.port} 127.0.0.1\n{conf}\n")
         self.log = open(self.log_path, "w")
         self.proc = subprocess.Popen([MQBROKER, "-c", self.conf_path, "-v"],
-                                     stdout=self.log, stderr=subprocess.STDOUT)
+                                     stdout=self.log, stderr=subprocess.STDOUT,
+                                     preexec_fn=preexec_fn)
         _procs.append(self.proc)
         deadline = time.time() + 5
         while True:

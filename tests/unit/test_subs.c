@@ -215,6 +215,28 @@ static void test_window_acks_resend(void **state)
 	session_free(b, s);
 }
 
+static void test_session_expiry(void **state)
+{
+	struct broker *b = *state;
+	struct session *old = session_new(b, "old", 3, false);
+	struct session *recent = session_new(b, "recent", 6, false);
+	uint64_t now = ev_now_ms(b->loop);
+
+	sub(b, old, "e/#", 1);
+	b->conf.persistent_client_expiration_s = 3600;
+	old->offline_since_ms = now - 3601 * 1000ull;
+	recent->offline_since_ms = now - 10 * 1000ull;
+	session_expire(b);
+	assert_null(session_find(b, "old", 3));
+	assert_ptr_equal(session_find(b, "recent", 6), recent);
+	assert_int_equal(b->tree.nnodes, 0); /* its subscription went with it */
+	b->conf.persistent_client_expiration_s = 0;
+	recent->offline_since_ms = 0;
+	session_expire(b); /* 0: never */
+	assert_ptr_equal(session_find(b, "recent", 6), recent);
+	session_free(b, recent);
+}
+
 static void test_qos2_inbound_ids(void **state)
 {
 	struct session s = { 0 };
@@ -236,6 +258,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_retained, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_offline_queue_bound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_window_acks_resend, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_session_expiry, setup, teardown),
 		cmocka_unit_test(test_qos2_inbound_ids),
 	};
 
