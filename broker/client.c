@@ -208,7 +208,8 @@ uint8_t *client_out_reserve(struct client *c, uint32_t n)
 			c->wlen = pending;
 		}
 		if (c->wcap - c->wlen < n) {
-			cap = c->wcap ? c->wcap : 256;
+			/* Small first: most idle connections only ever get CONNACK and SUBACK. */
+			cap = c->wcap ? c->wcap : 64;
 			while (cap - c->wlen < n)
 				cap *= 2;
 			p = realloc(c->wbuf, cap);
