@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "health.h"
@@ -64,11 +65,19 @@ static uint64_t next_delay(struct probe *pr, bool ok, uint64_t now)
 	return due > now ? due - now : 0;
 }
 
+static uint64_t clock_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000ULL + (uint64_t)ts.tv_nsec / 1000;
+}
+
 static void probe_done(struct probe *pr, bool ok, const char *msg)
 {
 	struct health *h = pr->h;
 	uint64_t now = ev_clock_ms();
-	uint32_t latency_us = (uint32_t)((now - pr->started_ms) * 1000);
+	uint32_t latency_us = (uint32_t)(clock_us() - pr->started_us);
 
 	probe_close(pr);
 	pool_check_result(h->pool, pr->id, ok, latency_us, msg, now * 1000000ULL);
@@ -178,6 +187,7 @@ static void probe_begin(struct probe *pr)
 	int fd;
 
 	pr->started_ms = ev_clock_ms();
+	pr->started_us = clock_us(); /* latency in microseconds; the loop's clock is in ms */
 	fd = net_tcp_connect_nb(&b->addr);
 	if (fd < 0) {
 		probe_done(pr, false, strerror(-fd));

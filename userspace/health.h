@@ -34,6 +34,7 @@ struct probe {
 	enum probe_stage stage;
 	long long timer;      /* next check, or the timeout of the running one */
 	uint64_t started_ms;
+	uint64_t started_us;
 	uint8_t buf[4];
 	uint32_t got;
 };
