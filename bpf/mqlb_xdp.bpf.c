@@ -10,6 +10,9 @@
  *   anything else          XDP_PASS, untouched (ARP, ICMP, other ports, the
  *                          balancer's own connections).
  *
+ * The first client payload of a flow is read as an MQTT CONNECT (mqtt.h);
+ * with the strict option a flow whose first payload is not one is reset.
+ *
  * Every decision other than forwarding is counted by reason in "stats".
  */
 #include <linux/bpf.h>
@@ -24,6 +27,7 @@
 #include "csum.h"
 #include "flow.h"
 #include "reset.h"
+#include "mqtt.h"
 
 #define AF_INET 2
 
@@ -147,6 +151,7 @@ static __always_inline int new_flow(struct xdp_md *ctx, struct pkt *p,
 	nf.backend_id = (__u16)id;
 	nf.cli_ifindex = ctx->ingress_ifindex;
 	nf.tcp_flags = MQLB_FLOW_SYN;
+	nf.client_isn = bpf_ntohl(p->tcp->seq);
 	__builtin_memcpy(nf.cli_mac, p->eth->h_source, ETH_ALEN);
 	__builtin_memcpy(nf.lb_mac, p->eth->h_dest, ETH_ALEN);
 
@@ -204,6 +209,58 @@ static __always_inline bool backend_gone(const struct mqlb_config *cfg, const st
 	       be->addr_be != f->backend_addr_be || be->port_be != f->backend_port_be;
 }
 
+/*
+ * Judge the first client payload of a flow as an MQTT CONNECT and record
+ * what it says. The first payload is the segment at the client's ISN + 1,
+ * not merely the first one with data to arrive: a segment reordered ahead
+ * of it, or data of a flow adopted from an older program that kept no ISN,
+ * is never taken for the CONNECT. (TCP Fast Open data in the SYN is not
+ * parsed: the flow then stays unjudged.) Returns true when strict mode
+ * must reset the flow: malformed or not MQTT. A SPLIT CONNECT is never
+ * reset: its rest may well be valid, and the broker validates it anyway.
+ */
+static __always_inline bool mqtt_first_payload(struct xdp_md *ctx, struct pkt *p,
+					       const struct mqlb_config *cfg, struct mqlb_flow *f)
+{
+	struct tcphdr *tcp = p->tcp;
+	__u32 hlen = sizeof(struct iphdr) + (__u32)tcp->doff * 4;
+	struct mqtt_connect_info ci = {};
+
+	if ((f->tcp_flags & MQLB_FLOW_PAYLOAD) || tcp->syn || tcp->rst || p->ip_len <= hlen ||
+	    bpf_ntohl(tcp->seq) != f->client_isn + 1)
+		return false;
+	/* Both copies of a retransmitted first segment may race on two CPUs: one parses. */
+	if (__sync_fetch_and_or(&f->tcp_flags, MQLB_FLOW_PAYLOAD) & MQLB_FLOW_PAYLOAD)
+		return false;
+	/* check_ours() allows no IP options: the TCP header follows a 20-byte IP header. */
+	mqtt_parse_connect(ctx, sizeof(struct ethhdr) + hlen, p->ip_len - hlen, &ci);
+	switch (ci.outcome) {
+	case MQLB_MQTT_PARSED:
+		/* The id first and the level last: a reader that sees the level sees the rest. */
+		__builtin_memcpy(f->client_id, ci.id, sizeof(f->client_id));
+		f->client_id_len = ci.id_len;
+		f->keepalive_s = ci.keepalive;
+		f->mqtt_flags = MQLB_MQTT_PARSED | ci.flags;
+		f->mqtt_level = ci.level;
+		stat_inc(ci.level == 3 ? MQLB_STAT_MQTT_CONNECT_V3 :
+			 ci.level == 4 ? MQLB_STAT_MQTT_CONNECT_V4 : MQLB_STAT_MQTT_CONNECT_V5);
+		return false;
+	case MQLB_MQTT_SPLIT:
+		f->mqtt_flags = MQLB_MQTT_SPLIT;
+		stat_inc(MQLB_STAT_MQTT_CONNECT_SPLIT);
+		return false;
+	case MQLB_MQTT_MALFORMED:
+		f->mqtt_flags = MQLB_MQTT_MALFORMED;
+		stat_inc(MQLB_STAT_MQTT_CONNECT_MALFORMED);
+		break;
+	default:
+		f->mqtt_flags = MQLB_MQTT_NOT_MQTT;
+		stat_inc(MQLB_STAT_MQTT_NOT_MQTT);
+		break;
+	}
+	return cfg->flags & MQLB_CFG_STRICT;
+}
+
 static __always_inline int from_client(struct xdp_md *ctx, struct pkt *p,
 				       const struct mqlb_config *cfg)
 {
@@ -227,8 +284,15 @@ static __always_inline int from_client(struct xdp_md *ctx, struct pkt *p,
 		return new_flow(ctx, p, cfg, &key);
 	}
 	if (f) {
-		if (!syn)
+		if (!syn) {
+			if (mqtt_first_payload(ctx, p, cfg, f)) {
+				/* The segment never reaches the broker; the flow is over. */
+				__sync_fetch_and_or(&f->tcp_flags,
+						    MQLB_FLOW_RST | MQLB_FLOW_RESET_SENT);
+				return rst_back(ctx, p, MQLB_STAT_MQTT_STRICT_RESET);
+			}
 			return forward_to_backend(ctx, p, f);
+		}
 		if (!MQLB_FLOW_CLOSED(f->tcp_flags)) {
 			stat_inc(MQLB_STAT_FLOW_SYN_RETRANS);
 			return forward_to_backend(ctx, p, f);

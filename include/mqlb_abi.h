@@ -36,7 +36,7 @@
 #define MQLB_LINK_PREFIX      "link_"  /* link_<ifname>: one pinned XDP link per interface */
 
 /* mqlb_config.flags */
-#define MQLB_CFG_STRICT       (1U << 0) /* refuse flows whose first payload is not CONNECT */
+#define MQLB_CFG_STRICT       (1U << 0) /* reset flows whose first payload is not a CONNECT */
 #define MQLB_CFG_KEEP_ON_DOWN (1U << 1) /* on-down keep: flows of a down backend go on */
 
 /*
@@ -138,7 +138,13 @@ struct mqlb_snat_key {
 #define MQLB_FLOW_FIN_CLIENT  (1U << 3)
 #define MQLB_FLOW_FIN_BACKEND (1U << 4)
 #define MQLB_FLOW_RST         (1U << 5)
-#define MQLB_FLOW_RESET_SENT  (1U << 6) /* the data plane reset the client (backend down) */
+#define MQLB_FLOW_RESET_SENT  (1U << 6) /* the data plane reset the client (backend down, strict) */
+/*
+ * The first client payload (the segment at the client's ISN + 1) was seen
+ * and judged as an MQTT CONNECT: set once, with an atomic fetch-or, by the
+ * one CPU that then parses it, so a flow is parsed at most once.
+ */
+#define MQLB_FLOW_PAYLOAD     (1U << 7)
 #define MQLB_FLOW_CLOSED(f)                                                                    \
 	(((f) & MQLB_FLOW_RST) ||                                                              \
 	 (((f) & (MQLB_FLOW_FIN_CLIENT | MQLB_FLOW_FIN_BACKEND)) ==                             \
@@ -158,11 +164,28 @@ struct mqlb_flow {
 	__u32 tcp_flags;         /* MQLB_FLOW_*, updated with atomic or */
 	__u8 cli_mac[6];         /* source MAC of the SYN: next hop back to the client */
 	__u8 lb_mac[6];          /* destination MAC of the SYN: our own MAC on that side */
-	__u8 mqtt_level;         /* 0 = not parsed yet / not MQTT */
-	__u8 client_id_len;
-	__u8 pad[6];
-	char client_id[MQLB_CLIENT_ID_LEN];
+	__u8 mqtt_level;         /* 3, 4, 5 from a parsed CONNECT; 0 = not parsed (see mqtt_flags) */
+	__u8 client_id_len;      /* bytes kept in client_id: min(id length, MQLB_CLIENT_ID_LEN) */
+	__u8 mqtt_flags;         /* MQLB_MQTT_*: how the first payload was judged */
+	__u8 pad;
+	__u32 client_isn;        /* client's initial sequence number, from its SYN (host order) */
+	char client_id[MQLB_CLIENT_ID_LEN]; /* not NUL-terminated; bytes as sent */
 };
+
+/*
+ * mqlb_flow.mqtt_flags: the outcome of the CONNECT parser (bpf/mqtt.h).
+ * Exactly one of PARSED, SPLIT, NOT_MQTT, MALFORMED once MQLB_FLOW_PAYLOAD
+ * is set; none before. mqtt_level, keepalive_s and the client id are only
+ * written with PARSED, and are then exactly what the client sent (the id
+ * cut to MQLB_CLIENT_ID_LEN bytes, with ID_TRUNCATED). Nothing is guessed.
+ */
+#define MQLB_MQTT_PARSED       (1U << 0) /* a CONNECT, fields up to the client id in the segment */
+#define MQLB_MQTT_SPLIT        (1U << 1) /* CONNECT so far, but the segment ended before the
+					    end of the client id: left unparsed */
+#define MQLB_MQTT_NOT_MQTT     (1U << 2) /* first byte is not 0x10, a CONNECT fixed header */
+#define MQLB_MQTT_MALFORMED    (1U << 3) /* 0x10, then a field that breaks the spec */
+#define MQLB_MQTT_ID_TRUNCATED (1U << 4) /* client id longer than MQLB_CLIENT_ID_LEN */
+#define MQLB_MQTT_BRIDGE       (1U << 5) /* level had mosquitto's try_private bridge bit (0x80) */
 
 /* Per-CPU counters of "stats", indexed by enum mqlb_stat. */
 enum mqlb_stat {
@@ -197,6 +220,14 @@ enum mqlb_stat {
 	MQLB_STAT_DROP_NO_TX_PORT,
 	MQLB_STAT_RESET_BACKEND_DOWN,
 	MQLB_STAT_PASS_NOT_CONFIGURED,
+	/* First client payload of a flow, one of these per flow (see MQLB_MQTT_*). */
+	MQLB_STAT_MQTT_CONNECT_V3,      /* MQTT 3.1 ("MQIsdp", level 3) */
+	MQLB_STAT_MQTT_CONNECT_V4,      /* MQTT 3.1.1 */
+	MQLB_STAT_MQTT_CONNECT_V5,      /* MQTT 5.0 */
+	MQLB_STAT_MQTT_CONNECT_SPLIT,   /* not parsed: continues in a later segment */
+	MQLB_STAT_MQTT_CONNECT_MALFORMED,
+	MQLB_STAT_MQTT_NOT_MQTT,
+	MQLB_STAT_MQTT_STRICT_RESET,    /* strict: malformed or not MQTT, client reset */
 	MQLB_STAT_MAX,
 };
 
@@ -243,6 +274,13 @@ static const char *const mqlb_stat_names[MQLB_STAT_MAX] = {
 	[MQLB_STAT_DROP_NO_TX_PORT] = "drop_no_tx_port",
 	[MQLB_STAT_RESET_BACKEND_DOWN] = "reset_backend_down",
 	[MQLB_STAT_PASS_NOT_CONFIGURED] = "pass_not_configured",
+	[MQLB_STAT_MQTT_CONNECT_V3] = "mqtt_connect_v3",
+	[MQLB_STAT_MQTT_CONNECT_V4] = "mqtt_connect_v4",
+	[MQLB_STAT_MQTT_CONNECT_V5] = "mqtt_connect_v5",
+	[MQLB_STAT_MQTT_CONNECT_SPLIT] = "mqtt_connect_split",
+	[MQLB_STAT_MQTT_CONNECT_MALFORMED] = "mqtt_connect_malformed",
+	[MQLB_STAT_MQTT_NOT_MQTT] = "mqtt_not_mqtt",
+	[MQLB_STAT_MQTT_STRICT_RESET] = "mqtt_strict_reset",
 };
 
 static const char *const mqlb_backend_state_names[] = {

@@ -304,10 +304,20 @@ static int kw_stats(void *obj, const struct conf_kw *kw, const struct conf_line 
 	return 0;
 }
 
-static int kw_planned(void *obj, const struct conf_kw *kw, const struct conf_line *ln, char *err)
+/* strict [yes|no]: reset flows whose first payload is not an MQTT CONNECT. */
+static int kw_strict(void *obj, const struct conf_kw *kw, const struct conf_line *ln, char *err)
 {
-	conf_reason(err, "'%s' is not implemented yet in this version of mqlbd", kw->name);
-	return -EOPNOTSUPP;
+	struct mqlbd_config *c = obj;
+
+	if (ln->argc == 1) {
+		c->strict = true;
+		return 0;
+	}
+	if (conf_parse_bool(ln->argv[1], &c->strict)) {
+		conf_reason(err, "'strict' takes no value, or yes or no, got '%s'", ln->argv[1]);
+		return -EINVAL;
+	}
+	return 0;
 }
 
 #define OFF(f) offsetof(struct mqlbd_config, f)
@@ -334,7 +344,7 @@ static const struct conf_kw mqlbd_kws[] = {
 	{ "control", kw_abs_path, OFF(control), 1, 1, 0, 0 },
 	{ "persist", conf_kw_bool, OFF(persist), 1, 1, 0, 0 },
 	{ "stats", kw_stats, 0, 1, 2, 0, 0 },
-	{ "strict", kw_planned, 0, 0, 1, 0, 0 },
+	{ "strict", kw_strict, 0, 0, 1, 0, 0 },
 	{ NULL, NULL, 0, 0, 0, 0, 0 },
 };
 

@@ -67,6 +67,7 @@ struct mqlbd_config {
 	uint32_t close_timeout_ms;
 	struct health_conf health;
 	bool on_down_keep;  /* on-down keep (default reset) */
+	bool strict;        /* strict: reset flows whose first payload is not a CONNECT */
 	bool persist;       /* SIGTERM leaves XDP attached and the maps pinned */
 	char *control;      /* control socket path */
 	char *stats_addr;   /* stats ADDR:PORT (NULL: no stats listener) */

@@ -7,6 +7,14 @@ static uint64_t since(uint64_t now, uint64_t ts)
 	return now > ts ? now - ts : 0;
 }
 
+uint64_t flow_idle_limit_ns(const struct mqlb_flow *f, const struct flow_timeouts *t)
+{
+	/* keepalive_s is at most 65535: 1.5 x 65535 s fits easily in 64 bits of ns. */
+	uint64_t ka_ns = (uint64_t)f->keepalive_s * 1500000000ULL;
+
+	return ka_ns > t->idle_ns ? ka_ns : t->idle_ns;
+}
+
 enum flow_verdict flow_judge(const struct mqlb_flow *f, uint64_t now_ns,
 			     const struct flow_timeouts *t)
 {
@@ -21,7 +29,7 @@ enum flow_verdict flow_judge(const struct mqlb_flow *f, uint64_t now_ns,
 	/* Half-open: the client never acknowledged the SYN-ACK (or no SYN-ACK came). */
 	if (!(f->tcp_flags & MQLB_FLOW_ESTABLISHED))
 		return since(now_ns, f->created_ns) >= t->syn_ns ? FLOW_EXPIRE_HALF_OPEN : FLOW_KEEP;
-	return idle >= t->idle_ns ? FLOW_EXPIRE_IDLE : FLOW_KEEP;
+	return idle >= flow_idle_limit_ns(f, t) ? FLOW_EXPIRE_IDLE : FLOW_KEEP;
 }
 
 const char *flow_verdict_name(enum flow_verdict v)

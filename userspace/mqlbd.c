@@ -227,7 +227,8 @@ static int fill_dataplane(struct mqlbd *d)
 		.snat_addr_be = d->snat.s_addr,
 		.snat_port_min = (uint16_t)c->snat_port_min,
 		.snat_port_max = (uint16_t)c->snat_port_max,
-		.flags = c->on_down_keep ? MQLB_CFG_KEEP_ON_DOWN : 0,
+		.flags = (c->on_down_keep ? MQLB_CFG_KEEP_ON_DOWN : 0) |
+			 (c->strict ? MQLB_CFG_STRICT : 0),
 	};
 	int err;
 

@@ -330,28 +330,6 @@ static void test_rr_skips_unavailable(void **state)
 	}
 }
 
-/* out must be a bare RST from VIP:1883 to the client, MACs turned around, checksums right. */
-static void expect_rst(struct frame *out, const struct pkt_spec *in, __u32 seq, __u32 ack_seq,
-		       uint8_t flags)
-{
-	struct pkt_view v;
-
-	assert_int_equal(pkt_check_csums(out), PKT_CSUM_OK);
-	assert_int_equal(pkt_view_tcp4(out, &v), 0);
-	assert_int_equal(out->len - out->meta, ETH_HLEN + 40);
-	assert_memory_equal(v.eth->h_source, in->dmac, ETH_ALEN);
-	assert_memory_equal(v.eth->h_dest, in->smac, ETH_ALEN);
-	assert_int_equal(v.ip->saddr, VIP_ADDR);
-	assert_int_equal(v.ip->daddr, in->saddr);
-	assert_int_equal(ntohs(v.ip->tot_len), 40);
-	assert_int_equal(ntohs(v.tcp->source), VIP_PORT);
-	assert_int_equal(ntohs(v.tcp->dest), in->sport);
-	assert_int_equal(ntohl(v.tcp->seq), seq);
-	assert_int_equal(ntohl(v.tcp->ack_seq), ack_seq);
-	assert_int_equal(((uint8_t *)v.tcp)[13], flags);
-	assert_int_equal(v.tcp->doff, 5);
-}
-
 static void test_no_backend_up(void **state)
 {
 	uint64_t before[MQLB_STAT_MAX], after[MQLB_STAT_MAX];

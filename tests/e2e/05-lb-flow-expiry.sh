@@ -29,10 +29,12 @@ log "half-open flow removed after $(($(date +%s) - start))s (syn-timeout 2s)"
 stop_mqlbd
 
 # Idle: an established connection that says nothing for longer than idle-timeout.
+# Keep-alive 0: a keep-alive would stretch the idle limit to 1.5 x keep-alive
+# (08-lb-mqtt-aware.sh tests that).
 write_mqlbd_conf generic "idle-timeout 2s"
 start_mqlbd
 ready=$WORK/ready
-mqttc_bg hold --target $VIP:$VIP_PORT --count 1 --hold 30 --ready-file "$ready"
+mqttc_bg hold --target $VIP:$VIP_PORT --count 1 --hold 30 --keepalive 0 --ready-file "$ready"
 for _ in $(seq 100); do [ -s "$ready" ] && break; sleep 0.1; done
 grep -q "connected 1/1" "$ready" || fail "idle: client did not connect"
 [ "$(map_count flows)" = 1 ] || fail "idle: flow not recorded"

@@ -4,6 +4,7 @@
 
     mqttc.py hold --target IP:PORT --count N [--src A,B] [--sport-base P]
                   [--concurrent] [--hold SECONDS] [--ready-file F]
+                  [--keepalive SECONDS]
 
 Opens N TCP connections to the target (sequentially, each one completing
 its CONNECT/CONNACK before the next, or all at once with --concurrent),
@@ -11,6 +12,8 @@ optionally binding source addresses round-robin from --src and source ports
 from --sport-base (the same port on every source address). Prints
 "connected K/N", writes it to --ready-file, holds the connections until
 --hold seconds pass (or SIGTERM), then disconnects cleanly.
+--keepalive is the CONNECT's keep-alive (default 60); the holder never
+sends PINGREQ, so its connections stay idle.
 Exit status 0 only when every connection got CONNACK return code 0.
 """
 import argparse
@@ -45,14 +48,14 @@ def recv_exact(sock, n, deadline):
     return buf
 
 
-def open_one(target, src, sport, idx, timeout):
+def open_one(target, src, sport, idx, timeout, keepalive):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     if src or sport:
         s.bind((src or "0.0.0.0", sport or 0))
     s.settimeout(timeout)
     s.connect(target)
-    s.sendall(connect_packet("mqlbt-%d-%d" % (os.getpid(), idx)))
+    s.sendall(connect_packet("mqlbt-%d-%d" % (os.getpid(), idx), keepalive))
     return s
 
 
@@ -72,6 +75,7 @@ def main():
     ap.add_argument("--hold", type=float, default=0)
     ap.add_argument("--timeout", type=float, default=10)
     ap.add_argument("--ready-file", default="")
+    ap.add_argument("--keepalive", type=int, default=60)
     a = ap.parse_args()
 
     host, port = a.target.rsplit(":", 1)
@@ -83,7 +87,7 @@ def main():
         src = srcs[i % len(srcs)]
         sport = a.sport_base + i // len(srcs) if a.sport_base else 0
         try:
-            s = open_one(target, src, sport, i, a.timeout)
+            s = open_one(target, src, sport, i, a.timeout, a.keepalive)
         except OSError as e:
             print("connection %d (%s:%d) failed: %s" % (i, src, sport, e), file=sys.stderr)
             continue

@@ -61,12 +61,61 @@ static void test_closed(void **state)
 	assert_string_equal(flow_verdict_name(FLOW_KEEP), "keep");
 }
 
+/* 1.5 x keep-alive when longer than the idle timeout, never shorter than it. */
+static void test_keepalive(void **state)
+{
+	static const struct flow_timeouts short_idle = { .idle_ns = 2 * SEC, .syn_ns = 5 * SEC,
+							  .close_ns = 2 * SEC };
+	struct mqlb_flow f = flow(EST, 100 * SEC, 100 * SEC);
+
+	/* keep-alive 4 s over an idle timeout of 2 s: the limit is 6 s */
+	f.keepalive_s = 4;
+	assert_int_equal(flow_idle_limit_ns(&f, &short_idle), 6 * SEC);
+	assert_int_equal(flow_judge(&f, 103 * SEC, &short_idle), FLOW_KEEP);
+	assert_int_equal(flow_judge(&f, 106 * SEC - 1, &short_idle), FLOW_KEEP);
+	assert_int_equal(flow_judge(&f, 106 * SEC, &short_idle), FLOW_EXPIRE_IDLE);
+	/* odd keep-alives: 1.5 x 3 s = 4.5 s, exactly */
+	f.keepalive_s = 3;
+	assert_int_equal(flow_judge(&f, 104 * SEC + SEC / 2 - 1, &short_idle), FLOW_KEEP);
+	assert_int_equal(flow_judge(&f, 104 * SEC + SEC / 2, &short_idle), FLOW_EXPIRE_IDLE);
+	/* 1.5 x 60 s = 90 s is below the 600 s idle timeout: the idle timeout rules */
+	f.keepalive_s = 60;
+	assert_int_equal(flow_idle_limit_ns(&f, &t), 600 * SEC);
+	assert_int_equal(flow_judge(&f, 699 * SEC, &t), FLOW_KEEP);
+	assert_int_equal(flow_judge(&f, 700 * SEC, &t), FLOW_EXPIRE_IDLE);
+	/* the largest keep-alive (18 h 12 min 15 s) does not overflow: 1.5 x 65535 s */
+	f.keepalive_s = 65535;
+	assert_int_equal(flow_idle_limit_ns(&f, &t), 98302500ULL * 1000000ULL);
+	assert_int_equal(flow_judge(&f, 100 * SEC + 98302 * SEC, &t), FLOW_KEEP);
+	assert_int_equal(flow_judge(&f, 100 * SEC + 98303 * SEC, &t), FLOW_EXPIRE_IDLE);
+	/* keep-alive 0: only the idle timeout */
+	f.keepalive_s = 0;
+	assert_int_equal(flow_judge(&f, 102 * SEC, &short_idle), FLOW_EXPIRE_IDLE);
+	(void)state;
+}
+
+/* The keep-alive stretches idle time only: TCP's end and the handshake deadline stay. */
+static void test_keepalive_not_for_closed(void **state)
+{
+	struct mqlb_flow both = flow(EST | MQLB_FLOW_FIN_CLIENT | MQLB_FLOW_FIN_BACKEND, 0, 100 * SEC);
+	struct mqlb_flow rst = flow(EST | MQLB_FLOW_RST | MQLB_FLOW_RESET_SENT, 0, 100 * SEC);
+	struct mqlb_flow syn = flow(MQLB_FLOW_SYN | MQLB_FLOW_SYNACK, 10 * SEC, 10 * SEC);
+
+	both.keepalive_s = rst.keepalive_s = syn.keepalive_s = 600;
+	assert_int_equal(flow_judge(&both, 102 * SEC, &t), FLOW_EXPIRE_CLOSED);
+	assert_int_equal(flow_judge(&rst, 102 * SEC, &t), FLOW_EXPIRE_CLOSED);
+	assert_int_equal(flow_judge(&syn, 15 * SEC, &t), FLOW_EXPIRE_HALF_OPEN);
+	(void)state;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_established),
 		cmocka_unit_test(test_half_open),
 		cmocka_unit_test(test_closed),
+		cmocka_unit_test(test_keepalive),
+		cmocka_unit_test(test_keepalive_not_for_closed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
