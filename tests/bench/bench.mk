@@ -1,0 +1,18 @@
+# SPDX-License-Identifier: GPL-2.0
+# mqbench, the MQTT load generator (issue 7), its unit test, and 'make bench':
+# the side-by-side benchmark. 'make bench' is not part of 'make test'.
+MQBENCH_SRCS := tests/bench/mqbench.c tests/bench/mqbench_args.c
+BINS += $(O)/mqbench
+
+$(O)/mqbench: $(patsubst %.c,$(O)/obj/%.o,$(MQBENCH_SRCS)) $(LIB)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(eval $(call unit_test,test_mqbench_args,tests/bench/mqbench_args.c))
+$(O)/san/tests/unit/test_mqbench_args.o: CFLAGS += -Itests/bench
+
+# BENCH_ROUNDS=N (default 3), BENCH_QUICK=1 for a ~2-minute smoke run.
+bench: all
+	$(Q)BENCH_ROUNDS=$(BENCH_ROUNDS) BENCH_QUICK=$(BENCH_QUICK) tests/bench/bench.sh
+
+.PHONY: bench

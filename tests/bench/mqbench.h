@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * mqbench: an epoll MQTT load generator (issue 7). This header is what the
+ * engine (mqbench.c) shares with the option and address checks and the
+ * percentile code (mqbench_args.c), which the unit test links on its own.
+ */
+#ifndef MQBENCH_H
+#define MQBENCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <netinet/in.h>
+
+#pragma GCC poison u8 u16 u32 u64
+
+#define MQB_MAX_ADDRS	16	/* per address list (--sub-target, --pub-target, --src) */
+#define MQB_MAX_BPF	4	/* --bpf-prog ids summed */
+#define MQB_MIN_PAYLOAD	16	/* send time (8), publisher (4), sequence (4) */
+
+enum mqb_scenario {
+	MQB_CONN_RATE,
+	MQB_P2P,
+	MQB_FANOUT,
+	MQB_FANIN,
+	MQB_SEED,
+	MQB_IDLE,
+	MQB_NR_SCENARIOS
+};
+
+struct mqb_addrs {
+	struct sockaddr_in a[MQB_MAX_ADDRS];
+	int n;
+};
+
+struct mqb_opts {
+	enum mqb_scenario scenario;
+	struct mqb_addrs sub;		/* subscribers, conn-rate and idle connections */
+	struct mqb_addrs pub;		/* publishers */
+	struct mqb_addrs src;		/* optional source addresses (port 0) */
+	int n;				/* conn-rate: max connections; p2p pairs; fanin/seed publishers */
+	int m;				/* fanout/seed subscribers */
+	int c;				/* idle connections */
+	int qos;
+	int payload;
+	double rate;			/* conn/s, msg/s or publishers/s (seed); 0 = as fast as possible */
+	double duration;		/* measured seconds (conn-rate, p2p, fanout, fanin) */
+	double warmup;
+	double time_bound;		/* hard bound on the whole run, seconds */
+	int window;			/* undelivered messages allowed per publisher */
+	int concurrency;		/* connection attempts in flight */
+	int broker_pid;			/* idle: RSS growth of this process */
+	int cpu_pid;			/* CPU time of this process over the window */
+	uint32_t bpf_ids[MQB_MAX_BPF];	/* run time of these BPF programs over the window */
+	int nbpf;
+	const char *topic;
+	bool json;
+};
+
+extern const char *const mqb_scenario_names[MQB_NR_SCENARIOS];
+
+/* The only places load may go: loopback and the e2e test bed (tests/e2e/lib.sh). */
+bool mqb_addr_allowed(struct in_addr a);
+
+/*
+ * "A.B.C.D[:PORT],..." into l. Without a port, default_port applies (0 for
+ * source addresses, which must not carry one). -EINVAL for a malformed list,
+ * -EPERM for an address outside mqb_addr_allowed(); err says which.
+ */
+int mqb_parse_addrs(const char *s, int default_port, bool port_allowed, struct mqb_addrs *l,
+		    char *err, size_t errlen);
+
+/*
+ * argv into o (defaults first). 0, 1 for -h, -EINVAL for bad options and
+ * -EPERM for a refused address, with err saying why.
+ */
+int mqb_parse_args(int argc, char **argv, struct mqb_opts *o, char *err, size_t errlen);
+void mqb_usage(FILE *f);
+
+/* Sorts v in place; nearest-rank percentile p (0 < p <= 100) of v[0..n), 0 if n == 0. */
+void mqb_sort_u32(uint32_t *v, size_t n);
+uint32_t mqb_percentile(const uint32_t *sorted, size_t n, double p);
+
+#endif
