@@ -11,7 +11,8 @@
  *                          balancer's own connections).
  *
  * The first client payload of a flow is read as an MQTT CONNECT (mqtt.h);
- * with the strict option a flow whose first payload is not one is reset.
+ * with the strict option a flow whose first payload is not one is reset,
+ * both ways (refuse_flow()).
  *
  * Every decision other than forwarding is counted by reason in "stats".
  */
@@ -216,8 +217,8 @@ static __always_inline bool backend_gone(const struct mqlb_config *cfg, const st
  * of it, or data of a flow adopted from an older program that kept no ISN,
  * is never taken for the CONNECT. (TCP Fast Open data in the SYN is not
  * parsed: the flow then stays unjudged.) Returns true when strict mode
- * must reset the flow: malformed or not MQTT. A SPLIT CONNECT is never
- * reset: its rest may well be valid, and the broker validates it anyway.
+ * must refuse the flow: malformed or not MQTT. A SPLIT CONNECT is never
+ * refused: its rest may well be valid, and the broker validates it anyway.
  */
 static __always_inline bool mqtt_first_payload(struct xdp_md *ctx, struct pkt *p,
 					       const struct mqlb_config *cfg, struct mqlb_flow *f)
@@ -261,6 +262,34 @@ static __always_inline bool mqtt_first_payload(struct xdp_md *ctx, struct pkt *p
 	return cfg->flags & MQLB_CFG_STRICT;
 }
 
+/*
+ * strict: end a flow whose first payload is not a CONNECT, on both sides.
+ * XDP sends one frame per packet, and the broker's side matters most: a
+ * RST to the client alone left the broker holding an established socket
+ * that waits for a CONNECT forever (measured with mosquitto 2.0). So this
+ * segment goes on to the backend turned into a RST: its SEQ is the
+ * client's ISN + 1, exactly the broker's RCV.NXT since nothing was
+ * forwarded before it, so RFC 5961's check accepts it, and the payload it
+ * still carries is discarded with it (RFC 1122 section 4.2.2.12 allows
+ * data in a RST). The client, whose segment is never acknowledged, sends
+ * again within one retransmission timeout and gets its RST then.
+ */
+static __always_inline int refuse_flow(struct xdp_md *ctx, struct pkt *p, struct mqlb_flow *f)
+{
+	struct tcphdr *tcp = p->tcp;
+	/* The 16-bit word of data offset and flags, as the checksum sees it. */
+	__u16 *word = (__u16 *)((__u8 *)tcp + 12);
+	__u16 old = *word;
+
+	__sync_fetch_and_or(&f->tcp_flags, MQLB_FLOW_REFUSED);
+	stat_inc(MQLB_STAT_MQTT_STRICT_RESET);
+	tcp->rst = 1;
+	tcp->psh = 0;
+	tcp->fin = 0;
+	csum_replace2(&tcp->check, old, *word);
+	return forward_to_backend(ctx, p, f);
+}
+
 static __always_inline int from_client(struct xdp_md *ctx, struct pkt *p,
 				       const struct mqlb_config *cfg)
 {
@@ -285,12 +314,13 @@ static __always_inline int from_client(struct xdp_md *ctx, struct pkt *p,
 	}
 	if (f) {
 		if (!syn) {
-			if (mqtt_first_payload(ctx, p, cfg, f)) {
-				/* The segment never reaches the broker; the flow is over. */
-				__sync_fetch_and_or(&f->tcp_flags,
-						    MQLB_FLOW_RST | MQLB_FLOW_RESET_SENT);
-				return rst_back(ctx, p, MQLB_STAT_MQTT_STRICT_RESET);
+			/* Never a RST for a RST (RFC 793): that one just follows the flow. */
+			if ((f->tcp_flags & MQLB_FLOW_REFUSED) && !p->tcp->rst) {
+				__sync_fetch_and_or(&f->tcp_flags, MQLB_FLOW_RESET_SENT);
+				return rst_back(ctx, p, MQLB_STAT_RESET_REFUSED);
 			}
+			if (mqtt_first_payload(ctx, p, cfg, f))
+				return refuse_flow(ctx, p, f);
 			return forward_to_backend(ctx, p, f);
 		}
 		if (!MQLB_FLOW_CLOSED(f->tcp_flags)) {

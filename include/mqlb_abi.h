@@ -145,6 +145,11 @@ struct mqlb_snat_key {
  * one CPU that then parses it, so a flow is parsed at most once.
  */
 #define MQLB_FLOW_PAYLOAD     (1U << 7)
+/*
+ * strict refused the flow: its first payload went to the backend turned
+ * into a RST, and every later client segment is answered with a RST.
+ */
+#define MQLB_FLOW_REFUSED     (1U << 8)
 #define MQLB_FLOW_CLOSED(f)                                                                    \
 	(((f) & MQLB_FLOW_RST) ||                                                              \
 	 (((f) & (MQLB_FLOW_FIN_CLIENT | MQLB_FLOW_FIN_BACKEND)) ==                             \
@@ -164,7 +169,7 @@ struct mqlb_flow {
 	__u32 tcp_flags;         /* MQLB_FLOW_*, updated with atomic or */
 	__u8 cli_mac[6];         /* source MAC of the SYN: next hop back to the client */
 	__u8 lb_mac[6];          /* destination MAC of the SYN: our own MAC on that side */
-	__u8 mqtt_level;         /* 3, 4, 5 from a parsed CONNECT; 0 = not parsed (see mqtt_flags) */
+	__u8 mqtt_level;         /* 3, 4, 5 from a parsed CONNECT; else 0 (see mqtt_flags) */
 	__u8 client_id_len;      /* bytes kept in client_id: min(id length, MQLB_CLIENT_ID_LEN) */
 	__u8 mqtt_flags;         /* MQLB_MQTT_*: how the first payload was judged */
 	__u8 pad;
@@ -227,7 +232,8 @@ enum mqlb_stat {
 	MQLB_STAT_MQTT_CONNECT_SPLIT,   /* not parsed: continues in a later segment */
 	MQLB_STAT_MQTT_CONNECT_MALFORMED,
 	MQLB_STAT_MQTT_NOT_MQTT,
-	MQLB_STAT_MQTT_STRICT_RESET,    /* strict: malformed or not MQTT, client reset */
+	MQLB_STAT_MQTT_STRICT_RESET,    /* strict: malformed or not MQTT, flow refused */
+	MQLB_STAT_RESET_REFUSED,        /* RST to a client segment of a refused flow */
 	MQLB_STAT_MAX,
 };
 
@@ -281,6 +287,7 @@ static const char *const mqlb_stat_names[MQLB_STAT_MAX] = {
 	[MQLB_STAT_MQTT_CONNECT_MALFORMED] = "mqtt_connect_malformed",
 	[MQLB_STAT_MQTT_NOT_MQTT] = "mqtt_not_mqtt",
 	[MQLB_STAT_MQTT_STRICT_RESET] = "mqtt_strict_reset",
+	[MQLB_STAT_RESET_REFUSED] = "reset_refused",
 };
 
 static const char *const mqlb_backend_state_names[] = {

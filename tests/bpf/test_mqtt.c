@@ -273,8 +273,21 @@ static void m_level6(struct msg *m) { struct connect c = v4; c.level = 6; mk_con
 static void m_bridge5(struct msg *m) { struct connect c = v4; c.level = 0x85; mk_connect(m, &c); }
 static void m_reserved(struct msg *m) { struct connect c = v4; c.flags = 0x03; mk_connect(m, &c); }
 static void m_will_qos3(struct msg *m) { struct connect c = v4; c.flags = 0x1e; mk_connect(m, &c); }
-static void m_qos_no_will(struct msg *m) { struct connect c = v4; c.flags = 0x0a; mk_connect(m, &c); }
-static void m_ret_no_will(struct msg *m) { struct connect c = v4; c.flags = 0x22; mk_connect(m, &c); }
+static void m_qos_no_will(struct msg *m)
+{
+	struct connect c = v4;
+
+	c.flags = 0x0a;
+	mk_connect(m, &c);
+}
+
+static void m_ret_no_will(struct msg *m)
+{
+	struct connect c = v4;
+
+	c.flags = 0x22;
+	mk_connect(m, &c);
+}
 
 static void m_pw_no_user(struct msg *m)
 {
@@ -323,8 +336,8 @@ static const struct mcase cases[] = {
 	OK("MQTT 5.0, property length 0", m_v5_no_props, 5, V5, 0, "nop", 0),
 	OK("MQTT 5.0, 199 bytes of properties", m_v5_long_props, 5, V5, 45, "c5", 0),
 	OK("empty client id", m_empty_id, 4, V4, 10, "", 0),
-	OK("client id of 32 bytes: kept whole", m_id32, 4, V4, 20, "0123456789abcdefghijklmnopqrstuv",
-	   0),
+	OK("client id of 32 bytes: kept whole", m_id32, 4, V4, 20,
+	   "0123456789abcdefghijklmnopqrstuv", 0),
 	OK("client id of 40 bytes: 32 kept, truncated", m_long_id, 4, V4, 20,
 	   "0123456789abcdefghijklmnopqrstuv", MQLB_MQTT_ID_TRUNCATED),
 	OK("user name and password", m_user_pw, 4, V4, 30, "client-311", 0),
@@ -465,7 +478,7 @@ static void run_cases(struct lb *lb, __u32 cfg_flags)
 			      mqlb_stat_names[k->stat]);
 		if (!ok) {
 			stats_print_delta(before, after);
-			print_message("    flow: mqtt_flags %#x level %u keepalive %u id_len %u '%.*s'\n",
+			print_message("    flow: flags %#x level %u keepalive %u id %u '%.*s'\n",
 				      f.mqtt_flags, f.mqtt_level, f.keepalive_s, f.client_id_len,
 				      (int)f.client_id_len, f.client_id);
 			failed++;
@@ -571,30 +584,61 @@ static void test_reordered_first_segment(void **state)
 	assert_int_equal(f.keepalive_s, 60);
 }
 
-/* strict: a garbage or malformed first payload is answered with a RST and never forwarded. */
-static void strict_reset(struct lb *lb, __u16 cport, const void *p, size_t len,
-			 enum mqlb_stat why)
+/*
+ * strict: a garbage or malformed first payload goes on to the backend as a
+ * RST (same sequence number, PSH dropped), so the broker lets go of its
+ * socket; the client's next segment (its retransmission) is answered with
+ * a RST, and so is every later one, but never a RST.
+ */
+static void strict_refuse(struct lb *lb, __u16 cport, const void *p, size_t len,
+			  enum mqlb_stat why)
 {
 	uint64_t before[MQLB_STAT_MAX], after[MQLB_STAT_MAX];
 	struct frame in, out;
-	struct pkt_spec s;
+	struct pkt_spec s, w;
 	struct mqlb_flow f;
 	struct conn c;
+	int i;
 
 	est_conn(lb, &c, cport);
 	spec_data(&s, &c, FIRST_SEQ, p, len);
 	pkt_build(&in, &s);
 	stats_read(lb, before);
-	/* back through the devmap to the interface it came in on, like every data-plane RST */
 	assert_int_equal(xdp_run(lb, &in, c.cif, &out), XDP_REDIRECT);
 	stats_read(lb, after);
 	assert_true(stats_exact(before, after, (const struct sd[]){ { MQLB_STAT_RX_PACKETS, 1 },
-		{ (int)why, 1 }, { MQLB_STAT_MQTT_STRICT_RESET, 1 }, SD_END }));
-	/* RFC 793: the segment has ACK, so the RST's SEQ is its ACK and the RST has no ACK. */
-	expect_rst(&out, &s, s.ack_seq, 0, TF_RST);
+		{ (int)why, 1 }, { MQLB_STAT_MQTT_STRICT_RESET, 1 },
+		{ MQLB_STAT_FWD_TO_BACKEND, 1 }, { MQLB_STAT_REDIRECT, 1 }, SD_END }));
+	w = s;
+	w.flags = TF_RST | TF_ACK;
+	expect_to_backend(&out, &w, c.be, c.snat_port);
+	flow_get(lb, c.caddr, c.cport, &f);
+	assert_true(f.tcp_flags & MQLB_FLOW_REFUSED);
+	assert_true(MQLB_FLOW_CLOSED(f.tcp_flags));
+
+	/* The retransmission, then a FIN: each gets a RST back through the devmap. */
+	for (i = 0; i < 2; i++) {
+		if (i)
+			s.flags = TF_FIN | TF_ACK;
+		pkt_build(&in, &s);
+		stats_read(lb, before);
+		assert_int_equal(xdp_run(lb, &in, c.cif, &out), XDP_REDIRECT);
+		stats_read(lb, after);
+		assert_true(stats_exact(before, after, (const struct sd[]){
+			{ MQLB_STAT_RX_PACKETS, 1 }, { MQLB_STAT_RESET_REFUSED, 1 }, SD_END }));
+		/* RFC 793: the segment has ACK, so the RST's SEQ is its ACK, and no ACK flag. */
+		expect_rst(&out, &s, s.ack_seq, 0, TF_RST);
+	}
 	flow_get(lb, c.caddr, c.cport, &f);
 	assert_true(f.tcp_flags & MQLB_FLOW_RESET_SENT);
-	assert_true(MQLB_FLOW_CLOSED(f.tcp_flags));
+
+	/* The client's own RST is not answered: it follows the flow to the backend. */
+	spec_conn(&s, &c, TF_RST);
+	s.seq = FIRST_SEQ;
+	stats_read(lb, before);
+	forward(lb, &c, &s, c.cif, XDP_REDIRECT);
+	stats_read(lb, after);
+	assert_true(fwd_only(before, after));
 }
 
 static void test_strict(void **state)
@@ -607,12 +651,12 @@ static void test_strict(void **state)
 
 	NEED_LB();
 	set_flags(lb, MQLB_CFG_STRICT);
-	strict_reset(lb, 43000, "GET / HTTP/1.1\r\n\r\n", 18, MQLB_STAT_MQTT_NOT_MQTT);
-	strict_reset(lb, 43001, "\xc0\x00", 2, MQLB_STAT_MQTT_NOT_MQTT);
+	strict_refuse(lb, 43000, "GET / HTTP/1.1\r\n\r\n", 18, MQLB_STAT_MQTT_NOT_MQTT);
+	strict_refuse(lb, 43001, "\xc0\x00", 2, MQLB_STAT_MQTT_NOT_MQTT);
 	m_reserved(&m);
-	strict_reset(lb, 43002, m.b, m.n, MQLB_STAT_MQTT_CONNECT_MALFORMED);
+	strict_refuse(lb, 43002, m.b, m.n, MQLB_STAT_MQTT_CONNECT_MALFORMED);
 	m_rl5(&m);
-	strict_reset(lb, 43003, m.b, m.n, MQLB_STAT_MQTT_CONNECT_MALFORMED);
+	strict_refuse(lb, 43003, m.b, m.n, MQLB_STAT_MQTT_CONNECT_MALFORMED);
 
 	/* A valid CONNECT goes through, with its record. */
 	mk_connect(&m, &v5);
@@ -666,7 +710,8 @@ static void test_strict_forwards_valid(void **state)
 		est_conn(&E.lb, &c, (__u16)(44000 + i));
 		send_fwd(&E.lb, &c, FIRST_SEQ, m.b, m.n, 0, before, after);
 		if (!fwd_and(before, after, k->stat))
-			fail_msg("strict: %s not forwarded as %s", k->desc, mqlb_stat_names[k->stat]);
+			fail_msg("strict: %s not forwarded as %s", k->desc,
+				 mqlb_stat_names[k->stat]);
 	}
 }
 

@@ -6,13 +6,15 @@
 #     (a 40-byte id kept as its first 32 bytes), and the mqtt_* counters
 #     count exactly them; a raw client's garbage counts as mqtt_not_mqtt.
 #  2. strict: a raw TCP client sending garbage is reset (mqtt_strict_reset),
-#     a valid CONNECT and a CONNECT split over two segments get through.
+#     and so is the broker's side of it (no socket left waiting for a
+#     CONNECT); a valid CONNECT and one split over two segments get through.
 #  3. keep-alive-aware idle expiry: idle-timeout 2s, a client with
 #     keep-alive 4s held idle is still a flow after 3.5s and gone by 7.5s (its
 #     limit is 1.5 x 4 = 6s), while a keep-alive 0 client goes after ~2s.
 #     The backend there is a CONNACK-and-hold server, not mosquitto, which
 #     would itself close the idle client at 1.5 x keep-alive.
-# Generic XDP: the parser does not depend on the attach mode.
+# 1 and 2 run in native and generic XDP (MQLB_XDP_MODES narrows it); 3 in
+# generic only, as the collector does not depend on the attach mode.
 . "$(dirname "$0")/lib.sh"
 bed_require
 bed_up
@@ -26,9 +28,17 @@ done
 mqlb() { "$BUILD/mqlb" --pin-path "$PIN" "$@"; }
 # counter NAME: one global counter
 counter() { mqlb -j stats show | /usr/bin/python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
+SUB_PIDS=()
 sub_bg() {
 	ip netns exec "${P}cli" mosquitto_sub -h $VIP -p $VIP_PORT -t 'mqlb/#' "$@" >/dev/null 2>&1 &
 	CLEANUP_PIDS+=($!)
+	SUB_PIDS+=($!)
+}
+# client connections (from the SNAT address) over all brokers
+all_broker_conns() {
+	local i n=0
+	for i in $(seq "$NBROKERS"); do n=$((n + $(broker_conns "$i"))); done
+	echo $n
 }
 wait_flows() {
 	local n=$1
@@ -65,9 +75,12 @@ except socket.timeout:
 EOF
 }
 
+for mode in $XDP_MODES; do
+log "== xdp-mode $mode"
 # ---- 1. levels, keep-alives and client ids ----
-write_mqlbd_conf generic
+write_mqlbd_conf "$mode"
 start_mqlbd
+SUB_PIDS=()
 long_id=0123456789abcdefghijklmnopqrstuvwxyzABCD
 sub_bg -V mqttv31 -i sub-v31 -k 30
 sub_bg -V mqttv311 -i sub-v311 -k 40
@@ -102,27 +115,35 @@ got="$got $(counter mqtt_connect_split) $(counter mqtt_connect_malformed) $(coun
 [ "$got" = "1 3 2 1 0 0 0" ] ||
 	fail "counters v3 v4 v5 not_mqtt split malformed strict_reset: want 1 3 2 1 0 0 0, got $got"
 log "counters: v3 1, v4 3, v5 2, not MQTT 1"
+kill "${SUB_PIDS[@]}"
+# their FINs must pass before XDP goes, or the brokers keep their sockets
+for _ in $(seq 30); do [ "$(all_broker_conns)" = 0 ] && break; sleep 0.1; done
+[ "$(all_broker_conns)" = 0 ] || fail "brokers still hold $(all_broker_conns) connection(s)"
 stop_mqlbd
 
 # ---- 2. strict ----
-write_mqlbd_conf generic strict
+write_mqlbd_conf "$mode" strict
 start_mqlbd
 r=$(rawc garbage)
 [ "$r" = reset ] || fail "strict: garbage was not reset ($r)"
 [ "$(counter mqtt_strict_reset)" = 1 ] || fail "strict: mqtt_strict_reset $(counter mqtt_strict_reset)"
+[ "$(counter reset_refused)" -ge 1 ] || fail "strict: the client's RST was not counted"
+for _ in $(seq 20); do [ "$(all_broker_conns)" = 0 ] && break; sleep 0.1; done
+[ "$(all_broker_conns)" = 0 ] || fail "strict: a broker still holds $(all_broker_conns) connection(s)"
 ip netns exec "${P}cli" mosquitto_pub -h $VIP -p $VIP_PORT -V mqttv311 -i strict-ok -t mqlb/x -m hi ||
 	fail "strict: a valid client was refused"
 r=$(rawc split)
 [ "$r" = connack ] || fail "strict: split CONNECT got $r"
 [ "$(counter mqtt_connect_split)" = 1 ] || fail "strict: mqtt_connect_split $(counter mqtt_connect_split)"
 [ "$(counter mqtt_strict_reset)" = 1 ] || fail "strict: more resets: $(counter mqtt_strict_reset)"
-log "strict: garbage reset, valid and split CONNECTs served"
+log "strict: garbage reset on both sides, valid and split CONNECTs served"
 stop_mqlbd
+done
 
 # ---- 3. keep-alive-aware idle expiry ----
 # A backend that answers every CONNECT with CONNACK and then only holds.
 ip netns exec "${P}b1" /usr/bin/python3 -c '
-import socket, threading
+import socket
 l = socket.socket()
 l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 l.bind(("0.0.0.0", 1884))

@@ -97,7 +97,8 @@ static void test_keepalive(void **state)
 /* The keep-alive stretches idle time only: TCP's end and the handshake deadline stay. */
 static void test_keepalive_not_for_closed(void **state)
 {
-	struct mqlb_flow both = flow(EST | MQLB_FLOW_FIN_CLIENT | MQLB_FLOW_FIN_BACKEND, 0, 100 * SEC);
+	const uint32_t fins = MQLB_FLOW_FIN_CLIENT | MQLB_FLOW_FIN_BACKEND;
+	struct mqlb_flow both = flow(EST | fins, 0, 100 * SEC);
 	struct mqlb_flow rst = flow(EST | MQLB_FLOW_RST | MQLB_FLOW_RESET_SENT, 0, 100 * SEC);
 	struct mqlb_flow syn = flow(MQLB_FLOW_SYN | MQLB_FLOW_SYNACK, 10 * SEC, 10 * SEC);
 
