@@ -263,7 +263,8 @@ struct broker {
 	struct listener listeners[BROKER_MAX_LISTENERS];
 	int nlisteners;
 	struct client *clients;		/* every open connection */
-	struct client *dirty;
+	struct client *dirty;		/* FIFO: flushed oldest first */
+	struct client *dirty_tail;
 	struct client *closed;		/* freed after the current iteration */
 	uint32_t nclients;
 	struct session **sess_buckets;

@@ -243,9 +243,14 @@ void client_out_commit(struct client *c, uint32_t n)
 		}
 	}
 	if (!c->dirty && c->state != CS_CLOSED) {
+		/* FIFO, so the connection that got output first is written first. */
 		c->dirty = true;
-		c->dirty_next = c->b->dirty;
-		c->b->dirty = c;
+		c->dirty_next = NULL;
+		if (c->b->dirty)
+			c->b->dirty_tail->dirty_next = c;
+		else
+			c->b->dirty = c;
+		c->b->dirty_tail = c;
 	}
 }
 
@@ -285,6 +290,8 @@ void client_flush_all(struct broker *b)
 		struct client *c = b->dirty;
 
 		b->dirty = c->dirty_next;
+		if (!b->dirty)
+			b->dirty_tail = NULL;
 		c->dirty = false;
 		if (c->state != CS_CLOSED)
 			client_flush(c);

@@ -211,7 +211,7 @@ static void test_window_acks_resend(void **state)
 	c.wlen = 0;
 	s->client = NULL;
 	free(c.wbuf);
-	b->dirty = NULL;
+	b->dirty = b->dirty_tail = NULL;
 	session_free(b, s);
 }
 

@@ -6,18 +6,20 @@
 # round, medians over ROUNDS rounds.
 #
 #   tests/bench/broker/bench.sh [-r ROUNDS] [-d SECONDS] [-c IDLE_CONNS] [-o RESULTS.jsonl]
+#                               [-f REGEX]   (only scenarios whose label matches; -c 0: no idle run)
 #
 # Not a test: it prints numbers and never fails on speed.
 set -u
 cd "$(dirname "$0")/../../.."
 BUILD=${BUILD:-build}
-ROUNDS=3 SECS=5 IDLE=10000 OUT=
-while getopts "r:d:c:o:" o; do
+ROUNDS=3 SECS=5 IDLE=10000 OUT= FILTER=
+while getopts "r:d:c:o:f:" o; do
 	case $o in
 	r) ROUNDS=$OPTARG ;;
 	d) SECS=$OPTARG ;;
 	c) IDLE=$OPTARG ;;
 	o) OUT=$OPTARG ;;
+	f) FILTER=$OPTARG ;;
 	*) echo "usage: $0 [-r ROUNDS] [-d SECONDS] [-c IDLE_CONNS] [-o FILE]"; exit 2 ;;
 	esac
 done
@@ -87,11 +89,13 @@ for round in $(seq "$ROUNDS"); do
 	if [ $((round % 2)) -eq 1 ]; then order="mqbroker mosquitto"; else order="mosquitto mqbroker"; fi
 	for s in "${SCEN[@]}"; do
 		label=${s%%|*}
+		[ -n "$FILTER" ] && ! [[ $label =~ $FILTER ]] && continue
 		read -r -a args <<<"${s#*|}"
 		for b in $order; do
 			measure "$b" "$round" "$label" "${args[@]}" -d "$SECS"
 		done
 	done
+	[ "$IDLE" -gt 0 ] || continue
 	for b in $order; do
 		measure "$b" "$round" "idle$IDLE" -s idle -c "$IDLE"
 	done
