@@ -349,6 +349,11 @@ int handle_pingreq(struct client *c);
 int handle_disconnect(struct client *c);
 int handle_ack(struct client *c, uint8_t type, uint16_t pid);
 
+/* will.c */
+int will_set(struct client *c, const struct mqtt_connect *p);
+void will_publish(struct broker *b, struct will *w);
+void will_free(struct will *w);
+
 /* sys.c */
 void sys_publish(struct broker *b);
 

@@ -350,12 +350,9 @@ void client_close(struct client *c, bool abnormal, const char *why)
 	 * The will goes out after the session is detached, so a will that
 	 * matches the client's own persistent subscription is queued for it.
 	 */
-	if (w) {
-		if (abnormal)
-			broker_publish(b, w->m, w->retain);
-		msg_put(w->m);
-		free(w);
-	}
+	if (w && abnormal)
+		will_publish(b, w);
+	will_free(w);
 }
 
 void client_free_closed(struct broker *b)

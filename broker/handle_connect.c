@@ -2,7 +2,6 @@
 /* CONNECT (MQTT 3.1.1 section 3.1) and its CONNACK. */
 #include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "broker.h"
@@ -49,27 +48,6 @@ static int check_connect(struct client *c, const struct mqtt_connect *p)
 	return 0;
 }
 
-static int set_will(struct client *c, const struct mqtt_connect *p)
-{
-	struct will *w;
-
-	if (!p->will)
-		return 0;
-	w = calloc(1, sizeof(*w));
-	if (!w)
-		return -ENOMEM;
-	w->m = msg_new((const char *)p->will_topic.p, p->will_topic.len, p->will_msg.p,
-		       p->will_msg.len, p->will_qos);
-	if (!w->m) {
-		free(w);
-		return -ENOMEM;
-	}
-	w->qos = p->will_qos;
-	w->retain = p->will_retain;
-	c->will = w;
-	return 0;
-}
-
 int handle_connect(struct client *c, const struct mqtt_connect *p)
 {
 	struct broker *b = c->b;
@@ -108,7 +86,7 @@ int handle_connect(struct client *c, const struct mqtt_connect *p)
 		if (!s)
 			return -ENOMEM;
 	}
-	err = set_will(c, p);
+	err = will_set(c, p);
 	if (err) {
 		if (!present)
 			session_free(b, s);

@@ -1,17 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /* DISCONNECT (MQTT 3.1.1 section 3.14). */
-#include <stdlib.h>
-
 #include "broker.h"
 
 int handle_disconnect(struct client *c)
 {
 	/* [MQTT-3.14.4-3]: a clean DISCONNECT discards the will. */
-	if (c->will) {
-		msg_put(c->will->m);
-		free(c->will);
-		c->will = NULL;
-	}
+	will_free(c->will);
+	c->will = NULL;
 	client_close(c, false, "disconnected");
 	return 0;
 }

@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Will messages (MQTT 3.1.1 section 3.1.2.5): stored at CONNECT, published
+ * when the connection ends for any reason but DISCONNECT [MQTT-3.1.2-8],
+ * discarded by DISCONNECT [MQTT-3.14.4-3].
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "broker.h"
+
+int will_set(struct client *c, const struct mqtt_connect *p)
+{
+	struct will *w;
+
+	if (!p->will)
+		return 0;
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	w->m = msg_new((const char *)p->will_topic.p, p->will_topic.len, p->will_msg.p,
+		       p->will_msg.len, p->will_qos);
+	if (!w->m) {
+		free(w);
+		return -ENOMEM;
+	}
+	/* [MQTT-3.1.2-14], [MQTT-3.1.2-17]: QoS and retain as the client asked. */
+	w->qos = p->will_qos;
+	w->retain = p->will_retain;
+	c->will = w;
+	return 0;
+}
+
+void will_free(struct will *w)
+{
+	if (!w)
+		return;
+	msg_put(w->m);
+	free(w);
+}
+
+void will_publish(struct broker *b, struct will *w)
+{
+	broker_publish(b, w->m, w->retain);
+}
