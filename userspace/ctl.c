@@ -136,6 +136,7 @@ static void ctl_serve(struct mqlbd *d, int fd)
 	struct timeval tv = { .tv_sec = CTL_IO_TIMEOUT_MS / 1000 };
 	char line[MQLB_CTL_MAX_LINE + 1], *nl;
 	char *out = malloc(64 * 1024);
+	uint64_t deadline;
 	size_t got = 0;
 	ssize_t n;
 
@@ -143,7 +144,9 @@ static void ctl_serve(struct mqlbd *d, int fd)
 		return;
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	while (got < MQLB_CTL_MAX_LINE) {
+	/* One deadline for the whole request: a client dribbling bytes cannot hold the loop. */
+	deadline = ev_clock_ms() + CTL_IO_TIMEOUT_MS;
+	while (got < MQLB_CTL_MAX_LINE && ev_clock_ms() < deadline) {
 		n = read(fd, line + got, MQLB_CTL_MAX_LINE - got);
 		if (n <= 0)
 			break;
@@ -161,7 +164,7 @@ static void ctl_serve(struct mqlbd *d, int fd)
 		ctl_reply(out, 64 * 1024, -EINVAL,
 			  got >= MQLB_CTL_MAX_LINE ? "request too long" : "incomplete request");
 	}
-	if (write(fd, out, strlen(out)) < 0)
+	if (send(fd, out, strlen(out), MSG_NOSIGNAL) < 0)
 		pr_debug("control: reply: %s\n", strerror(errno));
 	free(out);
 }

@@ -70,6 +70,13 @@ int dp_set_backend(struct dataplane *dp, uint32_t id, const struct mqlb_backend 
 	return bpf_map_update_elem(dp->backends_fd, &id, be, BPF_ANY) ? -errno : 0;
 }
 
+/*
+ * Two publishes in quick succession (a reload makes several) rewrite the
+ * ring that was active a moment ago, which an XDP program still running on
+ * another CPU may be reading. The worst it can do is pick a slot from the
+ * newer ring; pick_backend() re-checks that the backend is up, so a flow
+ * can never go to a backend that is not.
+ */
 int dp_publish_ring(struct dataplane *dp, struct mqlb_ring *r)
 {
 	struct mqlb_config cfg;
@@ -140,8 +147,8 @@ int dp_stats_sum(struct dataplane *dp, uint64_t out[MQLB_STAT_MAX])
  * one that was judged. The window left between re-read and delete is a
  * few microseconds and only reachable by a client reusing its port.
  */
-static void gc_remove(struct dataplane *dp, const struct mqlb_flow_key *key,
-		      const struct mqlb_flow *judged)
+static bool gc_remove(struct dataplane *dp, const struct mqlb_flow_key *key,
+		      const struct mqlb_flow *judged, uint64_t now_ns, const struct flow_timeouts *t)
 {
 	struct mqlb_snat_key sk = {
 		.backend_addr_be = judged->backend_addr_be,
@@ -153,12 +160,16 @@ static void gc_remove(struct dataplane *dp, const struct mqlb_flow_key *key,
 	struct mqlb_flow now;
 
 	if (bpf_map_lookup_elem(dp->flows_fd, key, &now))
-		return;
+		return false;
 	if (now.created_ns != judged->created_ns || now.snat_port_be != judged->snat_port_be)
-		return;
+		return false;
+	/* A packet since the batch was read may have brought it back (a late handshake ACK). */
+	if (flow_judge(&now, now_ns, t) == FLOW_KEEP)
+		return false;
 	bpf_map_delete_elem(dp->flows_fd, key);
 	if (!bpf_map_lookup_elem(dp->snat_fd, &sk, &owner) && !memcmp(&owner, key, sizeof(owner)))
 		bpf_map_delete_elem(dp->snat_fd, &sk);
+	return true;
 }
 
 /*
@@ -205,8 +216,8 @@ static void gc_one(struct dataplane *dp, const struct mqlb_flow_key *key,
 
 	g->res->scanned++;
 	if (v != FLOW_KEEP) {
-		g->res->expired[v]++;
-		gc_remove(dp, key, f);
+		if (gc_remove(dp, key, f, g->now_ns, g->t))
+			g->res->expired[v]++;
 	} else if (!MQLB_FLOW_CLOSED(f->tcp_flags) && f->backend_id < MQLB_MAX_BACKENDS) {
 		g->res->active[f->backend_id]++;
 	}

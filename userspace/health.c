@@ -11,7 +11,7 @@
 #include "mqtt_codec.h"
 #include "netutil.h"
 
-/* Jitter: spread first checks over 10% of the interval, and each next one by +-5%. */
+/* Jitter: first checks spread over 10% of the interval, each next one up to 10% early. */
 static uint32_t jitter(struct health *h, uint32_t span)
 {
 	h->seed = h->seed * 1103515245u + 12345u;
@@ -60,7 +60,8 @@ static uint64_t next_delay(struct probe *pr, bool ok, uint64_t now)
 	uint32_t iv = h->conf.interval_ms;
 	bool changing = ok ? b->health != HEALTH_UP : b->health != HEALTH_DOWN;
 	uint64_t period = changing ? iv / 2 : iv;
-	uint64_t due = pr->started_ms + period - period / 20 + jitter(h, (uint32_t)(period / 10) + 1);
+	/* Jitter only ever shortens the period, so the detection bound holds. */
+	uint64_t due = pr->started_ms + period - jitter(h, (uint32_t)(period / 10) + 1);
 
 	return due > now ? due - now : 0;
 }

@@ -22,6 +22,12 @@
 #endif
 
 static bool libbpf_quiet;
+static bool libbpf_debug;
+
+void loader_set_libbpf_debug(bool on)
+{
+	libbpf_debug = on;
+}
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
@@ -29,7 +35,7 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 
 	if (libbpf_quiet && level != LIBBPF_DEBUG)
 		return 0;
-	if (level == LIBBPF_DEBUG && log_get_level() < LOG_LVL_DEBUG)
+	if (level == LIBBPF_DEBUG && !libbpf_debug)
 		return 0;
 	log_vprint(ours, fmt, ap);
 	return 0;
@@ -244,6 +250,47 @@ int loader_attach(struct loader *l, const char *ifname, enum xdp_attach_mode mod
 	return 0;
 }
 
+static bool ours(const struct loader *l, const char *ifname)
+{
+	int i;
+
+	for (i = 0; i < l->nifs; i++)
+		if (!strcmp(l->ifs[i].name, ifname))
+			return true;
+	return false;
+}
+
+/* Unpin link_IFNAME entries; with keep_ours, only those of interfaces we no longer use. */
+static void unpin_links(struct loader *l, bool keep_ours)
+{
+	size_t plen = strlen(MQLB_LINK_PREFIX);
+	char path[PATH_MAX];
+	struct dirent *de;
+	DIR *dir;
+
+	dir = opendir(l->pin_path);
+	if (!dir)
+		return;
+	while ((de = readdir(dir))) {
+		if (strncmp(de->d_name, MQLB_LINK_PREFIX, plen))
+			continue;
+		if (keep_ours && ours(l, de->d_name + plen))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", l->pin_path, de->d_name);
+		if (unlink(path) && errno != ENOENT)
+			pr_warn("unpin %s: %s\n", path, strerror(errno));
+		else if (keep_ours)
+			pr_info("interface %s is no longer configured: XDP detached from it\n",
+				de->d_name + plen);
+	}
+	closedir(dir);
+}
+
+void loader_drop_stale_links(struct loader *l)
+{
+	unpin_links(l, true);
+}
+
 void loader_teardown(struct loader *l)
 {
 	char pin[PATH_MAX];
@@ -261,6 +308,8 @@ void loader_teardown(struct loader *l)
 		a->link_fd = -1;
 	}
 	l->nifs = 0;
+	/* Also any link a previous daemon pinned for an interface we never attached. */
+	unpin_links(l, false);
 	if (l->skel) {
 		bpf_object__unpin_maps(l->skel->obj, NULL);
 		mqlb_xdp_bpf__destroy(l->skel);

@@ -34,6 +34,8 @@ struct loader {
 
 /* Route libbpf's messages through pr_*, one level lower (STYLE.md item 14). */
 void loader_setup_libbpf_logging(void);
+/* -vv: libbpf's debug output too (it is long: every map and relocation). */
+void loader_set_libbpf_debug(bool on);
 /* Make sure pin_path is a directory on a bpffs, mounting one when needed. */
 int loader_prepare_pin_path(struct loader *l, const char *pin_path);
 int loader_open_load(struct loader *l, const struct mqlbd_config *c);
@@ -41,6 +43,8 @@ int loader_open_load(struct loader *l, const struct mqlbd_config *c);
 int loader_attach(struct loader *l, const char *ifname, enum xdp_attach_mode mode);
 /* fd of one of the object's maps by name, or -ENOENT. */
 int loader_map_fd(const struct loader *l, const char *name);
+/* After attaching: detach links a previous daemon left on interfaces no longer configured. */
+void loader_drop_stale_links(struct loader *l);
 /* Detach every link, unpin links and maps, close everything. */
 void loader_teardown(struct loader *l);
 /* Close our handles but leave links and maps pinned: the data plane keeps running. */

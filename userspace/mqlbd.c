@@ -44,7 +44,7 @@ static void usage(FILE *out, const char *prog)
 		"  -c FILE   configuration (see README: vip, interface, backend, health, ...)\n"
 		"  --stop    stop the running daemon of FILE (or, with none running, remove what\n"
 		"            it left): detach XDP and remove the pinned maps and links\n"
-		"  -v        more logging (-vv: debug, including libbpf)\n"
+		"  -v        debug logging (-vv: libbpf's too)\n"
 		"  -h        this help\n"
 		"\n"
 		"Runs in the foreground and logs to stderr. SIGHUP reloads FILE. SIGTERM or\n"
@@ -87,7 +87,10 @@ static void op_backend_lost(void *ctx, uint32_t id)
 		return;
 	n = dp_kick_backend(&d->dp, id, d->kick_fd, d->kick_seed);
 	d->kick_seed += 0x9e3779b9u;
-	if (n > 0)
+	if (n < 0)
+		pr_warn("on-down reset of backend slot %u: %s (its clients are reset on their "
+			"next packet)\n", id, strerror(-n));
+	else if (n > 0)
 		pr_info("on-down reset: provoked %d client(s) of backend slot %u into a reset\n", n,
 			id);
 }
@@ -186,7 +189,7 @@ static int adopt_pool(struct mqlbd *d)
 
 		if (dp_read_backend(&d->dp, id, &be, &info) || be.state == MQLB_BE_EMPTY)
 			continue;
-		pool_adopt_published(&d->pool, id, &be);
+		pool_adopt_published(&d->pool, id, &be, info.name);
 		for (i = 0; i < c->nbackends; i++) {
 			const struct backend_conf *b = &c->backends[i];
 
@@ -195,8 +198,9 @@ static int adopt_pool(struct mqlbd *d)
 				continue;
 			err = pool_add_at(&d->pool, id, b->name, &b->addr, b->weight,
 					  b->disabled ? ADMIN_DISABLED : ADMIN_ENABLED,
-					  be.state == MQLB_BE_UP || be.state == MQLB_BE_DRAIN
-						  ? HEALTH_UP : HEALTH_UNKNOWN);
+					  /* only a backend the old daemon saw down must prove
+					   * itself again; disabled or drained ones were healthy */
+					  be.state == MQLB_BE_DOWN ? HEALTH_UNKNOWN : HEALTH_UP);
 			if (err >= 0) {
 				taken[i] = true;
 				pr_info("backend %s: adopted in slot %u (%s)\n", b->name, id,
@@ -290,8 +294,10 @@ static int start(struct mqlbd *d)
 		pr_info("adopting the pinned state under %s (flows, SNAT ports, counters)\n",
 			c->pin_path);
 	err = dp_init(&d->dp, d->loader.skel);
-	if (err)
+	if (err) {
+		pr_warn("can't set up the data plane maps: %s\n", strerror(-err));
 		return err;
+	}
 	err = fill_dataplane(d);
 	if (err) {
 		pr_warn("can't fill the data plane maps: %s\n", strerror(-err));
@@ -308,6 +314,8 @@ static int start(struct mqlbd *d)
 	err = loader_attach(&d->loader, c->ifname, c->xdp_mode);
 	if (!err && strcmp(c->ifname, config_backend_ifname(c)))
 		err = loader_attach(&d->loader, config_backend_ifname(c), c->xdp_mode);
+	if (!err && d->adopted)
+		loader_drop_stale_links(&d->loader);
 	return err;
 }
 
@@ -442,6 +450,8 @@ static int run_daemon(struct mqlbd *d)
 	char vip[NET_ADDRSTR_LEN];
 	int err;
 
+	/* A control client that hangs up before its reply must not kill the daemon. */
+	signal(SIGPIPE, SIG_IGN);
 	d->sig_fd = block_signals();
 	if (d->sig_fd < 0)
 		return d->sig_fd;
@@ -449,8 +459,11 @@ static int run_daemon(struct mqlbd *d)
 	if (err)
 		return err;
 	d->loop = ev_loop_new(1024);
-	if (!d->loop)
-		return -errno;
+	if (!d->loop) {
+		err = -errno;
+		pr_warn("can't create the event loop: %s\n", strerror(-err));
+		return err;
+	}
 	d->kick_fd = kick_open();
 	if (d->kick_fd < 0)
 		pr_warn("raw socket for on-down reset: %s (clients of a lost backend will be "
@@ -465,9 +478,15 @@ static int run_daemon(struct mqlbd *d)
 		err = stats_start(d);
 	if (err)
 		return err;
-	if (ev_add(d->loop, d->sig_fd, EV_READ, on_signal, d) < 0)
+	if (ev_add(d->loop, d->sig_fd, EV_READ, on_signal, d) < 0) {
+		pr_warn("can't watch signals on the event loop\n");
 		return -EIO;
+	}
 	d->tick_timer = ev_timer_add(d->loop, TICK_MS, tick, d);
+	if (d->tick_timer < 0) {
+		pr_warn("can't start the flow collector: %s\n", strerror((int)-d->tick_timer));
+		return (int)d->tick_timer;
+	}
 	health_start_all(&d->health);
 	pr_info("balancing %s over %d backend(s) (%s health checks), fullnat via %s, snat ports "
 		"%u-%u, flow table %u, control %s\n",
@@ -487,10 +506,8 @@ static void shutdown_daemon(struct mqlbd *d, bool failed)
 	if (d->http)
 		stats_http_stop(d->http);
 	d->http = NULL;
-	if (d->loop) {
+	if (d->loop)
 		health_stop_all(&d->health);
-		ctl_close(d);
-	}
 	/*
 	 * A start that failed after adopting a previous daemon's data plane
 	 * must not tear down what keeps its clients connected.
@@ -504,6 +521,9 @@ static void shutdown_daemon(struct mqlbd *d, bool failed)
 		remove_neighbours(d);
 		loader_teardown(&d->loader);
 	}
+	/* Last: `mqlbd --stop` waits for the socket to go, so it must outlive the teardown. */
+	if (d->loop)
+		ctl_close(d);
 	pool_free(&d->pool);
 	dp_free(&d->dp);
 	if (d->kick_fd >= 0)
@@ -577,7 +597,8 @@ int main(int argc, char **argv)
 		usage(stderr, argv[0]);
 		return 2;
 	}
-	log_set_level(verbose >= 2 ? LOG_LVL_DEBUG : LOG_LVL_INFO);
+	log_set_level(verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO);
+	loader_set_libbpf_debug(verbose >= 2);
 	log_set_timestamps(!stop);
 	loader_setup_libbpf_logging();
 

@@ -52,6 +52,7 @@ int mqlbd_backend_add(struct mqlbd *d, const char *name, const char *addr, uint3
 	health_start(&d->health, (uint32_t)id);
 	mqlbd_publish(d);
 	snprintf(msg, len, "backend %s added as %s (%s)", name, addr,
+		 disabled ? "disabled" :
 		 d->conf.health.kind == HEALTH_NONE ? "up" : "up after its first health check");
 	return 0;
 }
@@ -67,9 +68,12 @@ int mqlbd_backend_del(struct mqlbd *d, const char *name, const char *reason, cha
 	}
 	health_stop(&d->health, (uint32_t)id);
 	pool_del(&d->pool, name, reason);
+	/*
+	 * The managed neighbour entry stays until mqlbd stops: another backend
+	 * may share the next hop (same host or gateway), and with on-down keep
+	 * the removed backend's flows still need it.
+	 */
 	mqlbd_publish(d);
-	neigh_remove(&d->neigh[id]);
-	memset(&d->neigh[id], 0, sizeof(d->neigh[id]));
 	snprintf(msg, len, "backend %s removed%s", name,
 		 d->conf.on_down_keep ? "" : "; its clients are being reset");
 	return 0;
@@ -110,6 +114,12 @@ static const char *restart_only(const struct mqlbd_config *o, const struct mqlbd
 		return "flow-table-size";
 	if (o->xdp_mode != n->xdp_mode)
 		return "xdp-mode";
+	if (!!o->stats_addr != !!n->stats_addr ||
+	    (o->stats_addr && strcmp(o->stats_addr, n->stats_addr)) ||
+	    !!o->stats_user != !!n->stats_user ||
+	    (o->stats_user && (strcmp(o->stats_user, n->stats_user) ||
+			       strcmp(o->stats_password, n->stats_password))))
+		return "stats";
 	return NULL;
 }
 
@@ -184,8 +194,9 @@ int mqlbd_reload(struct mqlbd *d)
 	d->timeouts.syn_ns = (uint64_t)n->syn_timeout_ms * 1000000ULL;
 	d->timeouts.close_ns = (uint64_t)n->close_timeout_ms * 1000000ULL;
 	if (!dp_read_config(&d->dp, &cfg)) {
-		cfg.flags = n->on_down_keep ? cfg.flags | MQLB_CFG_KEEP_ON_DOWN
-					    : cfg.flags & ~MQLB_CFG_KEEP_ON_DOWN;
+		cfg.flags &= ~(MQLB_CFG_KEEP_ON_DOWN | MQLB_CFG_STRICT);
+		cfg.flags |= (n->on_down_keep ? MQLB_CFG_KEEP_ON_DOWN : 0) |
+			     (n->strict ? MQLB_CFG_STRICT : 0);
 		dp_set_config(&d->dp, &cfg);
 	}
 	if (memcmp(&n->health, &d->conf.health, sizeof(n->health))) {
@@ -197,6 +208,7 @@ int mqlbd_reload(struct mqlbd *d)
 	}
 	d->conf.health = n->health;
 	d->conf.on_down_keep = n->on_down_keep;
+	d->conf.strict = n->strict;
 	d->conf.persist = n->persist;
 	d->conf.idle_timeout_ms = n->idle_timeout_ms;
 	d->conf.syn_timeout_ms = n->syn_timeout_ms;

@@ -138,10 +138,20 @@ int pool_set_weight(struct pool *p, const char *name, uint32_t weight)
 	return 0;
 }
 
-void pool_adopt_published(struct pool *p, uint32_t id, const struct mqlb_backend *be)
+void pool_adopt_published(struct pool *p, uint32_t id, const struct mqlb_backend *be,
+			  const char *name)
 {
-	if (id < MQLB_MAX_BACKENDS)
-		pub_of(p)->be[id] = *be;
+	struct pool_backend *b;
+
+	if (id >= MQLB_MAX_BACKENDS)
+		return;
+	pub_of(p)->be[id] = *be;
+	/* Named for the log line should the new configuration not have it. */
+	b = &p->be[id];
+	if (!b->used) {
+		snprintf(b->name, sizeof(b->name), "%s", name[0] ? name : "?");
+		snprintf(b->reason, sizeof(b->reason), "not in the configuration at restart");
+	}
 }
 
 void pool_set_flows(struct pool *p, uint32_t id, uint32_t active)
@@ -249,7 +259,6 @@ static void fill_info(const struct pool_backend *b, struct mqlb_backend_info *in
 int pool_sync(struct pool *p, uint64_t now_ns)
 {
 	struct pool_published *pub = pub_of(p);
-	bool ring_changed = false;
 	uint32_t id;
 	int err;
 
@@ -270,9 +279,10 @@ int pool_sync(struct pool *p, uint64_t now_ns)
 			b->state_since_ns = now_ns;
 			pub->dirty_info[id] = true;
 		}
+		/* Remembered across calls: a failed sync must not lose a ring change. */
 		if ((old->state == MQLB_BE_UP) != (now.state == MQLB_BE_UP) ||
 		    (now.state == MQLB_BE_UP && old->weight != now.weight))
-			ring_changed = true;
+			p->ring_dirty = true;
 		if (memcmp(old, &now, sizeof(now))) {
 			err = p->ops->set_backend(p->ops_ctx, id, &now);
 			if (err)
@@ -293,12 +303,14 @@ int pool_sync(struct pool *p, uint64_t now_ns)
 		*old = now;
 		b->reason[0] = '\0';
 	}
-	if (!ring_changed && p->ring_published)
+	if (!p->ring_dirty && p->ring_published)
 		return 0;
 	pool_build_ring(p, p->ring);
 	err = p->ops->publish_ring(p->ops_ctx, p->ring);
-	if (!err)
+	if (!err) {
 		p->ring_published = true;
+		p->ring_dirty = false;
+	}
 	return err;
 }
 

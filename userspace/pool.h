@@ -79,6 +79,7 @@ struct pool {
 	void *ops_ctx;
 	struct mqlb_ring *ring; /* scratch, allocated once */
 	bool ring_published;
+	bool ring_dirty;    /* the up set changed and the new ring is not published yet */
 };
 
 int pool_init(struct pool *p, const struct dp_ops *ops, void *ops_ctx);
@@ -97,7 +98,8 @@ int pool_find(const struct pool *p, const char *name);
 int pool_count(const struct pool *p, enum mqlb_backend_state state);
 
 /* A previous daemon published be in slot id (adoption): sync from there. */
-void pool_adopt_published(struct pool *p, uint32_t id, const struct mqlb_backend *be);
+void pool_adopt_published(struct pool *p, uint32_t id, const struct mqlb_backend *be,
+			  const char *name);
 /* Live flows counted by the collector. */
 void pool_set_flows(struct pool *p, uint32_t id, uint32_t active);
 

@@ -24,6 +24,7 @@ struct fake_dp {
 	int rings_published;
 	int lost[MQLB_MAX_BACKENDS];
 	int fail_next; /* -errno to return from the next set_backend */
+	int fail_info; /* -errno to return from the next set_info */
 };
 
 static int fake_set_backend(void *ctx, uint32_t id, const struct mqlb_backend *be)
@@ -40,7 +41,13 @@ static int fake_set_backend(void *ctx, uint32_t id, const struct mqlb_backend *b
 
 static int fake_set_info(void *ctx, uint32_t id, const struct mqlb_backend_info *info)
 {
-	((struct fake_dp *)ctx)->info[id] = *info;
+	struct fake_dp *f = ctx;
+	int err = f->fail_info;
+
+	f->fail_info = 0;
+	if (err)
+		return err;
+	f->info[id] = *info;
 	return 0;
 }
 
@@ -292,7 +299,7 @@ static void test_adoption_keeps_up(void **state)
 	/* A previous daemon published backend "a" in slot 9, up. */
 	prev.addr_be = sa.sin_addr.s_addr;
 	prev.port_be = sa.sin_port;
-	pool_adopt_published(&fx->pool, 9, &prev);
+	pool_adopt_published(&fx->pool, 9, &prev, "a");
 	assert_int_equal(pool_add_at(&fx->pool, 9, "a", &sa, 1, ADMIN_ENABLED, HEALTH_UP), 9);
 	assert_int_equal(pool_sync(&fx->pool, 0), 0);
 	assert_int_equal(fx->dp.lost[9], 0);
@@ -302,6 +309,55 @@ static void test_adoption_keeps_up(void **state)
 	assert_int_not_equal(add(&fx->pool, "b", 8, 1), 9);
 	assert_int_equal(pool_sync(&fx->pool, 0), 0);
 	assert_int_equal(fx->dp.rings_published, rings); /* b is not up yet: ring unchanged */
+}
+
+/*
+ * A backend the previous daemon had disabled (its flows running) and that
+ * the new configuration enables must not be reset: it was healthy.
+ */
+static void test_adoption_disabled_not_reset(void **state)
+{
+	struct fixture *fx = *state;
+	struct mqlb_backend prev = { .state = MQLB_BE_DISABLED, .weight = 1 };
+	struct mqlb_backend gone = { .state = MQLB_BE_UP, .weight = 1 };
+	struct sockaddr_in sa = addr(3), sb = addr(4);
+
+	prev.addr_be = sa.sin_addr.s_addr;
+	prev.port_be = sa.sin_port;
+	gone.addr_be = sb.sin_addr.s_addr;
+	gone.port_be = sb.sin_port;
+	pool_adopt_published(&fx->pool, 2, &prev, "b2");
+	pool_adopt_published(&fx->pool, 5, &gone, "old");
+	/* as mqlbd adopts: anything but down keeps its health */
+	assert_int_equal(pool_add_at(&fx->pool, 2, "b2", &sa, 1, ADMIN_ENABLED, HEALTH_UP), 2);
+	assert_int_equal(pool_sync(&fx->pool, 0), 0);
+	assert_int_equal(fx->dp.be[2].state, MQLB_BE_UP);
+	assert_int_equal(fx->dp.lost[2], 0);
+	/* slot 5 is not in the new configuration: removed, and its clients reset */
+	assert_int_equal(fx->dp.be[5].state, MQLB_BE_EMPTY);
+	assert_int_equal(fx->dp.lost[5], 1);
+	assert_int_equal(fx->dp.ring.len, 1);
+}
+
+/* A sync that failed half way must still publish the ring on the next one. */
+static void test_ring_after_failed_sync(void **state)
+{
+	struct fixture *fx = *state;
+	int a = add(&fx->pool, "a", 1, 1), b = add(&fx->pool, "b", 2, 1);
+
+	assert_int_equal(pool_sync(&fx->pool, 0), 0);
+	assert_int_equal(fx->dp.ring.len, 0);
+	/* a comes up; b's check fails (info only); writing b's info fails */
+	pool_check_result(&fx->pool, (uint32_t)a, true, 1, "CONNACK 0", 0);
+	pool_check_result(&fx->pool, (uint32_t)b, false, 1, "timeout", 0);
+	fx->dp.fail_info = -EIO;
+	assert_true(a < b); /* a is written before b fails */
+	assert_int_equal(pool_sync(&fx->pool, 0), -EIO);
+	assert_int_equal(fx->dp.be[a].state, MQLB_BE_UP);
+	/* the retry has nothing new for a, yet must publish the ring with a in it */
+	assert_int_equal(pool_sync(&fx->pool, 0), 0);
+	assert_int_equal(fx->dp.ring.len, 1);
+	assert_int_equal(fx->dp.ring.slot[0], a);
 }
 
 static void test_sync_error(void **state)
@@ -330,6 +386,8 @@ int main(void)
 		T(test_duplicates_full_and_scaling),
 		T(test_adoption_keeps_up),
 		T(test_sync_error),
+		T(test_adoption_disabled_not_reset),
+		T(test_ring_after_failed_sync),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
