@@ -1,0 +1,360 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# make bench: mqlb side by side with what people run today, on this machine.
+#
+#   balancers  in the e2e test bed (tests/e2e/lib.sh, prefix mqlb-bench-), each in
+#              front of the same three Debian mosquitto brokers (the study's star):
+#              direct1 (straight to broker1), spread (clients spread themselves over
+#              the brokers: the no-balancer limit), haproxy (the study's config),
+#              nftables (numgen inc mod 3 DNAT + SNAT), mqlb native and generic XDP;
+#              workloads conn-rate, fanout, seed.
+#   brokers    mosquitto -p PORT against build/mqbroker -p PORT on loopback: p2p,
+#              fanout, fanin at QoS 0 and 1, and RSS per idle connection.
+#
+# Rounds are interleaved (each round runs every variant, in a rotated order), so
+# drift on a shared 2-core machine hurts every variant alike; the report gives
+# medians and per-round ratios. Numbers are reported, never asserted.
+#
+#   BENCH_ROUNDS=N   rounds (default 3; 1 with BENCH_QUICK=1)
+#   BENCH_QUICK=1    a ~2-minute smoke run (shorter runs, smaller counts)
+#   BENCH_ONLY=balancers|brokers   one half only
+#
+# Writes results/bench-YYYYmmdd-HHMM/{report.md,raw.jsonl,*.png} and results/latest.md.
+set -u
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+QUICK=${BENCH_QUICK:-}
+[ "$QUICK" = 0 ] && QUICK=
+ROUNDS=${BENCH_ROUNDS:-}
+ONLY=${BENCH_ONLY:-}
+if [ -n "$QUICK" ]; then
+	: "${ROUNDS:=1}"
+	CR_SECS=1 FAN_SECS=1 SEED_SUBS=200 SEED_PUBS=20 BRK_SECS=1 IDLE=2000
+else
+	: "${ROUNDS:=3}"
+	CR_SECS=4 FAN_SECS=3 SEED_SUBS=800 SEED_PUBS=100 BRK_SECS=3 IDLE=10000
+fi
+case $ROUNDS in '' | *[!0-9]* | 0) echo "bench: BENCH_ROUNDS must be 1..9" >&2; exit 2 ;; esac
+[ "$ROUNDS" -le 9 ] || { echo "bench: BENCH_ROUNDS must be 1..9" >&2; exit 2; }
+VARIANTS=(direct1 spread haproxy nftables mqlb-native mqlb-generic)
+
+STAMP=$(date -u +%Y%m%d-%H%M)
+OUT=$ROOT/results/bench-$STAMP
+RES=$OUT/raw.jsonl
+MQBENCH=$ROOT/build/mqbench
+
+export MQLB_PREFIX=mqlb-bench-
+export MQLB_WORK=/run/mqlb-bench-work
+. tests/e2e/lib.sh
+
+[ "$(id -u)" = 0 ] || { echo "bench: needs root (namespaces, XDP, bpf stats)" >&2; exit 1; }
+for t in ip ethtool mosquitto haproxy nft bpftool gnuplot /usr/bin/python3; do
+	command -v "$t" >/dev/null || { echo "bench: $t is not installed (make deps)" >&2; exit 1; }
+done
+[ -x "$MQBENCH" ] && [ -x "$BUILD/mqlbd" ] || { echo "bench: run make first" >&2; exit 1; }
+if ip netns list | grep -q "^${P}"; then
+	# Only a previous run of this script names namespaces so; it was killed hard.
+	echo "bench: removing namespaces left by an earlier run" >&2
+	for ns in $(ip netns list | awk -v p="$P" 'index($1, p) == 1 {print $1}'); do
+		ip netns del "$ns"
+	done
+	umount "$BPFFS" 2>/dev/null
+fi
+mkdir -p "$OUT" || exit 1
+: >"$RES"
+
+# ---- cleanup on every exit path ----
+LB_PID= BRK_PID= STATS_OLD=
+bench_cleanup() {
+	local pid
+	for pid in $LB_PID $BRK_PID; do
+		kill "$pid" 2>/dev/null
+	done
+	for pid in $LB_PID $BRK_PID; do
+		for _ in $(seq 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+		kill -9 "$pid" 2>/dev/null
+	done
+	[ -n "$STATS_OLD" ] && sysctl -qw kernel.bpf_stats_enabled="$STATS_OLD"
+	bed_cleanup
+}
+trap bench_cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+log "results go to $OUT (rounds $ROUNDS${QUICK:+, quick})"
+{
+	echo "date=$(date -u '+%Y-%m-%d %H:%M UTC')"
+	echo "kernel=$(uname -r)"
+	echo "cpus=$(nproc)"
+	echo "cpu_model=$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)"
+	echo "mosquitto=$(mosquitto -h 2>/dev/null | awk 'NR==1 {print $3}')"
+	echo "haproxy=$(haproxy -v | awk 'NR==1 {print $3}')"
+	echo "nft=$(nft -v | awk '{print $2}')"
+	echo "git=$(git rev-parse --short HEAD 2>/dev/null)"
+	echo "loadavg_start=$(cut -d' ' -f1-3 /proc/loadavg)"
+	echo "rounds=$ROUNDS"
+	echo "quick=${QUICK:-0}"
+	echo "params=conn-rate ${CR_SECS}s -k 64; fanout 1 pub -> 100 subs QoS 0 ${FAN_SECS}s -w 20; seed ${SEED_SUBS} subs x ${SEED_PUBS} pubs; brokers ${BRK_SECS}s; idle ${IDLE}"
+} >"$OUT/meta.txt"
+
+# busy_pct SECONDS: the machine's busy share over SECONDS, in percent of all CPUs
+busy_pct() {
+	local a b
+	a=$(awk '/^cpu / {print $2+$3+$4+$7+$8+$9, $2+$3+$4+$5+$6+$7+$8+$9; exit}' /proc/stat)
+	sleep "$1"
+	b=$(awk '/^cpu / {print $2+$3+$4+$7+$8+$9, $2+$3+$4+$5+$6+$7+$8+$9; exit}' /proc/stat)
+	echo "$a $b" | awk '{d = $4 - $2; print d > 0 ? int(100 * ($3 - $1) / d) : 0}'
+}
+
+# The machine is shared: before a measurement, wait (at most 10 s) for others'
+# load to fall under 15%, and record what it was, so the report can say.
+PRE_BUSY=0
+wait_quiet() {
+	local i
+	for i in $(seq 20); do
+		PRE_BUSY=$(busy_pct 0.5)
+		[ "$PRE_BUSY" -lt 15 ] && return 0
+	done
+	log "  the machine stays busy (${PRE_BUSY}% of its CPUs before we start): measuring anyway"
+}
+
+# record KIND ROUND VARIANT WORKLOAD JSON
+record() {
+	printf '{"kind":"%s","round":%d,"variant":"%s","workload":"%s","pre_busy":%d,"r":%s}\n' \
+		"$1" "$2" "$3" "$4" "$PRE_BUSY" "${5:-null}" >>"$RES"
+}
+
+# ---- balancer variants ----
+SRC=$NET_CLI.10,$NET_CLI.20
+B1=$(broker_addr 1):1883
+ALL3=$(broker_addr 1):1883,$(broker_addr 2):1883,$(broker_addr 3):1883
+SUBT= CPU_ARGS=()
+
+haproxy_conf() {
+	# The study's balancer (seed/): mode tcp, roundrobin, TCP checks, a stats page.
+	cat <<EOF
+global
+	maxconn 9000
+defaults
+	mode tcp
+	timeout connect 5s
+	timeout client 1m
+	timeout server 1m
+listen mqtt
+	bind $VIP:$VIP_PORT
+	mode tcp
+	balance roundrobin
+	server broker1 $(broker_addr 1):1883 check
+	server broker2 $(broker_addr 2):1883 check
+	server broker3 $(broker_addr 3):1883 check
+listen stats
+	bind 127.0.0.1:9000
+	mode http
+	stats enable
+	stats uri /
+	stats auth admin:secret
+EOF
+}
+
+nft_conf() {
+	# Round-robin DNAT in the balancer; SNAT toward the brokers so replies come back.
+	cat <<EOF
+table ip mqlbbench {
+	chain pre {
+		type nat hook prerouting priority dstnat;
+		ip daddr $VIP tcp dport $VIP_PORT dnat to numgen inc mod 3 map { 0 : $(broker_addr 1), 1 : $(broker_addr 2), 2 : $(broker_addr 3) }
+	}
+	chain post {
+		type nat hook postrouting priority srcnat;
+		ct status dnat oifname "lbb" snat to $SNAT
+	}
+}
+EOF
+}
+
+lb_up() {
+	SUBT=$VIP:$VIP_PORT CPU_ARGS=()
+	case $1 in
+	direct1) SUBT=$B1 ;;
+	spread) SUBT=$ALL3 ;;
+	haproxy)
+		haproxy_conf >"$WORK/haproxy.cfg"
+		ip netns exec "${P}lb" haproxy -f "$WORK/haproxy.cfg" -db >"$WORK/haproxy.log" 2>&1 &
+		LB_PID=$!
+		wait_port lb "$VIP_PORT" || { cat "$WORK/haproxy.log"; return 1; }
+		CPU_ARGS=(--cpu-pid "$LB_PID")
+		;;
+	nftables)
+		nft_conf >"$WORK/nft.conf"
+		nsx lb nft -f "$WORK/nft.conf" || return 1
+		;;
+	mqlb-native | mqlb-generic)
+		write_mqlbd_conf "${1#mqlb-}"
+		# lib.sh's start_mqlbd ends the script on failure; here a variant may fail alone.
+		ip netns exec "${P}lb" "$BUILD/mqlbd" -c "$WORK/mqlbd.conf" >"$WORK/mqlbd.log" 2>&1 &
+		MQLBD_PID=$! LB_PID=$!
+		for _ in $(seq 100); do
+			grep -q balancing "$WORK/mqlbd.log" && break
+			kill -0 "$MQLBD_PID" 2>/dev/null || { cat "$WORK/mqlbd.log"; return 1; }
+			sleep 0.1
+		done
+		grep -q balancing "$WORK/mqlbd.log" || { cat "$WORK/mqlbd.log"; return 1; }
+		local ids
+		ids=$(nsx lb bpftool -j net show | /usr/bin/python3 -c '
+import json, sys
+print(",".join(sorted({str(x["id"]) for x in json.load(sys.stdin)[0].get("xdp", [])})))')
+		[ -n "$ids" ] || { echo "no XDP program attached in ${P}lb"; return 1; }
+		CPU_ARGS=(--bpf-prog "$ids")
+		;;
+	esac
+	# Neighbours and routes warm, and a first connection proves the path.
+	nsx cli "$MQBENCH" conn-rate --sub-target "$SUBT" -n 30 -d 1 -W 0 -t 10 >/dev/null
+}
+
+lb_down() {
+	case $1 in
+	haproxy)
+		kill "$LB_PID" 2>/dev/null
+		wait "$LB_PID" 2>/dev/null
+		;;
+	nftables) nsx lb nft delete table ip mqlbbench ;;
+	mqlb-*) stop_mqlbd ;;
+	esac
+	LB_PID=
+	# Let closing flows, TIME_WAIT and the brokers settle before the next variant.
+	sleep 1
+}
+
+# mqb WORKLOAD ARGS...: run mqbench in the client namespace, print its JSON or null.
+mqb() {
+	local out
+	out=$(nsx cli "$MQBENCH" "$@" --src "$SRC" "${CPU_ARGS[@]}" -j 2>>"$OUT/mqbench-stderr.txt")
+	[ -n "$out" ] && echo "$out" || echo null
+}
+
+run_balancers() {
+	local round v i n=${#VARIANTS[@]} r
+	bed_up
+	start_brokers_star
+	STATS_OLD=$(sysctl -n kernel.bpf_stats_enabled)
+	sysctl -qw kernel.bpf_stats_enabled=1
+	for round in $(seq "$ROUNDS"); do
+		for i in $(seq 0 $((n - 1))); do
+			v=${VARIANTS[$(((i + round - 1) % n))]}
+			log "round $round/$ROUNDS: $v"
+			if ! lb_up "$v" >>"$OUT/lb.log" 2>&1; then
+				log "  $v did not come up (see below); recorded as failed"
+				tail -5 "$OUT/lb.log"
+				lb_down "$v" >/dev/null 2>&1
+				for w in conn-rate fanout seed; do record lb "$round" "$v" "$w"; done
+				continue
+			fi
+			wait_quiet
+			r=$(mqb conn-rate --sub-target "$SUBT" -d "$CR_SECS" -W 0.5 -k 64 -t 30)
+			record lb "$round" "$v" conn-rate "$r"
+			wait_quiet
+			r=$(mqb fanout --sub-target "$SUBT" --pub-target "$B1" -m 100 -q 0 -w 20 \
+				-d "$FAN_SECS" -W 0.5 -t 40)
+			record lb "$round" "$v" fanout "$r"
+			wait_quiet
+			r=$(mqb seed --sub-target "$SUBT" --pub-target "$B1" -m "$SEED_SUBS" \
+				-n "$SEED_PUBS" -t 60)
+			record lb "$round" "$v" seed "$r"
+			lb_down "$v"
+		done
+	done
+	sysctl -qw kernel.bpf_stats_enabled="$STATS_OLD"
+	STATS_OLD=
+	bed_cleanup
+	CLEANUP_PIDS=() CLEANUP_NS=() BPFFS_MOUNTED=0
+}
+
+# ---- broker variants (loopback) ----
+free_port() {
+	/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# broker_start NAME PORT: 0 when it listens
+broker_start() {
+	case $1 in
+	mosquitto) mosquitto -p "$2" >"$WORK/broker.log" 2>&1 & ;;
+	mqbroker)
+		[ -x "$BUILD/mqbroker" ] || return 1
+		"$BUILD/mqbroker" -p "$2" >"$WORK/broker.log" 2>&1 &
+		;;
+	esac
+	BRK_PID=$!
+	for _ in $(seq 50); do
+		ss -Hltn "sport = :$2" | grep -q . && return 0
+		kill -0 "$BRK_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	broker_stop
+	return 1
+}
+
+broker_stop() {
+	[ -n "$BRK_PID" ] || return 0
+	kill "$BRK_PID" 2>/dev/null
+	wait "$BRK_PID" 2>/dev/null
+	BRK_PID=
+}
+
+BRK_SCEN=(
+	"p2p-q0|p2p -n 100 -q 0 -w 20"
+	"p2p-q1|p2p -n 100 -q 1 -w 20"
+	"fanout-q0|fanout -m 100 -q 0 -w 20"
+	"fanout-q1|fanout -m 100 -q 1 -w 20"
+	"fanin-q0|fanin -n 100 -q 0 -w 5"
+	"fanin-q1|fanin -n 100 -q 1 -w 5"
+)
+
+run_brokers() {
+	local round order s b
+	mkdir -p "$WORK"
+	for round in $(seq "$ROUNDS"); do
+		# Alternate who goes first, so drift hurts both alike.
+		if [ $((round % 2)) = 1 ]; then order="mqbroker mosquitto"; else order="mosquitto mqbroker"; fi
+		for s in "${BRK_SCEN[@]}"; do
+			log "round $round/$ROUNDS: brokers ${s%%|*}"
+			read -r -a args <<<"${s#*|}"
+			for b in $order; do
+				broker_measure "$round" "$b" "${s%%|*}" "${args[@]}" -d "$BRK_SECS" -W 0.5 -t 30
+			done
+		done
+		log "round $round/$ROUNDS: brokers idle $IDLE"
+		for b in $order; do
+			broker_measure "$round" "$b" idle idle -c "$IDLE" -k 200 -t 60 -q 0
+		done
+	done
+}
+
+# broker_measure ROUND BROKER LABEL MQBENCH-ARGS...: a fresh broker per measurement.
+broker_measure() {
+	local round=$1 broker=$2 label=$3 port r=null a=()
+	shift 3
+	a=("$@")
+	port=$(free_port)
+	wait_quiet
+	if broker_start "$broker" "$port"; then
+		# idle reports the broker's RSS growth, so it needs the pid started just now
+		[ "$label" = idle ] && a+=(-P "$BRK_PID")
+		r=$("$MQBENCH" "${a[@]}" -T "127.0.0.1:$port" --cpu-pid "$BRK_PID" -j 2>>"$OUT/mqbench-stderr.txt")
+		[ -n "$r" ] || r=null
+		broker_stop
+	else
+		log "  $broker did not start: $(tail -2 "$WORK/broker.log" 2>/dev/null | tr '\n' ' ')"
+	fi
+	record broker "$round" "$broker" "$label" "$r"
+}
+
+T0=$(date +%s)
+[ "$ONLY" = brokers ] || run_balancers
+[ "$ONLY" = balancers ] || run_brokers
+log "measured in $(($(date +%s) - T0)) s; writing the report"
+echo "loadavg_end=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/meta.txt"
+/usr/bin/python3 tests/bench/report.py "$OUT" || exit 1
+cp "$OUT/report.md" "$ROOT/results/latest.md"
+sed -i "s|](\\(.*\\.png\\))|](bench-$STAMP/\\1)|" "$ROOT/results/latest.md"
+echo
+sed -n '/^## Balancers/,$p' "$OUT/report.md"

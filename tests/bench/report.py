@@ -1,0 +1,287 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0
+"""make bench's report: medians over rounds, per-round ratios, gnuplot PNGs.
+
+    report.py RESULTS_DIR     reads raw.jsonl and meta.txt, writes report.md and *.png
+
+CPU figures come from mqbench's own samples over its measured window:
+machine = busy time of all CPUs (/proc/stat), balancer = HAProxy's process
+(/proc/PID/stat) or mqlb's XDP program run time (kernel.bpf_stats_enabled).
+"Added" CPU is the machine's CPU per connection minus the no-balancer limit's
+(clients spreading themselves over the brokers) in the same round.
+"""
+import json
+import os
+import statistics
+import subprocess
+import sys
+
+VARIANTS = ["direct1", "spread", "haproxy", "nftables", "mqlb-native", "mqlb-generic"]
+DESC = {
+    "direct1": "straight to broker1",
+    "spread": "clients spread over 3 brokers (no-balancer limit)",
+    "haproxy": "HAProxy, the study's config (mode tcp, roundrobin)",
+    "nftables": "nftables DNAT numgen inc mod 3 + SNAT",
+    "mqlb-native": "mqlb, native XDP",
+    "mqlb-generic": "mqlb, generic XDP",
+}
+REF = "spread"
+BROKERS = ["mosquitto", "mqbroker"]
+
+
+def med(vals):
+    vals = [v for v in vals if v is not None]
+    return statistics.median(vals) if vals else None
+
+
+def fmt(v, spec=",.0f", none="–"):
+    return none if v is None else format(v, spec)
+
+
+class Data:
+    def __init__(self, rows):
+        self.rows = rows
+        self.rounds = sorted({r["round"] for r in rows})
+
+    def get(self, kind, variant, workload, rnd):
+        for r in self.rows:
+            if (r["kind"], r["variant"], r["workload"], r["round"]) == (kind, variant, workload, rnd):
+                return r["r"]
+        return None
+
+    def per_round(self, kind, variant, workload, fn):
+        out = []
+        for rnd in self.rounds:
+            r = self.get(kind, variant, workload, rnd)
+            try:
+                out.append(fn(r, rnd) if r else None)
+            except (KeyError, ZeroDivisionError, TypeError):
+                out.append(None)
+        return out
+
+
+def per_k(r, key):
+    """ms of CPU per 1,000 counted events (= µs per event)."""
+    if key not in r or not r["count"]:
+        return None
+    return r[key] / r["count"] * 1000
+
+
+def bal_ms(r):
+    """The balancer's own CPU in ms: its process, or its XDP program's run time."""
+    if "proc_cpu_ms" in r:
+        return r["proc_cpu_ms"]
+    if "bpf_run_ns" in r:
+        return r["bpf_run_ns"] / 1e6
+    return None
+
+
+def bal_per_k(r, count_key="count"):
+    b = bal_ms(r)
+    return None if b is None or not r[count_key] else b / r[count_key] * 1000
+
+
+def ns_per_pkt(r):
+    if not r.get("bpf_run_cnt"):
+        return None
+    return r["bpf_run_ns"] / r["bpf_run_cnt"]
+
+
+def rounds_str(vals, spec):
+    return " / ".join(fmt(v, spec) for v in vals)
+
+
+def balancer_tables(d, md, plots):
+    lb = lambda v, w, fn: d.per_round("lb", v, w, fn)
+    ref_rate = lb(REF, "conn-rate", lambda r, _: r["rate"])
+    ref_cpu = lb(REF, "conn-rate", lambda r, _: per_k(r, "machine_cpu_ms"))
+    md.append("## Balancers: connection rate and CPU per connection (conn-rate)\n")
+    md.append("Each variant in front of the same three Debian mosquitto brokers (the study's star), "
+              "64 connection attempts in flight from two client addresses; a connection is "
+              "TCP + CONNECT/CONNACK + DISCONNECT. Ratios are against the no-balancer limit "
+              "(`spread`) of the same round; CPU is µs per connection (= ms per 1,000).\n")
+    md.append("| variant | conn/s | × no-balancer (per round) | p50 / p99 µs | machine µs/conn | "
+              "added µs/conn | balancer's own µs/conn | XDP ns/packet |")
+    md.append("|---|---:|---:|---:|---:|---:|---:|---:|")
+    plot_rows = []
+    for v in VARIANTS:
+        rate = lb(v, "conn-rate", lambda r, _: r["rate"])
+        ratio = [a / b if a and b else None for a, b in zip(rate, ref_rate)]
+        cpu = lb(v, "conn-rate", lambda r, _: per_k(r, "machine_cpu_ms"))
+        added = [a - b if a is not None and b is not None else None for a, b in zip(cpu, ref_cpu)]
+        own = lb(v, "conn-rate", lambda r, _: bal_per_k(r))
+        nspp = lb(v, "conn-rate", lambda r, _: ns_per_pkt(r))
+        p50 = med(lb(v, "conn-rate", lambda r, _: r["p50_us"]))
+        p99 = med(lb(v, "conn-rate", lambda r, _: r["p99_us"]))
+        md.append(f"| {v} | {fmt(med(rate))} | {fmt(med(ratio), '.2f')}× ({rounds_str(ratio, '.2f')}) "
+                  f"| {fmt(p50)} / {fmt(p99)} | {fmt(med(cpu), '.1f')} | "
+                  f"{fmt(med(added), '+.1f') if v != REF else '0'} | {fmt(med(own), '.1f')} | "
+                  f"{fmt(med(nspp), '.0f')} |")
+        plot_rows.append((v, med(rate), med(ratio), med(added), med(own)))
+    md.append("")
+    md.append("Targets (ratios, not assertions): mqlb ≥ 0.97× the no-balancer limit and ≤ 10 µs CPU "
+              "added per connection; measured earlier on this machine: HAProxy 0.69× / 184 µs, "
+              "nftables 0.86× / 36 µs (DESIGN.md).\n")
+    plots["conn_rate"] = plot_rows
+
+    for w, title, unit in (("fanout", "fanout: 1 publisher on broker1 → 100 subscribers through the "
+                            "variant, QoS 0, closed loop (20 messages in flight)", "msg/s"),
+                           ("seed", "seed: the study's scenario, subscribers on `kuliah` through "
+                            "the variant, publishers straight to broker1, one message each", "msg/s")):
+        md.append(f"## Balancers: {title}\n")
+        ref = lb(REF, w, lambda r, _: r["rate"])
+        ref_cpu = lb(REF, w, lambda r, _: per_k(r, "machine_cpu_ms"))
+        md.append(f"| variant | deliveries/s | × no-balancer | p50 / p99 ms | delivered / expected, "
+                  f"duplicates | machine ms/1k msgs | added ms/1k msgs | balancer's own ms/1k msgs "
+                  f"| XDP ns/packet |")
+        md.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+        rows = []
+        for v in VARIANTS:
+            rate = lb(v, w, lambda r, _: r["rate"])
+            ratio = [a / b if a and b else None for a, b in zip(rate, ref)]
+            cpu = lb(v, w, lambda r, _: per_k(r, "machine_cpu_ms"))
+            added = [a - b if a is not None and b is not None else None for a, b in zip(cpu, ref_cpu)]
+            own = lb(v, w, lambda r, _: bal_per_k(r))
+            nspp = lb(v, w, lambda r, _: ns_per_pkt(r))
+            p50 = med(lb(v, w, lambda r, _: r["p50_us"] / 1000))
+            p99 = med(lb(v, w, lambda r, _: r["p99_us"] / 1000))
+            dl = lb(v, w, lambda r, _: f"{r['delivered']:,}/{r['expected']:,}, {r['duplicates']}")
+            md.append(f"| {v} | {fmt(med(rate))} | {fmt(med(ratio), '.2f')}× | {fmt(p50, '.1f')} / "
+                      f"{fmt(p99, '.1f')} | {' · '.join(x or '–' for x in dl)} | "
+                      f"{fmt(med(cpu), '.1f')} | {fmt(med(added), '+.1f') if v != REF else '0'} | "
+                      f"{fmt(med(own), '.2f')} | {fmt(med(nspp), '.0f')} |")
+            rows.append((v, med(rate), p50, p99, med(cpu)))
+        md.append("")
+        plots[w] = rows
+
+
+def broker_tables(d, md, plots):
+    br = lambda b, w, fn: d.per_round("broker", b, w, fn)
+    labels = [l for l in dict.fromkeys(r["workload"] for r in d.rows if r["kind"] == "broker")
+              if l != "idle"]
+    if not labels:
+        return
+    md.append("## Brokers: mosquitto against mqbroker (loopback, 100 publishers/subscribers)\n")
+    md.append("Closed loop (p2p and fanout: 20 messages in flight per publisher, fanin: 5); a fresh "
+              "broker per measurement; broker CPU is the broker process's own.\n")
+    md.append("| scenario | mosquitto msg/s | mqbroker msg/s | ratio (per round) | mosquitto p50 / p99 ms "
+              "| mqbroker p50 / p99 ms | broker CPU ms/1k msgs (mosq / mqb) | delivered (mosq / mqb) |")
+    md.append("|---|---:|---:|---:|---:|---:|---:|---:|")
+    rows = []
+    for l in labels:
+        rm = br("mosquitto", l, lambda r, _: r["rate"])
+        rq = br("mqbroker", l, lambda r, _: r["rate"])
+        ratio = [a / b if a and b else None for a, b in zip(rq, rm)]
+        lat = {b: (med(br(b, l, lambda r, _: r["p50_us"] / 1000)),
+                   med(br(b, l, lambda r, _: r["p99_us"] / 1000))) for b in BROKERS}
+        cpu = {b: med(br(b, l, lambda r, _: per_k(r, "proc_cpu_ms"))) for b in BROKERS}
+        dl = {b: med(br(b, l, lambda r, _: r["delivered"] / r["expected"] if r["expected"] else None))
+              for b in BROKERS}
+        md.append(f"| {l} | {fmt(med(rm))} | {fmt(med(rq))} | {fmt(med(ratio), '.2f')}× "
+                  f"({rounds_str(ratio, '.2f')}) | {fmt(lat['mosquitto'][0], '.1f')} / "
+                  f"{fmt(lat['mosquitto'][1], '.1f')} | {fmt(lat['mqbroker'][0], '.1f')} / "
+                  f"{fmt(lat['mqbroker'][1], '.1f')} | {fmt(cpu['mosquitto'], '.1f')} / "
+                  f"{fmt(cpu['mqbroker'], '.1f')} | {fmt(dl['mosquitto'], '.4f')} / "
+                  f"{fmt(dl['mqbroker'], '.4f')} |")
+        rows.append((l, med(rm), med(rq)))
+    md.append("")
+    plots["brokers"] = rows
+    bm = med(br("mosquitto", "idle", lambda r, _: r["bytes_per_conn"]))
+    bq = med(br("mqbroker", "idle", lambda r, _: r["bytes_per_conn"]))
+    n = med(br("mosquitto", "idle", lambda r, _: r["subscribers"]))
+    md.append(f"Idle connections ({fmt(n)}, one subscription each), broker RSS growth per connection: "
+              f"mosquitto {fmt(bm)} B, mqbroker {fmt(bq)} B"
+              + (f" ({bq / bm:.2f}×)" if bm and bq else "") + ".\n")
+    missing = [r for r in d.rows if r["kind"] == "broker" and r["variant"] == "mqbroker" and not r["r"]]
+    if missing:
+        md.append(f"mqbroker failed or was missing in {len(missing)} measurement(s); they show as –.\n")
+
+
+def gnuplot(out, name, data, script):
+    dat = os.path.join(out, name + ".dat")
+    with open(dat, "w") as f:
+        for row in data:
+            f.write(" ".join("NaN" if x is None else (f'"{x}"' if isinstance(x, str) else str(x))
+                             for x in row) + "\n")
+    head = (f'set terminal pngcairo size 900,480 noenhanced font ",10"\n'
+            f'set output "{os.path.join(out, name + ".png")}"\n'
+            'set style data histograms\nset style histogram clustered gap 1\n'
+            'set style fill solid 0.8 border -1\nset boxwidth 0.9\nset grid ytics\n'
+            'set key top right\nset yrange [0:*]\nset xtics nomirror\n')
+    try:
+        subprocess.run(["gnuplot"], input=head + script.replace("DAT", dat), text=True, check=True,
+                       capture_output=True)
+    except (OSError, subprocess.CalledProcessError) as e:
+        print(f"report: gnuplot {name}: {getattr(e, 'stderr', e)}", file=sys.stderr)
+        return None
+    os.unlink(dat)
+    return name + ".png"
+
+
+def main():
+    out = sys.argv[1]
+    rows = [json.loads(l) for l in open(os.path.join(out, "raw.jsonl")) if l.strip()]
+    meta = dict(l.rstrip("\n").split("=", 1) for l in open(os.path.join(out, "meta.txt")) if "=" in l)
+    d = Data(rows)
+    md = [f"# mqlb benchmark, {meta.get('date', '?')}\n",
+          f"Machine: {meta.get('cpus', '?')} CPUs ({meta.get('cpu_model', '?')}), kernel "
+          f"{meta.get('kernel', '?')}; mosquitto {meta.get('mosquitto', '?')}, HAProxy "
+          f"{meta.get('haproxy', '?')}, nftables {meta.get('nft', '?')}; mqlb {meta.get('git', '?')}. "
+          f"{meta.get('rounds', '?')} interleaved round(s){' (quick mode)' if meta.get('quick') == '1' else ''}, "
+          f"medians. Workloads: {meta.get('params', '')}. Load generator: `build/mqbench`, "
+          f"in the client namespace; everything shares the same {meta.get('cpus', '?')} CPUs, so "
+          f"machine CPU includes the load generator and the brokers alike.\n",
+          "Variants: " + "; ".join(f"`{v}` {DESC[v]}" for v in VARIANTS) + ".\n"]
+    busy = [r.get("pre_busy", 0) for r in rows]
+    noisy = sum(1 for b in busy if b >= 15)
+    md.append(f"The machine is shared with other work: before each measurement the script waits up to "
+              f"10 s for the machine to fall under 15% busy. {noisy} of {len(busy)} measurements "
+              f"started above that (at most {max(busy, default=0)}%); load average "
+              f"{meta.get('loadavg_start', '?')} at the start, {meta.get('loadavg_end', '?')} at the "
+              f"end. Other work during a run lowers rates and raises machine CPU alike for every "
+              f"variant of that round, which is why rounds are interleaved.\n")
+    failed = [f"{r['variant']}/{r['workload']} (round {r['round']})" for r in rows if not r["r"]]
+    if failed:
+        md.append("Failed measurements (no result): " + ", ".join(failed) + ".\n")
+    plots = {}
+    if any(r["kind"] == "lb" for r in rows):
+        balancer_tables(d, md, plots)
+    broker_tables(d, md, plots)
+
+    pngs = []
+    if "conn_rate" in plots:
+        pngs.append(gnuplot(out, "conn_rate", [(v, r) for v, r, *_ in plots["conn_rate"]],
+                            'set title "connections per second (median)"\nset ylabel "conn/s"\n'
+                            'plot "DAT" using 2:xtic(1) title "conn/s" lc rgb "#4477aa"\n'))
+        pngs.append(gnuplot(out, "cpu_per_conn",
+                            [(v, a, o) for v, _, _, a, o in plots["conn_rate"]],
+                            'set title "CPU per connection, µs (median)"\nset ylabel "µs"\n'
+                            'set yrange [*:*]\n'
+                            'plot "DAT" using 2:xtic(1) title "machine CPU added vs spread" '
+                            'lc rgb "#cc6677", "" using 3 title "balancer\'s own" lc rgb "#117733"\n'))
+    if "fanout" in plots:
+        pngs.append(gnuplot(out, "fanout", [(v, r) for v, r, *_ in plots["fanout"]],
+                            'set title "fanout deliveries per second (median)"\nset ylabel "msg/s"\n'
+                            'plot "DAT" using 2:xtic(1) title "msg/s" lc rgb "#4477aa"\n'))
+    if "seed" in plots:
+        pngs.append(gnuplot(out, "seed_latency", [(v, a, b) for v, _, a, b, _ in plots["seed"]],
+                            'set title "seed latency, ms (median of rounds)"\nset ylabel "ms"\n'
+                            'plot "DAT" using 2:xtic(1) title "p50" lc rgb "#4477aa", '
+                            '"" using 3 title "p99" lc rgb "#cc6677"\n'))
+    if "brokers" in plots:
+        pngs.append(gnuplot(out, "brokers", plots["brokers"],
+                            'set title "broker deliveries per second (median)"\nset ylabel "msg/s"\n'
+                            'plot "DAT" using 2:xtic(1) title "mosquitto" lc rgb "#999933", '
+                            '"" using 3 title "mqbroker" lc rgb "#117733"\n'))
+    pngs = [p for p in pngs if p]
+    if pngs:
+        md.append("## Plots\n")
+        md.extend(f"![{p[:-4]}]({p})" for p in pngs)
+        md.append("")
+    md.append("Raw numbers: `raw.jsonl` (one mqbench JSON object per measurement).")
+    with open(os.path.join(out, "report.md"), "w") as f:
+        f.write("\n".join(md) + "\n")
+
+
+if __name__ == "__main__":
+    main()
