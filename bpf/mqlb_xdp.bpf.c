@@ -307,7 +307,18 @@ static __always_inline int from_client(struct xdp_md *ctx, struct pkt *p,
 	f = bpf_map_lookup_elem(&flows, &key);
 	if (f && backend_gone(cfg, f)) {
 		if (!syn) {
-			__sync_fetch_and_or(&f->tcp_flags, MQLB_FLOW_RST | MQLB_FLOW_RESET_SENT);
+			/*
+			 * Never a RST for a RST (RFC 793): the client's own RST (say, to
+			 * the daemon's second probe, after ours closed it) ends here, and
+			 * must not overwrite the broker's RCV.NXT taken from the segment
+			 * that was answered first.
+			 */
+			if (p->tcp->rst)
+				return verdict(XDP_DROP, MQLB_STAT_DROP_NO_FLOW);
+			if (!(f->tcp_flags & MQLB_FLOW_BACKEND_LOST))
+				f->reset_seq = bpf_ntohl(p->tcp->seq);
+			__sync_fetch_and_or(&f->tcp_flags, MQLB_FLOW_RST | MQLB_FLOW_RESET_SENT |
+								   MQLB_FLOW_BACKEND_LOST);
 			return rst_back(ctx, p, MQLB_STAT_RESET_BACKEND_DOWN);
 		}
 		flow_recycle(&key, f);

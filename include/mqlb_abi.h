@@ -150,6 +150,12 @@ struct mqlb_snat_key {
  * into a RST, and every later client segment is answered with a RST.
  */
 #define MQLB_FLOW_REFUSED     (1U << 8)
+/*
+ * The client was reset because its backend went down or away; reset_seq
+ * holds the client's SEQ at that moment, which is the broker's RCV.NXT, so
+ * the daemon can end the broker's side too with a RST it will accept.
+ */
+#define MQLB_FLOW_BACKEND_LOST (1U << 9)
 #define MQLB_FLOW_CLOSED(f)                                                                    \
 	(((f) & MQLB_FLOW_RST) ||                                                              \
 	 (((f) & (MQLB_FLOW_FIN_CLIENT | MQLB_FLOW_FIN_BACKEND)) ==                             \
@@ -175,6 +181,7 @@ struct mqlb_flow {
 	__u8 pad;
 	__u32 client_isn;        /* client's initial sequence number, from its SYN (host order) */
 	char client_id[MQLB_CLIENT_ID_LEN]; /* not NUL-terminated; bytes as sent */
+	__u32 reset_seq;         /* see MQLB_FLOW_BACKEND_LOST (host order); fills the old tail pad */
 };
 
 /*

@@ -24,6 +24,7 @@ int dp_init(struct dataplane *dp, struct mqlb_xdp_bpf *skel)
 	dp->info_fd = bpf_map__fd(skel->maps.backend_info);
 	dp->tx_ports_fd = bpf_map__fd(skel->maps.tx_ports);
 	dp->ncpus = libbpf_num_possible_cpus();
+	dp->kick_fd = -1;
 	if (dp->ncpus < 1)
 		return dp->ncpus ? dp->ncpus : -EINVAL;
 	dp->keys = calloc(GC_BATCH, sizeof(*dp->keys));
@@ -169,6 +170,9 @@ static bool gc_remove(struct dataplane *dp, const struct mqlb_flow_key *key,
 	bpf_map_delete_elem(dp->flows_fd, key);
 	if (!bpf_map_lookup_elem(dp->snat_fd, &sk, &owner) && !memcmp(&owner, key, sizeof(owner)))
 		bpf_map_delete_elem(dp->snat_fd, &sk);
+	/* The client was reset by the data plane: now the broker's side, once. */
+	if ((now.tcp_flags & MQLB_FLOW_BACKEND_LOST) && dp->kick_fd >= 0)
+		kick_backend(dp->kick_fd, &now);
 	return true;
 }
 

@@ -25,6 +25,7 @@ struct dataplane {
 	int info_fd;
 	int tx_ports_fd;
 	int ncpus;
+	int kick_fd;            /* raw socket for RSTs to brokers, -1 if none */
 	struct mqlb_config cfg; /* last written */
 	uint32_t ring_gen;
 	/* GC scratch, allocated once */

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <stdbool.h>
 #include <netinet/in.h>
 #include <netinet/ip.h>
 #include <netinet/tcp.h>
@@ -36,7 +37,9 @@ static uint32_t csum_add(uint32_t sum, const void *buf, size_t len)
 	return sum;
 }
 
-void kick_build(const struct mqlb_flow_key *key, uint32_t seq, uint8_t out[KICK_PROBE_LEN])
+/* IPv4 + bare TCP header (no options), TCP checksum filled; IP checksum and id by the kernel. */
+static void build_segment(uint32_t saddr, uint32_t daddr, uint16_t sport, uint16_t dport,
+			  uint32_t seq, uint32_t ack_seq, bool rst, uint8_t out[KICK_PROBE_LEN])
 {
 	struct iphdr ip;
 	struct tcphdr tcp;
@@ -45,7 +48,6 @@ void kick_build(const struct mqlb_flow_key *key, uint32_t seq, uint8_t out[KICK_
 		uint8_t zero, proto;
 		uint16_t len;
 	} __attribute__((packed)) ph;
-	uint32_t sum;
 
 	memset(&ip, 0, sizeof(ip));
 	ip.version = 4;
@@ -54,26 +56,51 @@ void kick_build(const struct mqlb_flow_key *key, uint32_t seq, uint8_t out[KICK_
 	ip.frag_off = htons(IP_DF);
 	ip.ttl = 64;
 	ip.protocol = IPPROTO_TCP;
-	ip.saddr = key->vip_addr_be;
-	ip.daddr = key->client_addr_be;
+	ip.saddr = saddr;
+	ip.daddr = daddr;
 	memset(&tcp, 0, sizeof(tcp));
-	tcp.source = key->vip_port_be;
-	tcp.dest = key->client_port_be;
+	tcp.source = sport;
+	tcp.dest = dport;
 	tcp.seq = htonl(seq);
-	tcp.ack_seq = htonl(seq ^ 0x40000000u);
 	tcp.doff = 5;
-	tcp.ack = 1;
-	tcp.window = htons(1024);
-	ph.saddr = ip.saddr;
-	ph.daddr = ip.daddr;
+	if (rst) {
+		tcp.rst = 1;
+	} else {
+		tcp.ack_seq = htonl(ack_seq);
+		tcp.ack = 1;
+		tcp.window = htons(1024);
+	}
+	ph.saddr = saddr;
+	ph.daddr = daddr;
 	ph.zero = 0;
 	ph.proto = IPPROTO_TCP;
 	ph.len = htons(sizeof(tcp));
-	sum = csum_add(csum_add(0, &ph, sizeof(ph)), &tcp, sizeof(tcp));
-	tcp.check = csum_fold(sum);
-	/* The kernel fills the IP checksum (and id) of IP_HDRINCL packets. */
+	tcp.check = csum_fold(csum_add(csum_add(0, &ph, sizeof(ph)), &tcp, sizeof(tcp)));
 	memcpy(out, &ip, sizeof(ip));
 	memcpy(out + sizeof(ip), &tcp, sizeof(tcp));
+}
+
+void kick_build(const struct mqlb_flow_key *key, uint32_t seq, uint8_t out[KICK_PROBE_LEN])
+{
+	build_segment(key->vip_addr_be, key->client_addr_be, key->vip_port_be, key->client_port_be,
+		      seq, seq ^ 0x40000000u, false, out);
+}
+
+void kick_build_backend_rst(const struct mqlb_flow *f, uint8_t out[KICK_PROBE_LEN])
+{
+	build_segment(f->snat_addr_be, f->backend_addr_be, f->snat_port_be, f->backend_port_be,
+		      f->reset_seq, 0, true, out);
+}
+
+int kick_backend(int fd, const struct mqlb_flow *f)
+{
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_addr.s_addr = f->backend_addr_be };
+	uint8_t pkt[KICK_PROBE_LEN];
+
+	kick_build_backend_rst(f, pkt);
+	if (sendto(fd, pkt, sizeof(pkt), 0, (struct sockaddr *)&to, sizeof(to)) < 0)
+		return -errno;
+	return 0;
 }
 
 static int send_probe(int fd, const struct mqlb_flow_key *key, uint32_t seq)

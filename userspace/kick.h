@@ -20,6 +20,14 @@
 
 /* The probe as sent: VIP:port -> client, ACK, the given sequence number. */
 void kick_build(const struct mqlb_flow_key *key, uint32_t seq, uint8_t out[KICK_PROBE_LEN]);
+/*
+ * The broker's side of a flow the data plane reset (MQLB_FLOW_BACKEND_LOST):
+ * a RST from SNAT:port with SEQ = reset_seq, exactly the broker's RCV.NXT.
+ * Without it a live broker (deleted, or failing its checks while running)
+ * keeps the connection until its own keep-alive check gives up.
+ */
+void kick_build_backend_rst(const struct mqlb_flow *f, uint8_t out[KICK_PROBE_LEN]);
+int kick_backend(int fd, const struct mqlb_flow *f);
 /* A raw IPv4 socket (IP_HDRINCL): fd, or -errno. */
 int kick_open(void);
 /* Two probes whose sequence numbers are 2^31 apart: at least one is outside any window. */

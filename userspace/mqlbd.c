@@ -298,6 +298,7 @@ static int start(struct mqlbd *d)
 		pr_warn("can't set up the data plane maps: %s\n", strerror(-err));
 		return err;
 	}
+	d->dp.kick_fd = d->kick_fd;
 	err = fill_dataplane(d);
 	if (err) {
 		pr_warn("can't fill the data plane maps: %s\n", strerror(-err));

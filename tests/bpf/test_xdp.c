@@ -401,7 +401,18 @@ static void test_backend_down_resets(void **state)
 	expect_rst(&out, &s, 777777, 0, TF_RST);
 	flow_get(lb, c.caddr, c.cport, &f);
 	assert_true(f.tcp_flags & MQLB_FLOW_RESET_SENT);
+	assert_true(f.tcp_flags & MQLB_FLOW_BACKEND_LOST);
+	/* the broker's RCV.NXT, for the daemon's RST to the broker's side */
+	assert_int_equal(f.reset_seq, s.seq);
 	assert_true(MQLB_FLOW_CLOSED(f.tcp_flags));
+
+	/* The client's own RST (to a late probe) gets no answer and changes nothing. */
+	spec_conn(&s, &c, TF_RST);
+	s.seq = 424242;
+	pkt_build(&in, &s);
+	assert_int_equal(xdp_run(lb, &in, c.cif, &out), XDP_DROP);
+	flow_get(lb, c.caddr, c.cport, &f);
+	assert_int_not_equal(f.reset_seq, 424242);
 
 	/* The client's reconnection on the same port goes to a backend that is up. */
 	stats_read(lb, before);

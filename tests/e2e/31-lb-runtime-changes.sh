@@ -60,6 +60,10 @@ for _ in $(seq 50); do [ "$(cli_conns)" = $((before - 45)) ] && break; sleep 0.1
 [ "$(cli_conns)" = $((before - 45)) ] ||
 	fail "after del b1: $(cli_conns) client connections, want $((before - 45)) (b1's 45 reset)"
 log "del b1: its 45 clients were reset; the other $((before - 45)) connections are untouched"
+# ... and, once the collector removes those flows, the broker's side too.
+for _ in $(seq 60); do [ "$(broker_conns 1)" = 0 ] && break; sleep 0.1; done
+[ "$(broker_conns 1)" = 0 ] || fail "b1 still holds $(broker_conns 1) connections of reset clients"
+log "b1's side of the 45 reset connections was reset too"
 hold 30
 [ "$(broker_conns 2)/$(broker_conns 3)/$(broker_conns 4)" = "30/45/20" ] ||
 	fail "after del b1, 30 more should land 10/10/10 on b2/b3/b4: $(spread)"

@@ -55,10 +55,33 @@ static void test_probe(void **state)
 	}
 }
 
+static void test_backend_rst(void **state)
+{
+	struct mqlb_flow f = {
+		.backend_addr_be = inet_addr("10.201.2.11"),
+		.snat_addr_be = inet_addr("10.201.2.1"),
+		.backend_port_be = htons(1883),
+		.snat_port_be = htons(23456),
+		.reset_seq = 0xdeadbeefu,
+	};
+	uint8_t p[KICK_PROBE_LEN];
+
+	kick_build_backend_rst(&f, p);
+	assert_memory_equal(p + 12, &f.snat_addr_be, 4);
+	assert_memory_equal(p + 16, &f.backend_addr_be, 4);
+	assert_int_equal(p[20] << 8 | p[21], 23456);
+	assert_int_equal(p[22] << 8 | p[23], 1883);
+	assert_int_equal((uint32_t)p[24] << 24 | p[25] << 16 | p[26] << 8 | p[27], 0xdeadbeefu);
+	assert_int_equal(p[33], 0x04); /* RST only, no ACK */
+	assert_int_equal(p[34] << 8 | p[35], 0); /* window */
+	assert_int_equal(ref_tcp_csum(p), 0xffff);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_probe),
+		cmocka_unit_test(test_backend_rst),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
