@@ -4,9 +4,10 @@
 # make demo: the study's deployment on this machine, in network namespaces.
 # A client host, a balancer host with two interfaces (clients / brokers), and
 # three brokers bridged as in the study (b1 and b2 bridge '#' both ways to
-# b3). mqlbd balances the VIP in native XDP; the study's scenario runs: 800
-# subscribers on topic 'kuliah' through the balancer, 100 publishers straight
-# to broker1, one message each.
+# b3; Debian mosquitto until mqbroker's bridges land). mqlbd balances the VIP
+# in native XDP with MQTT health checks; mqbench runs the study's scenario:
+# 800 subscribers on topic 'kuliah' through the balancer, 100 publishers
+# straight to broker1, one message each.
 #
 #   scripts/demo.sh          run, report, remove everything
 #   KEEP=1 scripts/demo.sh   leave it running (undo with: scripts/demo.sh down)
@@ -52,36 +53,49 @@ step "creating namespaces ${P}cli, ${P}lb, ${P}sw, ${P}b1..b3"
 bed_up
 step "starting three mosquitto brokers, b1 and b2 bridged to b3 (the study's star)"
 start_brokers_star
-step "starting mqlbd (native XDP) on VIP $VIP:$VIP_PORT"
-write_mqlbd_conf native
+step "starting mqlbd (native XDP, MQTT health checks) on VIP $VIP:$VIP_PORT"
+HEALTH_LINE="health mqtt interval 1s timeout 500ms rise 2 fall 2" \
+	write_mqlbd_conf native "stats 127.0.0.1:9000 admin:mqlb"
 start_mqlbd
-grep -E "XDP attached|balancing" "$WORK/mqlbd.log" | sed 's/^/    /'
+for _ in $(seq 50); do [ "$(grep -c "down -> up" "$WORK/mqlbd.log")" = 3 ] && break; sleep 0.1; done
+grep -E "XDP attached|balancing|down -> up" "$WORK/mqlbd.log" | cut -c25- | sed 's/^/    /'
+mqlb() { nsx lb "$BUILD/mqlb" --pin-path "$PIN" --control "$CTL" "$@"; }
 
-step "the study's scenario: $SUBS subscribers through the VIP, $PUBS publishers straight to broker1"
-nsx cli /usr/bin/python3 tests/e2e/mqttload.py seed --sub-target "$VIP:$VIP_PORT" \
-	--pub-target "$(broker_addr 1):1883" --subs "$SUBS" --pubs "$PUBS" --timeout 120 \
-	>"$WORK/seed.out" 2>&1
+step "the study's scenario with mqbench: $SUBS subscribers on 'kuliah' through the VIP, $PUBS publishers straight to broker1"
+nsx cli "$BUILD/mqbench" seed --sub-target "$VIP:$VIP_PORT" --pub-target "$(broker_addr 1):1883" \
+	-m "$SUBS" -n "$PUBS" -t 120 -j >"$WORK/seed.json" 2>"$WORK/seed.err"
 seed_rc=$?
+[ -s "$WORK/seed.json" ] || { cat "$WORK/seed.err" >&2; exit 1; }
 
-step "flows per backend (data plane counters; the brokers' own view follows)"
-/usr/bin/python3 tests/e2e/mapsum.py backends "$PIN" | while read -r id rest; do
-	printf '    b%d %s:1883  %s\n' $((id + 1)) "$(broker_addr $((id + 1)))" "$rest"
-done
-step "data plane counters"
-/usr/bin/python3 tests/e2e/mapsum.py stats "$PIN" | sed 's/^/    /'
+step "mqlb backend show (the subscribers' spread, counted by the data plane)"
+mqlb backend show | sed 's/^/    /'
+step "mqlb stats show (data plane counters that moved)"
+mqlb stats show | awk '$2 != "0"' | sed 's/^/    /'
 step "result"
-sed 's/^/    /' "$WORK/seed.out"
+/usr/bin/python3 - "$WORK/seed.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+print("    %d subscribers through the balancer, %d publishers straight to broker1" %
+      (r["subscribers"], r["publishers"]))
+print("    latency p50 %.1f ms, p99 %.1f ms; %d errors" %
+      (r["p50_us"] / 1000, r["p99_us"] / 1000, r["errors"]))
+PY
 if [ "${KEEP:-0}" = 1 ]; then
 	bed_save
 	echo
 	echo "The deployment stays up. Try:"
 	echo "    ip netns exec ${P}cli mosquitto_sub -h $VIP -t kuliah -v"
 	echo "    ip netns exec ${P}cli mosquitto_pub -h $VIP -t kuliah -m hello"
-	echo "    bpftool map dump pinned $PIN/flows"
+	echo "    ip netns exec ${P}lb $BUILD/mqlb --pin-path $PIN backend show"
+	echo "    ip netns exec ${P}lb curl -u admin:mqlb http://127.0.0.1:9000/   (stats page; /metrics)"
 	echo "Remove it with: make demo-down"
 else
 	echo
 	echo "Next: 'make demo KEEP=1' leaves this deployment up to explore; README.md explains each part."
 fi
-tail -1 "$WORK/seed.out"
+/usr/bin/python3 -c '
+import json, sys
+r = json.load(open(sys.argv[1]))
+print("delivered: %d/%d duplicates: %d" % (r["delivered"], r["expected"], r["duplicates"]))
+sys.exit(0 if r["delivered"] == r["expected"] and r["duplicates"] == 0 else 1)' "$WORK/seed.json" || seed_rc=1
 exit $seed_rc
