@@ -702,10 +702,12 @@ static void run_seed(struct bench *b)
 			break;
 		/* Lost messages never come: give up 3 s after the last publisher and delivery. */
 		if (started == b->npub && b->done + b->errors >= (uint64_t)b->npub) {
-			uint64_t last = b->t_last_rx > quiet_since ? b->t_last_rx : quiet_since;
+			uint64_t last;
 
+			/* Set before use: with last == 0 a small run gave up before any delivery. */
 			if (!quiet_since)
 				quiet_since = now;
+			last = b->t_last_rx > quiet_since ? b->t_last_rx : quiet_since;
 			if (now - last > 3000000000ull)
 				break;
 		}
