@@ -297,7 +297,9 @@ static void publish_some(struct run *r, struct conn *c, uint8_t *payload)
 	if (r->o.rate > 0) {
 		/* Paced: this publisher's share of the rate since the start, as a budget. */
 		double per = r->o.rate / r->npub;
-		uint64_t allowed = (uint64_t)(per * (double)(now_ns() - r->t_pace) / 1e9) + 1;
+		/* Publishers are phase-shifted so that they do not all fire together. */
+		uint64_t allowed = (uint64_t)(per * (double)(now_ns() - r->t_pace) / 1e9 +
+					      (double)c->idx / r->npub) + 1;
 
 		budget = allowed > c->sent ? (int)(allowed - c->sent < 64 ? allowed - c->sent : 64) : 0;
 	}
@@ -519,7 +521,14 @@ int main(int argc, char **argv)
 
 		for (i = 0; i < npub; i++)
 			publish_some(&r, &r.c[i], payload);
-		n = epoll_wait(r.epfd, evs, 512, r.o.rate > 0 ? 1 : 10);
+		if (r.o.rate > 0) {
+			/* 100 µs ticks: pacing granularity must not dominate the latency */
+			struct timespec tick = { 0, 100000 };
+
+			n = epoll_pwait2(r.epfd, evs, 512, &tick, NULL);
+		} else {
+			n = epoll_wait(r.epfd, evs, 512, 10);
+		}
 		for (i = 0; i < n; i++) {
 			struct conn *c = evs[i].data.ptr;
 
