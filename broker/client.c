@@ -146,14 +146,15 @@ void client_accept(struct broker *b, struct listener *lst)
 			return;
 		}
 		if (fd < 0) {
-			/* ECONNABORTED and friends: that one connection is gone, not the listener. */
-			pr_debug("accept on port %u: %s\n", ntohs(lst->addr.sin_port), strerror(-fd));
+			/* ECONNABORTED and such: that connection is gone, not the listener. */
+			pr_debug("accept on port %u: %s\n", ntohs(lst->addr.sin_port),
+				 strerror(-fd));
 			return;
 		}
 		net_fmt_ipv4_port(peer.sin_addr.s_addr, peer.sin_port, addr, sizeof(addr));
 		if (b->conf.max_connections >= 0 && b->nclients >= b->conf.max_connections) {
-			pr_warn("refusing connection from %s: max_connections (%lld) reached\n", addr,
-				(long long)b->conf.max_connections);
+			pr_warn("refusing connection from %s: max_connections (%lld) reached\n",
+				addr, (long long)b->conf.max_connections);
 			close(fd);
 			continue;
 		}
@@ -379,8 +380,8 @@ void client_housekeeping(struct broker *b)
 		if (c->state == CS_NEW && idle > BROKER_CONNECT_TIMEOUT_MS) {
 			char name[96];
 
-			pr_info("closing %s: no CONNECT within %u ms\n", client_name(c, name, sizeof(name)),
-				BROKER_CONNECT_TIMEOUT_MS);
+			pr_info("closing %s: no CONNECT within %u ms\n",
+				client_name(c, name, sizeof(name)), BROKER_CONNECT_TIMEOUT_MS);
 			client_close(c, false, "no CONNECT");
 			continue;
 		}

@@ -18,7 +18,8 @@ static int refuse(struct client *c, uint8_t rc, const char *why)
 {
 	char name[96];
 
-	pr_info("refusing client %s: %s (CONNACK %u)\n", client_name(c, name, sizeof(name)), why, rc);
+	pr_info("refusing client %s: %s (CONNACK %u)\n", client_name(c, name, sizeof(name)), why,
+		rc);
 	send_connack(c, false, rc);
 	return -ECONNREFUSED;
 }

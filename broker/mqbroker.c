@@ -86,7 +86,8 @@ static int open_listeners(struct broker *b, int cli_port)
 	if (c->has_port || c->has_bind_address) {
 		/* Deprecated 'port'/'bind_address': the default listener. */
 		sa.sin_port = htons(c->has_port ? c->port : 1883);
-		sa.sin_addr.s_addr = c->has_bind_address ? c->bind_address.s_addr : htonl(INADDR_ANY);
+		sa.sin_addr.s_addr = c->has_bind_address ? c->bind_address.s_addr
+							 : htonl(INADDR_ANY);
 		err = listener_open(b, &sa);
 		if (err)
 			return err;

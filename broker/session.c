@@ -186,7 +186,7 @@ static int inflight_send(struct broker *b, struct session *s, struct msg *m, uin
 	f->qos = qos;
 	f->state = INF_WAIT_ACK;
 	f->retain = retain;
-	/* A failed send (ENOMEM) leaves the message in the window for the resend on reconnection. */
+	/* A failed send (ENOMEM) leaves it in the window, for the resend on reconnection. */
 	send_publish(s->client, m, qos, f->pid, retain, false);
 	return 0;
 }
