@@ -116,7 +116,12 @@ if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
 	upid=$!
 	pids+=($upid)
 	wait_port "$p4" || fail "user broker did not start: $(cat "$tmp/user.log")"
-	uid=$(awk '/^Uid:/ {print $2}' /proc/$upid/status)
+	# listening comes before dropping privileges: give it a moment
+	for _ in $(seq 20); do
+		uid=$(awk '/^Uid:/ {print $2}' /proc/$upid/status)
+		[ "$uid" = "$(id -u nobody)" ] && break
+		sleep 0.1
+	done
 	[ "$uid" = "$(id -u nobody)" ] || fail "still uid $uid after 'user nobody'"
 	ok "user nobody: privileges dropped after binding (uid $uid)"
 	mosquitto_pub -p "$p4" -t t -m x || fail "publish to the unprivileged broker"
