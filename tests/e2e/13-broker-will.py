@@ -48,7 +48,7 @@ def main():
         t0 = time.time()
         wait_for(lambda: any(m.topic == "will/ka" for m in col.msgs), timeout=5, what="will on keep-alive")
         dt = time.time() - t0
-        check(1.4 <= dt <= 3.2, f"keep-alive 1 s expires after 1.5 s (+ sweep): {dt:.2f}s")
+        check(1.4 <= dt <= 4.5, f"keep-alive 1 s expires after 1.5 s (+ 1 s sweep): {dt:.2f}s")
         check(r.closed(1), "keep-alive expiry closes the connection")
 
         time.sleep(0.5)
