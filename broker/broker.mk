@@ -60,3 +60,15 @@ $(O)/bench/mqload: tests/bench/broker/mqload.c $(LIB)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^
+
+# The broker's integration tests against an ASan+UBSan build of it:
+# 'make broker-e2e-asan' (not part of 'make test', which runs them on the normal build).
+$(O)/asan/mqbroker: $(patsubst %.c,$(O)/san/%.o,broker/mqbroker.c $(BROKER_SRCS)) $(LIB_SAN)
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(SAN) -o $@ $^
+
+broker-e2e-asan: $(O)/asan/mqbroker
+	$(Q)BUILD=$(abspath $(O)/asan) MQLB_E2E_FILTER='^tests/e2e/1[0-9]-broker' tests/e2e/run.sh
+
+.PHONY: broker-e2e-asan

@@ -6,6 +6,7 @@ paho-mqtt, mosquitto_pub/sub or a raw socket, and stops it on every exit
 path (context manager + atexit)."""
 import atexit
 import os
+import shutil
 import socket
 import struct
 import subprocess
@@ -16,6 +17,7 @@ import time
 BUILD = os.environ.get("BUILD", os.path.join(os.getcwd(), "build"))
 MQBROKER = os.path.join(BUILD, "mqbroker")
 _procs = []
+_dirs = []
 
 
 def _cleanup():
@@ -23,6 +25,8 @@ def _cleanup():
         if p.poll() is None:
             p.kill()
             p.wait()
+    for d in _dirs:
+        shutil.rmtree(d, ignore_errors=True)
 
 
 atexit.register(_cleanup)
@@ -49,6 +53,7 @@ class Broker:
         skip_unless_built()
         self.port = port or free_port()
         self.dir = tempfile.mkdtemp(prefix="mqbroker-e2e-")
+        _dirs.append(self.dir)
         self.conf_path = os.path.join(self.dir, "mqbroker.conf")
         self.log_path = os.path.join(self.dir, "broker.log")
         with open(self.conf_path, "w") as f:
@@ -85,6 +90,7 @@ class Broker:
                 self.proc.kill()
                 self.proc.wait()
         self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
 
     def __enter__(self):
         return self
