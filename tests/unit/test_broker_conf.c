@@ -154,6 +154,20 @@ static void test_missing_file(void **state)
 	broker_conf_free(&c);
 }
 
+/* The shipped example must stay valid (tests run from the repository root). */
+static void test_example_file(void **state)
+{
+	struct broker_conf c;
+	char err[CONF_ERR_LEN] = "";
+
+	broker_conf_init(&c);
+	if (broker_conf_parse_file(&c, "broker/mqbroker.conf.example", err))
+		fail_msg("%s", err);
+	assert_int_equal(c.nlisteners, 1);
+	assert_int_equal(c.persistent_client_expiration_s, 14 * 86400);
+	broker_conf_free(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -161,6 +175,7 @@ int main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_missing_file),
+		cmocka_unit_test(test_example_file),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
