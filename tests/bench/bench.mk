@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # mqbench, the MQTT load generator (issue 7), its unit test, and 'make bench':
 # the side-by-side benchmark. 'make bench' is not part of 'make test'.
-MQBENCH_SRCS := tests/bench/mqbench.c tests/bench/mqbench_args.c
+MQBENCH_SRCS := tests/bench/mqbench.c tests/bench/mqbench_args.c tests/bench/mqbench_conn.c \
+		tests/bench/mqbench_stats.c
 BINS += $(O)/mqbench
 
 $(O)/mqbench: $(patsubst %.c,$(O)/obj/%.o,$(MQBENCH_SRCS)) $(LIB)

@@ -94,7 +94,7 @@ log "results go to $OUT (rounds $ROUNDS${QUICK:+, quick})"
 	echo "loadavg_start=$(cut -d' ' -f1-3 /proc/loadavg)"
 	echo "rounds=$ROUNDS"
 	echo "quick=${QUICK:-0}"
-	echo "params=conn-rate ${CR_SECS}s -k 64; fanout 1 pub -> 100 subs QoS 0 ${FAN_SECS}s -w 20; seed ${SEED_SUBS} subs x ${SEED_PUBS} pubs; brokers ${BRK_SECS}s; idle ${IDLE}"
+	echo "params=brokers without TIME_WAIT (tcp_max_tw_buckets=0 in their namespaces); conn-rate ${CR_SECS}s -k 64; fanout 1 pub -> 100 subs QoS 0 ${FAN_SECS}s -w 20; seed ${SEED_SUBS} subs x ${SEED_PUBS} pubs; brokers ${BRK_SECS}s; idle ${IDLE}"
 } >"$OUT/meta.txt"
 
 # busy_pct SECONDS: the machine's busy share over SECONDS, in percent of all CPUs
@@ -103,7 +103,7 @@ busy_pct() {
 	a=$(awk '/^cpu / {print $2+$3+$4+$7+$8+$9, $2+$3+$4+$5+$6+$7+$8+$9; exit}' /proc/stat)
 	sleep "$1"
 	b=$(awk '/^cpu / {print $2+$3+$4+$7+$8+$9, $2+$3+$4+$5+$6+$7+$8+$9; exit}' /proc/stat)
-	echo "$a $b" | awk '{d = $4 - $2; print d > 0 ? int(100 * ($3 - $1) / d) : 0}'
+	echo "$a $b" | awk '{d = $4 - $2; print (d > 0 ? int(100 * ($3 - $1) / d) : 0)}'
 }
 
 # The machine is shared: before a measurement, wait (at most 10 s) for others'
@@ -235,6 +235,12 @@ mqb() {
 run_balancers() {
 	local round v i n=${#VARIANTS[@]} r
 	bed_up
+	# No TIME_WAIT on the brokers: the balancers that translate source addresses
+	# (mqlb, nftables, HAProxy's own connections) reuse SNAT ports within a minute,
+	# and a SYN from a reused port meets the broker's TIME_WAIT with another
+	# client's timestamps, so it waits out a 1 s SYN retransmit. That would charge
+	# one variant for the TIME_WAITs of the one before it.
+	for i in $(seq "$NBROKERS"); do nsx "b$i" sysctl -qw net.ipv4.tcp_max_tw_buckets=0; done
 	start_brokers_star
 	STATS_OLD=$(sysctl -n kernel.bpf_stats_enabled)
 	sysctl -qw kernel.bpf_stats_enabled=1
@@ -353,6 +359,8 @@ T0=$(date +%s)
 [ "$ONLY" = balancers ] || run_brokers
 log "measured in $(($(date +%s) - T0)) s; writing the report"
 echo "loadavg_end=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/meta.txt"
+# Empty logs say nothing; keep only the ones with something in them.
+for f in "$OUT/lb.log" "$OUT/mqbench-stderr.txt"; do [ -s "$f" ] || rm -f "$f"; done
 /usr/bin/python3 tests/bench/report.py "$OUT" || exit 1
 cp "$OUT/report.md" "$ROOT/results/latest.md"
 sed -i "s|](\\(.*\\.png\\))|](bench-$STAMP/\\1)|" "$ROOT/results/latest.md"

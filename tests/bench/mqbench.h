@@ -82,4 +82,59 @@ void mqb_usage(FILE *f);
 void mqb_sort_u32(uint32_t *v, size_t n);
 uint32_t mqb_percentile(const uint32_t *sorted, size_t n, double p);
 
+/* ---- the engine (mqbench.c, mqbench_conn.c, mqbench_stats.c) ---- */
+
+enum role { R_SUB, R_PUB, R_CR, R_IDLE };
+enum cstate { S_FREE, S_CONNECTING, S_CONNACK, S_SUBACK, S_READY, S_CLOSING };
+
+struct conn {
+	int fd;
+	uint8_t role, state;
+	uint32_t idx;			/* index within its role */
+	uint64_t t0;			/* connect() time, ns */
+	uint8_t *in, *out;
+	uint32_t inlen, incap, outlen, outoff, outcap;
+	uint64_t sent, delivered;	/* publisher: sent; deliveries its subscribers saw */
+	uint16_t next_pid;
+};
+
+/* Machine, process and BPF program time at one instant. */
+struct sample {
+	uint64_t t_ns, busy_ticks, proc_ticks, bpf_ns, bpf_cnt;
+};
+
+struct bench {
+	struct mqb_opts o;
+	int epfd, bpf_fd[MQB_MAX_BPF];
+	uint64_t deadline, t_start, t_end, t_last_rx, t_pace;
+	struct conn *subs, *pubs, *cr;
+	int nsub, npub, ncr, fan, track_w, inflight;
+	uint32_t *lastseq;		/* [sub * track_w + pub]: highest sequence seen */
+	uint64_t opened, done, errors, delivered, dups, count;
+	uint32_t *lat;
+	size_t nlat, lat_cap;
+	uint8_t *payload;
+	struct sample s0, s1;
+	bool timed_out;
+};
+
+uint64_t now_ns(void);
+__attribute__((format(printf, 1, 2), noreturn)) void fatal(const char *fmt, ...);
+void *xrealloc(void *p, size_t n);
+
+/* Connections (mqbench_conn.c). */
+int conn_open(struct bench *b, struct conn *c, const struct sockaddr_in *to, uint64_t nth);
+void conn_close(struct bench *b, struct conn *c);
+void conn_failed(struct bench *b, struct conn *c, const char *why, long err);
+int flush(struct bench *b, struct conn *c);
+void send_publish(struct bench *b, struct conn *c);
+/* One round of the loop: wait at most ms, dispatch. False once the hard bound has passed. */
+bool poll_once(struct bench *b, int ms);
+
+/* Measurements and the report (mqbench_stats.c). */
+void take_sample(struct bench *b, struct sample *s);
+long rss_kb(int pid);
+uint64_t expected(const struct bench *b);
+void report(struct bench *b, long rss0, long rss1);
+
 #endif

@@ -99,7 +99,12 @@ def balancer_tables(d, md, plots):
     md.append("Each variant in front of the same three Debian mosquitto brokers (the study's star), "
               "64 connection attempts in flight from two client addresses; a connection is "
               "TCP + CONNECT/CONNACK + DISCONNECT. Ratios are against the no-balancer limit "
-              "(`spread`) of the same round; CPU is µs per connection (= ms per 1,000).\n")
+              "(`spread`) of the same round, median of the per-round ratios (each round's in brackets); "
+              "CPU is µs per connection (= ms per 1,000). Machine CPU is all CPUs' busy time over "
+              "the measured window (load generator, brokers, kernel, balancer); the balancer's own "
+              "is HAProxy's process or mqlb's XDP program run time (bpf_stats); what mqlb adds beyond "
+              "its program's time is spent outside it (the redirect and delivery between the veths, "
+              "among others) or is noise.\n")
     md.append("| variant | conn/s | × no-balancer (per round) | p50 / p99 µs | machine µs/conn | "
               "added µs/conn | balancer's own µs/conn | XDP ns/packet |")
     md.append("|---|---:|---:|---:|---:|---:|---:|---:|")
@@ -132,7 +137,7 @@ def balancer_tables(d, md, plots):
         ref = lb(REF, w, lambda r, _: r["rate"])
         ref_cpu = lb(REF, w, lambda r, _: per_k(r, "machine_cpu_ms"))
         md.append(f"| variant | deliveries/s | × no-balancer | p50 / p99 ms | delivered / expected, "
-                  f"duplicates | machine ms/1k msgs | added ms/1k msgs | balancer's own ms/1k msgs "
+                  f"duplicates (all rounds) | machine ms/1k msgs | added ms/1k msgs | balancer's own ms/1k msgs "
                   f"| XDP ns/packet |")
         md.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
         rows = []
@@ -145,9 +150,11 @@ def balancer_tables(d, md, plots):
             nspp = lb(v, w, lambda r, _: ns_per_pkt(r))
             p50 = med(lb(v, w, lambda r, _: r["p50_us"] / 1000))
             p99 = med(lb(v, w, lambda r, _: r["p99_us"] / 1000))
-            dl = lb(v, w, lambda r, _: f"{r['delivered']:,}/{r['expected']:,}, {r['duplicates']}")
+            dl = [x for x in lb(v, w, lambda r, _: (r["delivered"], r["expected"], r["duplicates"])) if x]
+            dl = (f"{sum(x[0] for x in dl):,}/{sum(x[1] for x in dl):,}, {sum(x[2] for x in dl)}"
+                  if dl else "–")
             md.append(f"| {v} | {fmt(med(rate))} | {fmt(med(ratio), '.2f')}× | {fmt(p50, '.1f')} / "
-                      f"{fmt(p99, '.1f')} | {' · '.join(x or '–' for x in dl)} | "
+                      f"{fmt(p99, '.1f')} | {dl} | "
                       f"{fmt(med(cpu), '.1f')} | {fmt(med(added), '+.1f') if v != REF else '0'} | "
                       f"{fmt(med(own), '.2f')} | {fmt(med(nspp), '.0f')} |")
             rows.append((v, med(rate), p50, p99, med(cpu)))

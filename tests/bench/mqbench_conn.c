@@ -1,0 +1,387 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mqbench's connections: non-blocking connect, the MQTT exchange of each role
+ * over the shared codec, output buffering and the epoll dispatch. Everything
+ * a connection learns (CONNACK time, deliveries, duplicates) is counted here.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+
+#include "mqtt_codec.h"
+#include "mqbench.h"
+
+static const char *const role_name[] = { "subscriber", "publisher", "connection", "idle" };
+
+void *xrealloc(void *p, size_t n)
+{
+	p = realloc(p, n);
+	if (!p)
+		fatal("out of memory");
+	return p;
+}
+
+static void out_packet(struct conn *c, const struct mqtt_packet *p)
+{
+	long n = mqtt_encoded_len(p);
+
+	if (n < 0)
+		fatal("cannot encode a %s packet", mqtt_type_name(p->type));
+	if (c->outcap - c->outlen < (uint32_t)n) {
+		if (c->outoff) {
+			memmove(c->out, c->out + c->outoff, c->outlen - c->outoff);
+			c->outlen -= c->outoff;
+			c->outoff = 0;
+		}
+		while (c->outcap - c->outlen < (uint32_t)n)
+			c->outcap = c->outcap ? 2 * c->outcap : 256;
+		c->out = xrealloc(c->out, c->outcap);
+	}
+	if (mqtt_encode(p, c->out + c->outlen, c->outcap - c->outlen) != n)
+		fatal("encode %s failed", mqtt_type_name(p->type));
+	c->outlen += (uint32_t)n;
+}
+
+static void watch(struct bench *b, struct conn *c, uint32_t events)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = c };
+
+	epoll_ctl(b->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+}
+
+/* Write what is queued; ask for EPOLLOUT only while something is left. 0 or -errno. */
+int flush(struct bench *b, struct conn *c)
+{
+	while (c->outoff < c->outlen) {
+		ssize_t n = write(c->fd, c->out + c->outoff, c->outlen - c->outoff);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				break;
+			return -errno;
+		}
+		c->outoff += (uint32_t)n;
+	}
+	if (c->outoff == c->outlen) {
+		c->outoff = c->outlen = 0;
+		watch(b, c, EPOLLIN);
+	} else {
+		watch(b, c, EPOLLIN | EPOLLOUT);
+	}
+	return 0;
+}
+
+void conn_close(struct bench *b, struct conn *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);	/* also leaves the epoll set */
+	c->fd = -1;
+	if (c->state != S_READY && c->state != S_CLOSING && c->state != S_FREE)
+		b->inflight--;	/* setup never finished */
+	c->state = S_FREE;
+	c->inlen = c->outlen = c->outoff = 0;
+}
+
+/* Start a non-blocking connect; the CONNECT goes out once it is writable. */
+int conn_open(struct bench *b, struct conn *c, const struct sockaddr_in *to, uint64_t nth)
+{
+	struct epoll_event ev = { .events = EPOLLOUT, .data.ptr = c };
+	int one = 1, err;
+
+	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (c->fd < 0)
+		return -errno;
+	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (b->o.src.n) {
+		/* The port is chosen at connect(), per destination, so sources can share ports. */
+		setsockopt(c->fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+		if (bind(c->fd, (const struct sockaddr *)&b->o.src.a[nth % (uint64_t)b->o.src.n],
+			 sizeof(struct sockaddr_in)) < 0)
+			goto out_err;
+	}
+	c->t0 = now_ns();
+	if (connect(c->fd, (const struct sockaddr *)to, sizeof(*to)) < 0 && errno != EINPROGRESS)
+		goto out_err;
+	if (epoll_ctl(b->epfd, EPOLL_CTL_ADD, c->fd, &ev) < 0)
+		goto out_err;
+	c->state = S_CONNECTING;
+	c->inlen = c->outlen = c->outoff = 0;
+	c->next_pid = 1;
+	b->inflight++;
+	b->opened++;
+	return 0;
+out_err:
+	err = -errno;
+	close(c->fd);
+	c->fd = -1;
+	return err;
+}
+
+static void send_connect(struct bench *b, struct conn *c)
+{
+	struct mqtt_packet p = { .type = MQTT_CONNECT };
+	char id[48];
+
+	snprintf(id, sizeof(id), "mqbench-%d-%c%u", (int)getpid(), "spci"[c->role], c->idx);
+	p.connect.proto_name = MQTT_STR("MQTT");
+	p.connect.level = MQTT_PROTO_V311;
+	p.connect.clean = true;
+	p.connect.keepalive = 600;	/* idle connections must outlive the measurement */
+	p.connect.client_id = mqtt_str_c(id, strlen(id));
+	out_packet(c, &p);
+}
+
+static void topic_of(const struct bench *b, const struct conn *c, char *t, size_t len)
+{
+	switch (b->o.scenario) {
+	case MQB_P2P: snprintf(t, len, "p2p/%u", c->idx); break;
+	case MQB_FANOUT: snprintf(t, len, "fanout/t"); break;
+	case MQB_FANIN: snprintf(t, len, c->role == R_SUB ? "fanin/#" : "fanin/%u", c->idx); break;
+	case MQB_IDLE: snprintf(t, len, "idle/%u", c->idx); break;
+	default: snprintf(t, len, "%s", b->o.topic); break;
+	}
+}
+
+void send_publish(struct bench *b, struct conn *c)
+{
+	struct mqtt_packet p = { .type = MQTT_PUBLISH };
+	uint64_t ts = now_ns();
+	uint32_t seq = (uint32_t)c->sent + 1;
+	char topic[64];
+
+	topic_of(b, c, topic, sizeof(topic));
+	memcpy(b->payload, &ts, 8);
+	memcpy(b->payload + 8, &c->idx, 4);
+	memcpy(b->payload + 12, &seq, 4);
+	p.publish.qos = (uint8_t)b->o.qos;
+	p.publish.topic = mqtt_str_c(topic, strlen(topic));
+	p.publish.payload = b->payload;
+	p.publish.payload_len = (uint32_t)b->o.payload;
+	if (p.publish.qos) {
+		p.publish.pid = c->next_pid++;
+		if (!c->next_pid)
+			c->next_pid = 1;
+	}
+	out_packet(c, &p);
+	c->sent++;
+}
+
+static void send_disconnect(struct conn *c)
+{
+	struct mqtt_packet p = { .type = MQTT_DISCONNECT };
+
+	out_packet(c, &p);
+	c->state = S_CLOSING;
+}
+
+static void on_publish(struct bench *b, struct conn *c, const struct mqtt_publish *p)
+{
+	uint64_t now = now_ns(), ts;
+	uint32_t from, seq, *last;
+
+	if (p->qos) {
+		struct mqtt_packet ack = { .type = MQTT_PUBACK, .ack.pid = p->pid };
+
+		out_packet(c, &ack);
+	}
+	if (p->payload_len < MQB_MIN_PAYLOAD || c->role != R_SUB)
+		return;
+	memcpy(&ts, p->payload, 8);
+	memcpy(&from, p->payload + 8, 4);
+	memcpy(&seq, p->payload + 12, 4);
+	if (from >= (uint32_t)b->npub)
+		return;		/* not ours (another run's leftovers on a shared broker) */
+	last = &b->lastseq[(size_t)c->idx * b->track_w + (b->track_w > 1 ? from : 0)];
+	if (seq <= *last) {
+		b->dups++;	/* MQTT keeps per-publisher order, so an old number is a copy */
+		return;
+	}
+	*last = seq;
+	b->delivered++;
+	b->pubs[from].delivered++;
+	b->t_last_rx = now;
+	if (now >= b->t_start && now < b->t_end) {
+		b->count++;
+		if (b->nlat < b->lat_cap && now >= ts)
+			b->lat[b->nlat++] = (uint32_t)((now - ts) / 1000);
+	}
+}
+
+/* A failed connection: conn-rate and seed publishers count it, setup of the others ends the run. */
+void conn_failed(struct bench *b, struct conn *c, const char *why, long err)
+{
+	if (c->role == R_CR || (c->role == R_PUB && b->o.scenario == MQB_SEED)) {
+		b->errors++;
+		conn_close(b, c);
+		return;
+	}
+	fprintf(stderr, "mqbench: %s %u: %s%s%s\n", role_name[c->role], c->idx, why,
+		err ? ": " : "", err ? strerror((int)-err) : "");
+	exit(1);
+}
+
+static void handle(struct bench *b, struct conn *c, uint8_t hdr, const uint8_t *body, uint32_t len)
+{
+	struct mqtt_packet p;
+	char topic[64];
+
+	if (mqtt_decode(hdr, body, len, &p)) {
+		conn_failed(b, c, "malformed packet from the broker", 0);
+		return;
+	}
+	switch (p.type) {
+	case MQTT_CONNACK:
+		if (p.connack.rc) {
+			conn_failed(b, c, "CONNACK refused", 0);
+			return;
+		}
+		if (c->role == R_CR) {
+			uint64_t now = now_ns();
+
+			b->inflight--;
+			b->done++;
+			if (now >= b->t_start && now < b->t_end) {
+				b->count++;
+				if (b->nlat < b->lat_cap)
+					b->lat[b->nlat++] = (uint32_t)((now - c->t0) / 1000);
+			}
+			send_disconnect(c);
+		} else if (c->role == R_PUB) {
+			c->state = S_READY;
+			b->inflight--;
+			if (b->o.scenario == MQB_SEED) {
+				send_publish(b, c);
+				if (!b->o.qos)
+					send_disconnect(c);
+			}
+		} else {
+			struct mqtt_topic_req req;
+			struct mqtt_packet s = { .type = MQTT_SUBSCRIBE };
+
+			topic_of(b, c, topic, sizeof(topic));
+			req.filter = mqtt_str_c(topic, strlen(topic));
+			req.qos = (uint8_t)b->o.qos;
+			s.sub.pid = 1;
+			s.sub.count = 1;
+			s.sub.reqs = &req;
+			out_packet(c, &s);
+			c->state = S_SUBACK;
+		}
+		break;
+	case MQTT_SUBACK:
+		if (p.suback.count != 1 || p.suback.rcs[0] == MQTT_SUBACK_FAILURE) {
+			conn_failed(b, c, "subscription refused", 0);
+			return;
+		}
+		c->state = S_READY;
+		b->inflight--;
+		break;
+	case MQTT_PUBLISH:
+		on_publish(b, c, &p.publish);
+		break;
+	case MQTT_PUBACK:
+		if (b->o.scenario == MQB_SEED && c->role == R_PUB && c->state == S_READY)
+			send_disconnect(c);
+		break;
+	default:
+		break;
+	}
+}
+
+static void on_readable(struct bench *b, struct conn *c)
+{
+	uint32_t off = 0;
+	ssize_t n;
+
+	if (c->incap - c->inlen < 2048) {
+		c->incap = c->incap ? 2 * c->incap : 8192;
+		c->in = xrealloc(c->in, c->incap);
+	}
+	n = read(c->fd, c->in + c->inlen, c->incap - c->inlen);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		/* After our DISCONNECT, the broker closing is the expected end. */
+		if (c->state == S_CLOSING) {
+			if (c->role == R_PUB)
+				b->done++;
+			conn_close(b, c);
+			return;
+		}
+		conn_failed(b, c, n ? "read" : "closed by the peer", n ? -errno : 0);
+		return;
+	}
+	c->inlen += (uint32_t)n;
+	while (c->fd >= 0) {
+		uint32_t rem;
+		uint8_t hdr;
+		int hl = mqtt_fixed_header(c->in + off, c->inlen - off, &hdr, &rem);
+
+		if (hl == -EBADMSG) {
+			conn_failed(b, c, "malformed packet from the broker", 0);
+			return;
+		}
+		if (hl < 0 || c->inlen - off - (uint32_t)hl < rem)
+			break;
+		handle(b, c, hdr, c->in + off + hl, rem);
+		off += (uint32_t)hl + rem;
+	}
+	if (c->fd < 0)
+		return;
+	memmove(c->in, c->in + off, c->inlen - off);
+	c->inlen -= off;
+	if (c->outlen && flush(b, c))
+		conn_failed(b, c, "write", -errno);
+}
+
+static void on_event(struct bench *b, struct conn *c, uint32_t ev)
+{
+	if (c->state == S_CONNECTING) {
+		int err = 0;
+		socklen_t len = sizeof(err);
+
+		if (!(ev & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
+			return;
+		getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+		if (err) {
+			conn_failed(b, c, "connect", -err);
+			return;
+		}
+		c->state = S_CONNACK;
+		send_connect(b, c);
+		if (flush(b, c)) {
+			conn_failed(b, c, "write", -errno);
+			return;
+		}
+		return;
+	}
+	if (ev & EPOLLOUT && flush(b, c)) {
+		conn_failed(b, c, "write", -errno);
+		return;
+	}
+	if (ev & (EPOLLIN | EPOLLHUP | EPOLLERR))
+		on_readable(b, c);
+}
+
+/* One round of the loop: wait at most ms, dispatch. False once the hard bound has passed. */
+bool poll_once(struct bench *b, int ms)
+{
+	struct epoll_event evs[512];
+	int i, n;
+
+	if (now_ns() >= b->deadline) {
+		b->timed_out = true;
+		return false;
+	}
+	n = epoll_wait(b->epfd, evs, 512, ms);
+	for (i = 0; i < n; i++)
+		on_event(b, evs[i].data.ptr, evs[i].events);
+	return true;
+}
