@@ -85,13 +85,13 @@ int handle_connect(struct client *c, const struct mqtt_connect *p)
 	} else {
 		s = session_new(b, id, id_len, p->clean);
 		if (!s)
-			return -ENOMEM;
+			return refuse(c, MQTT_CONNACK_UNAVAILABLE, "out of memory for the session");
 	}
 	err = will_set(c, p);
 	if (err) {
 		if (!present)
 			session_free(b, s);
-		return err;
+		return refuse(c, MQTT_CONNACK_UNAVAILABLE, "out of memory for the will");
 	}
 	s->client = c;
 	c->sess = s;
