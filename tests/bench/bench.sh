@@ -28,6 +28,7 @@ QUICK=${BENCH_QUICK:-}
 [ "$QUICK" = 0 ] && QUICK=
 ROUNDS=${BENCH_ROUNDS:-}
 ONLY=${BENCH_ONLY:-}
+case $ONLY in '' | balancers | brokers) ;; *) echo "bench: BENCH_ONLY is balancers or brokers" >&2; exit 2 ;; esac
 if [ -n "$QUICK" ]; then
 	: "${ROUNDS:=1}"
 	CR_SECS=1 FAN_SECS=1 SEED_SUBS=200 SEED_PUBS=20 BRK_SECS=1 IDLE=2000
@@ -77,6 +78,11 @@ bench_cleanup() {
 	done
 	[ -n "$STATS_OLD" ] && sysctl -qw kernel.bpf_stats_enabled="$STATS_OLD"
 	bed_cleanup
+	# A run that did not reach its report leaves no half results behind.
+	if [ -d "$OUT" ] && [ ! -s "$OUT/report.md" ]; then
+		echo "bench: interrupted; removing $OUT" >&2
+		rm -rf "$OUT"
+	fi
 }
 trap bench_cleanup EXIT
 trap 'exit 130' INT TERM HUP
@@ -107,13 +113,18 @@ busy_pct() {
 }
 
 # The machine is shared: before a measurement, wait (at most 10 s) for others'
-# load to fall under 15%, and record what it was, so the report can say.
+# load to fall under 15%, and record what it was, so the report can say. The
+# waits share one budget, so a machine that is busy all along cannot stretch
+# the run past its bound.
 PRE_BUSY=0
+QUIET_BUDGET=$([ -n "$QUICK" ] && echo 40 || echo 240)	# half-second checks
 wait_quiet() {
 	local i
 	for i in $(seq 20); do
 		PRE_BUSY=$(busy_pct 0.5)
 		[ "$PRE_BUSY" -lt 15 ] && return 0
+		[ "$QUIET_BUDGET" -gt 0 ] || break
+		QUIET_BUDGET=$((QUIET_BUDGET - 1))
 	done
 	log "  the machine stays busy (${PRE_BUSY}% of its CPUs before we start): measuring anyway"
 }
@@ -362,7 +373,10 @@ echo "loadavg_end=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/meta.txt"
 # Empty logs say nothing; keep only the ones with something in them.
 for f in "$OUT/lb.log" "$OUT/mqbench-stderr.txt"; do [ -s "$f" ] || rm -f "$f"; done
 /usr/bin/python3 tests/bench/report.py "$OUT" || exit 1
-cp "$OUT/report.md" "$ROOT/results/latest.md"
-sed -i "s|](\\(.*\\.png\\))|](bench-$STAMP/\\1)|" "$ROOT/results/latest.md"
+# results/latest.md stands for whole runs only (BENCH_ONLY runs keep their own folder).
+if [ -z "$ONLY" ]; then
+	cp "$OUT/report.md" "$ROOT/results/latest.md"
+	sed -i "s|](\\(.*\\.png\\))|](bench-$STAMP/\\1)|" "$ROOT/results/latest.md"
+fi
 echo
-sed -n '/^## Balancers/,$p' "$OUT/report.md"
+sed -n '/^## /,$p' "$OUT/report.md"

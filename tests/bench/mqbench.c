@@ -28,8 +28,10 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <arpa/inet.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <bpf/bpf.h>
 
 #include "mqbench.h"
@@ -286,6 +288,16 @@ int main(int argc, char **argv)
 	b.epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (b.epfd < 0)
 		fatal("epoll_create1: %s", strerror(errno));
+	/* A source address that is not local would fail every connection: say so once. */
+	for (i = 0; i < b.o.src.n; i++) {
+		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		char a[INET_ADDRSTRLEN];
+
+		if (fd < 0 || bind(fd, (const struct sockaddr *)&b.o.src.a[i], sizeof(b.o.src.a[i])))
+			fatal("--src %s: %s", inet_ntop(AF_INET, &b.o.src.a[i].sin_addr, a, sizeof(a)),
+			      strerror(errno));
+		close(fd);
+	}
 	for (i = 0; i < b.o.nbpf; i++) {
 		b.bpf_fd[i] = bpf_prog_get_fd_by_id(b.o.bpf_ids[i]);
 		if (b.bpf_fd[i] < 0)
