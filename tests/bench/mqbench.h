@@ -127,6 +127,7 @@ int conn_open(struct bench *b, struct conn *c, const struct sockaddr_in *to, uin
 void conn_close(struct bench *b, struct conn *c);
 void conn_failed(struct bench *b, struct conn *c, const char *why, long err);
 int flush(struct bench *b, struct conn *c);
+bool flush_or_fail(struct bench *b, struct conn *c);
 void send_publish(struct bench *b, struct conn *c);
 /* One round of the loop: wait at most ms, dispatch. False once the hard bound has passed. */
 bool poll_once(struct bench *b, int ms);

@@ -58,7 +58,8 @@ static void watch(struct bench *b, struct conn *c, uint32_t events)
 int flush(struct bench *b, struct conn *c)
 {
 	while (c->outoff < c->outlen) {
-		ssize_t n = write(c->fd, c->out + c->outoff, c->outlen - c->outoff);
+		/* MSG_NOSIGNAL: a broker that reset must cost a count, not SIGPIPE. */
+		ssize_t n = send(c->fd, c->out + c->outoff, c->outlen - c->outoff, MSG_NOSIGNAL);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -227,6 +228,16 @@ void conn_failed(struct bench *b, struct conn *c, const char *why, long err)
 	exit(1);
 }
 
+/* flush(), and a failed write ends the connection as conn_failed() says. */
+bool flush_or_fail(struct bench *b, struct conn *c)
+{
+	int err = flush(b, c);
+
+	if (err)
+		conn_failed(b, c, "write", err);
+	return !err;
+}
+
 static void handle(struct bench *b, struct conn *c, uint8_t hdr, const uint8_t *body, uint32_t len)
 {
 	struct mqtt_packet p;
@@ -337,8 +348,8 @@ static void on_readable(struct bench *b, struct conn *c)
 		return;
 	memmove(c->in, c->in + off, c->inlen - off);
 	c->inlen -= off;
-	if (c->outlen && flush(b, c))
-		conn_failed(b, c, "write", -errno);
+	if (c->outlen)
+		flush_or_fail(b, c);
 }
 
 static void on_event(struct bench *b, struct conn *c, uint32_t ev)
@@ -356,16 +367,11 @@ static void on_event(struct bench *b, struct conn *c, uint32_t ev)
 		}
 		c->state = S_CONNACK;
 		send_connect(b, c);
-		if (flush(b, c)) {
-			conn_failed(b, c, "write", -errno);
-			return;
-		}
+		flush_or_fail(b, c);
 		return;
 	}
-	if (ev & EPOLLOUT && flush(b, c)) {
-		conn_failed(b, c, "write", -errno);
+	if (ev & EPOLLOUT && !flush_or_fail(b, c))
 		return;
-	}
 	if (ev & (EPOLLIN | EPOLLHUP | EPOLLERR))
 		on_readable(b, c);
 }
