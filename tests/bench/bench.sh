@@ -139,7 +139,9 @@ record() {
 SRC=$NET_CLI.10,$NET_CLI.20
 B1=$(broker_addr 1):1883
 ALL3=$(broker_addr 1):1883,$(broker_addr 2):1883,$(broker_addr 3):1883
-SUBT= CPU_ARGS=()
+SUBT= CPU_ARGS=() BED_PIDS=
+# Softirq work that the kernel defers to ksoftirqd is that thread's time, not interrupt time.
+KSOFTIRQD=$(ps -eo pid=,comm= | awk '$2 ~ /^ksoftirqd\// {printf "%s%s", s, $1; s = ","}')
 
 haproxy_conf() {
 	# The study's balancer (seed/): mode tcp, roundrobin, TCP checks, a stats page.
@@ -184,7 +186,7 @@ EOF
 }
 
 lb_up() {
-	SUBT=$VIP:$VIP_PORT CPU_ARGS=()
+	SUBT=$VIP:$VIP_PORT CPU_ARGS=(--cpu-pids "$BED_PIDS,$KSOFTIRQD")
 	case $1 in
 	direct1) SUBT=$B1 ;;
 	spread) SUBT=$ALL3 ;;
@@ -193,7 +195,7 @@ lb_up() {
 		ip netns exec "${P}lb" haproxy -f "$WORK/haproxy.cfg" -db >"$WORK/haproxy.log" 2>&1 &
 		LB_PID=$!
 		wait_port lb "$VIP_PORT" || { cat "$WORK/haproxy.log"; return 1; }
-		CPU_ARGS=(--cpu-pid "$LB_PID")
+		CPU_ARGS+=(--cpu-pid "$LB_PID")
 		;;
 	nftables)
 		nft_conf >"$WORK/nft.conf"
@@ -215,7 +217,8 @@ lb_up() {
 import json, sys
 print(",".join(sorted({str(x["id"]) for x in json.load(sys.stdin)[0].get("xdp", [])})))')
 		[ -n "$ids" ] || { echo "no XDP program attached in ${P}lb"; return 1; }
-		CPU_ARGS=(--bpf-prog "$ids")
+		# the daemon's own work (flow collector) is the run's too; XDP is the balancer's own
+		CPU_ARGS=(--cpu-pids "$BED_PIDS,$KSOFTIRQD,$MQLBD_PID" --bpf-prog "$ids")
 		;;
 	esac
 	# Neighbours and routes warm, and a first connection proves the path.
@@ -253,6 +256,8 @@ run_balancers() {
 	# one variant for the TIME_WAITs of the one before it.
 	for i in $(seq "$NBROKERS"); do nsx "b$i" sysctl -qw net.ipv4.tcp_max_tw_buckets=0; done
 	start_brokers_star
+	# The run's CPU: mqbench, these, the balancer, interrupts (mqbench adds itself).
+	BED_PIDS=$(IFS=,; echo "${CLEANUP_PIDS[*]}")
 	STATS_OLD=$(sysctl -n kernel.bpf_stats_enabled)
 	sysctl -qw kernel.bpf_stats_enabled=1
 	for round in $(seq "$ROUNDS"); do
@@ -356,7 +361,8 @@ broker_measure() {
 	if broker_start "$broker" "$port"; then
 		# idle reports the broker's RSS growth, so it needs the pid started just now
 		[ "$label" = idle ] && a+=(-P "$BRK_PID")
-		r=$("$MQBENCH" "${a[@]}" -T "127.0.0.1:$port" --cpu-pid "$BRK_PID" -j 2>>"$OUT/mqbench-stderr.txt")
+		r=$("$MQBENCH" "${a[@]}" -T "127.0.0.1:$port" --cpu-pid "$BRK_PID" \
+			--cpu-pids "$KSOFTIRQD" -j 2>>"$OUT/mqbench-stderr.txt")
 		[ -n "$r" ] || r=null
 		broker_stop
 	else

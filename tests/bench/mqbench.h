@@ -17,6 +17,7 @@
 
 #define MQB_MAX_ADDRS	16	/* per address list (--sub-target, --pub-target, --src) */
 #define MQB_MAX_BPF	4	/* --bpf-prog ids summed */
+#define MQB_MAX_PIDS	16	/* --cpu-pids summed */
 #define MQB_MIN_PAYLOAD	16	/* send time (8), publisher (4), sequence (4) */
 
 enum mqb_scenario {
@@ -52,6 +53,8 @@ struct mqb_opts {
 	int concurrency;		/* connection attempts in flight */
 	int broker_pid;			/* idle: RSS growth of this process */
 	int cpu_pid;			/* CPU time of this process over the window */
+	int pids[MQB_MAX_PIDS];		/* and of these, summed (brokers, daemons) */
+	int npids;
 	uint32_t bpf_ids[MQB_MAX_BPF];	/* run time of these BPF programs over the window */
 	int nbpf;
 	const char *topic;
@@ -100,7 +103,7 @@ struct conn {
 
 /* Machine, process and BPF program time at one instant. */
 struct sample {
-	uint64_t t_ns, busy_ticks, proc_ticks, bpf_ns, bpf_cnt;
+	uint64_t t_ns, busy_ticks, irq_ticks, self_ticks, proc_ticks, pids_ticks, bpf_ns, bpf_cnt;
 };
 
 struct bench {

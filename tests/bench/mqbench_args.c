@@ -52,6 +52,7 @@ void mqb_usage(FILE *f)
 		"  -t SECONDS  hard bound on the whole run (default 120); always stops by then\n"
 		"  -P PID      idle: report this broker's RSS growth per connection\n"
 		"      --cpu-pid PID     CPU time of PID over the measured window\n"
+		"      --cpu-pids PID,...  and of these, summed (the run's other processes)\n"
 		"      --bpf-prog ID,... run time of these BPF programs over the window\n"
 		"                        (needs kernel.bpf_stats_enabled=1)\n"
 		"      --topic NAME      seed topic (default kuliah)\n"
@@ -165,7 +166,21 @@ static int parse_bpf_ids(const char *s, struct mqb_opts *o)
 	return o->nbpf ? 0 : -EINVAL;
 }
 
-enum { OPT_SUB = 256, OPT_PUB, OPT_SRC, OPT_CPU_PID, OPT_BPF, OPT_TOPIC };
+static int parse_pids(const char *s, struct mqb_opts *o)
+{
+	char buf[256], *tok, *save = NULL;
+
+	if (strlen(s) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, s);
+	o->npids = 0;
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+		if (o->npids == MQB_MAX_PIDS || inum(tok, 1, INT_MAX, &o->pids[o->npids++]))
+			return -EINVAL;
+	return o->npids ? 0 : -EINVAL;
+}
+
+enum { OPT_SUB = 256, OPT_PUB, OPT_SRC, OPT_CPU_PID, OPT_CPU_PIDS, OPT_BPF, OPT_TOPIC };
 
 static const struct option long_opts[] = {
 	{ "target", required_argument, NULL, 'T' },
@@ -173,6 +188,7 @@ static const struct option long_opts[] = {
 	{ "pub-target", required_argument, NULL, OPT_PUB },
 	{ "src", required_argument, NULL, OPT_SRC },
 	{ "cpu-pid", required_argument, NULL, OPT_CPU_PID },
+	{ "cpu-pids", required_argument, NULL, OPT_CPU_PIDS },
 	{ "bpf-prog", required_argument, NULL, OPT_BPF },
 	{ "topic", required_argument, NULL, OPT_TOPIC },
 	{ "json", no_argument, NULL, 'j' },
@@ -239,6 +255,10 @@ int mqb_parse_args(int argc, char **argv, struct mqb_opts *o, char *err, size_t 
 		case OPT_CPU_PID:
 			if (inum(a, 1, INT_MAX, &o->cpu_pid))
 				BAD("--cpu-pid: bad pid '%s'", a);
+			break;
+		case OPT_CPU_PIDS:
+			if (parse_pids(a, o))
+				BAD("--cpu-pids: bad pid list '%s'", a);
 			break;
 		case OPT_BPF: if (parse_bpf_ids(a, o)) BAD("--bpf-prog: bad id list '%s'", a); break;
 		case 'j': o->json = true; break;

@@ -4,11 +4,13 @@
 
     report.py RESULTS_DIR     reads raw.jsonl and meta.txt, writes report.md and *.png
 
-CPU figures come from mqbench's own samples over its measured window:
-machine = busy time of all CPUs (/proc/stat), balancer = HAProxy's process
-(/proc/PID/stat) or mqlb's XDP program run time (kernel.bpf_stats_enabled).
-"Added" CPU is the machine's CPU per connection minus the no-balancer limit's
-(clients spreading themselves over the brokers) in the same round.
+CPU figures come from mqbench's own samples over its measured window: the
+run's CPU = its processes (/proc/PID/stat: mqbench, brokers, balancer, mqlbd,
+ksoftirqd) plus interrupt time (/proc/stat), falling back to the whole
+machine's busy time in older results; balancer = HAProxy's process or mqlb's
+XDP program run time (kernel.bpf_stats_enabled). "Added" CPU is the run's CPU
+per connection minus the no-balancer limit's (clients spreading themselves
+over the brokers) in the same round.
 """
 import json
 import os
@@ -62,6 +64,9 @@ class Data:
 
 def per_k(r, key):
     """ms of CPU per 1,000 counted events (= µs per event)."""
+    if key == "cpu":
+        # the run's own CPU (its processes and interrupts) where mqbench measured it
+        key = "run_cpu_ms" if "run_cpu_ms" in r else "machine_cpu_ms"
     if key not in r or not r["count"]:
         return None
     return r[key] / r["count"] * 1000
@@ -94,25 +99,27 @@ def rounds_str(vals, spec):
 def balancer_tables(d, md, plots):
     lb = lambda v, w, fn: d.per_round("lb", v, w, fn)
     ref_rate = lb(REF, "conn-rate", lambda r, _: r["rate"])
-    ref_cpu = lb(REF, "conn-rate", lambda r, _: per_k(r, "machine_cpu_ms"))
+    ref_cpu = lb(REF, "conn-rate", lambda r, _: per_k(r, "cpu"))
     md.append("## Balancers: connection rate and CPU per connection (conn-rate)\n")
     md.append("Each variant in front of the same three Debian mosquitto brokers (the study's star), "
               "64 connection attempts in flight from two client addresses; a connection is "
               "TCP + CONNECT/CONNACK + DISCONNECT. Ratios are against the no-balancer limit "
               "(`spread`) of the same round, median of the per-round ratios (each round's in brackets); "
-              "CPU is µs per connection (= ms per 1,000). Machine CPU is all CPUs' busy time over "
-              "the measured window (load generator, brokers, kernel, balancer); the balancer's own "
+              "CPU is µs per connection (= ms per 1,000), over the measured window, of the run's own "
+              "processes (load generator, brokers, balancer, mqlbd, ksoftirqd) and interrupt time "
+              "(where forwarding and XDP run), so that others' work on a shared machine does not "
+              "count; the balancer's own "
               "is HAProxy's process or mqlb's XDP program run time (bpf_stats); what mqlb adds beyond "
               "its program's time is spent outside it (the redirect and delivery between the veths, "
               "among others) or is noise.\n")
-    md.append("| variant | conn/s | × no-balancer (per round) | p50 / p99 µs | machine µs/conn | "
+    md.append("| variant | conn/s | × no-balancer (per round) | p50 / p99 µs | CPU µs/conn | "
               "added µs/conn | balancer's own µs/conn | XDP ns/packet |")
     md.append("|---|---:|---:|---:|---:|---:|---:|---:|")
     plot_rows = []
     for v in VARIANTS:
         rate = lb(v, "conn-rate", lambda r, _: r["rate"])
         ratio = [a / b if a and b else None for a, b in zip(rate, ref_rate)]
-        cpu = lb(v, "conn-rate", lambda r, _: per_k(r, "machine_cpu_ms"))
+        cpu = lb(v, "conn-rate", lambda r, _: per_k(r, "cpu"))
         added = [a - b if a is not None and b is not None else None for a, b in zip(cpu, ref_cpu)]
         own = lb(v, "conn-rate", lambda r, _: bal_per_k(r))
         nspp = lb(v, "conn-rate", lambda r, _: ns_per_pkt(r))
@@ -135,16 +142,16 @@ def balancer_tables(d, md, plots):
                             "the variant, publishers straight to broker1, one message each", "msg/s")):
         md.append(f"## Balancers: {title}\n")
         ref = lb(REF, w, lambda r, _: r["rate"])
-        ref_cpu = lb(REF, w, lambda r, _: per_k(r, "machine_cpu_ms"))
+        ref_cpu = lb(REF, w, lambda r, _: per_k(r, "cpu"))
         md.append(f"| variant | deliveries/s | × no-balancer | p50 / p99 ms | delivered / expected, "
-                  f"duplicates (all rounds) | machine ms/1k msgs | added ms/1k msgs | balancer's own ms/1k msgs "
+                  f"duplicates (all rounds) | CPU ms/1k msgs | added ms/1k msgs | balancer's own ms/1k msgs "
                   f"| XDP ns/packet |")
         md.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
         rows = []
         for v in VARIANTS:
             rate = lb(v, w, lambda r, _: r["rate"])
             ratio = [a / b if a and b else None for a, b in zip(rate, ref)]
-            cpu = lb(v, w, lambda r, _: per_k(r, "machine_cpu_ms"))
+            cpu = lb(v, w, lambda r, _: per_k(r, "cpu"))
             added = [a - b if a is not None and b is not None else None for a, b in zip(cpu, ref_cpu)]
             own = lb(v, w, lambda r, _: bal_per_k(r))
             nspp = lb(v, w, lambda r, _: ns_per_pkt(r))
@@ -236,8 +243,8 @@ def main():
           f"{meta.get('haproxy', '?')}, nftables {meta.get('nft', '?')}; mqlb {meta.get('git', '?')}. "
           f"{meta.get('rounds', '?')} interleaved round(s){' (quick mode)' if meta.get('quick') == '1' else ''}, "
           f"medians. Workloads: {meta.get('params', '')}. Load generator: `build/mqbench`, "
-          f"in the client namespace; everything shares the same {meta.get('cpus', '?')} CPUs, so "
-          f"machine CPU includes the load generator and the brokers alike.\n",
+          f"in the client namespace; load generator, brokers and balancer share the same "
+          f"{meta.get('cpus', '?')} CPUs.\n",
           "Variants: " + "; ".join(f"`{v}` {DESC[v]}" for v in VARIANTS) + ".\n"]
     busy = [r.get("pre_busy", 0) for r in rows]
     noisy = sum(1 for b in busy if b >= 15)
@@ -245,8 +252,8 @@ def main():
               f"10 s for the machine to fall under 15% busy. {noisy} of {len(busy)} measurements "
               f"started above that (at most {max(busy, default=0)}%); load average "
               f"{meta.get('loadavg_start', '?')} at the start, {meta.get('loadavg_end', '?')} at the "
-              f"end. Other work during a run lowers rates and raises machine CPU alike for every "
-              f"variant of that round, which is why rounds are interleaved.\n")
+              f"end. Other work during a run lowers the rates of that round's variants, which is why "
+              f"rounds are interleaved and CPU is counted for the run's own processes only.\n")
     failed = [f"{r['variant']}/{r['workload']} (round {r['round']})" for r in rows if not r["r"]]
     if failed:
         md.append("Failed measurements (no result): " + ", ".join(failed) + ".\n")
@@ -264,7 +271,7 @@ def main():
                             [(v, a, o) for v, _, _, a, o in plots["conn_rate"]],
                             'set title "CPU per connection, µs (median)"\nset ylabel "µs"\n'
                             'set yrange [*:*]\n'
-                            'plot "DAT" using 2:xtic(1) title "machine CPU added vs spread" '
+                            'plot "DAT" using 2:xtic(1) title "CPU added vs spread" '
                             'lc rgb "#cc6677", "" using 3 title "balancer\'s own" lc rgb "#117733"\n'))
     if "fanout" in plots:
         pngs.append(gnuplot(out, "fanout", [(v, r) for v, r, *_ in plots["fanout"]],
