@@ -110,6 +110,10 @@ static void test_args_ok(void **state)
 	assert_int_equal(o.c, 500);
 	assert_int_equal(o.nbpf, 2);
 	assert_int_equal(o.bpf_ids[1], 4);
+	assert_int_equal(PARSE(&o, "fanout", "--cpu-pid", "7", "--cpu-pids", "1,2,3"), 0);
+	assert_int_equal(o.cpu_pid, 7);
+	assert_int_equal(o.npids, 3);
+	assert_int_equal(o.pids[2], 3);
 	assert_int_equal(PARSE(&o, "fanout", "-h"), 1);
 }
 
@@ -133,6 +137,9 @@ static void test_args_bad(void **state)
 	assert_int_equal(PARSE(&o, "idle"), -EINVAL);		/* needs -P */
 	assert_int_equal(PARSE(&o, "seed", "--topic", "a/#"), -EINVAL);
 	assert_int_equal(PARSE(&o, "p2p", "--bpf-prog", "1,x"), -EINVAL);
+	assert_int_equal(PARSE(&o, "p2p", "--cpu-pids", "1,,0"), -EINVAL);
+	assert_int_equal(PARSE(&o, "p2p", "--cpu-pids",
+			       "1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17"), -EINVAL);
 	/* refused addresses are -EPERM, whichever option carries them */
 	assert_int_equal(PARSE(&o, "p2p", "-T", "192.168.0.1"), -EPERM);
 	assert_int_equal(PARSE(&o, "seed", "--pub-target", "8.8.8.8:1883"), -EPERM);
