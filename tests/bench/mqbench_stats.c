@@ -158,10 +158,6 @@ void report(struct bench *b, long rss0, long rss1)
 	} else {
 		printf("  rate %.0f %s over %.2f s; latency p50 %u us, p99 %u us\n", rate,
 		       cr ? "conn/s" : "msg/s", win, p50, p99);
-		if (!cr)
-			printf("  delivered %llu/%llu, duplicates %llu\n",
-			       (unsigned long long)b->delivered, (unsigned long long)exp,
-			       (unsigned long long)b->dups);
 	}
 	printf("  machine CPU %.0f ms (this run's processes and interrupts %.0f ms)", machine_ms,
 	       run_ms);
@@ -172,4 +168,8 @@ void report(struct bench *b, long rss0, long rss1)
 		       (unsigned long long)bpf_cnt, (double)bpf_ns / (double)bpf_cnt);
 	printf("\n  errors %llu%s\n", (unsigned long long)b->errors,
 	       b->timed_out ? ", stopped by -t" : "");
+	/* Last, in the form 'make demo' ends with (DESIGN.md), so a script can tail -1 it. */
+	if (!cr && !idle)
+		printf("delivered: %llu/%llu duplicates: %llu\n", (unsigned long long)b->delivered,
+		       (unsigned long long)exp, (unsigned long long)b->dups);
 }
