@@ -143,8 +143,9 @@ int loader_open_load(struct loader *l, const struct mqlbd_config *c)
 	 */
 	err = mqlb_xdp_bpf__load(l->skel);
 	if (err) {
-		pr_warn("can't load the XDP object: %s (maps pinned under %s from a different "
-			"configuration are not reused: remove them or run with the old settings)\n",
+		pr_warn("can't load the XDP object: %s (maps pinned under %s by a different "
+			"flow-table-size or an older mqlb are not reused: run the old settings, or "
+			"'mqlbd --stop -c FILE' first, which ends the flows)\n",
 			strerror(-err), l->pin_path);
 		mqlb_xdp_bpf__destroy(l->skel);
 		l->skel = NULL;
