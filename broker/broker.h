@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <netinet/in.h>
 
+#include "conf.h"
 #include "evloop.h"
 #include "mqtt_codec.h"
 
@@ -52,6 +53,55 @@ enum log_type_bits {
 	LOGT_ALL = 0xff,
 };
 
+/* Bridges (bridge_conf.c): one per 'connection' block, Mosquitto's grammar. */
+#define BRIDGE_MAX_ADDRS	8
+#define BRIDGE_MAX_TOPICS	64
+
+enum bridge_dir {
+	BRIDGE_OUT = 1 << 0,	/* local publications go to the remote */
+	BRIDGE_IN = 1 << 1,	/* remote publications come in */
+	BRIDGE_BOTH = BRIDGE_OUT | BRIDGE_IN,
+};
+
+struct bridge_addr {
+	char *host;
+	uint16_t port;
+};
+
+/*
+ * 'topic PATTERN DIR QOS LOCAL_PREFIX REMOTE_PREFIX', as Mosquitto applies
+ * it: the local side sees LOCAL_PREFIX + PATTERN, the remote side
+ * REMOTE_PREFIX + PATTERN; an empty PATTERN ("") means the prefix alone.
+ */
+struct bridge_topic {
+	char *local;		/* local filter: local prefix + pattern */
+	char *remote;		/* remote filter: remote prefix + pattern */
+	char *local_prefix;	/* "" when none */
+	char *remote_prefix;
+	uint8_t dir;		/* BRIDGE_* */
+	uint8_t qos;
+};
+
+struct bridge_conf {
+	char *name;
+	struct bridge_addr addrs[BRIDGE_MAX_ADDRS];
+	int naddrs;
+	struct bridge_topic topics[BRIDGE_MAX_TOPICS];
+	int ntopics;
+	uint32_t restart_base_s;	/* first retry delay */
+	uint32_t restart_cap_s;		/* backoff ceiling; == base: constant */
+	bool notifications;
+	char *notification_topic;	/* NULL: $SYS/broker/connection/<id>/state */
+	bool cleansession;
+	bool try_private;
+	uint8_t protocol_level;		/* MQTT_PROTO_V31 or MQTT_PROTO_V311 */
+	char *remote_clientid;		/* NULL: <hostname>.<name> */
+	char *remote_username;
+	char *remote_password;
+	uint16_t keepalive_s;
+	int lineno;			/* of 'connection', for errors found at the end */
+};
+
 struct broker_conf {
 	struct listener_conf listeners[BROKER_MAX_LISTENERS];
 	int nlisteners;
@@ -75,6 +125,8 @@ struct broker_conf {
 	bool set_tcp_nodelay;
 	char *user;
 	char *pid_file;
+	struct bridge_conf *bridges;
+	int nbridges;
 };
 
 void broker_conf_init(struct broker_conf *c);
@@ -82,6 +134,14 @@ void broker_conf_free(struct broker_conf *c);
 /* 0, or -errno with err = "FILE:LINE: reason". */
 int broker_conf_parse_file(struct broker_conf *c, const char *path, char *err);
 int broker_conf_parse_string(struct broker_conf *c, const char *name, const char *text, char *err);
+
+/* bridge_conf.c: the 'connection' block's keyword parsers for conf.c's table. */
+int bridge_kw_connection(void *obj, const struct conf_kw *kw, const struct conf_line *ln,
+			 char *err);
+int bridge_kw(void *obj, const struct conf_kw *kw, const struct conf_line *ln, char *err);
+/* Checks only possible once the file is read (an address per connection). */
+int bridge_conf_check(struct broker_conf *c, const char *name, char *err);
+void bridge_conf_free(struct broker_conf *c);
 
 /* ---- messages (msg.c): refcounted, shared by every queue that holds them ---- */
 

@@ -36,6 +36,7 @@ void broker_conf_free(struct broker_conf *c)
 	free(c->log_file);
 	free(c->user);
 	free(c->pid_file);
+	bridge_conf_free(c);
 	c->log_file = c->user = c->pid_file = NULL;
 }
 
@@ -232,13 +233,8 @@ static int kw_persistence(void *obj, const struct conf_kw *kw, const struct conf
 	return 0;
 }
 
-static int kw_bridge(void *obj, const struct conf_kw *kw, const struct conf_line *ln, char *err)
-{
-	conf_reason(err, "'%s': bridges are not supported yet", kw->name);
-	return -EOPNOTSUPP;
-}
-
-#define BRIDGE_KW(name) { name, kw_bridge, 0, 0, CONF_MAX_ARGS - 1, 0, 0 }
+/* Bridge directives go to the current 'connection' block (bridge_conf.c). */
+#define BRIDGE_KW(name) { name, bridge_kw, 0, 0, CONF_MAX_ARGS - 1, 0, 0 }
 
 static const struct conf_kw broker_kws[] = {
 	{ "listener", kw_listener, 0, 1, 2, 0, 0 },
@@ -259,8 +255,7 @@ static const struct conf_kw broker_kws[] = {
 	{ "user", conf_kw_str, OFF(user), 1, 1, 0, 0 },
 	{ "pid_file", conf_kw_str, OFF(pid_file), 1, 1, 0, 0 },
 	{ "persistence", kw_persistence, 0, 1, 1, 0, 0 },
-	/* Bridge directives (issue 6): refused until bridges exist, never ignored. */
-	BRIDGE_KW("connection"),
+	{ "connection", bridge_kw_connection, 0, 1, 1, 0, 0 },
 	BRIDGE_KW("address"),
 	BRIDGE_KW("addresses"),
 	BRIDGE_KW("topic"),
@@ -275,15 +270,20 @@ static const struct conf_kw broker_kws[] = {
 	BRIDGE_KW("remote_password"),
 	BRIDGE_KW("keepalive_interval"),
 	BRIDGE_KW("start_type"),
+	BRIDGE_KW("notification_topic"),
 	{ NULL, NULL, 0, 0, 0, 0, 0 },
 };
 
 int broker_conf_parse_file(struct broker_conf *c, const char *path, char *err)
 {
-	return conf_parse_file(path, broker_kws, c, 0, err);
+	int e = conf_parse_file(path, broker_kws, c, 0, err);
+
+	return e ? e : bridge_conf_check(c, path, err);
 }
 
 int broker_conf_parse_string(struct broker_conf *c, const char *name, const char *text, char *err)
 {
-	return conf_parse_string(name, text, broker_kws, c, 0, err);
+	int e = conf_parse_string(name, text, broker_kws, c, 0, err);
+
+	return e ? e : bridge_conf_check(c, name, err);
 }

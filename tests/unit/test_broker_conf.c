@@ -119,9 +119,8 @@ static const struct {
 	{ "persistence true\n",
 	  "b.conf:1: 'persistence true' is not supported yet (sessions live in memory only)" },
 	{ "persistence sometimes\n", "b.conf:1: 'persistence' needs true or false, got 'sometimes'" },
-	{ "connection bridge-to-broker3\n", "b.conf:1: 'connection': bridges are not supported yet" },
-	{ "address 10.0.0.1:1883\n", "b.conf:1: 'address': bridges are not supported yet" },
-	{ "topic # out 0\n", "b.conf:1: 'topic': bridges are not supported yet" },
+	{ "address 10.0.0.1:1883\n", "b.conf:1: 'address' outside a connection block" },
+	{ "topic # out 0\n", "b.conf:1: 'topic' outside a connection block" },
 	{ "port 1883 1884\n", "b.conf:1: 'port' takes 1 argument, got 2" },
 	{ "bind_address ::1\n", "b.conf:1: invalid IPv4 address '::1'" },
 };
