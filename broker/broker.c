@@ -34,6 +34,7 @@ void broker_fini(struct broker *b)
 			session_free(b, b->sess_buckets[i]);
 	for (i = 0; i < (uint32_t)b->nlisteners; i++)
 		close(b->listeners[i].fd);
+	bridge_fini(b);
 	tree_free(&b->tree);
 	free(b->match.v);
 	free(b->sess_buckets);
@@ -70,9 +71,13 @@ void broker_publish(struct broker *b, struct msg *m, bool retain)
 	 * [MQTT-3.3.1-9]; the granted QoS is the lower of the two [MQTT-3.8.4-6].
 	 */
 	for (i = 0; i < n; i++) {
+		struct session *s = mc->v[i].s;
 		uint8_t qos = mc->v[i].qos < m->qos ? mc->v[i].qos : m->qos;
 
-		session_deliver(b, mc->v[i].s, m, qos, false);
+		if (!bridge_may_deliver(m, s))
+			continue;
+		/* A bridge keeps the retain flag so the remote stores it too (as Mosquitto). */
+		session_deliver(b, s, m, qos, s->link == LINK_OUT && retain);
 	}
 	msg_put(own);
 }

@@ -150,6 +150,7 @@ struct msg {
 	uint32_t payload_len;
 	uint16_t topic_len;
 	uint8_t qos;		/* QoS it was published with */
+	uint32_t origin;	/* link_id of the bridge link it came over; 0: local */
 	const char *topic;
 	const uint8_t *payload;
 	char data[];
@@ -247,6 +248,13 @@ struct sess_sub {
 
 struct client;
 
+/* What a session is to the bridge loop rule (bridge.c). */
+enum session_link {
+	LINK_NONE,	/* an ordinary client */
+	LINK_IN,	/* a remote bridge connected to us (protocol level | 0x80) */
+	LINK_OUT,	/* the local end of one of our own 'connection's */
+};
+
 struct session {
 	struct session *hnext;
 	struct client *client;		/* NULL while offline */
@@ -264,6 +272,8 @@ struct session {
 	uint32_t nqos2_in, qos2_in_cap;
 	uint64_t offline_since_ms;
 	uint32_t match_gen, match_idx;
+	uint32_t link_id;		/* non-zero for bridge links */
+	uint8_t link;			/* LINK_* */
 	char id[];			/* client id, NUL-terminated */
 };
 
@@ -287,8 +297,11 @@ struct listener {
 	struct sockaddr_in addr;
 };
 
+struct bridge;
+
 struct client {
 	struct broker *b;
+	struct bridge *bridge;		/* our outgoing bridge connection, else NULL */
 	struct client *next, *prev;	/* b->clients */
 	struct client *dirty_next;	/* b->dirty: has output to flush */
 	struct session *sess;
@@ -305,6 +318,7 @@ struct client {
 	uint8_t state;
 	uint8_t level;
 	bool dirty;
+	bool bridge_peer;		/* CONNECT had the 0x80 bit (try_private) */
 };
 
 /* ---- the broker context ---- */
@@ -338,6 +352,9 @@ struct broker {
 	uint64_t last_sys_ms;
 	uint64_t accept_paused_until;	/* ms; 0 when accepting */
 	uint8_t *scratch;		/* BROKER_READ_SCRATCH bytes */
+	struct bridge *bridges;		/* one per conf.bridges */
+	int nbridges;
+	uint32_t next_link_id;
 	struct broker_stats st;
 	struct log_sink *log;
 };
@@ -375,6 +392,8 @@ void listener_tick(struct broker *b);
 
 /* client.c */
 void client_accept(struct broker *b, struct listener *lst);
+/* Register a connected socket as a new connection (CS_NEW); NULL with errno set. */
+struct client *client_attach(struct broker *b, int fd, const struct sockaddr_in *peer);
 /* Close a connection; abnormal closes publish the will [MQTT-3.1.2-8]. */
 void client_close(struct client *c, bool abnormal, const char *why);
 /* Room for n more output bytes; NULL when out of memory. */
@@ -413,6 +432,22 @@ int handle_ack(struct client *c, uint8_t type, uint16_t pid);
 int will_set(struct client *c, const struct mqtt_connect *p);
 void will_publish(struct broker *b, struct will *w);
 void will_free(struct will *w);
+
+/* bridge.c */
+/* Start every configured connection (first attempt at once); 0 or -errno. */
+int bridge_start_all(struct broker *b);
+void bridge_fini(struct broker *b);
+/* A packet from the remote end of one of our connections (read_handle.c). */
+int bridge_handle(struct client *c, const struct mqtt_packet *pkt);
+/* The connection of c->bridge closed. */
+void bridge_on_close(struct client *c);
+/* Topic for a PUBLISH sent over c when c is a bridge connection (prefix remapping). */
+struct mqtt_str bridge_topic_out(struct client *c, const struct msg *m);
+/* Loop rule: may m, which came over a bridge link, go to session s? */
+static inline bool bridge_may_deliver(const struct msg *m, const struct session *s)
+{
+	return !m->origin || (s->link != LINK_OUT && s->link_id != m->origin);
+}
 
 /* sys.c */
 void sys_publish(struct broker *b);

@@ -127,6 +127,36 @@ static void client_on_event(struct ev_loop *l, int fd, uint32_t events, void *ar
 		client_read(c);
 }
 
+struct client *client_attach(struct broker *b, int fd, const struct sockaddr_in *peer)
+{
+	struct client *c = calloc(1, sizeof(*c));
+	int err;
+
+	if (!c)
+		return NULL;
+	c->b = b;
+	c->fd = fd;
+	c->peer_addr = peer->sin_addr.s_addr;
+	c->peer_port = peer->sin_port;
+	c->state = CS_NEW;
+	c->last_rx_ms = ev_now_ms(b->loop);
+	if (b->conf.set_tcp_nodelay)
+		net_set_nodelay(fd, true);
+	err = ev_add(b->loop, fd, EV_READ, client_on_event, c);
+	if (err) {
+		free(c);
+		errno = -err;
+		return NULL;
+	}
+	c->next = b->clients;
+	if (b->clients)
+		b->clients->prev = c;
+	b->clients = c;
+	b->nclients++;
+	b->st.connections_total++;
+	return c;
+}
+
 void client_accept(struct broker *b, struct listener *lst)
 {
 	char addr[NET_ADDRSTR_LEN];
@@ -163,33 +193,13 @@ void client_accept(struct broker *b, struct listener *lst)
 			close(fd);
 			continue;
 		}
-		c = calloc(1, sizeof(*c));
+		c = client_attach(b, fd, &peer);
 		if (!c) {
-			pr_warn("refusing connection from %s: out of memory\n", addr);
-			close(fd);
-			continue;
-		}
-		c->b = b;
-		c->fd = fd;
-		c->peer_addr = peer.sin_addr.s_addr;
-		c->peer_port = peer.sin_port;
-		c->state = CS_NEW;
-		c->last_rx_ms = ev_now_ms(b->loop);
-		if (b->conf.set_tcp_nodelay)
-			net_set_nodelay(fd, true);
-		err = ev_add(b->loop, fd, EV_READ, client_on_event, c);
-		if (err) {
+			err = -errno;
 			pr_warn("refusing connection from %s: %s\n", addr, strerror(-err));
 			close(fd);
-			free(c);
 			continue;
 		}
-		c->next = b->clients;
-		if (b->clients)
-			b->clients->prev = c;
-		b->clients = c;
-		b->nclients++;
-		b->st.connections_total++;
 		pr_debug("new connection from %s on port %u\n", addr, ntohs(lst->addr.sin_port));
 	}
 }
@@ -354,6 +364,8 @@ void client_close(struct client *c, bool abnormal, const char *why)
 	if (w && abnormal)
 		will_publish(b, w);
 	will_free(w);
+	if (c->bridge)
+		bridge_on_close(c);
 }
 
 void client_free_closed(struct broker *b)

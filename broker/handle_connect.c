@@ -95,6 +95,12 @@ int handle_connect(struct client *c, const struct mqtt_connect *p)
 	}
 	s->client = c;
 	c->sess = s;
+	/* The peer said it is a bridge: the loop rule (bridge.c) needs its link id. */
+	s->link = c->bridge_peer ? LINK_IN : LINK_NONE;
+	if (c->bridge_peer && !s->link_id)
+		s->link_id = ++b->next_link_id;
+	if (!c->bridge_peer)
+		s->link_id = 0;
 	c->keepalive = p->keepalive;
 	c->state = CS_CONNECTED;
 	b->st.clients_connected++;

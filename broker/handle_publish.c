@@ -16,6 +16,7 @@ int handle_publish(struct client *c, const struct mqtt_publish *p)
 		.payload = p->payload,
 		.payload_len = p->payload_len,
 		.qos = p->qos,
+		.origin = s->link_id,
 	};
 
 	if (!topic_name_valid(view.topic, view.topic_len))

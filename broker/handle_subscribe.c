@@ -18,7 +18,9 @@ static void send_retained(void *arg, struct msg *m)
 	uint8_t qos = r->qos < m->qos ? r->qos : m->qos;
 
 	/* [MQTT-3.3.1-8]: retained messages go out with the retain flag set. */
-	session_deliver(r->b, r->s, m, qos, true);
+	/* Never a retained message back over the bridge link it came from. */
+	if (bridge_may_deliver(m, r->s))
+		session_deliver(r->b, r->s, m, qos, true);
 }
 
 int handle_subscribe(struct client *c, const struct mqtt_subscribe *p)

@@ -216,14 +216,6 @@ int main(int argc, char **argv)
 		free(b);
 		return 1;
 	}
-	/* Parsed and checked, but not run yet: refuse rather than ignore them. */
-	if (b->conf.nbridges) {
-		fprintf(stderr, "%s:%d: 'connection': bridges are not supported yet\n", conf_path,
-			b->conf.bridges[0].lineno);
-		broker_conf_free(&b->conf);
-		free(b);
-		return 1;
-	}
 	if (verbose)
 		log_set_level(verbose > 1 ? LOG_LVL_DEBUG : LOG_LVL_INFO);
 	if (verbose > 1)
@@ -246,6 +238,8 @@ int main(int argc, char **argv)
 
 		err = t < 0 ? (int)t : 0;
 	}
+	if (!err)
+		err = bridge_start_all(b);
 	if (!err) {
 		pr_info("mqbroker %s running\n", MQBROKER_VERSION);
 		b->last_sys_ms = ev_now_ms(b->loop);

@@ -22,6 +22,7 @@ struct msg *msg_new(const char *topic, uint16_t tlen, const void *payload, uint3
 	m->payload_len = plen;
 	m->topic_len = tlen;
 	m->qos = qos;
+	m->origin = 0;
 	memcpy(m->data, topic, tlen);
 	m->data[tlen] = '\0';
 	if (plen)
@@ -33,8 +34,13 @@ struct msg *msg_new(const char *topic, uint16_t tlen, const void *payload, uint3
 
 struct msg *msg_hold(struct msg *m)
 {
-	if (!m->refcnt)
-		return msg_new(m->topic, m->topic_len, m->payload, m->payload_len, m->qos);
+	if (!m->refcnt) {
+		struct msg *c = msg_new(m->topic, m->topic_len, m->payload, m->payload_len, m->qos);
+
+		if (c)
+			c->origin = m->origin;
+		return c;
+	}
 	m->refcnt++;
 	return m;
 }

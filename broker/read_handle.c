@@ -5,6 +5,7 @@
  * 3.1.1 cannot tell the client why; the reason goes into the log line.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "broker.h"
@@ -34,13 +35,53 @@ static const char *reason_of(int err, uint8_t *code)
 	}
 }
 
+/*
+ * try_private: a bridge sends protocol level 3 or 4 with the 0x80 bit so
+ * the other side knows not to echo what it sends. The codec only knows the
+ * plain levels, so decode a copy with the bit cleared and remember it.
+ */
+static int decode_private_connect(struct client *c, uint8_t hdr, const uint8_t *body,
+				  uint32_t len, struct mqtt_packet *pkt, uint8_t **copy)
+{
+	uint32_t off;
+	uint8_t lvl;
+
+	if (len < 2)
+		return -EBADMSG;
+	off = 2u + ((uint32_t)body[0] << 8 | body[1]);
+	if (off >= len)
+		return -EBADMSG;
+	lvl = body[off];
+	if (!(lvl & 0x80) || ((lvl & 0x7f) != MQTT_PROTO_V31 && (lvl & 0x7f) != MQTT_PROTO_V311))
+		return mqtt_decode(hdr, body, len, pkt) ? -EBADMSG : 0;
+	*copy = malloc(len);
+	if (!*copy)
+		return -ENOMEM;
+	memcpy(*copy, body, len);
+	(*copy)[off] = lvl & 0x7f;
+	c->bridge_peer = true;
+	return mqtt_decode(hdr, *copy, len, pkt) ? -EBADMSG : 0;
+}
+
 static int dispatch(struct client *c, uint8_t hdr, const uint8_t *body, uint32_t len)
 {
 	struct mqtt_packet pkt;
 	uint8_t type = hdr >> 4;
+	uint8_t *copy = NULL;
+	int err;
 
+	if (type == MQTT_CONNECT && !c->bridge) {
+		/* The decoded strings point into copy: it lives until the handler returns. */
+		err = decode_private_connect(c, hdr, body, len, &pkt, &copy);
+		if (!err)
+			err = c->state == CS_NEW ? handle_connect(c, &pkt.connect) : -EPROTO;
+		free(copy);
+		return err;
+	}
 	if (mqtt_decode(hdr, body, len, &pkt))
 		return -EBADMSG;
+	if (c->bridge)
+		return bridge_handle(c, &pkt);
 	/* [MQTT-3.1.0-1]: CONNECT first; [MQTT-3.1.0-2]: and only once. */
 	if ((c->state == CS_NEW) != (type == MQTT_CONNECT))
 		return -EPROTO;

@@ -358,7 +358,8 @@ void session_expire(struct broker *b)
 
 		for (; s; s = next) {
 			next = s->hnext;
-			if (s->client || now - s->offline_since_ms < exp_ms)
+			/* Our own bridges' sessions hold the link's queue: never expired. */
+			if (s->client || s->link == LINK_OUT || now - s->offline_since_ms < exp_ms)
 				continue;
 			pr_info("expiring persistent session of client %s\n", s->id);
 			session_free(b, s);

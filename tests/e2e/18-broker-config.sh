@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # mqbroker command line and configuration: bad files refused with FILE:LINE,
-# bridges refused until implemented, -p on loopback only, several listeners,
+# malformed bridge blocks refused, -p on loopback only, several listeners,
 # pid_file, log_dest file, connection_messages.
 set -u
 BUILD=${BUILD:-build}
@@ -37,8 +37,8 @@ refused() {
 refused 'listener 1883\nbogus_option 1\n' "$tmp/bad.conf:2: unknown directive 'bogus_option'"
 refused '# c\nlistener 99999\n' "$tmp/bad.conf:2: invalid port '99999'"
 refused 'max_inflight_messages lots\n' "$tmp/bad.conf:1: 'max_inflight_messages' needs an integer"
-refused 'connection bridge-to-broker3\naddress 192.168.159.113:1883\ntopic # out 0\n' \
-	"$tmp/bad.conf:1: 'connection': bridges are not supported yet"
+refused 'connection bridge-to-broker3\naddress 192.168.159.113:1883\ntopic # sideways 0\n' \
+	"$tmp/bad.conf:3: bridge topic direction must be in, out or both, got 'sideways'"
 refused 'persistence true\n' "'persistence true' is not supported yet"
 refused 'log_dest carrier_pigeon\n' "unknown log_dest 'carrier_pigeon'"
 out=$("$MQB" -c /nonexistent.conf 2>&1) && fail "missing file accepted"

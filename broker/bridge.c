@@ -1,0 +1,507 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Bridges: one outgoing MQTT client connection per 'connection' block, on
+ * the broker's own event loop.
+ *
+ * The local end of a bridge is an ordinary persistent session (link
+ * LINK_OUT) subscribed to the 'out' topics, so the broker's existing
+ * machinery does the work: matching, QoS 1/2 in-flight windows, the
+ * bounded queue while the link is down (max_queued_messages, drops
+ * counted), and the re-send with DUP of unacknowledged messages after a
+ * reconnection. The connection itself is an ordinary struct client whose
+ * ->bridge is set, so reads, output batching and keep-alive expiry are
+ * shared too; only the packets a client receives from a server (CONNACK,
+ * SUBACK, PINGRESP) and topic remapping are handled here.
+ *
+ * Loop rule. Every bridge link has a link id: our own connections
+ * (LINK_OUT) and remote bridges connected to us with the try_private bit
+ * (LINK_IN). A message that arrived over a link carries its id (msg
+ * origin), and:
+ *   1. it never goes back over the link it came from (no echo);
+ *   2. it never goes out over one of our own connections (LINK_OUT).
+ * Remote bridges connected to us (LINK_IN) do get it, so a hub relays
+ * between the brokers bridged to it: that is what makes the study's star
+ * deliver everywhere exactly once.
+ */
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
+
+#include "broker.h"
+#include "log.h"
+
+#define BRIDGE_TICK_MS		100
+#define BRIDGE_CONNECT_MS	5000	/* TCP connect and CONNACK */
+
+struct bridge {
+	struct broker *b;
+	const struct bridge_conf *conf;
+	struct client *c;		/* NULL while down */
+	struct session *sess;		/* the LINK_OUT session, lives as long as b */
+	char *clientid;
+	char *state_topic;
+	char *topic_buf;		/* remapped topics, MQTT_MAX_STR + 1 */
+	int fd;				/* connecting socket, -1 */
+	int addr_idx;
+	unsigned int seed;		/* jitter, rand_r */
+	uint32_t attempt;		/* failed attempts since the last CONNACK */
+	uint64_t connect_started_ms;
+	uint64_t next_try_ms;		/* 0: not scheduled */
+	uint64_t last_ping_ms;
+	bool up;
+};
+
+static void schedule(struct bridge *br)
+{
+	uint64_t base = (uint64_t)br->conf->restart_base_s * 1000;
+	uint64_t cap = (uint64_t)br->conf->restart_cap_s * 1000;
+	uint64_t d = base;
+	uint32_t i;
+
+	/*
+	 * Exponential from base to cap, then a random point between base and
+	 * that: brokers that lost the same remote do not come back in step.
+	 * One restart_timeout value gives cap == base, a constant delay.
+	 */
+	for (i = 0; i < br->attempt && d < cap; i++)
+		d *= 2;
+	if (d > cap)
+		d = cap;
+	if (d > base)
+		d = base + (uint64_t)rand_r(&br->seed) % (d - base + 1);
+	br->attempt++;
+	br->next_try_ms = ev_now_ms(br->b->loop) + d;
+	pr_info("bridge %s: next connection attempt in %llu ms\n", br->conf->name,
+		(unsigned long long)d);
+}
+
+static void notify_local(struct bridge *br, const char *state)
+{
+	if (br->conf->notifications)
+		broker_publish_str(br->b, br->state_topic, state, 1, 0, true);
+}
+
+static void abort_connect(struct bridge *br, const char *why)
+{
+	pr_info("bridge %s: connection failed: %s\n", br->conf->name, why);
+	ev_del(br->b->loop, br->fd);
+	close(br->fd);
+	br->fd = -1;
+	schedule(br);
+}
+
+static int send_connect(struct bridge *br)
+{
+	const struct bridge_conf *bc = br->conf;
+	struct mqtt_packet pkt = { .type = MQTT_CONNECT };
+	struct mqtt_connect *p = &pkt.connect;
+	const char *name = bc->protocol_level == MQTT_PROTO_V31 ? MQTT_PROTO_NAME_V31 :
+								 MQTT_PROTO_NAME_V311;
+
+	p->proto_name = mqtt_str_c(name, strlen(name));
+	p->level = bc->protocol_level | (bc->try_private ? 0x80 : 0);
+	p->keepalive = bc->keepalive_s;
+	p->clean = bc->cleansession;
+	p->client_id = mqtt_str_c(br->clientid, strlen(br->clientid));
+	if (bc->notifications) {
+		/* As Mosquitto: the remote says 0 for us when the link dies. */
+		p->will = true;
+		p->will_qos = 1;
+		p->will_retain = true;
+		p->will_topic = mqtt_str_c(br->state_topic, strlen(br->state_topic));
+		p->will_msg = mqtt_str_c("0", 1);
+	}
+	if (bc->remote_username) {
+		p->has_username = true;
+		p->username = mqtt_str_c(bc->remote_username, strlen(bc->remote_username));
+	}
+	if (bc->remote_password) {
+		p->has_password = true;
+		p->password = mqtt_str_c(bc->remote_password, strlen(bc->remote_password));
+	}
+	return send_packet(br->c, &pkt);
+}
+
+static void on_connected(struct ev_loop *l, int fd, uint32_t events, void *arg)
+{
+	struct bridge *br = arg;
+	struct sockaddr_in peer;
+	socklen_t plen = sizeof(peer);
+	int soerr = 0;
+	socklen_t slen = sizeof(soerr);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &slen) < 0)
+		soerr = errno;
+	if (soerr) {
+		abort_connect(br, strerror(soerr));
+		return;
+	}
+	if (getpeername(fd, (struct sockaddr *)&peer, &plen) < 0) {
+		abort_connect(br, strerror(errno));
+		return;
+	}
+	ev_del(l, fd);
+	br->c = client_attach(br->b, fd, &peer);
+	if (!br->c) {
+		pr_warn("bridge %s: %s\n", br->conf->name, strerror(errno));
+		close(fd);
+		br->fd = -1;
+		schedule(br);
+		return;
+	}
+	br->fd = -1;
+	br->c->bridge = br;
+	br->c->level = br->conf->protocol_level;
+	br->c->keepalive = br->conf->keepalive_s;
+	pr_info("bridge %s: sending CONNECT as %s\n", br->conf->name, br->clientid);
+	if (send_connect(br))
+		client_close(br->c, true, "cannot send CONNECT");
+}
+
+static int resolve(const struct bridge_addr *a, struct sockaddr_in *sa)
+{
+	struct addrinfo hints = { .ai_family = AF_INET, .ai_socktype = SOCK_STREAM };
+	struct addrinfo *res = NULL;
+
+	/* Blocking, but only names in the configuration, at (re)connection. */
+	if (getaddrinfo(a->host, NULL, &hints, &res) || !res)
+		return -EHOSTUNREACH;
+	memcpy(sa, res->ai_addr, sizeof(*sa));
+	sa->sin_port = htons(a->port);
+	freeaddrinfo(res);
+	return 0;
+}
+
+static void try_connect(struct bridge *br)
+{
+	const struct bridge_addr *a = &br->conf->addrs[br->addr_idx];
+	struct sockaddr_in sa;
+	int fd, err;
+
+	/* Each attempt takes the next address, as Mosquitto's round robin does. */
+	br->addr_idx = (br->addr_idx + 1) % br->conf->naddrs;
+	br->next_try_ms = 0;
+	pr_info("bridge %s: connecting to %s:%u\n", br->conf->name, a->host, a->port);
+	err = resolve(a, &sa);
+	if (err) {
+		pr_info("bridge %s: cannot resolve %s\n", br->conf->name, a->host);
+		schedule(br);
+		return;
+	}
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		pr_warn("bridge %s: socket: %s\n", br->conf->name, strerror(errno));
+		schedule(br);
+		return;
+	}
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 && errno != EINPROGRESS) {
+		err = -errno;
+		close(fd);
+		pr_info("bridge %s: connect: %s\n", br->conf->name, strerror(-err));
+		schedule(br);
+		return;
+	}
+	err = ev_add(br->b->loop, fd, EV_WRITE, on_connected, br);
+	if (err) {
+		close(fd);
+		schedule(br);
+		return;
+	}
+	br->fd = fd;
+	br->connect_started_ms = ev_now_ms(br->b->loop);
+}
+
+static int on_tick(struct ev_loop *l, long long id, void *arg)
+{
+	struct bridge *br = arg;
+	uint64_t now = ev_now_ms(l);
+
+	if (br->fd >= 0 && now - br->connect_started_ms > BRIDGE_CONNECT_MS)
+		abort_connect(br, "timed out");
+	else if (br->c && !br->up && now - br->connect_started_ms > BRIDGE_CONNECT_MS)
+		client_close(br->c, true, "no CONNACK");
+	else if (!br->c && br->fd < 0 && br->next_try_ms && now >= br->next_try_ms)
+		try_connect(br);
+	if (br->up && now - br->last_ping_ms >= (uint64_t)br->conf->keepalive_s * 1000) {
+		struct mqtt_packet ping = { .type = MQTT_PINGREQ };
+
+		br->last_ping_ms = now;
+		send_packet(br->c, &ping);
+	}
+	return BRIDGE_TICK_MS;
+}
+
+static int send_subscribe(struct bridge *br)
+{
+	struct mqtt_topic_req reqs[BRIDGE_MAX_TOPICS];
+	struct mqtt_packet pkt = { .type = MQTT_SUBSCRIBE };
+	uint32_t n = 0;
+	int i;
+
+	for (i = 0; i < br->conf->ntopics; i++) {
+		const struct bridge_topic *t = &br->conf->topics[i];
+
+		if (!(t->dir & BRIDGE_IN))
+			continue;
+		reqs[n].filter = mqtt_str_c(t->remote, strlen(t->remote));
+		reqs[n].qos = t->qos;
+		n++;
+	}
+	if (!n)
+		return 0;
+	/* From the session's id space, so it never equals an in-flight PUBLISH's. */
+	pkt.sub.pid = br->sess->next_pid++;
+	if (!br->sess->next_pid)
+		br->sess->next_pid = 1;
+	pkt.sub.count = n;
+	pkt.sub.reqs = reqs;
+	return send_packet(br->c, &pkt);
+}
+
+static int on_connack(struct bridge *br, const struct mqtt_connack *ca)
+{
+	struct broker *b = br->b;
+	struct client *c = br->c;
+	int err;
+
+	if (ca->rc) {
+		pr_warn("bridge %s: refused by the remote (CONNACK %u)\n", br->conf->name, ca->rc);
+		return -ECONNREFUSED;
+	}
+	pr_info("bridge %s: connected (session present %u)\n", br->conf->name,
+		ca->session_present);
+	c->state = CS_CONNECTED;
+	c->sess = br->sess;
+	br->sess->client = c;
+	br->up = true;
+	br->attempt = 0;
+	br->last_ping_ms = ev_now_ms(b->loop);
+	b->st.clients_connected++;
+	/*
+	 * A remote that kept our session kept our subscriptions: subscribing
+	 * again would only make it re-send every retained message.
+	 */
+	if (!ca->session_present) {
+		err = send_subscribe(br);
+		if (err)
+			return err;
+	}
+	if (br->conf->notifications) {
+		struct msg one = {
+			.topic = br->state_topic,
+			.topic_len = (uint16_t)strlen(br->state_topic),
+			.payload = (const uint8_t *)"1",
+			.payload_len = 1,
+		};
+		struct mqtt_packet pkt = { .type = MQTT_PUBLISH };
+
+		/* The remote's copy, sent as is (no remapping), then ours. */
+		pkt.publish.retain = true;
+		pkt.publish.topic = mqtt_str_c(one.topic, one.topic_len);
+		pkt.publish.payload = one.payload;
+		pkt.publish.payload_len = 1;
+		send_packet(c, &pkt);
+		notify_local(br, "1");
+	}
+	/* Unacknowledged ones again with DUP, then what queued while down. */
+	session_resend(b, br->sess);
+	session_pump(b, br->sess);
+	return 0;
+}
+
+/* Remap an incoming topic: remote prefix off, local prefix on (first 'in' topic that matches). */
+static struct mqtt_str topic_in(struct bridge *br, struct mqtt_str t)
+{
+	int i;
+
+	for (i = 0; i < br->conf->ntopics; i++) {
+		const struct bridge_topic *bt = &br->conf->topics[i];
+		size_t rl = strlen(bt->remote_prefix), ll = strlen(bt->local_prefix);
+
+		if (!(bt->dir & BRIDGE_IN) ||
+		    !topic_matches(bt->remote, strlen(bt->remote), (const char *)t.p, t.len))
+			continue;
+		if (rl > t.len || ll + t.len - rl > MQTT_MAX_STR)
+			break;
+		memcpy(br->topic_buf, bt->local_prefix, ll);
+		memcpy(br->topic_buf + ll, t.p + rl, t.len - rl);
+		return mqtt_str_c(br->topic_buf, ll + t.len - rl);
+	}
+	return t;
+}
+
+struct mqtt_str bridge_topic_out(struct client *c, const struct msg *m)
+{
+	struct bridge *br = c->bridge;
+	int i;
+
+	for (i = 0; i < br->conf->ntopics; i++) {
+		const struct bridge_topic *bt = &br->conf->topics[i];
+		size_t rl = strlen(bt->remote_prefix), ll = strlen(bt->local_prefix);
+
+		if (!(bt->dir & BRIDGE_OUT) ||
+		    !topic_matches(bt->local, strlen(bt->local), m->topic, m->topic_len))
+			continue;
+		if (ll > m->topic_len || rl + m->topic_len - ll > MQTT_MAX_STR)
+			break;
+		memcpy(br->topic_buf, bt->remote_prefix, rl);
+		memcpy(br->topic_buf + rl, m->topic + ll, m->topic_len - ll);
+		return mqtt_str_c(br->topic_buf, rl + m->topic_len - ll);
+	}
+	return mqtt_str_c(m->topic, m->topic_len);
+}
+
+int bridge_handle(struct client *c, const struct mqtt_packet *pkt)
+{
+	struct bridge *br = c->bridge;
+	struct mqtt_publish p;
+
+	if (c->state == CS_NEW)
+		return pkt->type == MQTT_CONNACK ? on_connack(br, &pkt->connack) : -EPROTO;
+	switch (pkt->type) {
+	case MQTT_PUBLISH:
+		/* As if published locally, under its local name and marked with our link. */
+		p = pkt->publish;
+		p.topic = topic_in(br, p.topic);
+		return handle_publish(c, &p);
+	case MQTT_PUBACK:
+	case MQTT_PUBREC:
+	case MQTT_PUBREL:
+	case MQTT_PUBCOMP:
+		return handle_ack(c, pkt->type, pkt->ack.pid);
+	case MQTT_SUBACK:
+	case MQTT_UNSUBACK:
+	case MQTT_PINGRESP:
+		return 0;
+	default:
+		return -EPROTO;
+	}
+}
+
+void bridge_on_close(struct client *c)
+{
+	struct bridge *br = c->bridge;
+
+	br->c = NULL;
+	if (br->up) {
+		/* client_close() already counted the connection out. */
+		br->up = false;
+		notify_local(br, "0");
+	}
+	schedule(br);
+}
+
+static int bridge_init(struct broker *b, struct bridge *br, const struct bridge_conf *bc)
+{
+	char host[256] = "mqbroker";
+	size_t n;
+
+	br->b = b;
+	br->conf = bc;
+	br->fd = -1;
+	br->seed = (unsigned int)(ev_clock_ms() ^ (uint64_t)getpid() ^ (uintptr_t)br);
+	if (bc->remote_clientid) {
+		br->clientid = strdup(bc->remote_clientid);
+	} else {
+		/* Mosquitto's default: <hostname>.<connection name>. */
+		gethostname(host, sizeof(host) - 1);
+		n = strlen(host) + strlen(bc->name) + 2;
+		br->clientid = malloc(n);
+		if (br->clientid)
+			snprintf(br->clientid, n, "%s.%s", host, bc->name);
+	}
+	if (!br->clientid)
+		return -ENOMEM;
+	if (bc->notification_topic) {
+		br->state_topic = strdup(bc->notification_topic);
+	} else {
+		n = strlen(br->clientid) + 32;
+		br->state_topic = malloc(n);
+		if (br->state_topic)
+			snprintf(br->state_topic, n, "$SYS/broker/connection/%s/state", br->clientid);
+	}
+	br->topic_buf = malloc(MQTT_MAX_STR + 1);
+	if (!br->state_topic || !br->topic_buf)
+		return -ENOMEM;
+	return 0;
+}
+
+/* The local session: subscribed to every 'out' topic under its local name. */
+static int bridge_session(struct broker *b, struct bridge *br)
+{
+	char id[300];
+	int i, n, err;
+
+	n = snprintf(id, sizeof(id), "$bridge/%s", br->conf->name);
+	br->sess = session_new(b, id, (size_t)n, false);
+	if (!br->sess)
+		return -ENOMEM;
+	br->sess->link = LINK_OUT;
+	br->sess->link_id = ++b->next_link_id;
+	br->sess->offline_since_ms = ev_now_ms(b->loop);
+	for (i = 0; i < br->conf->ntopics; i++) {
+		const struct bridge_topic *t = &br->conf->topics[i];
+
+		if (!(t->dir & BRIDGE_OUT))
+			continue;
+		err = sub_add(&b->tree, br->sess, t->local, strlen(t->local), t->qos);
+		if (err < 0)
+			return err;
+		if (err > 0)
+			b->nsubscriptions++;
+	}
+	return 0;
+}
+
+int bridge_start_all(struct broker *b)
+{
+	int i, err;
+
+	if (!b->conf.nbridges)
+		return 0;
+	b->bridges = calloc((size_t)b->conf.nbridges, sizeof(*b->bridges));
+	if (!b->bridges)
+		return -ENOMEM;
+	b->nbridges = b->conf.nbridges;
+	for (i = 0; i < b->nbridges; i++) {
+		struct bridge *br = &b->bridges[i];
+		long long t;
+
+		err = bridge_init(b, br, &b->conf.bridges[i]);
+		if (!err)
+			err = bridge_session(b, br);
+		if (err)
+			return err;
+		t = ev_timer_add(b->loop, BRIDGE_TICK_MS, on_tick, br);
+		if (t < 0)
+			return (int)t;
+		/* The first attempt now; a failure only schedules the next one. */
+		try_connect(br);
+	}
+	return 0;
+}
+
+void bridge_fini(struct broker *b)
+{
+	int i;
+
+	for (i = 0; i < b->nbridges; i++) {
+		struct bridge *br = &b->bridges[i];
+
+		if (br->fd >= 0) {
+			ev_del(b->loop, br->fd);
+			close(br->fd);
+		}
+		free(br->clientid);
+		free(br->state_topic);
+		free(br->topic_buf);
+	}
+	free(b->bridges);
+	b->bridges = NULL;
+	b->nbridges = 0;
+}
