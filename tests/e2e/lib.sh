@@ -141,7 +141,8 @@ bed_up() {
 
 broker_addr() { echo "$NET_BRK.1$1"; }
 
-# start_mosquitto I [extra config lines...]
+# start_mosquitto I [extra config lines...]: Debian mosquitto, or whatever BROKER_BIN
+# names that reads the same configuration (build/mqbroker does).
 start_mosquitto() {
 	local i=$1 conf="$WORK/mosquitto-b$1.conf"
 	shift
@@ -157,7 +158,7 @@ start_mosquitto() {
 	} >"$conf"
 	# ip netns exec execs the command, so $! is mosquitto itself (a shell
 	# function in the background would leave $! pointing at a subshell).
-	ip netns exec "${P}b$i" mosquitto -c "$conf" >"$WORK/mosquitto-b$i.log" 2>&1 &
+	ip netns exec "${P}b$i" "${BROKER_BIN:-mosquitto}" -c "$conf" >"$WORK/mosquitto-b$i.log" 2>&1 &
 	CLEANUP_PIDS+=($!)
 }
 
