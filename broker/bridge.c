@@ -308,6 +308,7 @@ static int on_connack(struct bridge *br, const struct mqtt_connack *ca)
 		send_packet(c, &pkt);
 		notify_local(br, "1");
 	}
+	bridge_hello_all(b);
 	/* Unacknowledged ones again with DUP, then what queued while down. */
 	session_resend(b, br->sess);
 	session_pump(b, br->sess);

@@ -19,6 +19,10 @@ int broker_init(struct broker *b)
 	if (!b->loop)
 		return -errno;
 	b->start_ms = ev_clock_ms();
+	/* Only needs to differ between the brokers of one bridged set. */
+	b->id = ((uint64_t)getpid() << 40) ^ (b->start_ms << 8) ^ (uint64_t)(uintptr_t)b;
+	if (!b->id)
+		b->id = 1;
 	return 0;
 }
 

@@ -151,6 +151,7 @@ struct msg {
 	uint16_t topic_len;
 	uint8_t qos;		/* QoS it was published with */
 	uint32_t origin;	/* link_id of the bridge link it came over; 0: local */
+	uint64_t origin_peer;	/* broker id at the far end of that link; 0: unknown */
 	const char *topic;
 	const uint8_t *payload;
 	char data[];
@@ -274,6 +275,9 @@ struct session {
 	uint32_t match_gen, match_idx;
 	uint32_t link_id;		/* non-zero for bridge links */
 	uint8_t link;			/* LINK_* */
+	uint64_t peer_id;		/* mqbroker at the far end (bridge_peer.c); 0: unknown */
+	uint64_t *peer_nbrs;		/* the brokers it is bridged to */
+	uint32_t npeer_nbrs;
 	char id[];			/* client id, NUL-terminated */
 };
 
@@ -355,6 +359,7 @@ struct broker {
 	struct bridge *bridges;		/* one per conf.bridges */
 	int nbridges;
 	uint32_t next_link_id;
+	uint64_t id;			/* random, names this broker to mqbroker peers */
 	struct broker_stats st;
 	struct log_sink *log;
 };
@@ -443,10 +448,27 @@ int bridge_handle(struct client *c, const struct mqtt_packet *pkt);
 void bridge_on_close(struct client *c);
 /* Topic for a PUBLISH sent over c when c is a bridge connection (prefix remapping). */
 struct mqtt_str bridge_topic_out(struct client *c, const struct msg *m);
-/* Loop rule: may m, which came over a bridge link, go to session s? */
+/* bridge_peer.c: which mqbroker is at the far end of each link, and its links. */
+#define BRIDGE_HELLO_TOPIC "$SYS/broker/mqbroker/bridge-hello"
+void bridge_hello_send(struct broker *b, struct client *c);
+/* A link came up or went down: tell every link what we are bridged to now. */
+void bridge_hello_all(struct broker *b);
+/* true when p was a hello and is consumed. */
+bool bridge_hello_recv(struct broker *b, struct session *s, const struct mqtt_publish *p);
+bool bridge_peer_linked(const struct session *s, uint64_t id);
+
+/*
+ * Loop rule (bridge.c): may m, which came over a bridge link, go to
+ * session s? Not back, not out over our own connections, and not to a
+ * remote bridge that is itself bridged to the message's origin broker.
+ */
 static inline bool bridge_may_deliver(const struct msg *m, const struct session *s)
 {
-	return !m->origin || (s->link != LINK_OUT && s->link_id != m->origin);
+	if (!m->origin)
+		return true;
+	if (s->link == LINK_OUT || s->link_id == m->origin)
+		return false;
+	return !(s->link == LINK_IN && m->origin_peer && bridge_peer_linked(s, m->origin_peer));
 }
 
 /* sys.c */

@@ -314,6 +314,7 @@ void client_close(struct client *c, bool abnormal, const char *why)
 	struct broker *b = c->b;
 	struct session *s = c->sess;
 	struct will *w = c->will;
+	bool was_peer = s && s->link && s->peer_id;
 	char name[96];
 
 	if (c->state == CS_CLOSED)
@@ -366,6 +367,9 @@ void client_close(struct client *c, bool abnormal, const char *why)
 	will_free(w);
 	if (c->bridge)
 		bridge_on_close(c);
+	/* One link fewer: what we are bridged to changed. */
+	if (was_peer)
+		bridge_hello_all(b);
 }
 
 void client_free_closed(struct broker *b)

@@ -111,6 +111,8 @@ int handle_connect(struct client *c, const struct mqtt_connect *p)
 			net_fmt_ipv4_port(c->peer_addr, c->peer_port, addr, sizeof(addr)), s->id,
 			p->level, p->clean, p->keepalive);
 	send_connack(c, present, MQTT_CONNACK_ACCEPTED);
+	if (c->bridge_peer)
+		bridge_hello_all(b);
 	if (present) {
 		session_resend(b, s);
 		session_pump(b, s);

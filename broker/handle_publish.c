@@ -17,12 +17,15 @@ int handle_publish(struct client *c, const struct mqtt_publish *p)
 		.payload_len = p->payload_len,
 		.qos = p->qos,
 		.origin = s->link_id,
+		.origin_peer = s->peer_id,
 	};
 
 	if (!topic_name_valid(view.topic, view.topic_len))
 		return -EPROTO; /* [MQTT-3.3.2-2], [MQTT-4.7.3-1] */
 	if (lim && p->payload_len > lim)
 		return -EMSGSIZE;
+	if (s->link && bridge_hello_recv(b, s, p))
+		return p->qos == 1 ? send_ack(c, MQTT_PUBACK, p->pid) : 0;
 	b->st.pub_received++;
 	switch (p->qos) {
 	case 0:

@@ -23,6 +23,7 @@ struct msg *msg_new(const char *topic, uint16_t tlen, const void *payload, uint3
 	m->topic_len = tlen;
 	m->qos = qos;
 	m->origin = 0;
+	m->origin_peer = 0;
 	memcpy(m->data, topic, tlen);
 	m->data[tlen] = '\0';
 	if (plen)
@@ -37,8 +38,10 @@ struct msg *msg_hold(struct msg *m)
 	if (!m->refcnt) {
 		struct msg *c = msg_new(m->topic, m->topic_len, m->payload, m->payload_len, m->qos);
 
-		if (c)
+		if (c) {
 			c->origin = m->origin;
+			c->origin_peer = m->origin_peer;
+		}
 		return c;
 	}
 	m->refcnt++;

@@ -100,6 +100,7 @@ void session_free(struct broker *b, struct session *s)
 	free(s->inf);
 	free(s->q);
 	free(s->qos2_in);
+	free(s->peer_nbrs);
 	free(s);
 }
 

@@ -77,6 +77,5 @@ def mesh():
 
 
 star()
-if os.environ.get("MQLB_BRIDGE_MESH"):
-    mesh()
+mesh()
 print("PASS")
