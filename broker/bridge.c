@@ -53,6 +53,7 @@ struct bridge {
 	uint64_t connect_started_ms;
 	uint64_t next_try_ms;		/* 0: not scheduled */
 	uint64_t last_ping_ms;
+	uint64_t msgs_in, msgs_out;
 	bool up;
 };
 
@@ -341,6 +342,7 @@ struct mqtt_str bridge_topic_out(struct client *c, const struct msg *m)
 	struct bridge *br = c->bridge;
 	int i;
 
+	br->msgs_out++; /* one call per PUBLISH sent, DUP re-sends included */
 	for (i = 0; i < br->conf->ntopics; i++) {
 		const struct bridge_topic *bt = &br->conf->topics[i];
 		size_t rl = strlen(bt->remote_prefix), ll = strlen(bt->local_prefix);
@@ -369,6 +371,7 @@ int bridge_handle(struct client *c, const struct mqtt_packet *pkt)
 		/* As if published locally, under its local name and marked with our link. */
 		p = pkt->publish;
 		p.topic = topic_in(br, p.topic);
+		br->msgs_in++;
 		return handle_publish(c, &p);
 	case MQTT_PUBACK:
 	case MQTT_PUBREC:
@@ -457,6 +460,31 @@ static int bridge_session(struct broker *b, struct bridge *br)
 			b->nsubscriptions++;
 	}
 	return 0;
+}
+
+static void sys_u64(struct broker *b, const struct bridge *br, const char *what, uint64_t v)
+{
+	char topic[300], val[24];
+	int n;
+
+	snprintf(topic, sizeof(topic), "$SYS/broker/bridge/%s/%s", br->conf->name, what);
+	n = snprintf(val, sizeof(val), "%llu", (unsigned long long)v);
+	broker_publish_str(b, topic, val, (uint32_t)n, 0, true);
+}
+
+void bridge_sys_publish(struct broker *b)
+{
+	int i;
+
+	for (i = 0; i < b->nbridges; i++) {
+		const struct bridge *br = &b->bridges[i];
+
+		sys_u64(b, br, "connected", br->up);
+		sys_u64(b, br, "messages/received", br->msgs_in);
+		sys_u64(b, br, "messages/sent", br->msgs_out);
+		sys_u64(b, br, "queued", br->sess ? br->sess->q_count + br->sess->ninf : 0);
+		sys_u64(b, br, "dropped", br->sess ? br->sess->dropped : 0);
+	}
 }
 
 int bridge_start_all(struct broker *b)

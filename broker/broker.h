@@ -278,6 +278,7 @@ struct session {
 	uint64_t peer_id;		/* mqbroker at the far end (bridge_peer.c); 0: unknown */
 	uint64_t *peer_nbrs;		/* the brokers it is bridged to */
 	uint32_t npeer_nbrs;
+	uint64_t dropped;		/* messages for it dropped (queue bound, link down) */
 	char id[];			/* client id, NUL-terminated */
 };
 
@@ -442,6 +443,8 @@ void will_free(struct will *w);
 /* Start every configured connection (first attempt at once); 0 or -errno. */
 int bridge_start_all(struct broker *b);
 void bridge_fini(struct broker *b);
+/* $SYS/broker/bridge/NAME/...: state and counters of each connection. */
+void bridge_sys_publish(struct broker *b);
 /* A packet from the remote end of one of our connections (read_handle.c). */
 int bridge_handle(struct client *c, const struct mqtt_packet *pkt);
 /* The connection of c->bridge closed. */

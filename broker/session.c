@@ -118,6 +118,7 @@ static void queue_push(struct broker *b, struct session *s, struct msg *m, uint8
 
 	if (max && s->q_count >= max) {
 		b->st.pub_dropped++;
+		s->dropped++;
 		return;
 	}
 	if (s->q_count == s->q_cap) {
@@ -126,6 +127,7 @@ static void queue_push(struct broker *b, struct session *s, struct msg *m, uint8
 
 		if (!v) {
 			b->st.pub_dropped++;
+			s->dropped++;
 			return;
 		}
 		for (i = 0; i < s->q_count; i++)
@@ -138,6 +140,7 @@ static void queue_push(struct broker *b, struct session *s, struct msg *m, uint8
 	m = msg_hold(m);
 	if (!m) {
 		b->st.pub_dropped++;
+		s->dropped++;
 		return;
 	}
 	s->q[(s->q_head + s->q_count) % s->q_cap] = (struct queued){ m, qos, retain };
@@ -211,10 +214,15 @@ void session_deliver(struct broker *b, struct session *s, struct msg *m, uint8_t
 		 * optional, Mosquitto's default agrees), and is dropped, counted,
 		 * for a connection whose output is past its bound.
 		 */
-		if (!c || c->state != CS_CONNECTED)
+		if (!c || c->state != CS_CONNECTED) {
+			/* A bridge link that is down loses QoS 0: say so in its counters. */
+			if (s->link == LINK_OUT)
+				s->dropped++;
 			return;
+		}
 		if (client_out_pending(c) >= BROKER_OUT_LIMIT) {
 			b->st.pub_dropped++;
+			s->dropped++;
 			return;
 		}
 		send_publish(c, m, 0, 0, retain, false);
@@ -227,9 +235,11 @@ void session_deliver(struct broker *b, struct session *s, struct msg *m, uint8_t
 	held = msg_hold(m);
 	if (!held) {
 		b->st.pub_dropped++;
+		s->dropped++;
 	} else if (inflight_send(b, s, held, qos, retain)) {
 		msg_put(held);
 		b->st.pub_dropped++;
+		s->dropped++;
 	}
 }
 
@@ -243,6 +253,7 @@ void session_pump(struct broker *b, struct session *s)
 		if (inflight_send(b, s, q.m, q.qos, q.retain)) {
 			msg_put(q.m);
 			b->st.pub_dropped++;
+			s->dropped++;
 		}
 	}
 }

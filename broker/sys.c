@@ -40,4 +40,5 @@ void sys_publish(struct broker *b)
 	pub_u64(b, "$SYS/broker/bytes/sent", st->bytes_sent);
 	pub_u64(b, "$SYS/broker/subscriptions/count", b->nsubscriptions);
 	pub_u64(b, "$SYS/broker/retained messages/count", b->nretained);
+	bridge_sys_publish(b);
 }
