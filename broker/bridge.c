@@ -54,6 +54,7 @@ struct bridge {
 	uint64_t next_try_ms;		/* 0: not scheduled */
 	uint64_t last_ping_ms;
 	uint64_t msgs_in, msgs_out;
+	uint64_t subscribed_ms;		/* when SUBSCRIBE last went out */
 	bool up;
 };
 
@@ -255,6 +256,7 @@ static int send_subscribe(struct bridge *br)
 	}
 	if (!n)
 		return 0;
+	br->subscribed_ms = ev_now_ms(br->b->loop);
 	/* From the session's id space, so it never equals an in-flight PUBLISH's. */
 	pkt.sub.pid = br->sess->next_pid++;
 	if (!br->sess->next_pid)
@@ -359,6 +361,26 @@ struct mqtt_str bridge_topic_out(struct client *c, const struct msg *m)
 	return mqtt_str_c(m->topic, m->topic_len);
 }
 
+/* Window after a SUBSCRIBE in which the remote sends us its retained set. */
+#define BRIDGE_RETAINED_MS 5000
+
+/*
+ * A SUBSCRIBE makes the remote send every retained message again; the
+ * ones we already store, byte for byte, crossed before and must not reach
+ * local subscribers a second time on every reconnection.
+ */
+static bool retained_again(struct bridge *br, const struct mqtt_publish *p)
+{
+	struct tnode *n;
+
+	if (!p->retain || !p->payload_len ||
+	    ev_now_ms(br->b->loop) - br->subscribed_ms > BRIDGE_RETAINED_MS)
+		return false;
+	n = tree_get(&br->b->tree, (const char *)p->topic.p, p->topic.len, false);
+	return n && n->retained && n->retained->payload_len == p->payload_len &&
+	       !memcmp(n->retained->payload, p->payload, p->payload_len);
+}
+
 int bridge_handle(struct client *c, const struct mqtt_packet *pkt)
 {
 	struct bridge *br = c->bridge;
@@ -372,6 +394,8 @@ int bridge_handle(struct client *c, const struct mqtt_packet *pkt)
 		p = pkt->publish;
 		p.topic = topic_in(br, p.topic);
 		br->msgs_in++;
+		if (p.qos < 2 && retained_again(br, &p))
+			return p.qos ? send_ack(c, MQTT_PUBACK, p.pid) : 0;
 		return handle_publish(c, &p);
 	case MQTT_PUBACK:
 	case MQTT_PUBREC:
