@@ -60,22 +60,8 @@ struct bridge {
 
 static void schedule(struct bridge *br)
 {
-	uint64_t base = (uint64_t)br->conf->restart_base_s * 1000;
-	uint64_t cap = (uint64_t)br->conf->restart_cap_s * 1000;
-	uint64_t d = base;
-	uint32_t i;
+	uint64_t d = bridge_backoff_ms(br->conf, br->attempt, &br->seed);
 
-	/*
-	 * Exponential from base to cap, then a random point between base and
-	 * that: brokers that lost the same remote do not come back in step.
-	 * One restart_timeout value gives cap == base, a constant delay.
-	 */
-	for (i = 0; i < br->attempt && d < cap; i++)
-		d *= 2;
-	if (d > cap)
-		d = cap;
-	if (d > base)
-		d = base + (uint64_t)rand_r(&br->seed) % (d - base + 1);
 	br->attempt++;
 	br->next_try_ms = ev_now_ms(br->b->loop) + d;
 	pr_info("bridge %s: next connection attempt in %llu ms\n", br->conf->name,
@@ -318,47 +304,22 @@ static int on_connack(struct bridge *br, const struct mqtt_connack *ca)
 	return 0;
 }
 
-/* Remap an incoming topic: remote prefix off, local prefix on (first 'in' topic that matches). */
 static struct mqtt_str topic_in(struct bridge *br, struct mqtt_str t)
 {
-	int i;
+	long n = bridge_remap(br->conf, BRIDGE_IN, (const char *)t.p, t.len, br->topic_buf,
+			      MQTT_MAX_STR);
 
-	for (i = 0; i < br->conf->ntopics; i++) {
-		const struct bridge_topic *bt = &br->conf->topics[i];
-		size_t rl = strlen(bt->remote_prefix), ll = strlen(bt->local_prefix);
-
-		if (!(bt->dir & BRIDGE_IN) ||
-		    !topic_matches(bt->remote, strlen(bt->remote), (const char *)t.p, t.len))
-			continue;
-		if (rl > t.len || ll + t.len - rl > MQTT_MAX_STR)
-			break;
-		memcpy(br->topic_buf, bt->local_prefix, ll);
-		memcpy(br->topic_buf + ll, t.p + rl, t.len - rl);
-		return mqtt_str_c(br->topic_buf, ll + t.len - rl);
-	}
-	return t;
+	return n < 0 ? t : mqtt_str_c(br->topic_buf, (size_t)n);
 }
 
 struct mqtt_str bridge_topic_out(struct client *c, const struct msg *m)
 {
 	struct bridge *br = c->bridge;
-	int i;
+	long n = bridge_remap(br->conf, BRIDGE_OUT, m->topic, m->topic_len, br->topic_buf,
+			      MQTT_MAX_STR);
 
 	br->msgs_out++; /* one call per PUBLISH sent, DUP re-sends included */
-	for (i = 0; i < br->conf->ntopics; i++) {
-		const struct bridge_topic *bt = &br->conf->topics[i];
-		size_t rl = strlen(bt->remote_prefix), ll = strlen(bt->local_prefix);
-
-		if (!(bt->dir & BRIDGE_OUT) ||
-		    !topic_matches(bt->local, strlen(bt->local), m->topic, m->topic_len))
-			continue;
-		if (ll > m->topic_len || rl + m->topic_len - ll > MQTT_MAX_STR)
-			break;
-		memcpy(br->topic_buf, bt->remote_prefix, rl);
-		memcpy(br->topic_buf + rl, m->topic + ll, m->topic_len - ll);
-		return mqtt_str_c(br->topic_buf, rl + m->topic_len - ll);
-	}
-	return mqtt_str_c(m->topic, m->topic_len);
+	return n < 0 ? mqtt_str_c(m->topic, m->topic_len) : mqtt_str_c(br->topic_buf, (size_t)n);
 }
 
 /* Window after a SUBSCRIBE in which the remote sends us its retained set. */

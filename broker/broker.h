@@ -451,6 +451,18 @@ int bridge_handle(struct client *c, const struct mqtt_packet *pkt);
 void bridge_on_close(struct client *c);
 /* Topic for a PUBLISH sent over c when c is a bridge connection (prefix remapping). */
 struct mqtt_str bridge_topic_out(struct client *c, const struct msg *m);
+/* bridge_topic.c: pure helpers, unit-tested */
+/*
+ * Map topic to the other side through the first 'topic' line of direction
+ * dir (BRIDGE_OUT: local to remote; BRIDGE_IN: remote to local) whose
+ * pattern matches it: one prefix off, the other on. Length written to out
+ * (not NUL-terminated), -ENOENT when no line matches, -ENAMETOOLONG.
+ */
+long bridge_remap(const struct bridge_conf *bc, uint8_t dir, const char *topic, size_t len,
+		  char *out, size_t cap);
+/* Delay before attempt number attempt + 1 (attempt 0 follows the first failure). */
+uint64_t bridge_backoff_ms(const struct bridge_conf *bc, uint32_t attempt, unsigned int *seed);
+
 /* bridge_peer.c: which mqbroker is at the far end of each link, and its links. */
 #define BRIDGE_HELLO_TOPIC "$SYS/broker/mqbroker/bridge-hello"
 void bridge_hello_send(struct broker *b, struct client *c);

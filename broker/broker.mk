@@ -15,6 +15,8 @@ $(eval $(call unit_test,test_topic,broker/topic.c broker/subs.c broker/msg.c))
 $(eval $(call unit_test,test_subs,$(BROKER_SRCS)))
 $(eval $(call unit_test,test_broker_conf,broker/conf.c broker/bridge_conf.c broker/topic.c))
 $(eval $(call unit_test,test_bridge_conf,broker/conf.c broker/bridge_conf.c broker/topic.c))
+$(eval $(call unit_test,test_bridge_topic,broker/conf.c broker/bridge_conf.c broker/topic.c \
+	broker/bridge_topic.c))
 
 # libFuzzer target for the codec; 'make fuzz-codec FUZZ_SECONDS=N'.
 FUZZ_SECONDS ?= 30
@@ -54,7 +56,8 @@ fuzz-broker: $(O)/fuzz/fuzz_broker
 
 # The broker's tests include broker/broker.h.
 $(O)/san/tests/unit/test_topic.o $(O)/san/tests/unit/test_subs.o \
-$(O)/san/tests/unit/test_broker_conf.o $(O)/san/tests/unit/test_bridge_conf.o: CFLAGS += -Ibroker
+$(O)/san/tests/unit/test_broker_conf.o $(O)/san/tests/unit/test_bridge_conf.o \
+$(O)/san/tests/unit/test_bridge_topic.o: CFLAGS += -Ibroker
 
 # The benchmark's load generator (tests/bench/broker/bench.sh builds it on demand).
 $(O)/bench/mqload: tests/bench/broker/mqload.c $(LIB)
