@@ -70,6 +70,9 @@ int handle_connect(struct client *c, const struct mqtt_connect *p)
 		id = auto_id;
 	}
 	s = session_find(b, id, id_len);
+	/* The local end of one of our bridges: a client taking it over would cut the link. */
+	if (s && s->link == LINK_OUT)
+		return refuse(c, MQTT_CONNACK_ID_REJECTED, "client id of a local bridge session");
 	if (s && s->client) {
 		/* [MQTT-3.1.4-2]: the new connection takes over; the old one's will goes out. */
 		pr_info("client %s already connected, closing the old connection\n", s->id);

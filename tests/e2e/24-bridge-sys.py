@@ -3,13 +3,14 @@
 """Bridge state and counters in $SYS/broker/bridge/NAME/..., and the bounded
 queue while the link is down: with max_queued_messages 10 and no remote, 30
 QoS 1 messages for an 'out' topic leave 10 queued and 20 dropped, counted;
-once the remote appears, the 10 are delivered."""
+once the remote appears, the 10 are delivered. A client may not take the
+bridge's local session id."""
 import os
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from broker_lib import Broker, Collector, check, free_port, paho_client, wait_for  # noqa: E402
+from broker_lib import Broker, Collector, Raw, check, free_port, paho_client, wait_for  # noqa: E402
 
 
 def sys_values(port, name):
@@ -49,4 +50,8 @@ with local:
         check(v.get("connected") == 1 and v.get("messages/sent", 0) >= 10 and
               v.get("queued") == 0, f"$SYS connected 1, sent >= 10, nothing queued ({v})")
         sub.stop()
+        raw = Raw(local.port)
+        check(raw.connect("$bridge/s")[1] == 2, "the bridge's local session id is refused (CONNACK 2)")
+        raw.close()
+        check(local.read_log().count("connected (session") == 1, "and the bridge stays up")
 print("PASS")
