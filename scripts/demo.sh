@@ -4,7 +4,7 @@
 # make demo: the study's deployment on this machine, in network namespaces.
 # A client host, a balancer host with two interfaces (clients / brokers), and
 # three brokers bridged as in the study (b1 and b2 bridge '#' both ways to
-# b3; Debian mosquitto until mqbroker's bridges land). mqlbd balances the VIP
+# b3 with the study's bridge config; mqbroker, or DEMO_BROKER=mosquitto). mqlbd balances the VIP
 # in native XDP with MQTT health checks; mqbench runs the study's scenario:
 # 800 subscribers on topic 'kuliah' through the balancer, 100 publishers
 # straight to broker1, one message each.
@@ -42,6 +42,8 @@ scripts/deps.sh || exit 1
 step "building (make)"
 make -s all || exit 1
 
+# mqbroker by default; DEMO_BROKER=mosquitto runs the same deployment on Debian's.
+export BROKER_BIN=${DEMO_BROKER:-$PWD/build/mqbroker}
 . tests/e2e/lib.sh
 bed_require
 if [ "${KEEP:-0}" = 1 ]; then
@@ -51,8 +53,29 @@ fi
 
 step "creating namespaces ${P}cli, ${P}lb, ${P}sw, ${P}b1..b3"
 bed_up
-step "starting three mosquitto brokers, b1 and b2 bridged to b3 (the study's star)"
-start_brokers_star
+step "starting three $(basename "$BROKER_BIN") brokers, b1 and b2 bridged to b3 with the study's bridge config"
+# The study's broker config (seed/, figure 5.8) with the address changed, and the
+# connection named per broker: in the study each broker had its own host name, which
+# Mosquitto puts in the bridge's client id; here the namespaces share one.
+study_bridge() {
+	echo "connection_messages true"
+	echo "log_timestamp true"
+	echo "connection bridge-b$1-to-broker3"
+	echo "notifications true"
+	echo "address $(broker_addr 3):1883"
+	echo "topic # out 0"
+	echo "topic # in 0"
+	echo "restart_timeout 5"
+}
+start_mosquitto 3 "connection_messages true" "log_timestamp true"
+for i in 1 2; do
+	mapfile -t lines < <(study_bridge "$i")
+	start_mosquitto "$i" "${lines[@]}"
+done
+for i in 1 2 3; do
+	wait_port "b$i" 1883 || { cat "$WORK/mosquitto-b$i.log" >&2; exit 1; }
+done
+sleep 1 # the bridges connect (and subscribe) right after start
 step "starting mqlbd (native XDP, MQTT health checks) on VIP $VIP:$VIP_PORT"
 HEALTH_LINE="health mqtt interval 1s timeout 500ms rise 2 fall 2" \
 	write_mqlbd_conf native "stats 127.0.0.1:9000 admin:mqlb"
