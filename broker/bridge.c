@@ -280,6 +280,11 @@ static int on_connack(struct bridge *br, const struct mqtt_connack *ca)
 		if (err)
 			return err;
 	}
+	bridge_hello_all(b);
+	/* Unacknowledged ones again with DUP, then what queued while down. */
+	session_resend(b, br->sess);
+	session_pump(b, br->sess);
+	/* After the re-sends: a DUP re-send must not include the new notification. */
 	if (br->conf->notifications) {
 		struct msg one = {
 			.topic = br->state_topic,
@@ -287,20 +292,15 @@ static int on_connack(struct bridge *br, const struct mqtt_connack *ca)
 			.payload = (const uint8_t *)"1",
 			.payload_len = 1,
 		};
-		struct mqtt_packet pkt = { .type = MQTT_PUBLISH };
-
-		/* The remote's copy, sent as is (no remapping), then ours. */
-		pkt.publish.retain = true;
-		pkt.publish.topic = mqtt_str_c(one.topic, one.topic_len);
-		pkt.publish.payload = one.payload;
-		pkt.publish.payload_len = 1;
-		send_packet(c, &pkt);
+		/*
+		 * The remote's copy, QoS 1 retained as Mosquitto sends it, through
+		 * the link's session so it is acknowledged like any other; no
+		 * 'out' pattern matches a $ topic, so it goes out unmapped.
+		 */
+		one.qos = 1;
+		session_deliver(b, br->sess, &one, 1, true);
 		notify_local(br, "1");
 	}
-	bridge_hello_all(b);
-	/* Unacknowledged ones again with DUP, then what queued while down. */
-	session_resend(b, br->sess);
-	session_pump(b, br->sess);
 	return 0;
 }
 
