@@ -72,17 +72,19 @@ static __always_inline int rst_back(struct xdp_md *ctx, struct pkt *p, __u32 sta
 }
 
 /*
- * Counters and flow state change only once the packet is sure to leave:
- * a segment dropped for want of a next hop must not count as forwarded,
- * nor its FIN close the flow.
+ * The next hop toward the flow's backend: from the flow's cache while it is
+ * fresh, else from bpf_fib_lookup (then cached). The cache is written by
+ * whichever CPU refreshes it; a flow's packets in one direction normally
+ * stay on one CPU (RSS), and a racing writer stores the same values.
  */
-static __always_inline int forward_to_backend(struct xdp_md *ctx, struct pkt *p,
-					      struct mqlb_flow *f)
+static __always_inline long backend_nexthop(struct xdp_md *ctx, struct pkt *p,
+					    struct mqlb_flow *f, __u64 now)
 {
 	struct bpf_fib_lookup fib = {};
 	long rc;
-	int action;
 
+	if (f->nh_ns && now - f->nh_ns < MQLB_NEXTHOP_TTL_NS)
+		return BPF_FIB_LKUP_RET_SUCCESS;
 	fib.family = AF_INET;
 	fib.tos = p->ip->tos;
 	fib.l4_protocol = IPPROTO_TCP;
@@ -93,18 +95,42 @@ static __always_inline int forward_to_backend(struct xdp_md *ctx, struct pkt *p,
 	fib.ipv4_dst = f->backend_addr_be;
 	fib.ifindex = ctx->ingress_ifindex;
 	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS) {
+		f->nh_ns = 0;
+		return rc;
+	}
+	f->nh_ifindex = fib.ifindex;
+	__builtin_memcpy(f->nh_smac, fib.smac, ETH_ALEN);
+	__builtin_memcpy(f->nh_dmac, fib.dmac, ETH_ALEN);
+	f->nh_ns = now;
+	return rc;
+}
+
+/*
+ * Counters and flow state change only once the packet is sure to leave:
+ * a segment dropped for want of a next hop must not count as forwarded,
+ * nor its FIN close the flow.
+ */
+static __always_inline int forward_to_backend(struct xdp_md *ctx, struct pkt *p,
+					      struct mqlb_flow *f)
+{
+	__u64 now = bpf_ktime_get_ns();
+	long rc;
+	int action;
+
+	rc = backend_nexthop(ctx, p, f, now);
 	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH)
 		return verdict(XDP_DROP, MQLB_STAT_DROP_NO_NEIGH);
 	if (rc != BPF_FIB_LKUP_RET_SUCCESS)
 		return verdict(XDP_DROP, MQLB_STAT_DROP_FIB);
 
 	rewrite_tuple(p, f->snat_addr_be, f->backend_addr_be, f->snat_port_be, f->backend_port_be);
-	__builtin_memcpy(p->eth->h_source, fib.smac, ETH_ALEN);
-	__builtin_memcpy(p->eth->h_dest, fib.dmac, ETH_ALEN);
-	action = xmit(ctx, fib.ifindex);
+	__builtin_memcpy(p->eth->h_source, f->nh_smac, ETH_ALEN);
+	__builtin_memcpy(p->eth->h_dest, f->nh_dmac, ETH_ALEN);
+	action = xmit(ctx, f->nh_ifindex);
 	if (action == XDP_DROP)
 		return action;
-	flow_note_tcp(f, p->tcp, true, bpf_ktime_get_ns());
+	flow_note_tcp(f, p->tcp, true, now);
 	backend_count(f->backend_id, true, p->ip_len);
 	stat_inc(MQLB_STAT_FWD_TO_BACKEND);
 	return action;

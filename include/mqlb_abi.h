@@ -181,8 +181,19 @@ struct mqlb_flow {
 	__u8 pad;
 	__u32 client_isn;        /* client's initial sequence number, from its SYN (host order) */
 	char client_id[MQLB_CLIENT_ID_LEN]; /* not NUL-terminated; bytes as sent */
-	__u32 reset_seq;         /* see MQLB_FLOW_BACKEND_LOST (host order); fills the old tail pad */
+	__u32 reset_seq;         /* see MQLB_FLOW_BACKEND_LOST (host order) */
+	/*
+	 * Next hop toward the backend from the last bpf_fib_lookup, reused for
+	 * MQLB_NEXTHOP_TTL_NS so that established packets skip the lookup; a
+	 * changed neighbour or route is picked up within that time.
+	 */
+	__u64 nh_ns;             /* when looked up (0: never) */
+	__u32 nh_ifindex;
+	__u8 nh_smac[6];
+	__u8 nh_dmac[6];
 };
+
+#define MQLB_NEXTHOP_TTL_NS (1000ULL * 1000 * 1000)
 
 /*
  * mqlb_flow.mqtt_flags: the outcome of the CONNECT parser (bpf/mqtt.h).

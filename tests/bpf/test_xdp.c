@@ -738,6 +738,54 @@ static void test_fib_and_tx_port_failures(void **state)
 	assert_false(flow_flags(lb, &c) & MQLB_FLOW_SYNACK);
 }
 
+/*
+ * Established packets reuse the flow's cached next hop for
+ * MQLB_NEXTHOP_TTL_NS: they keep going while the neighbour entry is gone;
+ * once the cache is stale the lookup runs again, and fails; the entry back,
+ * they go on. (The test namespace's backends are permanent neighbours.)
+ */
+static void test_nexthop_cache(void **state)
+{
+	uint64_t before[MQLB_STAT_MAX], after[MQLB_STAT_MAX];
+	struct lb *lb = &E.lb;
+	struct mqlb_flow_key k;
+	struct frame in, out;
+	struct pkt_spec s;
+	struct mqlb_flow f;
+	struct conn c;
+	char cmd[192];
+
+	NEED_LB();
+	open_conn(lb, &c, CLIENT1, 49500, NULL);
+	flow_get(lb, c.caddr, c.cport, &f);
+	assert_int_equal(f.nh_ifindex, E.if_bk);
+	assert_memory_equal(f.nh_dmac, be_mac[c.be], ETH_ALEN);
+	assert_memory_equal(f.nh_smac, E.mac_bk, ETH_ALEN);
+	assert_true(f.nh_ns != 0);
+
+	snprintf(cmd, sizeof(cmd), "ip neigh del 10.99.2.%d dev lbb", 11 + c.be);
+	assert_int_equal(system(cmd), 0);
+	client_send(lb, &c, TF_ACK, NULL, 0); /* forwarded from the cache */
+
+	k = (struct mqlb_flow_key){ .client_addr_be = c.caddr, .vip_addr_be = VIP_ADDR,
+				    .client_port_be = htons(c.cport), .vip_port_be = htons(VIP_PORT) };
+	flow_get(lb, c.caddr, c.cport, &f);
+	f.nh_ns = 1; /* long stale */
+	assert_int_equal(bpf_map_update_elem(lb->flows, &k, &f, BPF_EXIST), 0);
+	spec_conn(&s, &c, TF_ACK);
+	pkt_build(&in, &s);
+	stats_read(lb, before);
+	assert_int_equal(xdp_run(lb, &in, c.cif, &out), XDP_DROP);
+	stats_read(lb, after);
+	assert_int_equal(after[MQLB_STAT_DROP_NO_NEIGH] - before[MQLB_STAT_DROP_NO_NEIGH], 1);
+
+	snprintf(cmd, sizeof(cmd),
+		 "ip neigh add 10.99.2.%d lladdr 02:00:00:00:02:%02x dev lbb nud permanent",
+		 11 + c.be, 11 + c.be);
+	assert_int_equal(system(cmd), 0);
+	client_send(lb, &c, TF_ACK, NULL, 0);
+}
+
 /* ---- a full flow table ---- */
 
 static void table_full(__u32 flows_max, __u32 snat_max)
@@ -806,6 +854,7 @@ int main(void)
 		T(test_rr_weighted),
 		T(test_rr_skips_unavailable),
 		T(test_no_backend_up),
+		T(test_nexthop_cache),
 		T(test_backend_down_resets),
 		T(test_syn_retransmit),
 		T(test_snat_collisions),
