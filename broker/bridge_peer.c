@@ -38,18 +38,29 @@ static bool link_up(const struct session *s)
 	return s && s->link && s->client && s->client->state == CS_CONNECTED;
 }
 
+/*
+ * The brokers we are linked to: every bridge session that exists, up or
+ * not. A persistent link that is down still queues its messages and
+ * delivers them on reconnection, so advertising only live links made a
+ * third broker relay the same messages meanwhile: duplicates after a flap.
+ * A clean link's session is gone while it is down, and then the relay is
+ * wanted.
+ */
 static int hello_payload(struct broker *b, char *buf, size_t len)
 {
-	struct client *c;
+	struct session *s;
+	uint32_t i;
 	int n, k = 0;
 
 	n = snprintf(buf, len, "%llx", (unsigned long long)b->id);
-	for (c = b->clients; c && k < HELLO_MAX_IDS; c = c->next) {
-		if (!link_up(c->sess) || !c->sess->peer_id)
-			continue;
-		n += snprintf(buf + n, len - (size_t)n, " %llx",
-			      (unsigned long long)c->sess->peer_id);
-		k++;
+	for (i = 0; i < b->sess_nbuckets && k < HELLO_MAX_IDS; i++) {
+		for (s = b->sess_buckets[i]; s && k < HELLO_MAX_IDS; s = s->hnext) {
+			if (!s->link || !s->peer_id)
+				continue;
+			n += snprintf(buf + n, len - (size_t)n, " %llx",
+				      (unsigned long long)s->peer_id);
+			k++;
+		}
 	}
 	return n;
 }

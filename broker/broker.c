@@ -80,8 +80,12 @@ void broker_publish(struct broker *b, struct msg *m, bool retain)
 
 		if (!bridge_may_deliver(m, s))
 			continue;
-		/* A bridge keeps the retain flag so the remote stores it too (as Mosquitto). */
-		session_deliver(b, s, m, qos, s->link == LINK_OUT && retain);
+		/*
+		 * A bridge link, either direction, keeps the retain flag so the broker
+		 * at the far end stores it too (Mosquitto's retain-as-published for
+		 * bridges); a hub that dropped it left stale retained messages behind.
+		 */
+		session_deliver(b, s, m, qos, s->link != LINK_NONE && retain);
 	}
 	msg_put(own);
 }

@@ -53,6 +53,8 @@ with Broker() as remote:
         wait_for(lambda: live.msgs, timeout=5, what="changed retained value")
         time.sleep(0.3)
         check([m.payload for m in live.msgs] == [b"v2"], "a changed retained value crosses once")
+        # ... and is stored as the new retained value at the far end, not left at v1.
+        check(retained(local.port, "r/x") == [("v2", True)], "the live retained value is stored locally")
         publish(local.port, "r/y", "L")
         time.sleep(0.5)
         check(retained(remote.port, "r/y") == [("L", True)], "local retained stored on the remote")
