@@ -72,6 +72,29 @@ static __always_inline int rst_back(struct xdp_md *ctx, struct pkt *p, __u32 sta
 }
 
 /*
+ * Send a rewritten segment of flow f, either way. Counters and flow state
+ * change only once the packet is sure to leave: a segment dropped for want
+ * of a next hop or a devmap entry must not count as forwarded, nor its FIN
+ * close the flow.
+ */
+static __always_inline int emit(struct xdp_md *ctx, struct pkt *p, struct mqlb_flow *f,
+				bool to_backend, const __u8 *smac, const __u8 *dmac,
+				__u32 ifindex, __u64 now)
+{
+	int action;
+
+	__builtin_memcpy(p->eth->h_source, smac, ETH_ALEN);
+	__builtin_memcpy(p->eth->h_dest, dmac, ETH_ALEN);
+	action = xmit(ctx, ifindex);
+	if (action == XDP_DROP)
+		return action;
+	flow_note_tcp(f, p->tcp, to_backend, now);
+	backend_count(f->backend_id, to_backend, p->ip_len);
+	stat_inc(to_backend ? MQLB_STAT_FWD_TO_BACKEND : MQLB_STAT_FWD_TO_CLIENT);
+	return action;
+}
+
+/*
  * The next hop toward the flow's backend: from the flow's cache while it is
  * fresh, else from bpf_fib_lookup (then cached). The cache is written by
  * whichever CPU refreshes it; a flow's packets in one direction normally
@@ -106,17 +129,11 @@ static __always_inline long backend_nexthop(struct xdp_md *ctx, struct pkt *p,
 	return rc;
 }
 
-/*
- * Counters and flow state change only once the packet is sure to leave:
- * a segment dropped for want of a next hop must not count as forwarded,
- * nor its FIN close the flow.
- */
 static __always_inline int forward_to_backend(struct xdp_md *ctx, struct pkt *p,
 					      struct mqlb_flow *f)
 {
 	__u64 now = bpf_ktime_get_ns();
 	long rc;
-	int action;
 
 	rc = backend_nexthop(ctx, p, f, now);
 	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH)
@@ -125,15 +142,7 @@ static __always_inline int forward_to_backend(struct xdp_md *ctx, struct pkt *p,
 		return verdict(XDP_DROP, MQLB_STAT_DROP_FIB);
 
 	rewrite_tuple(p, f->snat_addr_be, f->backend_addr_be, f->snat_port_be, f->backend_port_be);
-	__builtin_memcpy(p->eth->h_source, f->nh_smac, ETH_ALEN);
-	__builtin_memcpy(p->eth->h_dest, f->nh_dmac, ETH_ALEN);
-	action = xmit(ctx, f->nh_ifindex);
-	if (action == XDP_DROP)
-		return action;
-	flow_note_tcp(f, p->tcp, true, now);
-	backend_count(f->backend_id, true, p->ip_len);
-	stat_inc(MQLB_STAT_FWD_TO_BACKEND);
-	return action;
+	return emit(ctx, p, f, true, f->nh_smac, f->nh_dmac, f->nh_ifindex, now);
 }
 
 /*
@@ -385,7 +394,6 @@ static __always_inline int from_backend(struct xdp_md *ctx, struct pkt *p,
 	};
 	struct mqlb_flow_key *ck;
 	struct mqlb_flow *f;
-	int action;
 
 	ck = bpf_map_lookup_elem(&snat, &sk);
 	if (!ck)
@@ -395,15 +403,7 @@ static __always_inline int from_backend(struct xdp_md *ctx, struct pkt *p,
 		return verdict(XDP_PASS, MQLB_STAT_PASS_NO_FLOW_REPLY);
 
 	rewrite_tuple(p, ck->vip_addr_be, ck->client_addr_be, ck->vip_port_be, ck->client_port_be);
-	__builtin_memcpy(p->eth->h_source, f->lb_mac, ETH_ALEN);
-	__builtin_memcpy(p->eth->h_dest, f->cli_mac, ETH_ALEN);
-	action = xmit(ctx, f->cli_ifindex);
-	if (action == XDP_DROP)
-		return action;
-	flow_note_tcp(f, tcp, false, bpf_ktime_get_ns());
-	backend_count(f->backend_id, false, p->ip_len);
-	stat_inc(MQLB_STAT_FWD_TO_CLIENT);
-	return action;
+	return emit(ctx, p, f, false, f->lb_mac, f->cli_mac, f->cli_ifindex, bpf_ktime_get_ns());
 }
 
 SEC("xdp")
