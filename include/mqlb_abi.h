@@ -161,9 +161,13 @@ struct mqlb_snat_key {
 	 (((f) & (MQLB_FLOW_FIN_CLIENT | MQLB_FLOW_FIN_BACKEND)) ==                             \
 	  (MQLB_FLOW_FIN_CLIENT | MQLB_FLOW_FIN_BACKEND)))
 
-/* Value of "flows". */
+/*
+ * Value of "flows". Every packet reads the first 64 bytes (tuple, flags,
+ * next hops), so they come first and share as few cache lines as the hash
+ * element allows; what is written once per flow (creation time, the MQTT
+ * CONNECT record, reset_seq) follows.
+ */
 struct mqlb_flow {
-	__u64 created_ns;        /* bpf_ktime_get_ns() == CLOCK_MONOTONIC */
 	__u64 last_ns;           /* last packet, either direction (about 250 ms precision) */
 	__be32 backend_addr_be;  /* copied so that the flow outlives backend changes */
 	__be32 snat_addr_be;
@@ -171,26 +175,28 @@ struct mqlb_flow {
 	__be16 snat_port_be;
 	__u16 backend_id;
 	__u16 keepalive_s;       /* MQTT keep-alive from CONNECT (0 = none/unknown) */
-	__u32 cli_ifindex;       /* where the client's frames arrive and replies leave */
 	__u32 tcp_flags;         /* MQLB_FLOW_*, updated with atomic or */
+	__u32 client_isn;        /* client's initial sequence number, from its SYN (host order) */
+	__u32 cli_ifindex;       /* where the client's frames arrive and replies leave */
 	__u8 cli_mac[6];         /* source MAC of the SYN: next hop back to the client */
 	__u8 lb_mac[6];          /* destination MAC of the SYN: our own MAC on that side */
-	__u8 mqtt_level;         /* 3, 4, 5 from a parsed CONNECT; else 0 (see mqtt_flags) */
-	__u8 client_id_len;      /* bytes kept in client_id: min(id length, MQLB_CLIENT_ID_LEN) */
-	__u8 mqtt_flags;         /* MQLB_MQTT_*: how the first payload was judged */
-	__u8 pad;
-	__u32 client_isn;        /* client's initial sequence number, from its SYN (host order) */
-	char client_id[MQLB_CLIENT_ID_LEN]; /* not NUL-terminated; bytes as sent */
-	__u32 reset_seq;         /* see MQLB_FLOW_BACKEND_LOST (host order) */
 	/*
 	 * Next hop toward the backend from the last bpf_fib_lookup, reused for
 	 * MQLB_NEXTHOP_TTL_NS so that established packets skip the lookup; a
 	 * changed neighbour or route is picked up within that time.
 	 */
-	__u64 nh_ns;             /* when looked up (0: never) */
-	__u32 nh_ifindex;
 	__u8 nh_smac[6];
 	__u8 nh_dmac[6];
+	__u32 nh_ifindex;
+	__u64 nh_ns;             /* when looked up (0: never) */
+	/* -- once per flow -- */
+	__u64 created_ns;        /* bpf_ktime_get_ns() == CLOCK_MONOTONIC */
+	__u32 reset_seq;         /* see MQLB_FLOW_BACKEND_LOST (host order) */
+	__u8 mqtt_level;         /* 3, 4, 5 from a parsed CONNECT; else 0 (see mqtt_flags) */
+	__u8 client_id_len;      /* bytes kept in client_id: min(id length, MQLB_CLIENT_ID_LEN) */
+	__u8 mqtt_flags;         /* MQLB_MQTT_*: how the first payload was judged */
+	__u8 pad;
+	char client_id[MQLB_CLIENT_ID_LEN]; /* not NUL-terminated; bytes as sent */
 };
 
 #define MQLB_NEXTHOP_TTL_NS (1000ULL * 1000 * 1000)

@@ -15,6 +15,7 @@
 
 #include "loader.h"
 #include "log.h"
+#include "pin_compat.h"
 #include "mqlb_xdp.skel.h"
 
 #ifndef BPF_FS_MAGIC
@@ -139,8 +140,15 @@ int loader_open_load(struct loader *l, const struct mqlbd_config *c)
 	bpf_map__set_max_entries(l->skel->maps.snat, c->flow_table_size);
 	/*
 	 * Maps already pinned under the pin path (a previous daemon that was
-	 * killed) are reused by libbpf, so their flows live on.
+	 * killed) are reused by libbpf, so their flows live on: only if their
+	 * records are laid out as ours.
 	 */
+	err = pin_compat_check(l->skel->obj);
+	if (err) {
+		mqlb_xdp_bpf__destroy(l->skel);
+		l->skel = NULL;
+		return err;
+	}
 	err = mqlb_xdp_bpf__load(l->skel);
 	if (err) {
 		pr_warn("can't load the XDP object: %s (maps pinned under %s by a different "

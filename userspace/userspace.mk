@@ -2,7 +2,8 @@
 # mqlbd, the control daemon.
 MQLBD_SRCS := userspace/mqlbd.c userspace/config.c userspace/pool.c userspace/loader.c \
 	      userspace/dataplane.c userspace/neigh.c userspace/sysprobe.c userspace/flowgc.c \
-	      userspace/health.c userspace/ctl.c userspace/ops.c userspace/kick.c
+	      userspace/health.c userspace/ctl.c userspace/ops.c userspace/kick.c \
+	      userspace/pin_compat.c
 MQLBD_OBJS := $(patsubst %.c,$(O)/obj/%.o,$(MQLBD_SRCS))
 BINS += $(O)/mqlbd
 

@@ -19,3 +19,15 @@ $(BPF_TEST_BINS): $(O)/tests/%: $(O)/san/tests/bpf/%.o $(BPF_TEST_COMMON)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(SAN) -o $@ $^ -lcmocka $(LDLIBS)
+
+# The XDP program's cost per packet (tests/bpf/bench_xdp.c): a benchmark, not a test.
+$(O)/san/tests/bpf/bench_xdp.o: $(BPF_SKEL)
+$(O)/bench/bench_xdp: $(O)/san/tests/bpf/bench_xdp.o $(BPF_TEST_COMMON)
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(SAN) -o $@ $^ -lcmocka $(LDLIBS)
+
+bench-xdp: $(O)/bench/bench_xdp
+	$(Q)tests/bpf/run.sh $(abspath $<)
+
+.PHONY: bench-xdp
