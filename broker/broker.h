@@ -110,6 +110,7 @@ struct broker_conf {
 	struct in_addr bind_address;	/* deprecated 'bind_address' */
 	bool has_bind_address;
 	bool allow_anonymous;
+	char *password_file;		/* NULL: no authentication (auth.c) */
 	int64_t max_connections;	/* -1: unlimited */
 	uint32_t max_inflight_messages;	/* 0: unlimited */
 	uint32_t max_queued_messages;	/* 0: unlimited */
@@ -303,6 +304,7 @@ struct listener {
 };
 
 struct bridge;
+struct auth_table;
 
 struct client {
 	struct broker *b;
@@ -363,6 +365,7 @@ struct broker {
 	uint64_t id;			/* random, names this broker to mqbroker peers */
 	struct broker_stats st;
 	struct log_sink *log;
+	struct auth_table *auth;	/* password_file's users; NULL: none */
 };
 
 /* broker.c */

@@ -3,10 +3,12 @@
 # 'make test' runs for FUZZ_SECONDS each.
 BROKER_SRCS := $(filter-out broker/mqbroker.c,$(wildcard broker/*.c))
 BINS += $(O)/mqbroker
+# password_file hashes (auth.c): PBKDF2-HMAC-SHA512 and SHA-512 from libcrypto.
+CRYPTO_LIBS := $(shell pkg-config --libs libcrypto 2>/dev/null || echo -lcrypto)
 
 $(O)/mqbroker: $(patsubst %.c,$(O)/obj/%.o,broker/mqbroker.c $(BROKER_SRCS)) $(LIB)
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(CFLAGS) -o $@ $^
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(CRYPTO_LIBS)
 
 $(eval $(call unit_test,test_packet,))
 $(eval $(call unit_test,test_varint,))
@@ -17,6 +19,8 @@ $(eval $(call unit_test,test_broker_conf,broker/conf.c broker/bridge_conf.c brok
 $(eval $(call unit_test,test_bridge_conf,broker/conf.c broker/bridge_conf.c broker/topic.c))
 $(eval $(call unit_test,test_bridge_topic,broker/conf.c broker/bridge_conf.c broker/topic.c \
 	broker/bridge_topic.c))
+$(eval $(call unit_test,test_broker_auth,broker/auth.c))
+$(O)/tests/test_subs $(O)/tests/test_broker_auth: LDLIBS += $(CRYPTO_LIBS)
 
 # libFuzzer target for the codec; 'make fuzz-codec FUZZ_SECONDS=N'.
 FUZZ_SECONDS ?= 30
@@ -43,7 +47,7 @@ $(O)/fuzz/fuzz_broker: tests/fuzz/fuzz_broker.c $(BROKER_SRCS) $(FUZZ_LIB) $(wil
 	$(call msg,FUZZ-CC,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -Ibroker -Wno-unused-parameter -o $@ tests/fuzz/fuzz_broker.c \
-		$(BROKER_SRCS) $(FUZZ_LIB)
+		$(BROKER_SRCS) $(FUZZ_LIB) $(CRYPTO_LIBS)
 
 fuzz-broker: $(O)/fuzz/fuzz_broker
 	$(Q)mkdir -p $(O)/fuzz/corpus_broker
@@ -57,20 +61,14 @@ fuzz-broker: $(O)/fuzz/fuzz_broker
 # The broker's tests include broker/broker.h.
 $(O)/san/tests/unit/test_topic.o $(O)/san/tests/unit/test_subs.o \
 $(O)/san/tests/unit/test_broker_conf.o $(O)/san/tests/unit/test_bridge_conf.o \
-$(O)/san/tests/unit/test_bridge_topic.o: CFLAGS += -Ibroker
-
-# The benchmark's load generator (tests/bench/broker/bench.sh builds it on demand).
-$(O)/bench/mqload: tests/bench/broker/mqload.c $(LIB)
-	$(call msg,LD,$@)
-	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) $(CFLAGS) -o $@ $^
+$(O)/san/tests/unit/test_bridge_topic.o $(O)/san/tests/unit/test_broker_auth.o: CFLAGS += -Ibroker
 
 # The broker's integration tests against an ASan+UBSan build of it:
 # 'make broker-e2e-asan' (not part of 'make test', which runs them on the normal build).
 $(O)/asan/mqbroker: $(patsubst %.c,$(O)/san/%.o,broker/mqbroker.c $(BROKER_SRCS)) $(LIB_SAN)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) $(SAN) -o $@ $^
+	$(Q)$(CC) $(SAN) -o $@ $^ $(CRYPTO_LIBS)
 
 broker-e2e-asan: $(O)/asan/mqbroker
 	$(Q)BUILD=$(abspath $(O)/asan) MQLB_E2E_FILTER='^tests/e2e/1[0-9]-broker' tests/e2e/run.sh

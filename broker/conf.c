@@ -36,8 +36,9 @@ void broker_conf_free(struct broker_conf *c)
 	free(c->log_file);
 	free(c->user);
 	free(c->pid_file);
+	free(c->password_file);
 	bridge_conf_free(c);
-	c->log_file = c->user = c->pid_file = NULL;
+	c->log_file = c->user = c->pid_file = c->password_file = NULL;
 }
 
 static int parse_port(const char *s, uint16_t *port, char *err)
@@ -233,6 +234,23 @@ static int kw_persistence(void *obj, const struct conf_kw *kw, const struct conf
 	return 0;
 }
 
+/*
+ * A path as given: relative to the working directory, as Mosquitto opens
+ * it. The file itself is read by main() (auth.c); one per broker, since
+ * there are no per-listener settings.
+ */
+static int kw_password_file(void *obj, const struct conf_kw *kw, const struct conf_line *ln,
+			    char *err)
+{
+	struct broker_conf *c = obj;
+
+	if (c->password_file) {
+		conf_reason(err, "duplicate 'password_file' (already '%s')", c->password_file);
+		return -EEXIST;
+	}
+	return conf_kw_str(obj, kw, ln, err);
+}
+
 /* Bridge directives go to the current 'connection' block (bridge_conf.c). */
 #define BRIDGE_KW(name) { name, bridge_kw, 0, 0, CONF_MAX_ARGS - 1, 0, 0 }
 
@@ -241,6 +259,7 @@ static const struct conf_kw broker_kws[] = {
 	{ "port", kw_port, 0, 1, 1, 0, 0 },
 	{ "bind_address", kw_bind_address, 0, 1, 1, 0, 0 },
 	{ "allow_anonymous", conf_kw_bool, OFF(allow_anonymous), 1, 1, 0, 0 },
+	{ "password_file", kw_password_file, OFF(password_file), 1, 1, 0, 0 },
 	{ "max_connections", kw_max_connections, 0, 1, 1, 0, 0 },
 	{ "max_inflight_messages", conf_kw_u32, OFF(max_inflight_messages), 1, 1, 0, 65535 },
 	{ "max_queued_messages", conf_kw_u32, OFF(max_queued_messages), 1, 1, 0, 0 },

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "auth.h"
 #include "broker.h"
 #include "log.h"
 #include "netutil.h"
@@ -41,12 +42,63 @@ static int check_connect(struct client *c, const struct mqtt_connect *p)
 		return refuse(c, MQTT_CONNACK_ID_REJECTED, "empty client id");
 	if (p->level == MQTT_PROTO_V31 && p->client_id.len > MQTT_MAX_CLIENT_ID_V31)
 		return refuse(c, MQTT_CONNACK_ID_REJECTED, "client id longer than 23 (MQTT 3.1)");
-	if (!c->b->conf.allow_anonymous && !p->has_username)
-		return refuse(c, MQTT_CONNACK_NOT_AUTHORIZED, "anonymous clients not allowed");
 	/* The will topic is a topic name [MQTT-3.1.3-10]: no wildcards, not empty. */
 	if (p->will && !topic_name_valid((const char *)p->will_topic.p, p->will_topic.len))
 		return -EPROTO;
 	return 0;
+}
+
+/* A user name fit for a log line: at most 64 bytes, whole UTF-8 characters, no controls. */
+static const char *log_user(struct mqtt_str u, char *buf, size_t len)
+{
+	size_t n = u.len < len - 1 ? u.len : len - 1, i;
+
+	if (n < u.len)
+		while (n && (u.p[n] & 0xc0) == 0x80)
+			n--;
+	for (i = 0; i < n; i++)
+		buf[i] = u.p[i] < 0x20 || u.p[i] == 0x7f ? '?' : (char)u.p[i];
+	buf[n] = '\0';
+	return buf;
+}
+
+/*
+ * Who may connect. No user name: allowed only with allow_anonymous. A user
+ * name with a password_file: it must be there and the password must match
+ * (even with allow_anonymous true, as Mosquitto does); without one, any
+ * user name is taken as it is. The password flag needs the user name flag
+ * [MQTT-3.1.2-22]: the codec already closes such a CONNECT without CONNACK.
+ */
+static int check_auth(struct client *c, const struct mqtt_connect *p)
+{
+	struct broker *b = c->b;
+	char user[65], why[160];
+	int err;
+
+	if (!p->has_username) {
+		if (!b->conf.allow_anonymous)
+			return refuse(c, MQTT_CONNACK_NOT_AUTHORIZED, "anonymous clients not allowed");
+		return 0;
+	}
+	if (!b->auth)
+		return 0;
+	err = auth_check(b->auth, (const char *)p->username.p, p->username.len,
+			 p->has_password ? p->password.p : NULL, p->password.len);
+	if (!err)
+		return 0;
+	/* The reason, the user name; never the password. */
+	log_user(p->username, user, sizeof(user));
+	if (err == -ENOENT) {
+		snprintf(why, sizeof(why), "unknown user '%s'", user);
+	} else if (err == -EACCES) {
+		snprintf(why, sizeof(why), "%s for user '%s'",
+			 p->has_password ? "wrong password" : "no password", user);
+	} else {
+		snprintf(why, sizeof(why), "cannot check the password of user '%s': %s", user,
+			 strerror(-err));
+		return refuse(c, MQTT_CONNACK_UNAVAILABLE, why);
+	}
+	return refuse(c, MQTT_CONNACK_BAD_AUTH, why);
 }
 
 int handle_connect(struct client *c, const struct mqtt_connect *p)
@@ -60,6 +112,8 @@ int handle_connect(struct client *c, const struct mqtt_connect *p)
 	int err;
 
 	err = check_connect(c, p);
+	if (!err)
+		err = check_auth(c, p);
 	if (err)
 		return err;
 	if (!id_len) {
@@ -109,10 +163,17 @@ int handle_connect(struct client *c, const struct mqtt_connect *p)
 	b->st.clients_connected++;
 	if (b->st.clients_connected > b->st.clients_max)
 		b->st.clients_max = b->st.clients_connected;
-	if (b->conf.connection_messages)
-		pr_info("new client connected from %s as %s (p%u, c%u, k%u)\n",
+	if (b->conf.connection_messages) {
+		char name[65], user[72] = "";
+
+		/* As Mosquitto's line: the user name, if any, as u'NAME'. */
+		if (p->has_username)
+			snprintf(user, sizeof(user), ", u'%s'",
+				 log_user(p->username, name, sizeof(name)));
+		pr_info("new client connected from %s as %s (p%u, c%u, k%u%s)\n",
 			net_fmt_ipv4_port(c->peer_addr, c->peer_port, addr, sizeof(addr)), s->id,
-			p->level, p->clean, p->keepalive);
+			p->level, p->clean, p->keepalive, user);
+	}
 	send_connack(c, present, MQTT_CONNACK_ACCEPTED);
 	if (c->bridge_peer)
 		bridge_hello_all(b);

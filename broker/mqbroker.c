@@ -17,6 +17,7 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 
+#include "auth.h"
 #include "broker.h"
 #include "conf.h"
 #include "log.h"
@@ -220,6 +221,17 @@ int main(int argc, char **argv)
 		log_set_level(verbose > 1 ? LOG_LVL_DEBUG : LOG_LVL_INFO);
 	if (verbose > 1)
 		b->conf.log_type_set = false; /* -vv wins over log_type */
+	/* Read before dropping privileges, so the file may be readable by root only. */
+	if (b->conf.password_file) {
+		if (auth_load(b->conf.password_file, &b->auth, err_buf)) {
+			fprintf(stderr, "%s\n", err_buf);
+			broker_conf_free(&b->conf);
+			free(b);
+			return 1;
+		}
+		pr_info("password_file %s: %u users\n", b->conf.password_file,
+			auth_count(b->auth));
+	}
 	raise_fd_limit();
 	err = broker_init(b);
 	if (!err)
@@ -257,6 +269,7 @@ int main(int argc, char **argv)
 	if (b->loop)
 		broker_fini(b);
 	log_sink_close(b);
+	auth_free(b->auth);
 	broker_conf_free(&b->conf);
 	free(b);
 	return err ? 1 : 0;

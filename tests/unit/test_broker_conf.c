@@ -20,6 +20,7 @@ static void test_full(void **state)
 		"listener 1884 127.0.0.1\n"
 		"\n"
 		"allow_anonymous false\n"
+		"password_file /etc/mosquitto/passwd\n"
 		"max_connections 100\n"
 		"max_inflight_messages 5\n"
 		"max_queued_messages 50\n"
@@ -47,6 +48,7 @@ static void test_full(void **state)
 	assert_int_equal(c.listeners[0].addr.sin_addr.s_addr, htonl(INADDR_ANY));
 	assert_int_equal(c.listeners[1].addr.sin_addr.s_addr, htonl(INADDR_LOOPBACK));
 	assert_false(c.allow_anonymous);
+	assert_string_equal(c.password_file, "/etc/mosquitto/passwd");
 	assert_int_equal(c.max_connections, 100);
 	assert_int_equal(c.max_inflight_messages, 5);
 	assert_int_equal(c.max_queued_messages, 50);
@@ -73,6 +75,7 @@ static void test_defaults(void **state)
 	assert_int_equal(broker_conf_parse_string(&c, "e.conf", "", err), 0);
 	assert_int_equal(c.nlisteners, 0);
 	assert_true(c.allow_anonymous);
+	assert_null(c.password_file);
 	assert_int_equal(c.max_connections, -1);
 	assert_int_equal(c.max_inflight_messages, 20);
 	assert_int_equal(c.max_queued_messages, 1000);
@@ -97,6 +100,10 @@ static const struct {
 	{ "listener 1883\nlistener 1883\n", "b.conf:2: duplicate listener 1883" },
 	{ "listener 1 2 3\n", "b.conf:1: 'listener' takes 1 to 2 arguments, got 3" },
 	{ "allow_anonymous maybe\n", "b.conf:1: 'allow_anonymous' needs true or false, got 'maybe'" },
+	{ "password_file\n", "b.conf:1: 'password_file' takes 1 argument, got 0" },
+	{ "password_file /a /b\n", "b.conf:1: 'password_file' takes 1 argument, got 2" },
+	{ "password_file /a\nallow_anonymous true\npassword_file /b\n",
+	  "b.conf:3: duplicate 'password_file' (already '/a')" },
 	{ "max_connections -2\n", "b.conf:1: 'max_connections' needs -1 or a count, got '-2'" },
 	{ "max_inflight_messages 70000\n",
 	  "b.conf:1: 'max_inflight_messages' needs an integer from 0 to 65535, got '70000'" },
