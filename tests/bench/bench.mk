@@ -2,7 +2,7 @@
 # mqbench, the MQTT load generator (issue 7), its unit test, and 'make bench':
 # the side-by-side benchmark. 'make bench' is not part of 'make test'.
 MQBENCH_SRCS := tests/bench/mqbench.c tests/bench/mqbench_args.c tests/bench/mqbench_conn.c \
-		tests/bench/mqbench_stats.c
+		tests/bench/mqbench_stats.c tests/bench/mqbench_track.c
 BINS += $(O)/mqbench
 
 $(O)/mqbench: $(patsubst %.c,$(O)/obj/%.o,$(MQBENCH_SRCS)) $(LIB)
@@ -11,6 +11,8 @@ $(O)/mqbench: $(patsubst %.c,$(O)/obj/%.o,$(MQBENCH_SRCS)) $(LIB)
 
 $(eval $(call unit_test,test_mqbench_args,tests/bench/mqbench_args.c))
 $(O)/san/tests/unit/test_mqbench_args.o: CFLAGS += -Itests/bench
+$(eval $(call unit_test,test_mqbench_track,tests/bench/mqbench_track.c tests/bench/mqbench_args.c))
+$(O)/san/tests/unit/test_mqbench_track.o: CFLAGS += -Itests/bench
 
 # BENCH_ROUNDS=N (default 3), BENCH_QUICK=1 for a ~2-minute smoke run.
 bench: all

@@ -13,10 +13,13 @@
  *   idle       C connections with one subscription each, held; broker RSS growth
  *
  * Flooding scenarios are a closed loop: a publisher keeps at most -w of its
- * messages undelivered (its subscribers are in this process), so the rate is
- * the system's at a fixed concurrency rather than a measure of socket buffers.
+ * messages unsettled, neither delivered nor known to be dropped (its
+ * subscribers are in this process), so the rate is the system's at a fixed
+ * concurrency rather than a measure of socket buffers. With -r the publishers
+ * are paced, phase-shifted, to RATE messages/s in all.
  * Every payload carries send time, publisher and sequence number, which gives
- * latency, delivered/expected and duplicates (a sequence number seen again).
+ * latency, delivered/expected, duplicates (a sequence number seen again) and
+ * lost messages (a sequence number skipped: see mqbench_track.c).
  *
  * Connections close the way MQTT clients do: DISCONNECT, then wait for the
  * broker to close first, so TIME_WAIT lands on the server side and the
@@ -75,7 +78,7 @@ static bool open_all(struct bench *b, struct conn *cs, int n, const struct mqb_a
 			;
 		if (ready == n)
 			return true;
-		if (!poll_once(b, 10))
+		if (!poll_once(b, 10000))
 			return false;
 	}
 }
@@ -115,7 +118,7 @@ static void run_conn_rate(struct bench *b)
 		}
 		if (now_ns() >= b->t_start && !b->s0.t_ns)
 			take_sample(b, &b->s0);
-		if (!poll_once(b, 1))
+		if (!poll_once(b, 1000))
 			break;
 	}
 	take_sample(b, &b->s1);
@@ -127,7 +130,7 @@ static void run_conn_rate(struct bench *b)
 
 		for (j = 0; j < b->ncr; j++)
 			busy += b->cr[j].state != S_FREE;
-		if (!busy || !poll_once(b, 10))
+		if (!busy || !poll_once(b, 10000))
 			break;
 	}
 	if (b->s1.t_ns < b->t_end)
@@ -136,22 +139,43 @@ static void run_conn_rate(struct bench *b)
 
 static void flood_publish(struct bench *b)
 {
-	uint64_t now = now_ns();
+	uint64_t now = now_ns(), window = (uint64_t)b->o.window;
 	int i, k;
 
 	for (i = 0; i < b->npub; i++) {
 		struct conn *c = &b->pubs[i];
-		uint64_t out = c->sent - c->delivered / (uint64_t)b->fan, allowed = UINT64_MAX;
+		uint64_t out = mqb_outstanding(c->sent, c->settled, b->fan), allowed = UINT64_MAX;
 
 		if (c->state != S_READY || c->outlen - c->outoff > 65536)
 			continue;
 		if (b->o.rate > 0) {
+			/*
+			 * This publisher's share of the rate since the start. Publishers are
+			 * phase-shifted, so that together they send one message every 1/rate
+			 * instead of all firing at once: a burst of 100 would be measured as
+			 * the time the broker takes to get through it.
+			 */
 			double per = b->o.rate / b->npub;
 
-			allowed = (uint64_t)(per * (double)(now - b->t_pace) / 1e9) + 1;
+			allowed = (uint64_t)(per * (double)(now - b->t_pace) / 1e9 +
+					     (double)i / b->npub) + 1;
 		}
-		for (k = 0; k < 64 && out < (uint64_t)b->o.window && c->sent < allowed; k++, out++)
+		if (!out)	/* an empty window has nothing to wait for: the clock starts now */
+			c->t_progress = now;
+		for (k = 0; k < 64 && out < window && c->sent < allowed; k++, out++)
 			send_publish(b, c);
+		/*
+		 * Full, and nothing settled for a while: the broker may have dropped
+		 * all it holds of ours, and then no later number would ever show the
+		 * gap. One message past the window tells: it arrives after the others
+		 * (they were slow) or with a gap (they were dropped, and settle).
+		 */
+		if (!k && out >= window && mqb_probe_due(now, c->t_progress, c->t_probe)) {
+			send_publish(b, c);
+			c->t_probe = now;
+			b->probes++;
+			k = 1;
+		}
 		if (k)
 			flush_or_fail(b, c);
 	}
@@ -161,15 +185,23 @@ static void flood_publish(struct bench *b)
 static void run_flood(struct bench *b)
 {
 	uint64_t t_stop;
+	long tick_us;
 
 	if (!open_all(b, b->subs, b->nsub, &b->o.sub) || !open_all(b, b->pubs, b->npub, &b->o.pub))
 		return;
 	b->t_pace = now_ns();
 	b->t_start = now_ns() + (uint64_t)(b->o.warmup * 1e9);
 	b->t_end = b->t_start + (uint64_t)(b->o.duration * 1e9);
+	/*
+	 * Paced, the loop wakes at least every 1/rate (100 µs to 1 ms), so that
+	 * messages go out close to their turn rather than in a burst per tick.
+	 */
+	tick_us = 5000;
+	if (b->o.rate > 0)
+		tick_us = b->o.rate >= 10000 ? 100 : b->o.rate <= 1000 ? 1000 : (long)(1e6 / b->o.rate);
 	while (now_ns() < b->t_end) {
 		flood_publish(b);
-		if (!poll_once(b, b->o.rate > 0 ? 1 : 5))
+		if (!poll_once(b, tick_us))
 			break;
 		if (now_ns() >= b->t_start && !b->s0.t_ns)
 			take_sample(b, &b->s0);
@@ -177,7 +209,7 @@ static void run_flood(struct bench *b)
 	take_sample(b, &b->s1);
 	/* Drain: what is still in flight counts toward delivered, for at most 2 s. */
 	t_stop = now_ns() + 2000000000ull;
-	while (b->delivered < expected(b) && now_ns() < t_stop && poll_once(b, 10))
+	while (b->delivered + b->lost < expected(b) && now_ns() < t_stop && poll_once(b, 10000))
 		;
 }
 
@@ -219,7 +251,7 @@ static void run_seed(struct bench *b)
 			if (now - last > 3000000000ull)
 				break;
 		}
-		if (!poll_once(b, 5))
+		if (!poll_once(b, 5000))
 			break;
 	}
 	take_sample(b, &b->s1);
@@ -239,7 +271,7 @@ static void run_idle(struct bench *b, long *before, long *after)
 		return;
 	/* Held a moment, so a broker that gives idle buffers back on a timer has done so. */
 	until = now_ns() + 1500000000ull;
-	while (now_ns() < until && poll_once(b, 50))
+	while (now_ns() < until && poll_once(b, 50000))
 		;
 	*after = rss_kb(b->o.broker_pid);
 	take_sample(b, &b->s1);
@@ -316,10 +348,10 @@ int main(int argc, char **argv)
 	b.pubs = conns(b.npub, R_PUB);
 	b.track_w = b.o.scenario == MQB_P2P ? 1 : (b.npub ? b.npub : 1);
 	b.lastseq = calloc((size_t)b.nsub * (size_t)b.track_w + 1, sizeof(*b.lastseq));
-	b.lat_cap = 1u << 22;
-	b.lat = malloc(b.lat_cap * sizeof(*b.lat));
+	b.lat.cap = 1u << 22;
+	b.lat.v = malloc(b.lat.cap * sizeof(*b.lat.v));
 	b.payload = calloc(1, (size_t)b.o.payload);
-	if (!b.lastseq || !b.lat || !b.payload)
+	if (!b.lastseq || !b.lat.v || !b.payload)
 		fatal("out of memory");
 	b.t_start = b.t_end = UINT64_MAX;
 

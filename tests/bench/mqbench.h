@@ -2,7 +2,8 @@
 /*
  * mqbench: an epoll MQTT load generator (issue 7). This header is what the
  * engine (mqbench.c) shares with the option and address checks and the
- * percentile code (mqbench_args.c), which the unit test links on its own.
+ * percentile code (mqbench_args.c) and the closed loop's accounting
+ * (mqbench_track.c), which the unit tests link on their own.
  */
 #ifndef MQBENCH_H
 #define MQBENCH_H
@@ -85,6 +86,44 @@ void mqb_usage(FILE *f);
 void mqb_sort_u32(uint32_t *v, size_t n);
 uint32_t mqb_percentile(const uint32_t *sorted, size_t n, double p);
 
+/* ---- the closed loop's accounting (mqbench_track.c) ---- */
+
+/*
+ * A publisher whose window has been full this long with nothing settled
+ * sends one message past its window to find out whether the broker dropped
+ * what it holds (mqb_probe_due). Long enough that a merely slow broker is
+ * rarely probed; a probe it did not need costs one message, never a count.
+ */
+#define MQB_PROBE_NS	250000000ull
+
+/*
+ * seq arrived from a publisher whose highest sequence seen (here) is *last.
+ * True for a copy (seq <= *last). Otherwise *last becomes seq and *gap the
+ * numbers skipped: MQTT keeps one publisher's order on a topic (MQTT 3.1.1
+ * section 4.6), so what was skipped was dropped and will not come.
+ */
+bool mqb_seq_copy(uint32_t *last, uint32_t seq, uint32_t *gap);
+
+/* Messages of a publisher still owed to its fan subscribers' windows. */
+uint64_t mqb_outstanding(uint64_t sent, uint64_t settled, int fan);
+
+/* True when a probe is due: nothing settled, and no probe, for MQB_PROBE_NS. */
+bool mqb_probe_due(uint64_t now, uint64_t t_progress, uint64_t t_probe);
+
+/*
+ * Latency samples in µs: all of them up to cap, then a uniform sample of
+ * all (reservoir sampling), so a long fast run's percentiles cover its whole
+ * window and not only its first seconds. max and seen are over every sample.
+ */
+struct mqb_lat {
+	uint32_t *v;
+	size_t n, cap;
+	uint64_t seen, rng;
+	uint32_t max;
+};
+
+void mqb_lat_add(struct mqb_lat *l, uint32_t us);
+
 /* ---- the engine (mqbench.c, mqbench_conn.c, mqbench_stats.c) ---- */
 
 enum role { R_SUB, R_PUB, R_CR, R_IDLE };
@@ -97,7 +136,9 @@ struct conn {
 	uint64_t t0;			/* connect() time, ns */
 	uint8_t *in, *out;
 	uint32_t inlen, incap, outlen, outoff, outcap;
-	uint64_t sent, delivered;	/* publisher: sent; deliveries its subscribers saw */
+	uint64_t sent;			/* publisher: messages sent */
+	uint64_t settled;		/* deliveries its subscribers saw, or know were dropped */
+	uint64_t t_progress, t_probe;	/* last settled (or window opened), last probe, ns */
 	uint16_t next_pid;
 };
 
@@ -114,8 +155,8 @@ struct bench {
 	int nsub, npub, ncr, fan, track_w, inflight;
 	uint32_t *lastseq;		/* [sub * track_w + pub]: highest sequence seen */
 	uint64_t opened, done, errors, delivered, dups, count;
-	uint32_t *lat;
-	size_t nlat, lat_cap;
+	uint64_t lost, probes;		/* sequence numbers skipped; probes sent */
+	struct mqb_lat lat;
 	uint8_t *payload;
 	struct sample s0, s1;
 	bool timed_out;
@@ -132,8 +173,8 @@ void conn_failed(struct bench *b, struct conn *c, const char *why, long err);
 int flush(struct bench *b, struct conn *c);
 bool flush_or_fail(struct bench *b, struct conn *c);
 void send_publish(struct bench *b, struct conn *c);
-/* One round of the loop: wait at most ms, dispatch. False once the hard bound has passed. */
-bool poll_once(struct bench *b, int ms);
+/* One round of the loop: wait at most us µs, dispatch. False once the hard bound has passed. */
+bool poll_once(struct bench *b, long us);
 
 /* Measurements and the report (mqbench_stats.c). */
 void take_sample(struct bench *b, struct sample *s);

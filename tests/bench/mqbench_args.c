@@ -47,7 +47,8 @@ void mqb_usage(FILE *f)
 		"  -r RATE     conn/s (conn-rate), msg/s in all (p2p, fanout, fanin), publishers/s\n"
 		"              (seed); default 0: as fast as possible\n"
 		"  -d SECONDS  measured time (default 5) after -W SECONDS of warm-up (default 1)\n"
-		"  -w N        undelivered messages allowed per publisher (default 100)\n"
+		"  -w N        unsettled messages allowed per publisher (default 100): neither\n"
+		"              delivered nor known dropped; after %d ms full, one probe past it\n"
 		"  -k N        connection attempts in flight (default 64)\n"
 		"  -t SECONDS  hard bound on the whole run (default 120); always stops by then\n"
 		"  -P PID      idle: report this broker's RSS growth per connection\n"
@@ -58,7 +59,7 @@ void mqb_usage(FILE *f)
 		"      --topic NAME      seed topic (default kuliah)\n"
 		"  -j          one JSON object on stdout\n"
 		"Targets must be in 127.0.0.0/8 or 10.201.0.0/16 (the e2e test bed).\n",
-		MQB_MIN_PAYLOAD);
+		MQB_MIN_PAYLOAD, (int)(MQB_PROBE_NS / 1000000));
 }
 
 static int parse_one_addr(char *tok, int default_port, bool port_allowed, struct sockaddr_in *sa,

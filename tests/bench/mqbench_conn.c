@@ -12,6 +12,7 @@
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "mqtt_codec.h"
 #include "mqbench.h"
@@ -185,7 +186,7 @@ static void send_disconnect(struct conn *c)
 static void on_publish(struct bench *b, struct conn *c, const struct mqtt_publish *p)
 {
 	uint64_t now = now_ns(), ts;
-	uint32_t from, seq, *last;
+	uint32_t from, seq, gap, *last;
 
 	if (p->qos) {
 		struct mqtt_packet ack = { .type = MQTT_PUBACK, .ack.pid = p->pid };
@@ -200,18 +201,20 @@ static void on_publish(struct bench *b, struct conn *c, const struct mqtt_publis
 	if (from >= (uint32_t)b->npub)
 		return;		/* not ours (another run's leftovers on a shared broker) */
 	last = &b->lastseq[(size_t)c->idx * b->track_w + (b->track_w > 1 ? from : 0)];
-	if (seq <= *last) {
+	if (mqb_seq_copy(last, seq, &gap)) {
 		b->dups++;	/* MQTT keeps per-publisher order, so an old number is a copy */
 		return;
 	}
-	*last = seq;
+	/* What was skipped was dropped: it settles, or its window slot is gone for good. */
+	b->lost += gap;
+	b->pubs[from].settled += gap + 1;
+	b->pubs[from].t_progress = now;
 	b->delivered++;
-	b->pubs[from].delivered++;
 	b->t_last_rx = now;
 	if (now >= b->t_start && now < b->t_end) {
 		b->count++;
-		if (b->nlat < b->lat_cap && now >= ts)
-			b->lat[b->nlat++] = (uint32_t)((now - ts) / 1000);
+		if (now >= ts)
+			mqb_lat_add(&b->lat, (uint32_t)((now - ts) / 1000));
 	}
 }
 
@@ -260,12 +263,12 @@ static void handle(struct bench *b, struct conn *c, uint8_t hdr, const uint8_t *
 			b->done++;
 			if (now >= b->t_start && now < b->t_end) {
 				b->count++;
-				if (b->nlat < b->lat_cap)
-					b->lat[b->nlat++] = (uint32_t)((now - c->t0) / 1000);
+				mqb_lat_add(&b->lat, (uint32_t)((now - c->t0) / 1000));
 			}
 			send_disconnect(c);
 		} else if (c->role == R_PUB) {
 			c->state = S_READY;
+			c->t_progress = now_ns();
 			b->inflight--;
 			if (b->o.scenario == MQB_SEED) {
 				send_publish(b, c);
@@ -376,9 +379,10 @@ static void on_event(struct bench *b, struct conn *c, uint32_t ev)
 		on_readable(b, c);
 }
 
-/* One round of the loop: wait at most ms, dispatch. False once the hard bound has passed. */
-bool poll_once(struct bench *b, int ms)
+/* One round of the loop: wait at most us µs, dispatch. False once the hard bound has passed. */
+bool poll_once(struct bench *b, long us)
 {
+	struct timespec ts = { .tv_sec = us / 1000000, .tv_nsec = us % 1000000 * 1000 };
 	struct epoll_event evs[512];
 	int i, n;
 
@@ -386,7 +390,7 @@ bool poll_once(struct bench *b, int ms)
 		b->timed_out = true;
 		return false;
 	}
-	n = epoll_wait(b->epfd, evs, 512, ms);
+	n = epoll_pwait2(b->epfd, evs, 512, &ts, NULL);
 	for (i = 0; i < n; i++)
 		on_event(b, evs[i].data.ptr, evs[i].events);
 	return true;

@@ -124,19 +124,24 @@ void report(struct bench *b, long rss0, long rss1)
 	if (b->o.scenario == MQB_SEED)
 		b->count = b->delivered;
 	rate = win > 0 ? (double)b->count / win : 0;
-	mqb_sort_u32(b->lat, b->nlat);
-	p50 = mqb_percentile(b->lat, b->nlat, 50);
-	p99 = mqb_percentile(b->lat, b->nlat, 99);
+	mqb_sort_u32(b->lat.v, b->lat.n);
+	p50 = mqb_percentile(b->lat.v, b->lat.n, 50);
+	p99 = mqb_percentile(b->lat.v, b->lat.n, 99);
 	if (b->o.json) {
 		printf("{\"scenario\":\"%s\",\"qos\":%d,\"payload\":%d,\"publishers\":%d,"
-		       "\"subscribers\":%d,\"connections\":%llu,\"window_s\":%.3f,\"count\":%llu,"
-		       "\"rate\":%.1f,\"unit\":\"%s\",\"p50_us\":%u,\"p99_us\":%u,"
-		       "\"delivered\":%llu,\"expected\":%llu,\"duplicates\":%llu,\"errors\":%llu,"
+		       "\"subscribers\":%d,\"connections\":%llu,\"window\":%d,\"target_rate\":%.1f,"
+		       "\"window_s\":%.3f,\"count\":%llu,"
+		       "\"rate\":%.1f,\"unit\":\"%s\",\"p50_us\":%u,\"p99_us\":%u,\"max_us\":%u,"
+		       "\"latency_samples\":%llu,"
+		       "\"delivered\":%llu,\"expected\":%llu,\"duplicates\":%llu,\"lost\":%llu,"
+		       "\"probes\":%llu,\"errors\":%llu,"
 		       "\"timed_out\":%s,\"machine_cpu_ms\":%.1f,\"run_cpu_ms\":%.1f",
 		       name, b->o.qos, b->o.payload, b->npub, b->nsub,
-		       (unsigned long long)b->opened, win, (unsigned long long)b->count, rate,
-		       cr ? "conn/s" : "msg/s", p50, p99, (unsigned long long)b->delivered,
+		       (unsigned long long)b->opened, b->o.window, b->o.rate, win,
+		       (unsigned long long)b->count, rate, cr ? "conn/s" : "msg/s", p50, p99,
+		       b->lat.max, (unsigned long long)b->lat.seen, (unsigned long long)b->delivered,
 		       (unsigned long long)exp, (unsigned long long)b->dups,
+		       (unsigned long long)b->lost, (unsigned long long)b->probes,
 		       (unsigned long long)b->errors, b->timed_out ? "true" : "false", machine_ms,
 		       run_ms);
 		if (b->o.cpu_pid)
@@ -156,8 +161,8 @@ void report(struct bench *b, long rss0, long rss1)
 		printf("  broker RSS %ld kB -> %ld kB: %.0f B per connection\n", rss0, rss1,
 		       (double)(rss1 - rss0) * 1024.0 / b->nsub);
 	} else {
-		printf("  rate %.0f %s over %.2f s; latency p50 %u us, p99 %u us\n", rate,
-		       cr ? "conn/s" : "msg/s", win, p50, p99);
+		printf("  rate %.0f %s over %.2f s; latency p50 %u us, p99 %u us, max %u us\n",
+		       rate, cr ? "conn/s" : "msg/s", win, p50, p99, b->lat.max);
 	}
 	printf("  machine CPU %.0f ms (this run's processes and interrupts %.0f ms)", machine_ms,
 	       run_ms);
@@ -168,6 +173,9 @@ void report(struct bench *b, long rss0, long rss1)
 		       (unsigned long long)bpf_cnt, (double)bpf_ns / (double)bpf_cnt);
 	printf("\n  errors %llu%s\n", (unsigned long long)b->errors,
 	       b->timed_out ? ", stopped by -t" : "");
+	if (!cr && !idle && (b->lost || b->probes))
+		printf("  lost %llu (sequence numbers skipped: the broker dropped them), %llu probes\n",
+		       (unsigned long long)b->lost, (unsigned long long)b->probes);
 	/* Last, in the form 'make demo' ends with (DESIGN.md), so a script can tail -1 it. */
 	if (!cr && !idle)
 		printf("delivered: %llu/%llu duplicates: %llu\n", (unsigned long long)b->delivered,
