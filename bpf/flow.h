@@ -104,20 +104,32 @@ static __always_inline int reserve_snat_port(const struct mqlb_config *cfg,
 }
 
 /* TCP flag bits a packet adds to its flow, and the atomic update. */
-static __always_inline void flow_note_tcp(struct mqlb_flow *f, const struct tcphdr *tcp,
+static __always_inline void flow_note_tcp(struct mqlb_flow *f, const struct pkt *p,
 					  bool from_client, __u64 now)
 {
+	const struct tcphdr *tcp = p->tcp;
 	__u32 bits = 0;
 
 	if (tcp->rst)
 		bits |= MQLB_FLOW_RST;
 	if (from_client) {
-		if (tcp->fin)
+		if (tcp->fin) {
+			/* A FIN takes one sequence number after its data. */
+			f->client_fin_seq = bpf_ntohl(tcp->seq) + p->ip_len -
+					    (__u32)sizeof(struct iphdr) - (__u32)tcp->doff * 4 + 1;
 			bits |= MQLB_FLOW_FIN_CLIENT;
+		}
 		if (!tcp->syn && tcp->ack && (f->tcp_flags & MQLB_FLOW_SYNACK))
 			bits |= MQLB_FLOW_ESTABLISHED;
 	} else {
-		if (tcp->fin)
+		/*
+		 * A backend FIN that does not acknowledge the client's FIN was sent
+		 * before the backend had it: the backend will hold TIME_WAIT.
+		 */
+		if (tcp->fin && (!(f->tcp_flags & MQLB_FLOW_FIN_CLIENT) ||
+				 bpf_ntohl(tcp->ack_seq) != f->client_fin_seq))
+			bits |= MQLB_FLOW_FIN_BACKEND | MQLB_FLOW_BACKEND_TIME_WAIT;
+		else if (tcp->fin)
 			bits |= MQLB_FLOW_FIN_BACKEND;
 		if (tcp->syn && tcp->ack)
 			bits |= MQLB_FLOW_SYNACK;

@@ -88,7 +88,7 @@ static __always_inline int emit(struct xdp_md *ctx, struct pkt *p, struct mqlb_f
 	action = xmit(ctx, ifindex);
 	if (action == XDP_DROP)
 		return action;
-	flow_note_tcp(f, p->tcp, to_backend, now);
+	flow_note_tcp(f, p, to_backend, now);
 	backend_count(f->backend_id, to_backend, p->ip_len);
 	stat_inc(to_backend ? MQLB_STAT_FWD_TO_BACKEND : MQLB_STAT_FWD_TO_CLIENT);
 	return action;

@@ -156,6 +156,16 @@ struct mqlb_snat_key {
  * the daemon can end the broker's side too with a RST it will accept.
  */
 #define MQLB_FLOW_BACKEND_LOST (1U << 9)
+/*
+ * The backend sent its FIN before it had the client's: it closed first (or
+ * both at once), so its socket ends in TIME_WAIT, for 60 s on Linux. That
+ * tuple's SNAT port would be reused sooner, and a SYN carrying another
+ * client's timestamps meets the TIME_WAIT, which drops it as an old
+ * duplicate: a 1 s SYN retransmission for the new client. When the flow is
+ * collected, the daemon ends the TIME_WAIT with a RST at client_fin_seq
+ * (RFC 1337's assassination, which Linux allows by default).
+ */
+#define MQLB_FLOW_BACKEND_TIME_WAIT (1U << 10)
 #define MQLB_FLOW_CLOSED(f)                                                                    \
 	(((f) & MQLB_FLOW_RST) ||                                                              \
 	 (((f) & (MQLB_FLOW_FIN_CLIENT | MQLB_FLOW_FIN_BACKEND)) ==                             \
@@ -192,6 +202,8 @@ struct mqlb_flow {
 	/* -- once per flow -- */
 	__u64 created_ns;        /* bpf_ktime_get_ns() == CLOCK_MONOTONIC */
 	__u32 reset_seq;         /* see MQLB_FLOW_BACKEND_LOST (host order) */
+	__u32 client_fin_seq;    /* after the client's FIN: SEQ + data + 1, the backend's final
+				    RCV.NXT (host order; see MQLB_FLOW_BACKEND_TIME_WAIT) */
 	__u8 mqtt_level;         /* 3, 4, 5 from a parsed CONNECT; else 0 (see mqtt_flags) */
 	__u8 client_id_len;      /* bytes kept in client_id: min(id length, MQLB_CLIENT_ID_LEN) */
 	__u8 mqtt_flags;         /* MQLB_MQTT_*: how the first payload was judged */
@@ -258,6 +270,9 @@ enum mqlb_stat {
 	MQLB_STAT_MQTT_NOT_MQTT,
 	MQLB_STAT_MQTT_STRICT_RESET,    /* strict: malformed or not MQTT, flow refused */
 	MQLB_STAT_RESET_REFUSED,        /* RST to a client segment of a refused flow */
+	/* Written by mqlbd when it collects a flow (one CPU's slot), never by the program. */
+	MQLB_STAT_FLOW_BACKEND_RST_TIME_WAIT, /* RST ending the backend's TIME_WAIT */
+	MQLB_STAT_FLOW_BACKEND_RST_LOST,      /* RST to a live backend of a BACKEND_LOST flow */
 	MQLB_STAT_MAX,
 };
 
@@ -312,6 +327,8 @@ static const char *const mqlb_stat_names[MQLB_STAT_MAX] = {
 	[MQLB_STAT_MQTT_NOT_MQTT] = "mqtt_not_mqtt",
 	[MQLB_STAT_MQTT_STRICT_RESET] = "mqtt_strict_reset",
 	[MQLB_STAT_RESET_REFUSED] = "reset_refused",
+	[MQLB_STAT_FLOW_BACKEND_RST_TIME_WAIT] = "flow_backend_rst_time_wait",
+	[MQLB_STAT_FLOW_BACKEND_RST_LOST] = "flow_backend_rst_lost",
 };
 
 static const char *const mqlb_backend_state_names[] = {

@@ -29,7 +29,8 @@ int dp_init(struct dataplane *dp, struct mqlb_xdp_bpf *skel)
 		return dp->ncpus ? dp->ncpus : -EINVAL;
 	dp->keys = calloc(GC_BATCH, sizeof(*dp->keys));
 	dp->vals = calloc(GC_BATCH, sizeof(*dp->vals));
-	if (!dp->keys || !dp->vals) {
+	dp->rst = calloc(1, sizeof(*dp->rst));
+	if (!dp->keys || !dp->vals || !dp->rst) {
 		dp_free(dp);
 		return -ENOMEM;
 	}
@@ -40,8 +41,10 @@ void dp_free(struct dataplane *dp)
 {
 	free(dp->keys);
 	free(dp->vals);
+	free(dp->rst);
 	dp->keys = NULL;
 	dp->vals = NULL;
+	dp->rst = NULL;
 }
 
 int dp_read_config(struct dataplane *dp, struct mqlb_config *out)
@@ -170,9 +173,14 @@ static bool gc_remove(struct dataplane *dp, const struct mqlb_flow_key *key,
 	bpf_map_delete_elem(dp->flows_fd, key);
 	if (!bpf_map_lookup_elem(dp->snat_fd, &sk, &owner) && !memcmp(&owner, key, sizeof(owner)))
 		bpf_map_delete_elem(dp->snat_fd, &sk);
-	/* The client was reset by the data plane: now the broker's side, once. */
-	if ((now.tcp_flags & MQLB_FLOW_BACKEND_LOST) && dp->kick_fd >= 0)
-		kick_backend(dp->kick_fd, &now);
+	/*
+	 * The broker's side, once, if it needs ending: the data plane reset the
+	 * client, or the broker holds TIME_WAIT on the SNAT port just freed.
+	 * Sent at the end of the batch, microseconds from now: a SYN that took
+	 * the port in between would only see its RST answered with a challenge
+	 * ACK, its sequence number being another connection's.
+	 */
+	kick_batch_add(dp->rst, &now);
 	return true;
 }
 
@@ -227,13 +235,41 @@ static void gc_one(struct dataplane *dp, const struct mqlb_flow_key *key,
 	}
 }
 
+/* Add n to a counter only mqlbd writes, in CPU 0's slot of the per-CPU stats. */
+static void stat_add(struct dataplane *dp, __u32 idx, uint64_t n)
+{
+	uint64_t *percpu;
+
+	if (!n)
+		return;
+	percpu = calloc((size_t)dp->ncpus, sizeof(*percpu));
+	if (!percpu)
+		return;
+	if (!bpf_map_lookup_elem(dp->stats_fd, &idx, percpu)) {
+		percpu[0] += n;
+		bpf_map_update_elem(dp->stats_fd, &idx, percpu, BPF_ANY);
+	}
+	free(percpu);
+}
+
 int dp_gc(struct dataplane *dp, uint64_t now_ns, const struct flow_timeouts *t,
 	  struct gc_result *res)
 {
 	struct gc_pass g = { .now_ns = now_ns, .t = t, .res = res };
+	int err;
 
 	memset(res, 0, sizeof(*res));
-	return for_each_flow(dp, gc_one, &g);
+	memset(dp->rst->sent, 0, sizeof(dp->rst->sent));
+	dp->rst->failed = 0;
+	dp->rst->fd = dp->kick_fd;
+	err = for_each_flow(dp, gc_one, &g);
+	kick_batch_flush(dp->rst);
+	res->rst_time_wait = dp->rst->sent[MQLB_STAT_FLOW_BACKEND_RST_TIME_WAIT];
+	res->rst_lost = dp->rst->sent[MQLB_STAT_FLOW_BACKEND_RST_LOST];
+	res->rst_failed = dp->rst->failed;
+	stat_add(dp, MQLB_STAT_FLOW_BACKEND_RST_TIME_WAIT, res->rst_time_wait);
+	stat_add(dp, MQLB_STAT_FLOW_BACKEND_RST_LOST, res->rst_lost);
+	return err;
 }
 
 struct kick_pass {

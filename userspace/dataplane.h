@@ -14,6 +14,7 @@
 #pragma GCC poison u8 u16 u32 u64
 
 struct mqlb_xdp_bpf;
+struct kick_batch;
 
 struct dataplane {
 	int config_fd;
@@ -31,12 +32,16 @@ struct dataplane {
 	/* GC scratch, allocated once */
 	struct mqlb_flow_key *keys;
 	struct mqlb_flow *vals;
+	struct kick_batch *rst;  /* brokers' RSTs of the flows being collected */
 };
 
 struct gc_result {
 	uint64_t scanned;
 	uint64_t expired[FLOW_VERDICT_MAX];
 	uint32_t active[MQLB_MAX_BACKENDS]; /* live (not closed) flows per backend */
+	uint64_t rst_time_wait;  /* RSTs sent to end a broker's TIME_WAIT */
+	uint64_t rst_lost;       /* RSTs sent to a live broker of a BACKEND_LOST flow */
+	uint64_t rst_failed;     /* RSTs that could not be sent */
 };
 
 int dp_init(struct dataplane *dp, struct mqlb_xdp_bpf *skel);

@@ -6,6 +6,7 @@
 #include <netinet/tcp.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "kick.h"
@@ -86,21 +87,73 @@ void kick_build(const struct mqlb_flow_key *key, uint32_t seq, uint8_t out[KICK_
 		      seq, seq ^ 0x40000000u, false, out);
 }
 
-void kick_build_backend_rst(const struct mqlb_flow *f, uint8_t out[KICK_PROBE_LEN])
+int kick_backend_rst_wanted(const struct mqlb_flow *f, uint32_t *seq)
 {
-	build_segment(f->snat_addr_be, f->backend_addr_be, f->snat_port_be, f->backend_port_be,
-		      f->reset_seq, 0, true, out);
+	if (f->tcp_flags & MQLB_FLOW_BACKEND_LOST) {
+		*seq = f->reset_seq;
+		return MQLB_STAT_FLOW_BACKEND_RST_LOST;
+	}
+	/* After a RST (from either side) there is no TIME_WAIT left to end. */
+	if ((f->tcp_flags & (MQLB_FLOW_BACKEND_TIME_WAIT | MQLB_FLOW_FIN_CLIENT | MQLB_FLOW_RST)) ==
+	    (MQLB_FLOW_BACKEND_TIME_WAIT | MQLB_FLOW_FIN_CLIENT)) {
+		*seq = f->client_fin_seq;
+		return MQLB_STAT_FLOW_BACKEND_RST_TIME_WAIT;
+	}
+	return -1;
 }
 
-int kick_backend(int fd, const struct mqlb_flow *f)
+void kick_build_backend_rst(const struct mqlb_flow *f, uint32_t seq, uint8_t out[KICK_PROBE_LEN])
 {
-	struct sockaddr_in to = { .sin_family = AF_INET, .sin_addr.s_addr = f->backend_addr_be };
-	uint8_t pkt[KICK_PROBE_LEN];
+	build_segment(f->snat_addr_be, f->backend_addr_be, f->snat_port_be, f->backend_port_be,
+		      seq, 0, true, out);
+}
 
-	kick_build_backend_rst(f, pkt);
-	if (sendto(fd, pkt, sizeof(pkt), 0, (struct sockaddr *)&to, sizeof(to)) < 0)
-		return -errno;
-	return 0;
+void kick_batch_add(struct kick_batch *b, const struct mqlb_flow *f)
+{
+	uint32_t seq;
+	int kind = kick_backend_rst_wanted(f, &seq);
+
+	if (kind < 0 || b->fd < 0)
+		return;
+	if (b->n == KICK_BATCH)
+		kick_batch_flush(b);
+	kick_build_backend_rst(f, seq, b->pkt[b->n]);
+	memset(&b->to[b->n], 0, sizeof(b->to[b->n]));
+	b->to[b->n].sin_family = AF_INET;
+	b->to[b->n].sin_addr.s_addr = f->backend_addr_be;
+	b->kind[b->n] = (uint8_t)kind;
+	b->n++;
+}
+
+void kick_batch_flush(struct kick_batch *b)
+{
+	struct mmsghdr msg[KICK_BATCH];
+	struct iovec iov[KICK_BATCH];
+	unsigned int i, done = 0;
+	int r;
+
+	memset(msg, 0, sizeof(msg[0]) * b->n);
+	for (i = 0; i < b->n; i++) {
+		iov[i].iov_base = b->pkt[i];
+		iov[i].iov_len = KICK_PROBE_LEN;
+		msg[i].msg_hdr.msg_name = &b->to[i];
+		msg[i].msg_hdr.msg_namelen = sizeof(b->to[i]);
+		msg[i].msg_hdr.msg_iov = &iov[i];
+		msg[i].msg_hdr.msg_iovlen = 1;
+	}
+	while (done < b->n) {
+		r = sendmmsg(b->fd, msg + done, b->n - done, 0);
+		if (r <= 0) {
+			/* One that cannot go (a broker's route gone): skip it, send the rest. */
+			b->failed++;
+			done++;
+			continue;
+		}
+		for (i = done; i < done + (unsigned int)r; i++)
+			b->sent[b->kind[i]]++;
+		done += (unsigned int)r;
+	}
+	b->n = 0;
 }
 
 static int send_probe(int fd, const struct mqlb_flow_key *key, uint32_t seq)

@@ -11,6 +11,7 @@
 #define MQLBD_KICK_H
 
 #include <stdint.h>
+#include <netinet/in.h>
 
 #include "mqlb_abi.h"
 
@@ -21,13 +22,35 @@
 /* The probe as sent: VIP:port -> client, ACK, the given sequence number. */
 void kick_build(const struct mqlb_flow_key *key, uint32_t seq, uint8_t out[KICK_PROBE_LEN]);
 /*
- * The broker's side of a flow the data plane reset (MQLB_FLOW_BACKEND_LOST):
- * a RST from SNAT:port with SEQ = reset_seq, exactly the broker's RCV.NXT.
- * Without it a live broker (deleted, or failing its checks while running)
- * keeps the connection until its own keep-alive check gives up.
+ * The broker's side of a flow being collected, when it needs ending: a RST
+ * from SNAT:port with SEQ exactly the broker's RCV.NXT, the one RST that
+ * RFC 5961 (and TIME_WAIT) accept.
+ *   BACKEND_LOST       the data plane reset the client; seq = reset_seq.
+ *                      Without it a live broker (deleted, or failing its
+ *                      checks while running) keeps the connection until its
+ *                      own keep-alive check gives up.
+ *   BACKEND_TIME_WAIT  the broker closed first and holds TIME_WAIT, which
+ *                      would drop a SYN reusing the SNAT port;
+ *                      seq = client_fin_seq.
+ * Returns the kind (MQLB_STAT_FLOW_BACKEND_RST_*) with *seq, or -1: none.
  */
-void kick_build_backend_rst(const struct mqlb_flow *f, uint8_t out[KICK_PROBE_LEN]);
-int kick_backend(int fd, const struct mqlb_flow *f);
+int kick_backend_rst_wanted(const struct mqlb_flow *f, uint32_t *seq);
+void kick_build_backend_rst(const struct mqlb_flow *f, uint32_t seq, uint8_t out[KICK_PROBE_LEN]);
+
+/* RSTs to brokers gathered during a collection pass, sent with one sendmmsg per KICK_BATCH. */
+#define KICK_BATCH 64
+struct kick_batch {
+	int fd;
+	unsigned int n;
+	uint64_t sent[MQLB_STAT_MAX]; /* by kind, since the caller last cleared it */
+	uint64_t failed;
+	uint8_t kind[KICK_BATCH];
+	uint8_t pkt[KICK_BATCH][KICK_PROBE_LEN];
+	struct sockaddr_in to[KICK_BATCH];
+};
+/* Queue f's broker RST if it wants one (flushing a full batch first). */
+void kick_batch_add(struct kick_batch *b, const struct mqlb_flow *f);
+void kick_batch_flush(struct kick_batch *b);
 /* A raw IPv4 socket (IP_HDRINCL): fd, or -errno. */
 int kick_open(void);
 /* Two probes whose sequence numbers are 2^31 apart: at least one is outside any window. */

@@ -389,6 +389,10 @@ static int tick(struct ev_loop *l, long long id, void *arg)
 				 (unsigned long long)res.expired[FLOW_EXPIRE_CLOSED],
 				 (unsigned long long)res.expired[FLOW_EXPIRE_HALF_OPEN],
 				 (unsigned long long)res.expired[FLOW_EXPIRE_IDLE]);
+		if (res.rst_time_wait || res.rst_lost || res.rst_failed)
+			pr_debug("flows: RSTs to brokers: %llu ending TIME_WAIT, %llu of lost flows, "
+				 "%llu not sent\n", (unsigned long long)res.rst_time_wait,
+				 (unsigned long long)res.rst_lost, (unsigned long long)res.rst_failed);
 		for (b = 0; b < MQLB_MAX_BACKENDS; b++)
 			pool_set_flows(&d->pool, b, res.active[b]);
 		mqlbd_publish(d);

@@ -642,6 +642,88 @@ static void test_fin_both_sides_recycles(void **state)
 	assert_true(stats_only(before, after, MQLB_STAT_PASS_NO_FLOW_REPLY));
 }
 
+/* A backend segment of connection c with explicit flags, seq and ack. */
+static void reply_seq(struct lb *lb, struct conn *c, uint8_t flags, __u32 seq, __u32 ack_seq)
+{
+	struct frame in, out;
+	struct pkt_spec s;
+
+	pkt_spec_init(&s);
+	memcpy(s.smac, be_mac[c->be], ETH_ALEN);
+	memcpy(s.dmac, E.mac_bk, ETH_ALEN);
+	s.saddr = BE_ADDR(c->be);
+	s.daddr = SNAT_ADDR;
+	s.sport = VIP_PORT;
+	s.dport = c->snat_port;
+	s.flags = flags;
+	s.seq = seq;
+	s.ack_seq = ack_seq;
+	pkt_build(&in, &s);
+	assert_int_equal(xdp_run(lb, &in, E.if_bk, &out), XDP_REDIRECT);
+}
+
+/* A client FIN at seq 1000 carrying len bytes. */
+static void client_fin(struct lb *lb, struct conn *c, size_t len)
+{
+	static const char data[8] = "\xe0\x00";
+	struct pkt_spec s;
+
+	spec_conn(&s, c, TF_FIN | TF_ACK);
+	s.payload = data;
+	s.payload_len = len;
+	forward(lb, c, &s, c->cif, XDP_REDIRECT);
+}
+
+/*
+ * Who closed first decides who holds TIME_WAIT: the backend does when its
+ * FIN left before it had the client's, i.e. when that FIN does not
+ * acknowledge the client's FIN. client_fin_seq is the backend's final
+ * RCV.NXT: the client FIN's SEQ + data + 1.
+ */
+static void test_backend_time_wait(void **state)
+{
+	const __u32 est = MQLB_FLOW_SYN | MQLB_FLOW_SYNACK | MQLB_FLOW_ESTABLISHED;
+	const __u32 both_fin = est | MQLB_FLOW_FIN_CLIENT | MQLB_FLOW_FIN_BACKEND;
+	struct lb *lb = &E.lb;
+	struct mqlb_flow f;
+	struct conn c;
+
+	NEED_LB();
+	/* The backend closes first (an MQTT broker after DISCONNECT): TIME_WAIT is the backend's. */
+	open_conn(lb, &c, CLIENT1, 47200, NULL);
+	reply(lb, &c, TF_SYN | TF_ACK, NULL, 0, XDP_REDIRECT);
+	client_send(lb, &c, TF_ACK, NULL, 0);
+	reply_seq(lb, &c, TF_FIN | TF_ACK, 5001, 1000);
+	assert_int_equal(flow_flags(lb, &c), est | MQLB_FLOW_FIN_BACKEND |
+					     MQLB_FLOW_BACKEND_TIME_WAIT);
+	client_fin(lb, &c, 2); /* with the DISCONNECT still in it */
+	flow_get(lb, CLIENT1, 47200, &f);
+	assert_int_equal(f.tcp_flags, both_fin | MQLB_FLOW_BACKEND_TIME_WAIT);
+	assert_int_equal(f.client_fin_seq, 1000 + 2 + 1);
+
+	/* Both at once: the backend's FIN crossed the client's and does not acknowledge it. */
+	open_conn(lb, &c, CLIENT1, 47201, NULL);
+	reply(lb, &c, TF_SYN | TF_ACK, NULL, 0, XDP_REDIRECT);
+	client_send(lb, &c, TF_ACK, NULL, 0);
+	client_fin(lb, &c, 0);
+	reply_seq(lb, &c, TF_FIN | TF_ACK, 5001, 1000);
+	flow_get(lb, CLIENT1, 47201, &f);
+	assert_int_equal(f.tcp_flags, both_fin | MQLB_FLOW_BACKEND_TIME_WAIT);
+	assert_int_equal(f.client_fin_seq, 1001);
+
+	/* The client first, the backend's FIN acknowledging it: TIME_WAIT is the client's. */
+	open_conn(lb, &c, CLIENT1, 47202, NULL);
+	reply(lb, &c, TF_SYN | TF_ACK, NULL, 0, XDP_REDIRECT);
+	client_send(lb, &c, TF_ACK, NULL, 0);
+	client_fin(lb, &c, 0);
+	reply_seq(lb, &c, TF_FIN | TF_ACK, 5001, 1001);
+	assert_int_equal(flow_flags(lb, &c), both_fin);
+	/* ... and the backend retransmitting that FIN does not change it. */
+	reply_seq(lb, &c, TF_FIN | TF_ACK, 5001, 1001);
+	assert_int_equal(flow_flags(lb, &c), both_fin);
+	maps_consistent(lb, 3);
+}
+
 static void test_rst_closes(void **state)
 {
 	uint64_t before[MQLB_STAT_MAX], after[MQLB_STAT_MAX];
@@ -862,6 +944,7 @@ int main(void)
 		T(test_snat_small_range_fills),
 		T(test_fin_both_sides_recycles),
 		T(test_rst_closes),
+		T(test_backend_time_wait),
 		T(test_fib_and_tx_port_failures),
 		T(test_table_full),
 		T(test_table_full_flows_only),

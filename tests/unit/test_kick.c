@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <unistd.h>
+#include <netinet/in.h>
 #include <cmocka.h>
 
 #include "kick.h"
@@ -66,7 +68,7 @@ static void test_backend_rst(void **state)
 	};
 	uint8_t p[KICK_PROBE_LEN];
 
-	kick_build_backend_rst(&f, p);
+	kick_build_backend_rst(&f, f.reset_seq, p);
 	assert_memory_equal(p + 12, &f.snat_addr_be, 4);
 	assert_memory_equal(p + 16, &f.backend_addr_be, 4);
 	assert_int_equal(p[20] << 8 | p[21], 23456);
@@ -77,11 +79,86 @@ static void test_backend_rst(void **state)
 	assert_int_equal(ref_tcp_csum(p), 0xffff);
 }
 
+/* Which collected flows get a RST to their broker, and with which SEQ. */
+static void test_backend_rst_wanted(void **state)
+{
+	const uint32_t est = MQLB_FLOW_SYN | MQLB_FLOW_SYNACK | MQLB_FLOW_ESTABLISHED;
+	const uint32_t fins = est | MQLB_FLOW_FIN_CLIENT | MQLB_FLOW_FIN_BACKEND;
+	static const struct {
+		uint32_t flags;
+		int kind;
+		uint32_t seq;
+	} cases[] = {
+		{ est, -1, 0 },
+		/* the client closed first: TIME_WAIT is on the client's host */
+		{ fins, -1, 0 },
+		{ fins | MQLB_FLOW_BACKEND_TIME_WAIT, MQLB_STAT_FLOW_BACKEND_RST_TIME_WAIT, 2000 },
+		/* the broker closed first but the client never sent its FIN: no TIME_WAIT yet */
+		{ est | MQLB_FLOW_FIN_BACKEND | MQLB_FLOW_BACKEND_TIME_WAIT, -1, 0 },
+		/* a RST ended it: nothing is left on the broker */
+		{ fins | MQLB_FLOW_BACKEND_TIME_WAIT | MQLB_FLOW_RST, -1, 0 },
+		{ est | MQLB_FLOW_RST | MQLB_FLOW_RESET_SENT | MQLB_FLOW_BACKEND_LOST,
+		  MQLB_STAT_FLOW_BACKEND_RST_LOST, 1000 },
+		/* lost takes precedence: its SEQ is the one the broker is waiting for */
+		{ fins | MQLB_FLOW_BACKEND_TIME_WAIT | MQLB_FLOW_BACKEND_LOST,
+		  MQLB_STAT_FLOW_BACKEND_RST_LOST, 1000 },
+	};
+	struct mqlb_flow f = { .reset_seq = 1000, .client_fin_seq = 2000 };
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint32_t seq = 0;
+
+		f.tcp_flags = cases[i].flags;
+		assert_int_equal(kick_backend_rst_wanted(&f, &seq), cases[i].kind);
+		assert_int_equal(seq, cases[i].seq);
+	}
+}
+
+/*
+ * A batch without a socket queues nothing; a full batch is sent before it
+ * grows. Real RSTs on loopback, to a port nobody listens on (the kernel
+ * drops them), through the raw socket mqlbd uses: root only.
+ */
+static void test_batch(void **state)
+{
+	struct mqlb_flow f = {
+		.tcp_flags = MQLB_FLOW_FIN_CLIENT | MQLB_FLOW_FIN_BACKEND | MQLB_FLOW_BACKEND_TIME_WAIT,
+		.client_fin_seq = 77,
+		.snat_addr_be = htonl(INADDR_LOOPBACK),
+		.backend_addr_be = htonl(INADDR_LOOPBACK),
+		.snat_port_be = htons(9),
+		.backend_port_be = htons(9),
+	};
+	static struct kick_batch b;
+	int i;
+
+	(void)state;
+	b.fd = -1;
+	kick_batch_add(&b, &f);
+	assert_int_equal(b.n, 0);
+	b.fd = kick_open();
+	if (b.fd < 0)
+		skip();
+	for (i = 0; i < KICK_BATCH + 3; i++)
+		kick_batch_add(&b, &f);
+	assert_int_equal(b.n, 3);
+	assert_int_equal(b.sent[MQLB_STAT_FLOW_BACKEND_RST_TIME_WAIT], KICK_BATCH);
+	kick_batch_flush(&b);
+	assert_int_equal(b.n, 0);
+	assert_int_equal(b.sent[MQLB_STAT_FLOW_BACKEND_RST_TIME_WAIT], KICK_BATCH + 3);
+	assert_int_equal(b.failed, 0);
+	close(b.fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_probe),
 		cmocka_unit_test(test_backend_rst),
+		cmocka_unit_test(test_backend_rst_wanted),
+		cmocka_unit_test(test_batch),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
