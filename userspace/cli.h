@@ -65,6 +65,8 @@ const char *fmt_latency_us(uint32_t us, char *buf, size_t len);
 const char *fmt_addr(uint32_t addr_be, uint16_t port_be, char *buf, size_t len);
 const char *flow_tcp_state(uint32_t flags);
 const char *mqtt_level_name(uint8_t level, char *buf, size_t len);
+/* How the data plane judged a flow's first payload (MQLB_MQTT_*), or NULL: not yet. */
+const char *mqtt_outcome_name(uint8_t mqtt_flags);
 const char *check_result_name(uint8_t result);
 
 /* Objects (one file each). */

@@ -192,6 +192,19 @@ const char *mqtt_level_name(uint8_t level, char *buf, size_t len)
 	}
 }
 
+const char *mqtt_outcome_name(uint8_t mqtt_flags)
+{
+	if (mqtt_flags & MQLB_MQTT_PARSED)
+		return "parsed";
+	if (mqtt_flags & MQLB_MQTT_SPLIT)
+		return "split";
+	if (mqtt_flags & MQLB_MQTT_NOT_MQTT)
+		return "not-mqtt";
+	if (mqtt_flags & MQLB_MQTT_MALFORMED)
+		return "malformed";
+	return NULL;
+}
+
 const char *check_result_name(uint8_t result)
 {
 	switch (result) {

@@ -30,30 +30,47 @@ static bool flow_matches(const struct snapshot *s, const struct snap_flow *fl, c
 	return !only || !strcmp(only, flow_backend_name(s, fl, buf, sizeof(buf)));
 }
 
+/*
+ * The MQTT column: the protocol version of a parsed CONNECT (with "/br"
+ * for mosquitto's bridge bit), else what the first payload was, else "-".
+ */
+static const char *flow_mqtt(const struct mqlb_flow *f, char *buf, size_t len)
+{
+	char lvl[8];
+
+	if (!(f->mqtt_flags & MQLB_MQTT_PARSED))
+		return mqtt_outcome_name(f->mqtt_flags) ?: "-";
+	snprintf(buf, len, "%s%s", mqtt_level_name(f->mqtt_level, lvl, sizeof(lvl)),
+		 f->mqtt_flags & MQLB_MQTT_BRIDGE ? "/br" : "");
+	return buf;
+}
+
 int flow_print_plain(FILE *out, const struct snapshot *s, const char *only)
 {
 	size_t i;
 
-	fprintf(out, "%-21s  %-10s  %-45s  %8s  %8s  %-11s  %-5s  %s\n", "CLIENT", "BACKEND",
+	fprintf(out, "%-21s  %-10s  %-45s  %8s  %8s  %-11s  %-9s  %s\n", "CLIENT", "BACKEND",
 		"TRANSLATED", "AGE", "IDLE", "STATE", "MQTT", "CLIENT-ID");
 	for (i = 0; i < s->nflows; i++) {
 		const struct snap_flow *fl = &s->flows[i];
 		char cli[NET_ADDRSTR_LEN], snat[NET_ADDRSTR_LEN], be[NET_ADDRSTR_LEN];
-		char tr[64], name[MQLB_BACKEND_NAME_LEN], age[24], idle[24], lvl[8];
+		char tr[64], name[MQLB_BACKEND_NAME_LEN], age[24], idle[24], mqtt[16];
 
 		if (!flow_matches(s, fl, only))
 			continue;
 		snprintf(tr, sizeof(tr), "%s -> %s",
 			 fmt_addr(fl->f.snat_addr_be, fl->f.snat_port_be, snat, sizeof(snat)),
 			 fmt_addr(fl->f.backend_addr_be, fl->f.backend_port_be, be, sizeof(be)));
-		fprintf(out, "%-21s  %-10s  %-45s  %8s  %8s  %-11s  %-5s  %s\n",
+		fprintf(out, "%-21s  %-10s  %-45s  %8s  %8s  %-11s  %-9s  %s%s\n",
 			fmt_addr(fl->key.client_addr_be, fl->key.client_port_be, cli, sizeof(cli)),
 			flow_backend_name(s, fl, name, sizeof(name)), tr,
 			fmt_duration(since(s, fl->f.created_ns), age, sizeof(age)),
 			fmt_duration(since(s, fl->f.last_ns), idle, sizeof(idle)),
 			flow_tcp_state(fl->f.tcp_flags),
-			mqtt_level_name(fl->f.mqtt_level, lvl, sizeof(lvl)),
-			fl->client_id[0] ? fl->client_id : "-");
+			flow_mqtt(&fl->f, mqtt, sizeof(mqtt)),
+			fl->client_id[0] ? fl->client_id : "-",
+			/* the data plane keeps MQLB_CLIENT_ID_LEN bytes of a longer id */
+			fl->f.mqtt_flags & MQLB_MQTT_ID_TRUNCATED ? "..." : "");
 	}
 	return 0;
 }
@@ -86,15 +103,21 @@ int flow_print_json(json_writer_t *w, const struct snapshot *s, const char *only
 		jsonw_uint_field(w, "idle_ms", since(s, fl->f.last_ns) / 1000000ULL);
 		jsonw_string_field(w, "tcp_state", flow_tcp_state(fl->f.tcp_flags));
 		jsonw_uint_field(w, "tcp_flags", fl->f.tcp_flags);
+		if (mqtt_outcome_name(fl->f.mqtt_flags))
+			jsonw_string_field(w, "mqtt", mqtt_outcome_name(fl->f.mqtt_flags));
+		else
+			jsonw_null_field(w, "mqtt");
 		if (fl->f.mqtt_level)
 			jsonw_uint_field(w, "mqtt_level", fl->f.mqtt_level);
 		else
 			jsonw_null_field(w, "mqtt_level");
+		jsonw_bool_field(w, "mqtt_bridge", fl->f.mqtt_flags & MQLB_MQTT_BRIDGE);
 		jsonw_uint_field(w, "keepalive_s", fl->f.keepalive_s);
 		if (fl->client_id[0])
 			jsonw_string_field(w, "client_id", fl->client_id);
 		else
 			jsonw_null_field(w, "client_id");
+		jsonw_bool_field(w, "client_id_truncated", fl->f.mqtt_flags & MQLB_MQTT_ID_TRUNCATED);
 		jsonw_end_object(w);
 	}
 	jsonw_end_array(w);

@@ -95,12 +95,14 @@ flows = {f["client_id"]: f for f in json.load(open(sys.argv[1]))}
 want = {"sub-v31": (3, 30), "sub-v311": (4, 40), "sub-v5": (5, 50), sys.argv[2]: (4, 60)}
 for cid, (lvl, ka) in want.items():
     f = flows.get(cid)
-    if not f or f["mqtt_level"] != lvl or f["keepalive_s"] != ka:
+    if not f or f["mqtt"] != "parsed" or f["mqtt_level"] != lvl or f["keepalive_s"] != ka:
         sys.exit("client %s: want level %d keep-alive %d, got %s" % (cid, lvl, ka, f))
+    if f["client_id_truncated"] != (cid == sys.argv[2]):
+        sys.exit("client %s: client_id_truncated %s" % (cid, f["client_id_truncated"]))
 if len(flows) != 4:
     sys.exit("want 4 flows, got %s" % list(flows))
 EOF
-log "flow show: levels 3/4/5, keep-alives and client ids as sent, long id cut to 32 bytes"
+log "flow show: levels 3/4/5, keep-alives and client ids as sent, long id cut to 32 bytes (flagged)"
 mqlb flow show | sed 's/^/    /'
 
 ip netns exec "${P}cli" mosquitto_pub -h $VIP -p $VIP_PORT -V mqttv5 -i pub-v5 -t mqlb/x -m hi ||

@@ -46,6 +46,7 @@ static inline void fix_flow(struct snap_flow *fl, const char *cli, uint16_t cpor
 	fl->f.created_ns = FIX_NOW - age_s * FIX_SEC;
 	fl->f.last_ns = FIX_NOW - idle_s * FIX_SEC;
 	fl->f.mqtt_level = level;
+	fl->f.mqtt_flags = level ? MQLB_MQTT_PARSED : 0;
 	fl->f.keepalive_s = level ? 60 : 0;
 	snprintf(fl->client_id, sizeof(fl->client_id), "%s", client_id);
 }
@@ -109,8 +110,10 @@ static inline void fixture_fill(struct snapshot *s)
 		 "sensor-1");
 	fix_flow(&s->flows[1], "10.201.1.10", 40001, 10002, "10.201.2.13", 5,
 		 FIX_EST | MQLB_FLOW_FIN_CLIENT, 2, 0, 0, "");
+	s->flows[1].f.mqtt_flags = MQLB_MQTT_NOT_MQTT;
 	fix_flow(&s->flows[2], "10.201.1.20", 5000, 10003, "10.201.2.11", 9, MQLB_FLOW_SYN, 0, 0, 5,
 		 "x\"y");
+	s->flows[2].f.mqtt_flags |= MQLB_MQTT_BRIDGE | MQLB_MQTT_ID_TRUNCATED;
 }
 
 #endif

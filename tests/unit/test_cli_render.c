@@ -25,10 +25,10 @@ static const char GOLD_BACKEND_PLAIN[] =
 	"weird  10.201.2.14:1883       unknown        0       0         0           0             0           0             0         -         -  -\n";
 
 static const char GOLD_FLOW_PLAIN[] =
-	"CLIENT                 BACKEND     TRANSLATED                                          AGE      IDLE  STATE        MQTT   CLIENT-ID\n"
-	"10.201.1.10:40000      b1          10.201.2.1:10001 -> 10.201.2.11:1883               2m5s        3s  established  3.1.1  sensor-1\n"
-	"10.201.1.10:40001      #5          10.201.2.1:10002 -> 10.201.2.13:1883                 2s       0ms  fin-client   -      -\n"
-	"10.201.1.20:5000       #9          10.201.2.1:10003 -> 10.201.2.11:1883                0ms       0ms  syn          5.0    x\"y\n";
+	"CLIENT                 BACKEND     TRANSLATED                                          AGE      IDLE  STATE        MQTT       CLIENT-ID\n"
+	"10.201.1.10:40000      b1          10.201.2.1:10001 -> 10.201.2.11:1883               2m5s        3s  established  3.1.1      sensor-1\n"
+	"10.201.1.10:40001      #5          10.201.2.1:10002 -> 10.201.2.13:1883                 2s       0ms  fin-client   not-mqtt   -\n"
+	"10.201.1.20:5000       #9          10.201.2.1:10003 -> 10.201.2.11:1883                0ms       0ms  syn          5.0/br     x\"y...\n";
 
 static const char GOLD_BACKEND_JSON[] =
 	"[{\"id\":0,\"name\":\"b1\",\"address\":\"10.201.2.11:1883\",\"state\":\"up\",\"weight\":1,\"active\":10,\"max\":12,\"total\":30,\"packets_in\":100,\"bytes_in\":6400,\"packets_out\":90,\"bytes_out\":5000,\"check\":\"ok\",\"check_message\":\"CONNACK 0\",\"check_latency_us\":1234,\"in_state_ms\":65000},"
@@ -37,9 +37,9 @@ static const char GOLD_BACKEND_JSON[] =
 	"{\"id\":7,\"name\":\"weird\",\"address\":\"10.201.2.14:1883\",\"state\":\"unknown\",\"weight\":1,\"active\":0,\"max\":0,\"total\":0,\"packets_in\":0,\"bytes_in\":0,\"packets_out\":0,\"bytes_out\":0,\"check\":\"none\",\"check_message\":null,\"check_latency_us\":null,\"in_state_ms\":null}]\n";
 
 static const char GOLD_FLOW_JSON[] =
-	"[{\"client\":\"10.201.1.10:40000\",\"vip\":\"10.201.1.1:1883\",\"backend\":\"b1\",\"backend_id\":0,\"snat\":\"10.201.2.1:10001\",\"backend_address\":\"10.201.2.11:1883\",\"age_ms\":125000,\"idle_ms\":3000,\"tcp_state\":\"established\",\"tcp_flags\":7,\"mqtt_level\":4,\"keepalive_s\":60,\"client_id\":\"sensor-1\"},"
-	"{\"client\":\"10.201.1.10:40001\",\"vip\":\"10.201.1.1:1883\",\"backend\":\"#5\",\"backend_id\":5,\"snat\":\"10.201.2.1:10002\",\"backend_address\":\"10.201.2.13:1883\",\"age_ms\":2000,\"idle_ms\":0,\"tcp_state\":\"fin-client\",\"tcp_flags\":15,\"mqtt_level\":null,\"keepalive_s\":0,\"client_id\":null},"
-	"{\"client\":\"10.201.1.20:5000\",\"vip\":\"10.201.1.1:1883\",\"backend\":\"#9\",\"backend_id\":9,\"snat\":\"10.201.2.1:10003\",\"backend_address\":\"10.201.2.11:1883\",\"age_ms\":0,\"idle_ms\":0,\"tcp_state\":\"syn\",\"tcp_flags\":1,\"mqtt_level\":5,\"keepalive_s\":60,\"client_id\":\"x\\\"y\"}]\n";
+	"[{\"client\":\"10.201.1.10:40000\",\"vip\":\"10.201.1.1:1883\",\"backend\":\"b1\",\"backend_id\":0,\"snat\":\"10.201.2.1:10001\",\"backend_address\":\"10.201.2.11:1883\",\"age_ms\":125000,\"idle_ms\":3000,\"tcp_state\":\"established\",\"tcp_flags\":7,\"mqtt\":\"parsed\",\"mqtt_level\":4,\"mqtt_bridge\":false,\"keepalive_s\":60,\"client_id\":\"sensor-1\",\"client_id_truncated\":false},"
+	"{\"client\":\"10.201.1.10:40001\",\"vip\":\"10.201.1.1:1883\",\"backend\":\"#5\",\"backend_id\":5,\"snat\":\"10.201.2.1:10002\",\"backend_address\":\"10.201.2.13:1883\",\"age_ms\":2000,\"idle_ms\":0,\"tcp_state\":\"fin-client\",\"tcp_flags\":15,\"mqtt\":\"not-mqtt\",\"mqtt_level\":null,\"mqtt_bridge\":false,\"keepalive_s\":0,\"client_id\":null,\"client_id_truncated\":false},"
+	"{\"client\":\"10.201.1.20:5000\",\"vip\":\"10.201.1.1:1883\",\"backend\":\"#9\",\"backend_id\":9,\"snat\":\"10.201.2.1:10003\",\"backend_address\":\"10.201.2.11:1883\",\"age_ms\":0,\"idle_ms\":0,\"tcp_state\":\"syn\",\"tcp_flags\":1,\"mqtt\":\"parsed\",\"mqtt_level\":5,\"mqtt_bridge\":true,\"keepalive_s\":60,\"client_id\":\"x\\\"y\",\"client_id_truncated\":true}]\n";
 
 struct capture {
 	char *data;
@@ -276,6 +276,11 @@ static void test_formatting(void **state)
 	assert_string_equal(mqtt_level_name(3, buf, sizeof(buf)), "3.1");
 	assert_string_equal(mqtt_level_name(0, buf, sizeof(buf)), "-");
 	assert_string_equal(mqtt_level_name(200, buf, sizeof(buf)), "?200");
+	assert_null(mqtt_outcome_name(0));
+	assert_string_equal(mqtt_outcome_name(MQLB_MQTT_PARSED | MQLB_MQTT_ID_TRUNCATED), "parsed");
+	assert_string_equal(mqtt_outcome_name(MQLB_MQTT_SPLIT), "split");
+	assert_string_equal(mqtt_outcome_name(MQLB_MQTT_NOT_MQTT), "not-mqtt");
+	assert_string_equal(mqtt_outcome_name(MQLB_MQTT_MALFORMED), "malformed");
 	assert_string_equal(flow_tcp_state(0), "-");
 	assert_string_equal(flow_tcp_state(FIX_EST | MQLB_FLOW_RST), "reset");
 	assert_string_equal(flow_tcp_state(FIX_EST | MQLB_FLOW_FIN_CLIENT | MQLB_FLOW_FIN_BACKEND),
