@@ -29,6 +29,7 @@
 #include "flow.h"
 #include "reset.h"
 #include "mqtt.h"
+#include "reap.h"
 
 #define AF_INET 2
 

@@ -214,6 +214,34 @@ struct mqlb_flow {
 #define MQLB_NEXTHOP_TTL_NS (1000ULL * 1000 * 1000)
 
 /*
+ * The collector's batch for the reaper (SEC("syscall") mqlb_reap): mqlbd
+ * writes the flows it judged expired, as it read them, into the object's
+ * .bss (mmapped by the skeleton) and runs the program once per batch. For
+ * each, the program removes the flow and its SNAT reservation only if the
+ * flow is still exactly what was judged: not replaced by a new connection
+ * on the same client tuple, nor touched by a packet since. One syscall per
+ * batch instead of four per flow.
+ */
+#define MQLB_REAP_MAX 256
+
+enum mqlb_reap_result {
+	MQLB_REAP_PENDING = 0,
+	MQLB_REAP_DONE,          /* removed, with its SNAT reservation if it still held it */
+	MQLB_REAP_GONE,          /* no flow under that key any more */
+	MQLB_REAP_CHANGED,       /* replaced or touched since: left for the next pass */
+};
+
+struct mqlb_reap_entry {
+	struct mqlb_flow_key key;
+	__u32 tcp_flags;         /* as judged */
+	__u64 created_ns;
+	__u64 last_ns;
+	__be16 snat_port_be;
+	__u8 result;             /* enum mqlb_reap_result, written by the program */
+	__u8 pad[5];
+};
+
+/*
  * mqlb_flow.mqtt_flags: the outcome of the CONNECT parser (bpf/mqtt.h).
  * Exactly one of PARSED, SPLIT, NOT_MQTT, MALFORMED once MQLB_FLOW_PAYLOAD
  * is set; none before. mqtt_level, keepalive_s and the client id are only

@@ -23,6 +23,9 @@ int dp_init(struct dataplane *dp, struct mqlb_xdp_bpf *skel)
 	dp->stats_fd = bpf_map__fd(skel->maps.stats);
 	dp->info_fd = bpf_map__fd(skel->maps.backend_info);
 	dp->tx_ports_fd = bpf_map__fd(skel->maps.tx_ports);
+	dp->reap_fd = bpf_program__fd(skel->progs.mqlb_reap);
+	dp->reap_batch = skel->bss->reap_batch;
+	dp->reap_count = &skel->bss->reap_count;
 	dp->ncpus = libbpf_num_possible_cpus();
 	dp->kick_fd = -1;
 	if (dp->ncpus < 1)
@@ -30,7 +33,8 @@ int dp_init(struct dataplane *dp, struct mqlb_xdp_bpf *skel)
 	dp->keys = calloc(GC_BATCH, sizeof(*dp->keys));
 	dp->vals = calloc(GC_BATCH, sizeof(*dp->vals));
 	dp->rst = calloc(1, sizeof(*dp->rst));
-	if (!dp->keys || !dp->vals || !dp->rst) {
+	dp->reap_vals = calloc(MQLB_REAP_MAX, sizeof(*dp->reap_vals));
+	if (!dp->keys || !dp->vals || !dp->rst || !dp->reap_vals) {
 		dp_free(dp);
 		return -ENOMEM;
 	}
@@ -42,9 +46,11 @@ void dp_free(struct dataplane *dp)
 	free(dp->keys);
 	free(dp->vals);
 	free(dp->rst);
+	free(dp->reap_vals);
 	dp->keys = NULL;
 	dp->vals = NULL;
 	dp->rst = NULL;
+	dp->reap_vals = NULL;
 }
 
 int dp_read_config(struct dataplane *dp, struct mqlb_config *out)
@@ -145,43 +151,56 @@ int dp_stats_sum(struct dataplane *dp, uint64_t out[MQLB_STAT_MAX])
 }
 
 /*
- * Remove one flow and its SNAT reservation. The data plane may have
- * recycled the client tuple since the batch was read (a new SYN after
- * FIN), so each entry is re-read and removed only if it is still the
- * one that was judged. The window left between re-read and delete is a
- * few microseconds and only reachable by a client reusing its port.
+ * Run the reaper on the queued flows (one syscall), then count what it
+ * removed and queue the brokers' RSTs, which leave at the end of the pass,
+ * microseconds later: a SYN that took a freed port in between would only
+ * see that RST answered with a challenge ACK, its sequence number being
+ * another connection's.
  */
-static bool gc_remove(struct dataplane *dp, const struct mqlb_flow_key *key,
-		      const struct mqlb_flow *judged, uint64_t now_ns, const struct flow_timeouts *t)
+static void reap_flush(struct dataplane *dp, struct gc_result *res)
 {
-	struct mqlb_snat_key sk = {
-		.backend_addr_be = judged->backend_addr_be,
-		.snat_addr_be = judged->snat_addr_be,
-		.backend_port_be = judged->backend_port_be,
-		.snat_port_be = judged->snat_port_be,
-	};
-	struct mqlb_flow_key owner;
-	struct mqlb_flow now;
+	LIBBPF_OPTS(bpf_test_run_opts, o);
+	unsigned int i;
 
-	if (bpf_map_lookup_elem(dp->flows_fd, key, &now))
-		return false;
-	if (now.created_ns != judged->created_ns || now.snat_port_be != judged->snat_port_be)
-		return false;
-	/* A packet since the batch was read may have brought it back (a late handshake ACK). */
-	if (flow_judge(&now, now_ns, t) == FLOW_KEEP)
-		return false;
-	bpf_map_delete_elem(dp->flows_fd, key);
-	if (!bpf_map_lookup_elem(dp->snat_fd, &sk, &owner) && !memcmp(&owner, key, sizeof(owner)))
-		bpf_map_delete_elem(dp->snat_fd, &sk);
-	/*
-	 * The broker's side, once, if it needs ending: the data plane reset the
-	 * client, or the broker holds TIME_WAIT on the SNAT port just freed.
-	 * Sent at the end of the batch, microseconds from now: a SYN that took
-	 * the port in between would only see its RST answered with a challenge
-	 * ACK, its sequence number being another connection's.
-	 */
-	kick_batch_add(dp->rst, &now);
-	return true;
+	if (!dp->reap_n)
+		return;
+	*dp->reap_count = dp->reap_n;
+	if (bpf_prog_test_run_opts(dp->reap_fd, &o) || o.retval != (__u32)dp->reap_n) {
+		res->reap_errors++;
+		dp->reap_n = 0;
+		return;
+	}
+	for (i = 0; i < dp->reap_n; i++) {
+		if (dp->reap_batch[i].result != MQLB_REAP_DONE)
+			continue;
+		res->expired[dp->reap_verdict[i]]++;
+		/*
+		 * The broker's side, once, if it needs ending: the data plane reset
+		 * the client, or the broker holds TIME_WAIT on the SNAT port just freed.
+		 */
+		kick_batch_add(dp->rst, &dp->reap_vals[i]);
+	}
+	dp->reap_n = 0;
+}
+
+/* Queue a flow judged expired for the reaper, exactly as it was read. */
+static void reap_queue(struct dataplane *dp, const struct mqlb_flow_key *key,
+		       const struct mqlb_flow *f, enum flow_verdict v, struct gc_result *res)
+{
+	struct mqlb_reap_entry *e;
+
+	if (dp->reap_n == MQLB_REAP_MAX)
+		reap_flush(dp, res);
+	e = &dp->reap_batch[dp->reap_n];
+	memset(e, 0, sizeof(*e));
+	e->key = *key;
+	e->tcp_flags = f->tcp_flags;
+	e->created_ns = f->created_ns;
+	e->last_ns = f->last_ns;
+	e->snat_port_be = f->snat_port_be;
+	dp->reap_vals[dp->reap_n] = *f;
+	dp->reap_verdict[dp->reap_n] = (uint8_t)v;
+	dp->reap_n++;
 }
 
 /*
@@ -227,10 +246,9 @@ static void gc_one(struct dataplane *dp, const struct mqlb_flow_key *key,
 	enum flow_verdict v = flow_judge(f, g->now_ns, g->t);
 
 	g->res->scanned++;
-	if (v != FLOW_KEEP) {
-		if (gc_remove(dp, key, f, g->now_ns, g->t))
-			g->res->expired[v]++;
-	} else if (!MQLB_FLOW_CLOSED(f->tcp_flags) && f->backend_id < MQLB_MAX_BACKENDS) {
+	if (v != FLOW_KEEP)
+		reap_queue(dp, key, f, v, g->res);
+	else if (!MQLB_FLOW_CLOSED(f->tcp_flags) && f->backend_id < MQLB_MAX_BACKENDS) {
 		g->res->active[f->backend_id]++;
 	}
 }
@@ -262,7 +280,9 @@ int dp_gc(struct dataplane *dp, uint64_t now_ns, const struct flow_timeouts *t,
 	memset(dp->rst->sent, 0, sizeof(dp->rst->sent));
 	dp->rst->failed = 0;
 	dp->rst->fd = dp->kick_fd;
+	dp->reap_n = 0;
 	err = for_each_flow(dp, gc_one, &g);
+	reap_flush(dp, res);
 	kick_batch_flush(dp->rst);
 	res->rst_time_wait = dp->rst->sent[MQLB_STAT_FLOW_BACKEND_RST_TIME_WAIT];
 	res->rst_lost = dp->rst->sent[MQLB_STAT_FLOW_BACKEND_RST_LOST];

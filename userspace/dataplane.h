@@ -33,6 +33,13 @@ struct dataplane {
 	struct mqlb_flow_key *keys;
 	struct mqlb_flow *vals;
 	struct kick_batch *rst;  /* brokers' RSTs of the flows being collected */
+	/* The reaper's batch: in the object's mmapped .bss, and what was judged of each. */
+	int reap_fd;
+	struct mqlb_reap_entry *reap_batch;
+	__u32 *reap_count;
+	unsigned int reap_n;
+	struct mqlb_flow *reap_vals;
+	uint8_t reap_verdict[MQLB_REAP_MAX];
 };
 
 struct gc_result {
@@ -42,6 +49,7 @@ struct gc_result {
 	uint64_t rst_time_wait;  /* RSTs sent to end a broker's TIME_WAIT */
 	uint64_t rst_lost;       /* RSTs sent to a live broker of a BACKEND_LOST flow */
 	uint64_t rst_failed;     /* RSTs that could not be sent */
+	uint64_t reap_errors;    /* reaper runs that failed (their flows wait for the next pass) */
 };
 
 int dp_init(struct dataplane *dp, struct mqlb_xdp_bpf *skel);

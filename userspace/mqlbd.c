@@ -389,6 +389,9 @@ static int tick(struct ev_loop *l, long long id, void *arg)
 				 (unsigned long long)res.expired[FLOW_EXPIRE_CLOSED],
 				 (unsigned long long)res.expired[FLOW_EXPIRE_HALF_OPEN],
 				 (unsigned long long)res.expired[FLOW_EXPIRE_IDLE]);
+		if (res.reap_errors)
+			pr_warn("flow collection: the reaper failed %llu time(s); those flows wait for the "
+				"next pass\n", (unsigned long long)res.reap_errors);
 		if (res.rst_time_wait || res.rst_lost || res.rst_failed)
 			pr_debug("flows: RSTs to brokers: %llu ending TIME_WAIT, %llu of lost flows, "
 				 "%llu not sent\n", (unsigned long long)res.rst_time_wait,

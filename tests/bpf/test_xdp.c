@@ -749,6 +749,99 @@ static void test_rst_closes(void **state)
 	maps_consistent(lb, 2);
 }
 
+/* ---- the collector's reaper (SEC("syscall") mqlb_reap) ---- */
+
+/* Queue flow (caddr, cport) as the collector would, from a copy read now. */
+static void reap_add(struct lb *lb, __be32 caddr, __u16 cport, struct mqlb_flow *f)
+{
+	struct mqlb_reap_entry *e = &lb->skel->bss->reap_batch[lb->skel->bss->reap_count++];
+
+	flow_get(lb, caddr, cport, f);
+	memset(e, 0, sizeof(*e));
+	e->key.client_addr_be = caddr;
+	e->key.vip_addr_be = VIP_ADDR;
+	e->key.client_port_be = htons(cport);
+	e->key.vip_port_be = htons(VIP_PORT);
+	e->tcp_flags = f->tcp_flags;
+	e->created_ns = f->created_ns;
+	e->last_ns = f->last_ns;
+	e->snat_port_be = f->snat_port_be;
+}
+
+static bool snat_held(struct lb *lb, const struct mqlb_flow *f)
+{
+	struct mqlb_snat_key sk = {
+		.backend_addr_be = f->backend_addr_be, .snat_addr_be = f->snat_addr_be,
+		.backend_port_be = f->backend_port_be, .snat_port_be = f->snat_port_be,
+	};
+	struct mqlb_flow_key owner;
+
+	return !bpf_map_lookup_elem(lb->snat, &sk, &owner);
+}
+
+/*
+ * A flow goes only if it is still what the collector judged: removed with
+ * its reservation; already gone; replaced by a new connection on the same
+ * client tuple; touched by a packet since. Nothing else is disturbed.
+ */
+static void test_reaper(void **state)
+{
+	struct lb *lb = &E.lb;
+	struct mqlb_flow f[5], now;
+	struct conn c[5];
+	int i;
+	LIBBPF_OPTS(bpf_test_run_opts, o);
+
+	NEED_LB();
+	for (i = 0; i < 5; i++) {
+		open_conn(lb, &c[i], CLIENT1, (__u16)(48000 + i), NULL);
+		reply(lb, &c[i], TF_SYN | TF_ACK, NULL, 0, XDP_REDIRECT);
+	}
+	client_send(lb, &c[1], TF_RST, NULL, 0);        /* closed: recycled below */
+	lb->skel->bss->reap_count = 0;
+	for (i = 0; i < 4; i++)
+		reap_add(lb, CLIENT1, (__u16)(48000 + i), &f[i]);
+	/* 0: reaped. 1: a new SYN on its tuple replaces it. 2: a packet since. 3: deleted already. */
+	open_conn(lb, &c[1], CLIENT1, 48001, NULL);
+	client_send(lb, &c[2], TF_ACK, NULL, 0);
+	assert_int_equal(bpf_map_delete_elem(lb->flows, &lb->skel->bss->reap_batch[3].key), 0);
+
+	assert_int_equal(bpf_prog_test_run_opts(bpf_program__fd(lb->skel->progs.mqlb_reap), &o), 0);
+	assert_int_equal(o.retval, 4);
+	assert_int_equal(lb->skel->bss->reap_batch[0].result, MQLB_REAP_DONE);
+	assert_int_equal(lb->skel->bss->reap_batch[1].result, MQLB_REAP_CHANGED);
+	assert_int_equal(lb->skel->bss->reap_batch[2].result, MQLB_REAP_CHANGED);
+	assert_int_equal(lb->skel->bss->reap_batch[3].result, MQLB_REAP_GONE);
+
+	/* 0 went with its reservation; 1 is the new connection, 2 and 4 untouched. */
+	assert_false(snat_held(lb, &f[0]));
+	flow_get(lb, CLIENT1, 48001, &now);
+	assert_int_equal(now.tcp_flags, MQLB_FLOW_SYN);
+	assert_true(snat_held(lb, &now));
+	flow_get(lb, CLIENT1, 48002, &now);
+	assert_true(now.tcp_flags & MQLB_FLOW_ESTABLISHED);
+	assert_true(snat_held(lb, &now));
+
+	/* A reservation that another flow holds now stays when the old flow is reaped. */
+	lb->skel->bss->reap_count = 0;
+	reap_add(lb, CLIENT1, 48004, &f[4]);
+	{
+		struct mqlb_snat_key sk = {
+			.backend_addr_be = f[4].backend_addr_be, .snat_addr_be = f[4].snat_addr_be,
+			.backend_port_be = f[4].backend_port_be, .snat_port_be = f[4].snat_port_be,
+		};
+		struct mqlb_flow_key other = lb->skel->bss->reap_batch[0].key;
+
+		other.client_port_be = htons(48099);
+		assert_int_equal(bpf_map_update_elem(lb->snat, &sk, &other, BPF_EXIST), 0);
+	}
+	assert_int_equal(bpf_prog_test_run_opts(bpf_program__fd(lb->skel->progs.mqlb_reap), &o), 0);
+	assert_int_equal(lb->skel->bss->reap_batch[0].result, MQLB_REAP_DONE);
+	assert_true(snat_held(lb, &f[4]));
+	assert_int_not_equal(bpf_map_lookup_elem(lb->flows, &lb->skel->bss->reap_batch[0].key, &now),
+			     0);
+}
+
 /* ---- next hops ---- */
 
 static void syn_dropped(struct lb *lb, __u16 cport, const struct sd *want)
@@ -945,6 +1038,7 @@ int main(void)
 		T(test_fin_both_sides_recycles),
 		T(test_rst_closes),
 		T(test_backend_time_wait),
+		T(test_reaper),
 		T(test_fib_and_tx_port_failures),
 		T(test_table_full),
 		T(test_table_full_flows_only),
