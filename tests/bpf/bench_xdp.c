@@ -59,23 +59,21 @@ static int cmp_u64(const void *a, const void *b)
 static uint64_t run_once(struct lb *lb, const struct frame *in, int ifindex, __u32 verdict,
 			 struct frame *out)
 {
-	struct xdp_md ctx = {
-		.data = (__u32)in->meta,
-		.data_end = (__u32)in->len,
-		.ingress_ifindex = (__u32)ifindex,
-	};
-	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in->b, .data_size_in = (__u32)in->len,
-		    .data_out = out->b, .data_size_out = sizeof(out->b), .ctx_in = &ctx,
-		    .ctx_size_in = sizeof(ctx), .repeat = 1);
+	uint64_t ns = 0, st[MQLB_STAT_MAX];
+	__u32 got = 0;
+	int err = xdp_try_timed(lb, in, ifindex, out, &got, &ns), i;
 
-	if (bpf_prog_test_run_opts(lb->prog, &o) || o.retval != verdict) {
-		fprintf(stderr, "bench_xdp: %s, verdict %u (want %u)\n", strerror(errno), o.retval,
-			verdict);
+	if (err || got != verdict) {
+		fprintf(stderr, "bench_xdp: %s, verdict %u (want %u) on ifindex %d; counters:",
+			strerror(-err), got, verdict, ifindex);
+		stats_read(lb, st);
+		for (i = 0; i < MQLB_STAT_MAX; i++)
+			if (st[i])
+				fprintf(stderr, " %s %llu", mqlb_stat_names[i], (unsigned long long)st[i]);
+		fprintf(stderr, "\n");
 		exit(1);
 	}
-	out->len = o.data_size_out;
-	out->meta = in->meta;
-	return o.duration;
+	return ns;
 }
 
 static uint64_t median(uint64_t *ns, size_t n)
@@ -118,14 +116,7 @@ static void backend_frame(struct frame *in, int i)
 {
 	struct pkt_spec s;
 
-	pkt_spec_init(&s);
-	memcpy(s.smac, be_mac[T_.be[i]], ETH_ALEN);
-	memcpy(s.dmac, E.mac_bk, ETH_ALEN);
-	s.saddr = BE_ADDR(T_.be[i]);
-	s.daddr = SNAT_ADDR;
-	s.sport = VIP_PORT;
-	s.dport = T_.snat_port[i];
-	s.flags = TF_ACK;
+	spec_backend(&s, T_.be[i], T_.snat_port[i], TF_ACK);
 	pkt_build(in, &s);
 }
 
@@ -194,14 +185,7 @@ static void bench(void)
 	pkt_build(&in, &s);
 	c2b = time_frame(lb, &in, E.if_cli, XDP_REDIRECT);
 
-	pkt_spec_init(&s);
-	memcpy(s.smac, be_mac[c.be], ETH_ALEN);
-	memcpy(s.dmac, E.mac_bk, ETH_ALEN);
-	s.saddr = BE_ADDR(c.be);
-	s.daddr = SNAT_ADDR;
-	s.sport = VIP_PORT;
-	s.dport = c.snat_port;
-	s.flags = TF_ACK;
+	spec_backend(&s, c.be, c.snat_port, TF_ACK);
 	pkt_build(&in, &s);
 	b2c = time_frame(lb, &in, E.if_bk, XDP_REDIRECT);
 

@@ -338,9 +338,12 @@ static void lb_reset(struct lb *lb)
 	assert_int_equal(bpf_map_update_elem(lb->tx, &E.if_bk, &E.if_bk, 0), 0);
 }
 
-/* One BPF_PROG_TEST_RUN; returns 0 or -errno, the verdict in *verdict. */
-static int xdp_try(struct lb *lb, const struct frame *in, int ifindex, struct frame *out,
-		   __u32 *verdict)
+/*
+ * One BPF_PROG_TEST_RUN; returns 0 or -errno, the verdict in *verdict and,
+ * when ns is not NULL, the kernel's time for the run in *ns.
+ */
+static int xdp_try_timed(struct lb *lb, const struct frame *in, int ifindex, struct frame *out,
+			 __u32 *verdict, uint64_t *ns)
 {
 	struct xdp_md ctx = {
 		.data = (__u32)in->meta,
@@ -359,7 +362,15 @@ static int xdp_try(struct lb *lb, const struct frame *in, int ifindex, struct fr
 	out->len = o.data_size_out;
 	out->meta = in->meta;
 	*verdict = o.retval;
+	if (ns)
+		*ns = o.duration;
 	return 0;
+}
+
+static int xdp_try(struct lb *lb, const struct frame *in, int ifindex, struct frame *out,
+		   __u32 *verdict)
+{
+	return xdp_try_timed(lb, in, ifindex, out, verdict, NULL);
 }
 
 static __u32 xdp_run(struct lb *lb, const struct frame *in, int ifindex, struct frame *out)
@@ -620,6 +631,19 @@ static __u32 client_send(struct lb *lb, struct conn *c, uint8_t flags, const voi
 	return forward(lb, c, &s, c->cif, c->cif == E.if_bk ? XDP_TX : XDP_REDIRECT);
 }
 
+/* A segment from backend be to SNAT:snat_port, as it reaches the balancer. */
+static void spec_backend(struct pkt_spec *s, int be, __u16 snat_port, uint8_t flags)
+{
+	pkt_spec_init(s);
+	memcpy(s->smac, be_mac[be], ETH_ALEN);
+	memcpy(s->dmac, E.mac_bk, ETH_ALEN);
+	s->saddr = BE_ADDR(be);
+	s->daddr = SNAT_ADDR;
+	s->sport = VIP_PORT;
+	s->dport = snat_port;
+	s->flags = flags;
+}
+
 /* A backend frame to SNAT:port must come out as VIP:1883 -> client. */
 static __u32 reply(struct lb *lb, struct conn *c, uint8_t flags, const void *pl, size_t len,
 		   __u32 verdict)
@@ -628,14 +652,7 @@ static __u32 reply(struct lb *lb, struct conn *c, uint8_t flags, const void *pl,
 	struct frame in, out;
 	__u32 got;
 
-	pkt_spec_init(&s);
-	memcpy(s.smac, be_mac[c->be], ETH_ALEN);
-	memcpy(s.dmac, E.mac_bk, ETH_ALEN);
-	s.saddr = BE_ADDR(c->be);
-	s.daddr = SNAT_ADDR;
-	s.sport = VIP_PORT;
-	s.dport = c->snat_port;
-	s.flags = flags;
+	spec_backend(&s, c->be, c->snat_port, flags);
 	s.seq = 5000;
 	s.ack_seq = 1001;
 	s.payload = pl;

@@ -648,14 +648,7 @@ static void reply_seq(struct lb *lb, struct conn *c, uint8_t flags, __u32 seq, _
 	struct frame in, out;
 	struct pkt_spec s;
 
-	pkt_spec_init(&s);
-	memcpy(s.smac, be_mac[c->be], ETH_ALEN);
-	memcpy(s.dmac, E.mac_bk, ETH_ALEN);
-	s.saddr = BE_ADDR(c->be);
-	s.daddr = SNAT_ADDR;
-	s.sport = VIP_PORT;
-	s.dport = c->snat_port;
-	s.flags = flags;
+	spec_backend(&s, c->be, c->snat_port, flags);
 	s.seq = seq;
 	s.ack_seq = ack_seq;
 	pkt_build(&in, &s);
