@@ -264,7 +264,11 @@ def broker_tables(d, md, plots):
     if any(r["kind"] == "broker" and r["r"] and not r["workload"].startswith("lat-")
            and sum(not_delivered(r["r"])) for r in d.rows):
         md.append("† this broker did not deliver everything in at least one round (last column): its "
-                  "rate counts what it delivered, and its latency only the messages it did not drop.\n")
+                  "rate counts what it delivered, and its latency only the messages it did not drop. "
+                  "A publisher whose messages were dropped waits 250 ms before its probe, so a "
+                  "broker that drops has fewer messages in flight than the windows allow, and its "
+                  "latency in that row is not comparable (nor bound by Little's law to the "
+                  "windows).\n")
     plots["brokers"] = rows
 
     if paced:
