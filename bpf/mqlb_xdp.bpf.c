@@ -212,8 +212,23 @@ static __always_inline int new_flow(struct xdp_md *ctx, struct pkt *p,
 	return forward_to_backend(ctx, p, f);
 }
 
-/* Forget a closed flow so that a new SYN on the same client tuple starts afresh. */
-static __always_inline void flow_recycle(const struct mqlb_flow_key *key, const struct mqlb_flow *f)
+/* The backend still needs a RST from the collector (see kick_backend_rst_wanted()). */
+static __always_inline bool backend_rst_pending(const struct mqlb_flow *f)
+{
+	return (f->tcp_flags & MQLB_FLOW_BACKEND_LOST) ||
+	       (f->tcp_flags & (MQLB_FLOW_BACKEND_TIME_WAIT | MQLB_FLOW_FIN_CLIENT | MQLB_FLOW_RST)) ==
+		       (MQLB_FLOW_BACKEND_TIME_WAIT | MQLB_FLOW_FIN_CLIENT);
+}
+
+/*
+ * Forget a closed flow so that a new SYN on the same client tuple starts
+ * afresh. One whose backend still waits for the collector's RST is moved
+ * to its SNAT tuple's key instead (MQLB_FLOW_RETIRED), keeping its port
+ * reserved: a client reusing its source port at once (a Linux client that
+ * closed second holds no TIME_WAIT) must not take the RST away from a
+ * broker in TIME_WAIT.
+ */
+static __always_inline void flow_recycle(const struct mqlb_flow_key *key, struct mqlb_flow *f)
 {
 	struct mqlb_snat_key sk = {
 		.backend_addr_be = f->backend_addr_be,
@@ -221,10 +236,25 @@ static __always_inline void flow_recycle(const struct mqlb_flow_key *key, const 
 		.backend_port_be = f->backend_port_be,
 		.snat_port_be = f->snat_port_be,
 	};
+	struct mqlb_flow_key rk = {
+		.client_addr_be = f->backend_addr_be,
+		.vip_addr_be = f->snat_addr_be,
+		.client_port_be = f->backend_port_be,
+		.vip_port_be = f->snat_port_be,
+	};
+	struct mqlb_flow *r;
 
+	stat_inc(MQLB_STAT_FLOW_RECYCLED);
+	if (backend_rst_pending(f) && !bpf_map_update_elem(&flows, &rk, f, BPF_NOEXIST)) {
+		r = bpf_map_lookup_elem(&flows, &rk);
+		if (r)
+			__sync_fetch_and_or(&r->tcp_flags, MQLB_FLOW_RETIRED);
+		bpf_map_update_elem(&snat, &sk, &rk, BPF_EXIST);
+		bpf_map_delete_elem(&flows, key);
+		return;
+	}
 	bpf_map_delete_elem(&snat, &sk);
 	bpf_map_delete_elem(&flows, key);
-	stat_inc(MQLB_STAT_FLOW_RECYCLED);
 }
 
 /*
@@ -400,7 +430,8 @@ static __always_inline int from_backend(struct xdp_md *ctx, struct pkt *p,
 	if (!ck)
 		return verdict(XDP_PASS, MQLB_STAT_PASS_NO_FLOW_REPLY);
 	f = bpf_map_lookup_elem(&flows, ck);
-	if (!f || f->snat_port_be != sk.snat_port_be)
+	/* A retired flow (its key is not the client's) has no client to go to. */
+	if (!f || f->snat_port_be != sk.snat_port_be || (f->tcp_flags & MQLB_FLOW_RETIRED))
 		return verdict(XDP_PASS, MQLB_STAT_PASS_NO_FLOW_REPLY);
 
 	rewrite_tuple(p, ck->vip_addr_be, ck->client_addr_be, ck->vip_port_be, ck->client_port_be);

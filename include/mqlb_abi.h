@@ -166,6 +166,15 @@ struct mqlb_snat_key {
  * (RFC 1337's assassination, which Linux allows by default).
  */
 #define MQLB_FLOW_BACKEND_TIME_WAIT (1U << 10)
+/*
+ * A closed flow whose client tuple a new SYN took over before the
+ * collector sent the backend its RST (LOST, or TIME_WAIT): the record
+ * moved to a key of its own, its SNAT tuple (struct mqlb_snat_key's
+ * fields in mqlb_flow_key's places: backend address, SNAT address,
+ * backend port, SNAT port), and its SNAT reservation points there. The
+ * port stays reserved until the collector has sent the RST and removed both.
+ */
+#define MQLB_FLOW_RETIRED     (1U << 11)
 #define MQLB_FLOW_CLOSED(f)                                                                    \
 	(((f) & MQLB_FLOW_RST) ||                                                              \
 	 (((f) & (MQLB_FLOW_FIN_CLIENT | MQLB_FLOW_FIN_BACKEND)) ==                             \

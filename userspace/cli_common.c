@@ -155,6 +155,8 @@ const char *fmt_addr(uint32_t addr_be, uint16_t port_be, char *buf, size_t len)
 /* What the data plane has seen, most final first. */
 const char *flow_tcp_state(uint32_t f)
 {
+	if (f & MQLB_FLOW_RETIRED)
+		return "retired";
 	if (f & MQLB_FLOW_RESET_SENT)
 		return "reset-sent";
 	if (f & MQLB_FLOW_RST)

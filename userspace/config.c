@@ -388,6 +388,13 @@ static int config_validate(struct mqlbd_config *c, const char *name, char *err)
 			 "%s: missing 'interface' (where client packets arrive)", name);
 		return -EINVAL;
 	}
+	/* The data plane tells a broker's reply from a client's packet by this address. */
+	if (c->have_snat && c->snat.s_addr == c->vip.sin_addr.s_addr) {
+		snprintf(err, CONF_ERR_LEN,
+			 "%s: 'snat' must differ from the VIP's address (the brokers' replies "
+			 "come back to it)", name);
+		return -EINVAL;
+	}
 	if (!c->control)
 		c->control = strdup(MQLB_CTL_DEFAULT);
 	if (!c->pin_path)

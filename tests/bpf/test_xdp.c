@@ -420,7 +420,18 @@ static void test_backend_down_resets(void **state)
 	stats_read(lb, after);
 	assert_int_not_equal(c2.be, c.be);
 	assert_int_equal(after[MQLB_STAT_FLOW_RECYCLED] - before[MQLB_STAT_FLOW_RECYCLED], 1);
-	maps_consistent(lb, 1);
+	/* The old flow still owes the broker its RST: retired under its SNAT tuple. */
+	{
+		struct mqlb_flow_key rk = { .client_addr_be = f.backend_addr_be,
+			.vip_addr_be = f.snat_addr_be, .client_port_be = f.backend_port_be,
+			.vip_port_be = f.snat_port_be };
+		struct mqlb_flow r;
+
+		assert_int_equal(bpf_map_lookup_elem(lb->flows, &rk, &r), 0);
+		assert_true(r.tcp_flags & MQLB_FLOW_RETIRED);
+		assert_int_equal(r.reset_seq, f.reset_seq);
+	}
+	maps_consistent(lb, 2);
 
 	/* A removed backend (empty slot, or the slot given to another address) likewise. */
 	lb_reset(lb);
@@ -742,6 +753,86 @@ static void test_rst_closes(void **state)
 	maps_consistent(lb, 2);
 }
 
+/*
+ * A client reusing its source port while the broker holds TIME_WAIT: the
+ * old flow is retired to its SNAT tuple's key, its port kept reserved and
+ * its RST still due; replies to that port find no client; the reaper then
+ * removes both. A flow whose client closed second is simply recycled.
+ */
+static void test_recycle_retires(void **state)
+{
+	uint64_t before[MQLB_STAT_MAX], after[MQLB_STAT_MAX];
+	struct lb *lb = &E.lb;
+	struct mqlb_flow old, r;
+	struct mqlb_flow_key rk;
+	struct mqlb_snat_key sk;
+	struct frame in, out;
+	struct pkt_spec s;
+	struct conn c;
+	LIBBPF_OPTS(bpf_test_run_opts, o);
+
+	NEED_LB();
+	open_conn(lb, &c, CLIENT1, 47300, NULL);
+	reply(lb, &c, TF_SYN | TF_ACK, NULL, 0, XDP_REDIRECT);
+	client_send(lb, &c, TF_ACK, NULL, 0);
+	reply_seq(lb, &c, TF_FIN | TF_ACK, 5001, 1000);   /* the broker closes first */
+	client_fin(lb, &c, 0);
+	flow_get(lb, CLIENT1, 47300, &old);
+	rk = (struct mqlb_flow_key){ .client_addr_be = old.backend_addr_be,
+		.vip_addr_be = old.snat_addr_be, .client_port_be = old.backend_port_be,
+		.vip_port_be = old.snat_port_be };
+	sk = (struct mqlb_snat_key){ .backend_addr_be = old.backend_addr_be,
+		.snat_addr_be = old.snat_addr_be, .backend_port_be = old.backend_port_be,
+		.snat_port_be = old.snat_port_be };
+
+	open_conn(lb, &c, CLIENT1, 47300, NULL);           /* same client port, at once */
+	assert_int_equal(bpf_map_lookup_elem(lb->flows, &rk, &r), 0);
+	assert_int_equal(r.tcp_flags, old.tcp_flags | MQLB_FLOW_RETIRED);
+	assert_int_equal(r.client_fin_seq, 1001);
+	assert_int_equal(r.created_ns, old.created_ns);
+	{
+		struct mqlb_flow_key owner;
+
+		assert_int_equal(bpf_map_lookup_elem(lb->snat, &sk, &owner), 0);
+		assert_memory_equal(&owner, &rk, sizeof(rk));
+	}
+	assert_int_not_equal(ntohs(old.snat_port_be), c.snat_port);
+
+	/* The broker's late ACK to the old port: no client behind it any more. */
+	spec_backend(&s, be_index(old.backend_addr_be), ntohs(old.snat_port_be), TF_ACK);
+	pkt_build(&in, &s);
+	stats_read(lb, before);
+	assert_int_equal(xdp_run(lb, &in, E.if_bk, &out), XDP_PASS);
+	stats_read(lb, after);
+	assert_true(stats_only(before, after, MQLB_STAT_PASS_NO_FLOW_REPLY));
+
+	/* The collector's turn: the reaper removes the retired flow and its reservation. */
+	lb->skel->bss->reap_count = 1;
+	memset(&lb->skel->bss->reap_batch[0], 0, sizeof(lb->skel->bss->reap_batch[0]));
+	lb->skel->bss->reap_batch[0].key = rk;
+	lb->skel->bss->reap_batch[0].tcp_flags = r.tcp_flags;
+	lb->skel->bss->reap_batch[0].created_ns = r.created_ns;
+	lb->skel->bss->reap_batch[0].last_ns = r.last_ns;
+	lb->skel->bss->reap_batch[0].snat_port_be = r.snat_port_be;
+	assert_int_equal(bpf_prog_test_run_opts(bpf_program__fd(lb->skel->progs.mqlb_reap), &o), 0);
+	assert_int_equal(lb->skel->bss->reap_batch[0].result, MQLB_REAP_DONE);
+	assert_int_not_equal(bpf_map_lookup_elem(lb->flows, &rk, &r), 0);
+	{
+		struct mqlb_flow_key owner;
+
+		assert_int_not_equal(bpf_map_lookup_elem(lb->snat, &sk, &owner), 0);
+	}
+	maps_consistent(lb, 1);
+
+	/* The client closed second: nothing is due to the broker, the flow is just recycled. */
+	reply(lb, &c, TF_SYN | TF_ACK, NULL, 0, XDP_REDIRECT);
+	client_send(lb, &c, TF_ACK, NULL, 0);
+	client_fin(lb, &c, 0);
+	reply_seq(lb, &c, TF_FIN | TF_ACK, 5001, 1001);
+	open_conn(lb, &c, CLIENT1, 47300, NULL);
+	maps_consistent(lb, 1);
+}
+
 /* ---- the collector's reaper (SEC("syscall") mqlb_reap) ---- */
 
 /* Queue flow (caddr, cport) as the collector would, from a copy read now. */
@@ -1032,6 +1123,7 @@ int main(void)
 		T(test_rst_closes),
 		T(test_backend_time_wait),
 		T(test_reaper),
+		T(test_recycle_retires),
 		T(test_fib_and_tx_port_failures),
 		T(test_table_full),
 		T(test_table_full_flows_only),

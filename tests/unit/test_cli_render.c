@@ -283,6 +283,8 @@ static void test_formatting(void **state)
 	assert_string_equal(mqtt_outcome_name(MQLB_MQTT_MALFORMED), "malformed");
 	assert_string_equal(flow_tcp_state(0), "-");
 	assert_string_equal(flow_tcp_state(FIX_EST | MQLB_FLOW_RST), "reset");
+	assert_string_equal(flow_tcp_state(FIX_EST | MQLB_FLOW_RST | MQLB_FLOW_BACKEND_LOST |
+					   MQLB_FLOW_RETIRED), "retired");
 	assert_string_equal(flow_tcp_state(FIX_EST | MQLB_FLOW_FIN_CLIENT | MQLB_FLOW_FIN_BACKEND),
 			    "closed");
 	assert_string_equal(check_result_name(9), "unknown");

@@ -129,6 +129,7 @@ static void test_bad(void **state)
 		{ BASE "mode dnat\n", "bad.conf:3: mode 'dnat' is not implemented yet" },
 		{ BASE "balance leastconn\n", "bad.conf:3: 'balance' supports roundrobin only" },
 		{ BASE "snat 10.0.2\n", "bad.conf:3: 'snat' needs an IPv4 address" },
+		{ BASE "snat 10.0.1.1\n", "bad.conf: 'snat' must differ from the VIP's address" },
 		{ BASE "snat-ports 30000-20000\n", "bad.conf:3: 'snat-ports' needs LOW-HIGH" },
 		{ BASE "snat-ports 80-2000\n", "bad.conf:3: 'snat-ports' needs LOW-HIGH" },
 		{ BASE "snat-ports 20000\n", "bad.conf:3: 'snat-ports' needs LOW-HIGH" },
