@@ -286,9 +286,17 @@ int bridge_conf_check(struct broker_conf *c, const char *name, char *err)
 	int i;
 
 	for (i = 0; i < c->nbridges; i++) {
-		if (!c->bridges[i].naddrs) {
-			snprintf(err, CONF_ERR_LEN, "%s:%d: connection '%s' has no address", name,
-				 c->bridges[i].lineno, c->bridges[i].name);
+		const struct bridge_conf *br = &c->bridges[i];
+		const char *missing = !br->naddrs ? "address" : !br->ntopics ? "topic" : NULL;
+
+		/*
+		 * Mosquitto refuses both at start-up ("no remote addresses
+		 * defined", "no topics defined"): a bridge without a topic would
+		 * carry nothing.
+		 */
+		if (missing) {
+			snprintf(err, CONF_ERR_LEN, "%s:%d: connection '%s' has no %s", name,
+				 br->lineno, br->name, missing);
 			return -EINVAL;
 		}
 	}

@@ -1,8 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # mqbroker command line and configuration: bad files refused with FILE:LINE,
-# malformed bridge blocks refused, -p on loopback only, several listeners,
-# pid_file, log_dest file, connection_messages.
+# malformed bridge blocks and bridges without an address or a topic refused,
+# -p on loopback only, several listeners, pid_file, log_dest file,
+# connection_messages.
 set -u
 BUILD=${BUILD:-build}
 MQB=$BUILD/mqbroker
@@ -39,6 +40,10 @@ refused '# c\nlistener 99999\n' "$tmp/bad.conf:2: invalid port '99999'"
 refused 'max_inflight_messages lots\n' "$tmp/bad.conf:1: 'max_inflight_messages' needs an integer"
 refused 'connection bridge-to-broker3\naddress 192.168.159.113:1883\ntopic # sideways 0\n' \
 	"$tmp/bad.conf:3: bridge topic direction must be in, out or both, got 'sideways'"
+# Mosquitto refuses a bridge that carries nothing: the line of its 'connection'.
+refused '# the study block, topics left out\nconnection bridge-to-broker3\naddress 127.0.0.1:1\nnotifications true\n' \
+	"$tmp/bad.conf:2: connection 'bridge-to-broker3' has no topic"
+refused 'connection b\ntopic # both 0\n' "$tmp/bad.conf:1: connection 'b' has no address"
 refused 'persistence true\n' "'persistence true' is not supported yet"
 refused 'log_dest carrier_pigeon\n' "unknown log_dest 'carrier_pigeon'"
 out=$("$MQB" -c /nonexistent.conf 2>&1) && fail "missing file accepted"

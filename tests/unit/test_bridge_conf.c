@@ -35,7 +35,8 @@ static void test_full(void **state)
 		"max_queued_messages 7\n"
 		"connection b2\n"
 		"address 127.0.0.1\n"
-		"restart_timeout 9\n";
+		"restart_timeout 9\n"
+		"topic in/# in\n";
 	struct broker_conf c;
 	struct bridge_conf *b;
 	char err[CONF_ERR_LEN] = "";
@@ -141,6 +142,9 @@ static const struct {
 	{ "connection a b\n", "b.conf:1: 'connection' takes 1 argument, got 2" },
 	{ C "connection b\n", "b.conf:3: duplicate connection 'b'" },
 	{ "\nconnection b\ntopic #\n", "b.conf:2: connection 'b' has no address" },
+	{ "\nconnection b\naddress h\n", "b.conf:2: connection 'b' has no topic" },
+	{ "connection a\naddress h\ntopic #\nconnection b\naddress h\nmax_queued_messages 5\n",
+	  "b.conf:4: connection 'b' has no topic" },
 	{ C "address\n", "b.conf:3: 'address' takes 1 to 8 arguments, got 0" },
 	{ C "address :1883\n", "b.conf:3: invalid bridge address ':1883' (HOST[:PORT])" },
 	{ C "address h:0\n", "b.conf:3: invalid bridge address 'h:0' (HOST[:PORT])" },

@@ -84,8 +84,8 @@ static void test_backoff(void **state)
 	uint32_t a;
 	int k;
 
-	load(&c, "connection b\naddress h\nrestart_timeout 2 30\nconnection k\naddress h\n"
-		 "restart_timeout 5\n");
+	load(&c, "connection b\naddress h\ntopic #\nrestart_timeout 2 30\n"
+		 "connection k\naddress h\ntopic #\nrestart_timeout 5\n");
 	/* Attempt 0: the base exactly; then within [base, min(cap, base * 2^n)]. */
 	assert_int_equal(bridge_backoff_ms(&c.bridges[0], 0, &seed), 2000);
 	for (a = 1; a < 10; a++) {
