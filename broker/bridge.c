@@ -13,6 +13,9 @@
  * shared too; only the packets a client receives from a server (CONNACK,
  * SUBACK, PINGRESP) and topic remapping are handled here.
  *
+ * Host names in 'address' are resolved off the loop (bridge_resolve.c):
+ * a lookup that hangs must not stall every client of the broker.
+ *
  * Loop rule. Every bridge link has a link id: our own connections
  * (LINK_OUT) and remote bridges connected to us with the try_private bit
  * (LINK_IN). A message that arrived over a link carries its id (msg
@@ -24,7 +27,6 @@
  * deliver everywhere exactly once.
  */
 #include <errno.h>
-#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,12 +39,15 @@
 
 #define BRIDGE_TICK_MS		100
 #define BRIDGE_CONNECT_MS	5000	/* TCP connect and CONNACK */
+#define BRIDGE_RESOLVE_MS	5000	/* a host name's lookup */
 
 struct bridge {
 	struct broker *b;
 	const struct bridge_conf *conf;
 	struct client *c;		/* NULL while down */
 	struct session *sess;		/* the LINK_OUT session, lives as long as b */
+	struct bridge_lookup *lookup;	/* host name being resolved, NULL */
+	const char *host;		/* of the current attempt */
 	char *clientid;
 	char *state_topic;
 	char *topic_buf;		/* remapped topics, MQTT_MAX_STR + 1 */
@@ -151,43 +156,25 @@ static void on_connected(struct ev_loop *l, int fd, uint32_t events, void *arg)
 		client_close(br->c, true, "cannot send CONNECT");
 }
 
-static int resolve(const struct bridge_addr *a, struct sockaddr_in *sa)
+static void connect_to(struct bridge *br, const struct sockaddr_in *sa)
 {
-	struct addrinfo hints = { .ai_family = AF_INET, .ai_socktype = SOCK_STREAM };
-	struct addrinfo *res = NULL;
-
-	/* Blocking, but only names in the configuration, at (re)connection. */
-	if (getaddrinfo(a->host, NULL, &hints, &res) || !res)
-		return -EHOSTUNREACH;
-	memcpy(sa, res->ai_addr, sizeof(*sa));
-	sa->sin_port = htons(a->port);
-	freeaddrinfo(res);
-	return 0;
-}
-
-static void try_connect(struct bridge *br)
-{
-	const struct bridge_addr *a = &br->conf->addrs[br->addr_idx];
-	struct sockaddr_in sa;
+	char addr[INET_ADDRSTRLEN] = "";
 	int fd, err;
 
-	/* Each attempt takes the next address, as Mosquitto's round robin does. */
-	br->addr_idx = (br->addr_idx + 1) % br->conf->naddrs;
-	br->next_try_ms = 0;
-	pr_info("bridge %s: connecting to %s:%u\n", br->conf->name, a->host, a->port);
-	err = resolve(a, &sa);
-	if (err) {
-		pr_info("bridge %s: cannot resolve %s\n", br->conf->name, a->host);
-		schedule(br);
-		return;
-	}
+	inet_ntop(AF_INET, &sa->sin_addr, addr, sizeof(addr));
+	if (strcmp(br->host, addr)) /* a name: say what it resolved to */
+		pr_info("bridge %s: connecting to %s:%u (%s)\n", br->conf->name, br->host,
+			ntohs(sa->sin_port), addr);
+	else
+		pr_info("bridge %s: connecting to %s:%u\n", br->conf->name, br->host,
+			ntohs(sa->sin_port));
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		pr_warn("bridge %s: socket: %s\n", br->conf->name, strerror(errno));
 		schedule(br);
 		return;
 	}
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 && errno != EINPROGRESS) {
+	if (connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) < 0 && errno != EINPROGRESS) {
 		err = -errno;
 		close(fd);
 		pr_info("bridge %s: connect: %s\n", br->conf->name, strerror(-err));
@@ -204,17 +191,71 @@ static void try_connect(struct bridge *br)
 	br->connect_started_ms = ev_now_ms(br->b->loop);
 }
 
+static void on_resolved(void *arg, const struct sockaddr_in *sa, const char *why)
+{
+	struct bridge *br = arg;
+
+	br->lookup = NULL;
+	if (!sa) {
+		pr_warn("bridge %s: cannot resolve %s: %s\n", br->conf->name, br->host, why);
+		schedule(br);
+		return;
+	}
+	connect_to(br, sa);
+}
+
+static void try_connect(struct bridge *br)
+{
+	const struct bridge_addr *a = &br->conf->addrs[br->addr_idx];
+	struct broker *b = br->b;
+	struct sockaddr_in sa;
+
+	/* Each attempt takes the next address, as Mosquitto's round robin does. */
+	br->addr_idx = (br->addr_idx + 1) % br->conf->naddrs;
+	br->next_try_ms = 0;
+	br->host = a->host;
+	if (!bridge_resolve_numeric(a->host, a->port, &sa)) {
+		connect_to(br, &sa);
+		return;
+	}
+	/*
+	 * A name: a lookup can take seconds (a slow or dead name server), and
+	 * every client of this broker shares the loop, so a thread resolves
+	 * it and on_resolved() carries on; on_tick() bounds the wait.
+	 */
+	if (!b->resolver)
+		b->resolver = bridge_resolver_new(b->loop);
+	if (b->resolver)
+		br->lookup = bridge_resolve_start(b->resolver, a->host, a->port, on_resolved, br);
+	if (!br->lookup) {
+		pr_warn("bridge %s: cannot resolve %s: %s\n", br->conf->name, a->host,
+			strerror(errno));
+		schedule(br);
+		return;
+	}
+	pr_info("bridge %s: resolving %s\n", br->conf->name, a->host);
+	br->connect_started_ms = ev_now_ms(b->loop);
+}
+
 static int on_tick(struct ev_loop *l, long long id, void *arg)
 {
 	struct bridge *br = arg;
 	uint64_t now = ev_now_ms(l);
 
-	if (br->fd >= 0 && now - br->connect_started_ms > BRIDGE_CONNECT_MS)
+	if (br->lookup && now - br->connect_started_ms > BRIDGE_RESOLVE_MS) {
+		pr_warn("bridge %s: cannot resolve %s: no answer within %d s\n", br->conf->name,
+			br->host, BRIDGE_RESOLVE_MS / 1000);
+		bridge_resolve_cancel(br->lookup);
+		br->lookup = NULL;
+		schedule(br);
+	} else if (br->fd >= 0 && now - br->connect_started_ms > BRIDGE_CONNECT_MS) {
 		abort_connect(br, "timed out");
-	else if (br->c && !br->up && now - br->connect_started_ms > BRIDGE_CONNECT_MS)
+	} else if (br->c && !br->up && now - br->connect_started_ms > BRIDGE_CONNECT_MS) {
 		client_close(br->c, true, "no CONNACK");
-	else if (!br->c && br->fd < 0 && br->next_try_ms && now >= br->next_try_ms)
+	} else if (!br->c && br->fd < 0 && !br->lookup && br->next_try_ms &&
+		   now >= br->next_try_ms) {
 		try_connect(br);
+	}
 	if (br->up && now - br->last_ping_ms >= (uint64_t)br->conf->keepalive_s * 1000) {
 		struct mqtt_packet ping = { .type = MQTT_PINGREQ };
 
@@ -511,10 +552,13 @@ void bridge_fini(struct broker *b)
 			ev_del(b->loop, br->fd);
 			close(br->fd);
 		}
+		bridge_resolve_cancel(br->lookup);
 		free(br->clientid);
 		free(br->state_topic);
 		free(br->topic_buf);
 	}
+	bridge_resolver_free(b->resolver);
+	b->resolver = NULL;
 	free(b->bridges);
 	b->bridges = NULL;
 	b->nbridges = 0;

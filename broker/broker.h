@@ -140,7 +140,7 @@ int broker_conf_parse_string(struct broker_conf *c, const char *name, const char
 int bridge_kw_connection(void *obj, const struct conf_kw *kw, const struct conf_line *ln,
 			 char *err);
 int bridge_kw(void *obj, const struct conf_kw *kw, const struct conf_line *ln, char *err);
-/* Checks only possible once the file is read (an address per connection). */
+/* Checks only possible once the file is read (an address and a topic per connection). */
 int bridge_conf_check(struct broker_conf *c, const char *name, char *err);
 void bridge_conf_free(struct broker_conf *c);
 
@@ -304,6 +304,7 @@ struct listener {
 };
 
 struct bridge;
+struct bridge_resolver;
 struct auth_table;
 
 struct client {
@@ -361,6 +362,7 @@ struct broker {
 	uint8_t *scratch;		/* BROKER_READ_SCRATCH bytes */
 	struct bridge *bridges;		/* one per conf.bridges */
 	int nbridges;
+	struct bridge_resolver *resolver; /* host names off the loop; NULL until needed */
 	uint32_t next_link_id;
 	uint64_t id;			/* random, names this broker to mqbroker peers */
 	struct broker_stats st;
@@ -465,6 +467,25 @@ long bridge_remap(const struct bridge_conf *bc, uint8_t dir, const char *topic, 
 		  char *out, size_t cap);
 /* Delay before attempt number attempt + 1 (attempt 0 follows the first failure). */
 uint64_t bridge_backoff_ms(const struct bridge_conf *bc, uint32_t attempt, unsigned int *seed);
+
+/*
+ * bridge_resolve.c: bridge host names resolved by a short-lived thread
+ * that only calls getaddrinfo(); the answer comes back through the loop.
+ */
+struct bridge_lookup;
+/* sa is NULL when the name did not resolve, and why says why. */
+typedef void (*bridge_resolved_fn)(void *arg, const struct sockaddr_in *sa, const char *why);
+/* NULL with errno set. */
+struct bridge_resolver *bridge_resolver_new(struct ev_loop *l);
+/* Pending lookups are abandoned: their callbacks never run. */
+void bridge_resolver_free(struct bridge_resolver *r);
+/* A numeric IPv4 address, converted without any lookup: 0, or -EINVAL for a name. */
+int bridge_resolve_numeric(const char *host, uint16_t port, struct sockaddr_in *sa);
+/* cb runs on the loop once host is resolved or not; NULL with errno set (EAGAIN: too many). */
+struct bridge_lookup *bridge_resolve_start(struct bridge_resolver *r, const char *host,
+					   uint16_t port, bridge_resolved_fn cb, void *arg);
+/* The caller gives up on lk: cb will not run, the late answer is freed when it comes. */
+void bridge_resolve_cancel(struct bridge_lookup *lk);
 
 /* bridge_peer.c: which mqbroker is at the far end of each link, and its links. */
 #define BRIDGE_HELLO_TOPIC "$SYS/broker/mqbroker/bridge-hello"
