@@ -71,29 +71,50 @@ static __always_inline int pick_backend(const struct mqlb_config *cfg, __u32 *id
 	return -1;
 }
 
+/* gcd(a, b) for 16-bit values: Euclid needs at most 24 steps there. */
+static __always_inline __u32 gcd16(__u32 a, __u32 b)
+{
+	__u32 i, t;
+
+	for (i = 0; i < 24 && b; i++) {
+		t = a % b;
+		a = b;
+		b = t;
+	}
+	return a;
+}
+
 /*
  * Reserve a SNAT source port toward the backend by inserting the reverse
  * entry with BPF_NOEXIST: the insert itself is the reservation, so two live
  * flows can never share a translated tuple, even when racing on two CPUs.
  * Returns 0, -EEXIST when every candidate was taken, or the map error
  * (-E2BIG: table full).
+ *
+ * Candidates: a random start, then steps of a random stride coprime with
+ * the range, so they are MQLB_SNAT_TRIES distinct ports (all of a range
+ * that small). A stride of 1 would probe linearly, and taken ports would
+ * gather into runs that grow with the load: a 50,000-port range refused a
+ * SYN at one third full. With a random stride each candidate is taken
+ * about as often as the range is full.
  */
 static __always_inline int reserve_snat_port(const struct mqlb_config *cfg,
 					     struct mqlb_snat_key *sk,
 					     const struct mqlb_flow_key *key)
 {
 	__u32 range = (__u32)cfg->snat_port_max - cfg->snat_port_min + 1;
-	/*
-	 * One random start, then consecutive ports: independent random picks
-	 * could test the same taken port twice and miss the free one, while
-	 * a run of MQLB_SNAT_TRIES neighbours covers a small range entirely.
-	 */
-	__u32 start = bpf_get_prandom_u32();
+	__u32 start = bpf_get_prandom_u32() % range;
+	__u32 stride = 1;
 	int err = -EEXIST;
 	__u32 i;
 
+	if (range > MQLB_SNAT_TRIES) {
+		stride = 1 + bpf_get_prandom_u32() % (range - 1);
+		if (gcd16(range, stride) != 1)
+			stride = 1;
+	}
 	for (i = 0; i < MQLB_SNAT_TRIES; i++) {
-		__u16 port = cfg->snat_port_min + (start + i) % range;
+		__u16 port = cfg->snat_port_min + (start + i * stride) % range;
 
 		sk->snat_port_be = bpf_htons(port);
 		err = bpf_map_update_elem(&snat, sk, key, BPF_NOEXIST);

@@ -17,7 +17,7 @@
 #define MQLB_RING_SIZE        16384   /* slots of the weighted round-robin ring */
 #define MQLB_MAX_WEIGHT       256
 #define MQLB_DEFAULT_FLOWS    262144  /* flow table entries (config: flow-table-size) */
-#define MQLB_SNAT_TRIES       16      /* random SNAT port candidates tried per SYN */
+#define MQLB_SNAT_TRIES       16      /* distinct SNAT port candidates tried per SYN */
 #define MQLB_MAX_IFACES       8
 #define MQLB_CLIENT_ID_LEN    32      /* MQTT client id bytes kept per flow */
 
