@@ -15,7 +15,7 @@ $(eval $(call unit_test,test_mqbench_track,tests/bench/mqbench_track.c tests/ben
 $(O)/san/tests/unit/test_mqbench_track.o: CFLAGS += -Itests/bench
 
 # BENCH_ROUNDS=N (default 3), BENCH_QUICK=1 for a ~2-minute smoke run.
-bench: all
+bench: all $(O)/bench/bench_xdp
 	$(Q)BENCH_ROUNDS=$(BENCH_ROUNDS) BENCH_QUICK=$(BENCH_QUICK) tests/bench/bench.sh
 
 .PHONY: bench

@@ -104,7 +104,7 @@ log "results go to $OUT (rounds $ROUNDS${QUICK:+, quick})"
 	echo "loadavg_start=$(cut -d' ' -f1-3 /proc/loadavg)"
 	echo "rounds=$ROUNDS"
 	echo "quick=${QUICK:-0}"
-	echo "params=brokers without TIME_WAIT (tcp_max_tw_buckets=0 in their namespaces); conn-rate ${CR_SECS}s -k 64; fanout 1 pub -> 100 subs QoS 0 ${FAN_SECS}s -w 20; seed ${SEED_SUBS} subs x ${SEED_PUBS} pubs; brokers ${BRK_SECS}s after ${BRK_WARM}s warm-up, paced rows ${LAT_RATE} deliveries/s; idle ${IDLE}"
+	echo "params=conn-rate ${CR_SECS}s -k 64; fanout 1 pub -> 100 subs QoS 0 ${FAN_SECS}s -w 20; seed ${SEED_SUBS} subs x ${SEED_PUBS} pubs; brokers ${BRK_SECS}s after ${BRK_WARM}s warm-up, paced rows ${LAT_RATE} deliveries/s; idle ${IDLE}"
 } >"$OUT/meta.txt"
 
 # busy_pct SECONDS: the machine's busy share over SECONDS, in percent of all CPUs
@@ -221,8 +221,8 @@ lb_up() {
 import json, sys
 print(",".join(sorted({str(x["id"]) for x in json.load(sys.stdin)[0].get("xdp", [])})))')
 		[ -n "$ids" ] || { echo "no XDP program attached in ${P}lb"; return 1; }
-		# the daemon's own work (flow collector) is the run's too; XDP is the balancer's own
-		CPU_ARGS=(--cpu-pids "$BED_PIDS,$KSOFTIRQD,$MQLBD_PID" --bpf-prog "$ids")
+		# the balancer's own: its XDP program and its daemon (flow collector, RSTs)
+		CPU_ARGS=(--cpu-pids "$BED_PIDS,$KSOFTIRQD" --cpu-pid "$MQLBD_PID" --bpf-prog "$ids")
 		;;
 	esac
 	# Neighbours and routes warm, and a first connection proves the path.
@@ -253,12 +253,8 @@ mqb() {
 run_balancers() {
 	local round v i n=${#VARIANTS[@]} r
 	bed_up
-	# No TIME_WAIT on the brokers: the balancers that translate source addresses
-	# (mqlb, nftables, HAProxy's own connections) reuse SNAT ports within a minute,
-	# and a SYN from a reused port meets the broker's TIME_WAIT with another
-	# client's timestamps, so it waits out a 1 s SYN retransmit. That would charge
-	# one variant for the TIME_WAITs of the one before it.
-	for i in $(seq "$NBROKERS"); do nsx "b$i" sysctl -qw net.ipv4.tcp_max_tw_buckets=0; done
+	# The brokers keep their TIME_WAITs, as in production: each balancer must cope
+	# with SNAT ports reused within the minute (mqlb ends them with exact RSTs).
 	start_brokers_star
 	# The run's CPU: mqbench, these, the balancer, interrupts (mqbench adds itself).
 	BED_PIDS=$(IFS=,; echo "${CLEANUP_PIDS[*]}")
@@ -395,6 +391,16 @@ broker_measure() {
 }
 
 T0=$(date +%s)
+# The XDP program alone (BPF_PROG_TEST_RUN in a scratch namespace): steady where the
+# end-to-end figures are noisy.
+run_xdp_cost() {
+	local r
+	log "XDP program cost (make bench-xdp)"
+	r=$(tests/bpf/run.sh "$ROOT/build/bench/bench_xdp" -j 2>>"$OUT/mqbench-stderr.txt" | grep '^{')
+	record xdp 1 mqlb xdp-cost "${r:-null}"
+}
+
+[ "$ONLY" = brokers ] || run_xdp_cost
 [ "$ONLY" = brokers ] || run_balancers
 [ "$ONLY" = balancers ] || run_brokers
 log "measured in $(($(date +%s) - T0)) s; writing the report"
