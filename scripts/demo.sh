@@ -68,6 +68,8 @@ study_bridge() {
 	echo "restart_timeout 5"
 }
 start_mosquitto 3 "connection_messages true" "log_timestamp true"
+# broker3 first: a bridge that finds it not yet listening waits out restart_timeout (5 s).
+wait_port b3 1883 || { cat "$WORK/mosquitto-b3.log" >&2; exit 1; }
 for i in 1 2; do
 	mapfile -t lines < <(study_bridge "$i")
 	start_mosquitto "$i" "${lines[@]}"
@@ -75,7 +77,8 @@ done
 for i in 1 2 3; do
 	wait_port "b$i" 1883 || { cat "$WORK/mosquitto-b$i.log" >&2; exit 1; }
 done
-sleep 1 # the bridges connect (and subscribe) right after start
+wait_bridges_up 1 2
+sleep 0.2 # and subscribe, right after their CONNACK
 step "starting mqlbd (native XDP, MQTT health checks) on VIP $VIP:$VIP_PORT"
 HEALTH_LINE="health mqtt interval 1s timeout 500ms rise 2 fall 2" \
 	write_mqlbd_conf native "stats 127.0.0.1:9000 admin:mqlb"

@@ -171,6 +171,8 @@ start_mosquitto() {
 start_brokers_star() {
 	local i
 	start_mosquitto 3
+	# The hub first: a bridge that finds it not yet listening waits out its restart_timeout.
+	wait_port b3 1883 || fail "mosquitto in b3 did not start: $(cat "$WORK/mosquitto-b3.log")"
 	for i in $(seq "$NBROKERS"); do
 		[ "$i" = 3 ] && continue
 		start_mosquitto "$i" "connection bridge-b$i-to-b3" "address $(broker_addr 3):1883" \
@@ -179,6 +181,22 @@ start_brokers_star() {
 	for i in $(seq "$NBROKERS"); do
 		wait_port "b$i" 1883 || fail "mosquitto in b$i did not start: $(cat "$WORK/mosquitto-b$i.log")"
 	done
+	wait_bridges_up 1 2
+}
+
+# wait_bridges_up I...: broker b3 holds a connection from each broker I (its bridge), 10 s at most.
+wait_bridges_up() {
+	local i n
+	for _ in $(seq 100); do
+		n=0
+		for i in "$@"; do
+			nsx b3 ss -Htn state established "( sport = :1883 )" | awk -v a="$(broker_addr "$i"):" \
+				'index($4, a) == 1 {f = 1} END {exit !f}' && n=$((n + 1))
+		done
+		[ "$n" = $# ] && return 0
+		sleep 0.1
+	done
+	fail "the bridges of broker(s) $* to b3 did not connect: $(tail -3 "$WORK"/mosquitto-b*.log)"
 }
 
 wait_port() {
