@@ -212,14 +212,6 @@ static __always_inline int new_flow(struct xdp_md *ctx, struct pkt *p,
 	return forward_to_backend(ctx, p, f);
 }
 
-/* The backend still needs a RST from the collector (see kick_backend_rst_wanted()). */
-static __always_inline bool backend_rst_pending(const struct mqlb_flow *f)
-{
-	return (f->tcp_flags & MQLB_FLOW_BACKEND_LOST) ||
-	       (f->tcp_flags & (MQLB_FLOW_BACKEND_TIME_WAIT | MQLB_FLOW_FIN_CLIENT | MQLB_FLOW_RST)) ==
-		       (MQLB_FLOW_BACKEND_TIME_WAIT | MQLB_FLOW_FIN_CLIENT);
-}
-
 /*
  * Forget a closed flow so that a new SYN on the same client tuple starts
  * afresh. One whose backend still waits for the collector's RST is moved
@@ -245,7 +237,8 @@ static __always_inline void flow_recycle(const struct mqlb_flow_key *key, struct
 	struct mqlb_flow *r;
 
 	stat_inc(MQLB_STAT_FLOW_RECYCLED);
-	if (backend_rst_pending(f) && !bpf_map_update_elem(&flows, &rk, f, BPF_NOEXIST)) {
+	if (MQLB_FLOW_BACKEND_RST_DUE(f->tcp_flags) &&
+	    !bpf_map_update_elem(&flows, &rk, f, BPF_NOEXIST)) {
 		r = bpf_map_lookup_elem(&flows, &rk);
 		if (r)
 			__sync_fetch_and_or(&r->tcp_flags, MQLB_FLOW_RETIRED);

@@ -175,6 +175,11 @@ struct mqlb_snat_key {
  * port stays reserved until the collector has sent the RST and removed both.
  */
 #define MQLB_FLOW_RETIRED     (1U << 11)
+/* The collector owes the backend a RST: LOST (at reset_seq), or TIME_WAIT (at client_fin_seq). */
+#define MQLB_FLOW_BACKEND_RST_DUE(f)                                                           \
+	(((f) & MQLB_FLOW_BACKEND_LOST) ||                                                     \
+	 ((f) & (MQLB_FLOW_BACKEND_TIME_WAIT | MQLB_FLOW_FIN_CLIENT | MQLB_FLOW_RST)) ==      \
+		 (MQLB_FLOW_BACKEND_TIME_WAIT | MQLB_FLOW_FIN_CLIENT))
 #define MQLB_FLOW_CLOSED(f)                                                                    \
 	(((f) & MQLB_FLOW_RST) ||                                                              \
 	 (((f) & (MQLB_FLOW_FIN_CLIENT | MQLB_FLOW_FIN_BACKEND)) ==                             \

@@ -102,17 +102,15 @@ void kick_build(const struct mqlb_flow_key *key, uint32_t seq, uint8_t out[KICK_
 
 int kick_backend_rst_wanted(const struct mqlb_flow *f, uint32_t *seq)
 {
+	if (!MQLB_FLOW_BACKEND_RST_DUE(f->tcp_flags))
+		return -1;
 	if (f->tcp_flags & MQLB_FLOW_BACKEND_LOST) {
 		*seq = f->reset_seq;
 		return MQLB_STAT_FLOW_BACKEND_RST_LOST;
 	}
-	/* After a RST (from either side) there is no TIME_WAIT left to end. */
-	if ((f->tcp_flags & (MQLB_FLOW_BACKEND_TIME_WAIT | MQLB_FLOW_FIN_CLIENT | MQLB_FLOW_RST)) ==
-	    (MQLB_FLOW_BACKEND_TIME_WAIT | MQLB_FLOW_FIN_CLIENT)) {
-		*seq = f->client_fin_seq;
-		return MQLB_STAT_FLOW_BACKEND_RST_TIME_WAIT;
-	}
-	return -1;
+	/* Due only without a RST (from either side): after one no TIME_WAIT is left to end. */
+	*seq = f->client_fin_seq;
+	return MQLB_STAT_FLOW_BACKEND_RST_TIME_WAIT;
 }
 
 void kick_build_backend_rst(const struct mqlb_flow *f, uint32_t seq, uint8_t out[KICK_PROBE_LEN])
