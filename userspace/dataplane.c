@@ -248,9 +248,8 @@ static void gc_one(struct dataplane *dp, const struct mqlb_flow_key *key,
 	g->res->scanned++;
 	if (v != FLOW_KEEP)
 		reap_queue(dp, key, f, v, g->res);
-	else if (!MQLB_FLOW_CLOSED(f->tcp_flags) && f->backend_id < MQLB_MAX_BACKENDS) {
+	else if (!MQLB_FLOW_CLOSED(f->tcp_flags) && f->backend_id < MQLB_MAX_BACKENDS)
 		g->res->active[f->backend_id]++;
-	}
 }
 
 /* Add n to a counter only mqlbd writes, in CPU 0's slot of the per-CPU stats. */
