@@ -396,7 +396,8 @@ T0=$(date +%s)
 run_xdp_cost() {
 	local r
 	log "XDP program cost (make bench-xdp)"
-	r=$(tests/bpf/run.sh "$ROOT/build/bench/bench_xdp" -j 2>>"$OUT/mqbench-stderr.txt" | grep '^{')
+	r=$(MQLB_BENCH_JSON=1 tests/bpf/run.sh "$ROOT/build/bench/bench_xdp" 2>>"$OUT/mqbench-stderr.txt" |
+		grep '^{')
 	record xdp 1 mqlb xdp-cost "${r:-null}"
 }
 
