@@ -19,6 +19,7 @@ int broker_init(struct broker *b)
 	if (!b->loop)
 		return -errno;
 	b->start_ms = ev_clock_ms();
+	b->out_hold_ns = BROKER_OUT_HOLD_NS;
 	/* Only needs to differ between the brokers of one bridged set. */
 	b->id = ((uint64_t)getpid() << 40) ^ (b->start_ms << 8) ^ (uint64_t)(uintptr_t)b;
 	if (!b->id)

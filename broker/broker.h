@@ -24,6 +24,12 @@
 /* Past this much unsent output, QoS 0 to a client is dropped and QoS 1/2 queued. */
 #define BROKER_OUT_LIMIT	(1024 * 1024)
 #define BROKER_CONNECT_TIMEOUT_MS 5000
+/*
+ * Output to one connection waits for before_sleep to be written in one
+ * batch, but not longer than this: past it, what is pending is written
+ * between two events of the same loop iteration (client.c).
+ */
+#define BROKER_OUT_HOLD_NS	(50 * 1000)
 #define BROKER_FD_SETSIZE	65536
 
 /* ---- configuration (conf.c) ---- */
@@ -347,6 +353,8 @@ struct broker {
 	struct client *clients;		/* every open connection */
 	struct client *dirty;		/* FIFO: flushed oldest first */
 	struct client *dirty_tail;
+	uint64_t dirty_since_ns;	/* when the oldest pending output was committed */
+	uint64_t out_hold_ns;		/* BROKER_OUT_HOLD_NS; tests change it */
 	struct client *closed;		/* freed after the current iteration */
 	uint32_t nclients;
 	struct session **sess_buckets;

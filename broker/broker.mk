@@ -20,7 +20,8 @@ $(eval $(call unit_test,test_bridge_conf,broker/conf.c broker/bridge_conf.c brok
 $(eval $(call unit_test,test_bridge_topic,broker/conf.c broker/bridge_conf.c broker/topic.c \
 	broker/bridge_topic.c))
 $(eval $(call unit_test,test_broker_auth,broker/auth.c))
-$(O)/tests/test_subs $(O)/tests/test_broker_auth: LDLIBS += $(CRYPTO_LIBS)
+$(eval $(call unit_test,test_broker_out,$(BROKER_SRCS)))
+$(O)/tests/test_subs $(O)/tests/test_broker_auth $(O)/tests/test_broker_out: LDLIBS += $(CRYPTO_LIBS)
 
 # libFuzzer target for the codec; 'make fuzz-codec FUZZ_SECONDS=N'.
 FUZZ_SECONDS ?= 30
@@ -61,7 +62,8 @@ fuzz-broker: $(O)/fuzz/fuzz_broker
 # The broker's tests include broker/broker.h.
 $(O)/san/tests/unit/test_topic.o $(O)/san/tests/unit/test_subs.o \
 $(O)/san/tests/unit/test_broker_conf.o $(O)/san/tests/unit/test_bridge_conf.o \
-$(O)/san/tests/unit/test_bridge_topic.o $(O)/san/tests/unit/test_broker_auth.o: CFLAGS += -Ibroker
+$(O)/san/tests/unit/test_bridge_topic.o $(O)/san/tests/unit/test_broker_auth.o \
+$(O)/san/tests/unit/test_broker_out.o: CFLAGS += -Ibroker
 
 # The broker's integration tests against an ASan+UBSan build of it:
 # 'make broker-e2e-asan' (not part of 'make test', which runs them on the normal build).
