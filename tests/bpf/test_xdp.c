@@ -573,27 +573,39 @@ static void test_snat_exhausted(void **state)
  * with a random start and linear probing every port of a range of at most
  * 16 is tried, so the range always fills.
  */
-static void test_snat_small_range_fills(void **state)
+/*
+ * Fill an empty table with n SYNs (client ports 30000 on) toward backend 0
+ * only, rounds times over, in the SNAT range lo-hi; the SYNs not forwarded.
+ */
+static unsigned int syns_dropped_filling(struct lb *lb, __u16 lo, __u16 hi, unsigned int n,
+					 unsigned int rounds)
 {
 	static const uint16_t only0[] = { 0 };
 	unsigned int round, i, dropped = 0;
-	struct lb *lb = &E.lb;
 	struct frame in, out;
 	struct pkt_spec s;
 
-	NEED_LB();
 	set_ring(lb, only0, 1);
-	set_snat_range(lb, 20000, 20000 + MQLB_SNAT_TRIES - 1);
-	for (round = 0; round < 12; round++) {
+	set_snat_range(lb, lo, hi);
+	for (round = 0; round < rounds; round++) {
 		map_clear(lb->flows);
 		map_clear(lb->snat);
-		for (i = 0; i < MQLB_SNAT_TRIES; i++) {
-			spec_client(&s, CLIENT1, (uint16_t)(48000 + i), TF_SYN);
+		for (i = 0; i < n; i++) {
+			spec_client(&s, CLIENT1, (uint16_t)(30000 + i), TF_SYN);
 			pkt_build(&in, &s);
 			if (xdp_run(lb, &in, E.if_cli, &out) != XDP_REDIRECT)
 				dropped++;
 		}
 	}
+	return dropped;
+}
+
+static void test_snat_small_range_fills(void **state)
+{
+	unsigned int dropped;
+
+	NEED_LB();
+	dropped = syns_dropped_filling(&E.lb, 20000, 20000 + MQLB_SNAT_TRIES - 1, MQLB_SNAT_TRIES, 12);
 	print_message("%u of %u SYNs dropped while a SNAT port was free\n", dropped,
 		      12 * MQLB_SNAT_TRIES);
 	assert_int_equal(dropped, 0);
@@ -611,25 +623,10 @@ static void test_snat_small_range_fills(void **state)
  */
 static void test_snat_half_full_range(void **state)
 {
-	static const uint16_t only0[] = { 0 };
-	unsigned int round, i, dropped = 0;
-	struct lb *lb = &E.lb;
-	struct frame in, out;
-	struct pkt_spec s;
+	unsigned int dropped;
 
 	NEED_LB();
-	set_ring(lb, only0, 1);
-	set_snat_range(lb, 20000, 23999);
-	for (round = 0; round < 4; round++) {
-		map_clear(lb->flows);
-		map_clear(lb->snat);
-		for (i = 0; i < 2000; i++) {
-			spec_client(&s, CLIENT1, (uint16_t)(30000 + i), TF_SYN);
-			pkt_build(&in, &s);
-			if (xdp_run(lb, &in, E.if_cli, &out) != XDP_REDIRECT)
-				dropped++;
-		}
-	}
+	dropped = syns_dropped_filling(&E.lb, 20000, 23999, 2000, 4);
 	print_message("%u of 4 x 2000 SYNs dropped in a half-full 4,000-port range\n", dropped);
 	assert_in_range(dropped, 0, 1);
 }
