@@ -135,12 +135,11 @@ static __always_inline int reserve_snat_port(const struct mqlb_config *cfg,
 	return err;
 }
 
-/* TCP flag bits a packet adds to its flow, and the atomic update. */
+/* TCP flag bits a packet adds to its flow (with the caller's bits), and the atomic update. */
 static __always_inline void flow_note_tcp(struct mqlb_flow *f, const struct pkt *p,
-					  bool from_client, __u64 now)
+					  bool from_client, __u32 bits, __u64 now)
 {
 	const struct tcphdr *tcp = p->tcp;
-	__u32 bits = 0;
 
 	if (tcp->rst)
 		bits |= MQLB_FLOW_RST;

@@ -30,6 +30,7 @@
 #include "reset.h"
 #include "mqtt.h"
 #include "reap.h"
+#include "tcp_ts.h"
 
 #define AF_INET 2
 
@@ -79,7 +80,7 @@ static __always_inline int rst_back(struct xdp_md *ctx, struct pkt *p, __u32 sta
  * close the flow.
  */
 static __always_inline int emit(struct xdp_md *ctx, struct pkt *p, struct mqlb_flow *f,
-				bool to_backend, const __u8 *smac, const __u8 *dmac,
+				bool to_backend, __u32 bits, const __u8 *smac, const __u8 *dmac,
 				__u32 ifindex, __u64 now)
 {
 	int action;
@@ -89,7 +90,7 @@ static __always_inline int emit(struct xdp_md *ctx, struct pkt *p, struct mqlb_f
 	action = xmit(ctx, ifindex);
 	if (action == XDP_DROP)
 		return action;
-	flow_note_tcp(f, p, to_backend, now);
+	flow_note_tcp(f, p, to_backend, bits, now);
 	backend_count(f->backend_id, to_backend, p->ip_len);
 	stat_inc(to_backend ? MQLB_STAT_FWD_TO_BACKEND : MQLB_STAT_FWD_TO_CLIENT);
 	return action;
@@ -134,6 +135,7 @@ static __always_inline int forward_to_backend(struct xdp_md *ctx, struct pkt *p,
 					      struct mqlb_flow *f)
 {
 	__u64 now = bpf_ktime_get_ns();
+	__u32 bits = 0;
 	long rc;
 
 	rc = backend_nexthop(ctx, p, f, now);
@@ -143,7 +145,9 @@ static __always_inline int forward_to_backend(struct xdp_md *ctx, struct pkt *p,
 		return verdict(XDP_DROP, MQLB_STAT_DROP_FIB);
 
 	rewrite_tuple(p, f->snat_addr_be, f->backend_addr_be, f->snat_port_be, f->backend_port_be);
-	return emit(ctx, p, f, true, f->nh_smac, f->nh_dmac, f->nh_ifindex, now);
+	if (f->tcp_flags & MQLB_FLOW_TS_SHIFT)
+		bits = ts_to_backend(ctx, p, f, now);
+	return emit(ctx, p, f, true, bits, f->nh_smac, f->nh_dmac, f->nh_ifindex, now);
 }
 
 /*
@@ -158,6 +162,7 @@ static __always_inline int new_flow(struct xdp_md *ctx, struct pkt *p,
 	struct mqlb_flow nf = {};
 	struct mqlb_backend *be;
 	struct mqlb_flow *f;
+	__be32 *ts;
 	__u32 id = 0;
 	__u64 now;
 	long err;
@@ -189,6 +194,12 @@ static __always_inline int new_flow(struct xdp_md *ctx, struct pkt *p,
 	nf.cli_ifindex = ctx->ingress_ifindex;
 	nf.tcp_flags = MQLB_FLOW_SYN;
 	nf.client_isn = bpf_ntohl(p->tcp->seq);
+	ts = tcp_ts_find(ctx, p);
+	if (ts) {
+		/* This flow's TSvals start at the balancer's clock (bpf/tcp_ts.h). */
+		nf.ts_off = ts_clock(now) - bpf_ntohl(*ts);
+		nf.tcp_flags |= MQLB_FLOW_TS_SHIFT;
+	}
 	__builtin_memcpy(nf.cli_mac, p->eth->h_source, ETH_ALEN);
 	__builtin_memcpy(nf.lb_mac, p->eth->h_dest, ETH_ALEN);
 
@@ -208,6 +219,8 @@ static __always_inline int new_flow(struct xdp_md *ctx, struct pkt *p,
 	if (!f) /* removed under us; the client's SYN retransmission will retry */
 		return verdict(XDP_DROP, MQLB_STAT_DROP_NO_FLOW);
 	stat_inc(MQLB_STAT_FLOW_NEW);
+	if (nf.tcp_flags & MQLB_FLOW_TS_SHIFT)
+		stat_inc(MQLB_STAT_FLOW_TS_SHIFTED);
 	backend_flow_new(id);
 	return forward_to_backend(ctx, p, f);
 }
@@ -428,7 +441,9 @@ static __always_inline int from_backend(struct xdp_md *ctx, struct pkt *p,
 		return verdict(XDP_PASS, MQLB_STAT_PASS_NO_FLOW_REPLY);
 
 	rewrite_tuple(p, ck->vip_addr_be, ck->client_addr_be, ck->vip_port_be, ck->client_port_be);
-	return emit(ctx, p, f, false, f->lb_mac, f->cli_mac, f->cli_ifindex, bpf_ktime_get_ns());
+	if (f->tcp_flags & MQLB_FLOW_TS_SHIFT)
+		ts_to_client(ctx, p, f);
+	return emit(ctx, p, f, false, 0, f->lb_mac, f->cli_mac, f->cli_ifindex, bpf_ktime_get_ns());
 }
 
 SEC("xdp")

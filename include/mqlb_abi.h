@@ -161,9 +161,11 @@ struct mqlb_snat_key {
  * both at once), so its socket ends in TIME_WAIT, for 60 s on Linux. That
  * tuple's SNAT port would be reused sooner, and a SYN carrying another
  * client's timestamps meets the TIME_WAIT, which drops it as an old
- * duplicate: a 1 s SYN retransmission for the new client. When the flow is
- * collected, the daemon ends the TIME_WAIT with a RST at client_fin_seq
- * (RFC 1337's assassination, which Linux allows by default).
+ * duplicate: a 1 s SYN retransmission for the new client. Shifted
+ * timestamps (MQLB_FLOW_TS_SHIFT) make that SYN newer; when they do not
+ * cover the flow, the daemon ends the TIME_WAIT as it collects the flow,
+ * with a RST at client_fin_seq (RFC 1337's assassination, which Linux
+ * allows by default).
  */
 #define MQLB_FLOW_BACKEND_TIME_WAIT (1U << 10)
 /*
@@ -175,11 +177,32 @@ struct mqlb_snat_key {
  * port stays reserved until the collector has sent the RST and removed both.
  */
 #define MQLB_FLOW_RETIRED     (1U << 11)
-/* The collector owes the backend a RST: LOST (at reset_seq), or TIME_WAIT (at client_fin_seq). */
+/*
+ * The client's SYN carried TCP timestamps: every client TSval goes to the
+ * backend plus ts_off, every backend TSecr comes back minus it, so that a
+ * later SYN on the same SNAT port is newer than this flow's last TSval and
+ * the broker's TIME_WAIT lets it in (bpf/tcp_ts.h).
+ */
+#define MQLB_FLOW_TS_SHIFT    (1U << 12)
+/*
+ * A client segment at or after its FIN carried no shifted TSval behind the
+ * balancer's clock (or none at all): a later SYN might not be newer, so a
+ * broker's TIME_WAIT still needs the collector's RST.
+ */
+#define MQLB_FLOW_TS_STALE    (1U << 13)
+/* The backend holds TIME_WAIT on the SNAT tuple (no RST from either side ended it). */
+#define MQLB_FLOW_BACKEND_IN_TIME_WAIT(f)                                                      \
+	(((f) & (MQLB_FLOW_BACKEND_TIME_WAIT | MQLB_FLOW_FIN_CLIENT | MQLB_FLOW_RST)) ==       \
+	 (MQLB_FLOW_BACKEND_TIME_WAIT | MQLB_FLOW_FIN_CLIENT))
+/* ... and the shifted timestamps let the next SYN on the port through it. */
+#define MQLB_FLOW_TS_COVERS(f) (((f) & (MQLB_FLOW_TS_SHIFT | MQLB_FLOW_TS_STALE)) == MQLB_FLOW_TS_SHIFT)
+/*
+ * The collector owes the backend a RST: LOST (at reset_seq), or a
+ * TIME_WAIT the timestamps do not cover (at client_fin_seq).
+ */
 #define MQLB_FLOW_BACKEND_RST_DUE(f)                                                           \
 	(((f) & MQLB_FLOW_BACKEND_LOST) ||                                                     \
-	 ((f) & (MQLB_FLOW_BACKEND_TIME_WAIT | MQLB_FLOW_FIN_CLIENT | MQLB_FLOW_RST)) ==      \
-		 (MQLB_FLOW_BACKEND_TIME_WAIT | MQLB_FLOW_FIN_CLIENT))
+	 (MQLB_FLOW_BACKEND_IN_TIME_WAIT(f) && !MQLB_FLOW_TS_COVERS(f)))
 #define MQLB_FLOW_CLOSED(f)                                                                    \
 	(((f) & MQLB_FLOW_RST) ||                                                              \
 	 (((f) & (MQLB_FLOW_FIN_CLIENT | MQLB_FLOW_FIN_BACKEND)) ==                             \
@@ -200,7 +223,7 @@ struct mqlb_flow {
 	__u16 backend_id;
 	__u16 keepalive_s;       /* MQTT keep-alive from CONNECT (0 = none/unknown) */
 	__u32 tcp_flags;         /* MQLB_FLOW_*, updated with atomic or */
-	__u32 client_isn;        /* client's initial sequence number, from its SYN (host order) */
+	__u32 ts_off;            /* added to client TSvals (MQLB_FLOW_TS_SHIFT) */
 	__u32 cli_ifindex;       /* where the client's frames arrive and replies leave */
 	__u8 cli_mac[6];         /* source MAC of the SYN: next hop back to the client */
 	__u8 lb_mac[6];          /* destination MAC of the SYN: our own MAC on that side */
@@ -223,6 +246,7 @@ struct mqlb_flow {
 	__u8 mqtt_flags;         /* MQLB_MQTT_*: how the first payload was judged */
 	__u8 pad;
 	char client_id[MQLB_CLIENT_ID_LEN]; /* not NUL-terminated; bytes as sent */
+	__u32 client_isn;        /* client's initial sequence number, from its SYN (host order) */
 };
 
 #define MQLB_NEXTHOP_TTL_NS (1000ULL * 1000 * 1000)
@@ -312,9 +336,11 @@ enum mqlb_stat {
 	MQLB_STAT_MQTT_NOT_MQTT,
 	MQLB_STAT_MQTT_STRICT_RESET,    /* strict: malformed or not MQTT, flow refused */
 	MQLB_STAT_RESET_REFUSED,        /* RST to a client segment of a refused flow */
+	MQLB_STAT_FLOW_TS_SHIFTED,      /* new flow with TCP timestamps, shifted (MQLB_FLOW_TS_SHIFT) */
 	/* Written by mqlbd when it collects a flow (one CPU's slot), never by the program. */
 	MQLB_STAT_FLOW_BACKEND_RST_TIME_WAIT, /* RST ending the backend's TIME_WAIT */
 	MQLB_STAT_FLOW_BACKEND_RST_LOST,      /* RST to a live backend of a BACKEND_LOST flow */
+	MQLB_STAT_FLOW_BACKEND_TIME_WAIT_TS,  /* backend TIME_WAIT left to the shifted timestamps */
 	MQLB_STAT_MAX,
 };
 
@@ -369,8 +395,10 @@ static const char *const mqlb_stat_names[MQLB_STAT_MAX] = {
 	[MQLB_STAT_MQTT_NOT_MQTT] = "mqtt_not_mqtt",
 	[MQLB_STAT_MQTT_STRICT_RESET] = "mqtt_strict_reset",
 	[MQLB_STAT_RESET_REFUSED] = "reset_refused",
+	[MQLB_STAT_FLOW_TS_SHIFTED] = "flow_ts_shifted",
 	[MQLB_STAT_FLOW_BACKEND_RST_TIME_WAIT] = "flow_backend_rst_time_wait",
 	[MQLB_STAT_FLOW_BACKEND_RST_LOST] = "flow_backend_rst_lost",
+	[MQLB_STAT_FLOW_BACKEND_TIME_WAIT_TS] = "flow_backend_time_wait_ts",
 };
 
 static const char *const mqlb_backend_state_names[] = {

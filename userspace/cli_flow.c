@@ -45,6 +45,22 @@ static const char *flow_mqtt(const struct mqlb_flow *f, char *buf, size_t len)
 	return buf;
 }
 
+/*
+ * A retired flow is keyed by its SNAT tuple (MQLB_FLOW_RETIRED): its
+ * client is gone from the table and is not printed as one.
+ */
+static bool flow_retired(const struct snap_flow *fl)
+{
+	return fl->f.tcp_flags & MQLB_FLOW_RETIRED;
+}
+
+static const char *flow_client(const struct snap_flow *fl, char *buf, size_t len)
+{
+	if (flow_retired(fl))
+		return "-";
+	return fmt_addr(fl->key.client_addr_be, fl->key.client_port_be, buf, len);
+}
+
 int flow_print_plain(FILE *out, const struct snapshot *s, const char *only)
 {
 	size_t i;
@@ -62,7 +78,7 @@ int flow_print_plain(FILE *out, const struct snapshot *s, const char *only)
 			 fmt_addr(fl->f.snat_addr_be, fl->f.snat_port_be, snat, sizeof(snat)),
 			 fmt_addr(fl->f.backend_addr_be, fl->f.backend_port_be, be, sizeof(be)));
 		fprintf(out, "%-21s  %-10s  %-45s  %8s  %8s  %-11s  %-9s  %s%s\n",
-			fmt_addr(fl->key.client_addr_be, fl->key.client_port_be, cli, sizeof(cli)),
+			flow_client(fl, cli, sizeof(cli)),
 			flow_backend_name(s, fl, name, sizeof(name)), tr,
 			fmt_duration(since(s, fl->f.created_ns), age, sizeof(age)),
 			fmt_duration(since(s, fl->f.last_ns), idle, sizeof(idle)),
@@ -87,11 +103,14 @@ int flow_print_json(json_writer_t *w, const struct snapshot *s, const char *only
 		if (!flow_matches(s, fl, only))
 			continue;
 		jsonw_start_object(w);
-		jsonw_string_field(
-		    w, "client",
-		    fmt_addr(fl->key.client_addr_be, fl->key.client_port_be, a, sizeof(a)));
-		jsonw_string_field(
-		    w, "vip", fmt_addr(fl->key.vip_addr_be, fl->key.vip_port_be, a, sizeof(a)));
+		if (flow_retired(fl)) {
+			jsonw_null_field(w, "client");
+			jsonw_null_field(w, "vip");
+		} else {
+			jsonw_string_field(w, "client", flow_client(fl, a, sizeof(a)));
+			jsonw_string_field(w, "vip", fmt_addr(fl->key.vip_addr_be,
+							      fl->key.vip_port_be, a, sizeof(a)));
+		}
 		jsonw_string_field(w, "backend", flow_backend_name(s, fl, name, sizeof(name)));
 		jsonw_uint_field(w, "backend_id", fl->f.backend_id);
 		jsonw_string_field(w, "snat",
@@ -103,6 +122,8 @@ int flow_print_json(json_writer_t *w, const struct snapshot *s, const char *only
 		jsonw_uint_field(w, "idle_ms", since(s, fl->f.last_ns) / 1000000ULL);
 		jsonw_string_field(w, "tcp_state", flow_tcp_state(fl->f.tcp_flags));
 		jsonw_uint_field(w, "tcp_flags", fl->f.tcp_flags);
+		/* TSvals shifted by the data plane (bpf/tcp_ts.h) */
+		jsonw_bool_field(w, "tcp_ts_shifted", fl->f.tcp_flags & MQLB_FLOW_TS_SHIFT);
 		if (mqtt_outcome_name(fl->f.mqtt_flags))
 			jsonw_string_field(w, "mqtt", mqtt_outcome_name(fl->f.mqtt_flags));
 		else

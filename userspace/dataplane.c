@@ -288,6 +288,8 @@ int dp_gc(struct dataplane *dp, uint64_t now_ns, const struct flow_timeouts *t,
 	res->rst_failed = dp->rst->failed;
 	stat_add(dp, MQLB_STAT_FLOW_BACKEND_RST_TIME_WAIT, res->rst_time_wait);
 	stat_add(dp, MQLB_STAT_FLOW_BACKEND_RST_LOST, res->rst_lost);
+	res->time_wait_ts = dp->rst->sent[MQLB_STAT_FLOW_BACKEND_TIME_WAIT_TS];
+	stat_add(dp, MQLB_STAT_FLOW_BACKEND_TIME_WAIT_TS, res->time_wait_ts);
 	return err;
 }
 

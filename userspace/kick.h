@@ -30,8 +30,9 @@ void kick_build(const struct mqlb_flow_key *key, uint32_t seq, uint8_t out[KICK_
  *                      checks while running) keeps the connection until its
  *                      own keep-alive check gives up.
  *   BACKEND_TIME_WAIT  the broker closed first and holds TIME_WAIT, which
- *                      would drop a SYN reusing the SNAT port;
- *                      seq = client_fin_seq.
+ *                      would drop a SYN reusing the SNAT port, unless the
+ *                      flow's shifted timestamps make that SYN newer
+ *                      (MQLB_FLOW_TS_COVERS); seq = client_fin_seq.
  * Returns the kind (MQLB_STAT_FLOW_BACKEND_RST_*) with *seq, or -1: none.
  */
 int kick_backend_rst_wanted(const struct mqlb_flow *f, uint32_t *seq);
@@ -42,7 +43,9 @@ void kick_build_backend_rst(const struct mqlb_flow *f, uint32_t seq, uint8_t out
 struct kick_batch {
 	int fd;
 	unsigned int n;
-	uint64_t sent[MQLB_STAT_MAX]; /* by kind, since the caller last cleared it */
+	/* by kind, since the caller last cleared it; FLOW_BACKEND_TIME_WAIT_TS counts the
+	 * TIME_WAITs that needed no RST (MQLB_FLOW_TS_COVERS) */
+	uint64_t sent[MQLB_STAT_MAX];
 	uint64_t failed;
 	uint8_t kind[KICK_BATCH];
 	uint8_t pkt[KICK_BATCH][KICK_PROBE_LEN];

@@ -104,7 +104,9 @@ static size_t put_tcp(uint8_t *p, const struct pkt_spec *s)
 	p[13] = s->flags;
 	tcp->window = htons(64240);
 	memset(p + sizeof(*tcp), 1 /* NOP */, s->tcp_opt_len);
-	if (s->tcp_opt_len >= 4) {
+	if (s->tcp_opts) {
+		memcpy(p + sizeof(*tcp), s->tcp_opts, s->tcp_opt_len);
+	} else if (s->tcp_opt_len >= 4) {
 		/* MSS 1460, as a SYN would carry. */
 		p[20] = 2;
 		p[21] = 4;

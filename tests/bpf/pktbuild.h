@@ -52,6 +52,7 @@ struct pkt_spec {
 	uint32_t seq, ack_seq;
 	uint8_t doff;             /* 0: 5 + tcp_opt_len / 4; else written as is */
 	uint8_t tcp_opt_len;      /* option bytes present (MSS, then NOPs), multiple of 4 */
+	const uint8_t *tcp_opts;  /* if set: the tcp_opt_len option bytes, written as they are */
 	const void *payload;
 	size_t payload_len;
 	size_t pad_to;            /* append zero Ethernet padding up to this frame length */

@@ -106,8 +106,8 @@ static inline void fixture_fill(struct snapshot *s)
 
 	s->flows = calloc(3, sizeof(*s->flows));
 	s->nflows = 3;
-	fix_flow(&s->flows[0], "10.201.1.10", 40000, 10001, "10.201.2.11", 0, FIX_EST, 125, 3, 4,
-		 "sensor-1");
+	fix_flow(&s->flows[0], "10.201.1.10", 40000, 10001, "10.201.2.11", 0,
+		 FIX_EST | MQLB_FLOW_TS_SHIFT, 125, 3, 4, "sensor-1");
 	fix_flow(&s->flows[1], "10.201.1.10", 40001, 10002, "10.201.2.13", 5,
 		 FIX_EST | MQLB_FLOW_FIN_CLIENT, 2, 0, 0, "");
 	s->flows[1].f.mqtt_flags = MQLB_MQTT_NOT_MQTT;

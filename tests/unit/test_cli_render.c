@@ -37,9 +37,9 @@ static const char GOLD_BACKEND_JSON[] =
 	"{\"id\":7,\"name\":\"weird\",\"address\":\"10.201.2.14:1883\",\"state\":\"unknown\",\"weight\":1,\"active\":0,\"max\":0,\"total\":0,\"packets_in\":0,\"bytes_in\":0,\"packets_out\":0,\"bytes_out\":0,\"check\":\"none\",\"check_message\":null,\"check_latency_us\":null,\"in_state_ms\":null}]\n";
 
 static const char GOLD_FLOW_JSON[] =
-	"[{\"client\":\"10.201.1.10:40000\",\"vip\":\"10.201.1.1:1883\",\"backend\":\"b1\",\"backend_id\":0,\"snat\":\"10.201.2.1:10001\",\"backend_address\":\"10.201.2.11:1883\",\"age_ms\":125000,\"idle_ms\":3000,\"tcp_state\":\"established\",\"tcp_flags\":7,\"mqtt\":\"parsed\",\"mqtt_level\":4,\"mqtt_bridge\":false,\"keepalive_s\":60,\"client_id\":\"sensor-1\",\"client_id_truncated\":false},"
-	"{\"client\":\"10.201.1.10:40001\",\"vip\":\"10.201.1.1:1883\",\"backend\":\"#5\",\"backend_id\":5,\"snat\":\"10.201.2.1:10002\",\"backend_address\":\"10.201.2.13:1883\",\"age_ms\":2000,\"idle_ms\":0,\"tcp_state\":\"fin-client\",\"tcp_flags\":15,\"mqtt\":\"not-mqtt\",\"mqtt_level\":null,\"mqtt_bridge\":false,\"keepalive_s\":0,\"client_id\":null,\"client_id_truncated\":false},"
-	"{\"client\":\"10.201.1.20:5000\",\"vip\":\"10.201.1.1:1883\",\"backend\":\"#9\",\"backend_id\":9,\"snat\":\"10.201.2.1:10003\",\"backend_address\":\"10.201.2.11:1883\",\"age_ms\":0,\"idle_ms\":0,\"tcp_state\":\"syn\",\"tcp_flags\":1,\"mqtt\":\"parsed\",\"mqtt_level\":5,\"mqtt_bridge\":true,\"keepalive_s\":60,\"client_id\":\"x\\\"y\",\"client_id_truncated\":true}]\n";
+	"[{\"client\":\"10.201.1.10:40000\",\"vip\":\"10.201.1.1:1883\",\"backend\":\"b1\",\"backend_id\":0,\"snat\":\"10.201.2.1:10001\",\"backend_address\":\"10.201.2.11:1883\",\"age_ms\":125000,\"idle_ms\":3000,\"tcp_state\":\"established\",\"tcp_flags\":4103,\"tcp_ts_shifted\":true,\"mqtt\":\"parsed\",\"mqtt_level\":4,\"mqtt_bridge\":false,\"keepalive_s\":60,\"client_id\":\"sensor-1\",\"client_id_truncated\":false},"
+	"{\"client\":\"10.201.1.10:40001\",\"vip\":\"10.201.1.1:1883\",\"backend\":\"#5\",\"backend_id\":5,\"snat\":\"10.201.2.1:10002\",\"backend_address\":\"10.201.2.13:1883\",\"age_ms\":2000,\"idle_ms\":0,\"tcp_state\":\"fin-client\",\"tcp_flags\":15,\"tcp_ts_shifted\":false,\"mqtt\":\"not-mqtt\",\"mqtt_level\":null,\"mqtt_bridge\":false,\"keepalive_s\":0,\"client_id\":null,\"client_id_truncated\":false},"
+	"{\"client\":\"10.201.1.20:5000\",\"vip\":\"10.201.1.1:1883\",\"backend\":\"#9\",\"backend_id\":9,\"snat\":\"10.201.2.1:10003\",\"backend_address\":\"10.201.2.11:1883\",\"age_ms\":0,\"idle_ms\":0,\"tcp_state\":\"syn\",\"tcp_flags\":1,\"tcp_ts_shifted\":false,\"mqtt\":\"parsed\",\"mqtt_level\":5,\"mqtt_bridge\":true,\"keepalive_s\":60,\"client_id\":\"x\\\"y\",\"client_id_truncated\":true}]\n";
 
 struct capture {
 	char *data;
@@ -197,6 +197,30 @@ static void test_flow_filter(void **state)
 	free(out);
 }
 
+/* A retired flow is keyed by its SNAT tuple: no client is shown for it, in either form. */
+static void test_flow_retired(void **state)
+{
+	struct snapshot *s = *state;
+	struct capture c;
+	char *out;
+	int ret;
+
+	s->flows[1].f.tcp_flags |= MQLB_FLOW_RETIRED;
+	flow_print_plain(cap_open(&c), s, "#5");
+	out = cap_close(&c);
+	assert_non_null(strstr(out, "\n-                      #5  "));
+	assert_non_null(strstr(out, "retired"));
+	assert_null(strstr(out, "40001"));
+	free(out);
+
+	out = render_json(flow_print_json, s, "#5", &ret);
+	assert_int_equal(ret, 0);
+	assert_non_null(strstr(out, "[{\"client\":null,\"vip\":null,\"backend\":\"#5\""));
+	assert_non_null(strstr(out, "\"tcp_state\":\"retired\""));
+	assert_json_parses(out);
+	free(out);
+}
+
 /* The counter list grows with the data plane, so the golden is built from the ABI names. */
 static void test_stats_plain(void **state)
 {
@@ -338,6 +362,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_flow_plain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flow_json, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flow_filter, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flow_retired, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stats_plain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stats_json, setup, teardown),
 		cmocka_unit_test(test_empty_snapshot),

@@ -102,6 +102,14 @@ static void test_backend_rst_wanted(void **state)
 		/* lost takes precedence: its SEQ is the one the broker is waiting for */
 		{ fins | MQLB_FLOW_BACKEND_TIME_WAIT | MQLB_FLOW_BACKEND_LOST,
 		  MQLB_STAT_FLOW_BACKEND_RST_LOST, 1000 },
+		/* shifted timestamps let the next SYN through the TIME_WAIT: no RST */
+		{ fins | MQLB_FLOW_BACKEND_TIME_WAIT | MQLB_FLOW_TS_SHIFT, -1, 0 },
+		/* ... unless the flow's last TSval was not behind the balancer's clock */
+		{ fins | MQLB_FLOW_BACKEND_TIME_WAIT | MQLB_FLOW_TS_SHIFT | MQLB_FLOW_TS_STALE,
+		  MQLB_STAT_FLOW_BACKEND_RST_TIME_WAIT, 2000 },
+		/* timestamps do nothing for a broker that lost its client */
+		{ est | MQLB_FLOW_RST | MQLB_FLOW_BACKEND_LOST | MQLB_FLOW_TS_SHIFT,
+		  MQLB_STAT_FLOW_BACKEND_RST_LOST, 1000 },
 	};
 	struct mqlb_flow f = { .reset_seq = 1000, .client_fin_seq = 2000 };
 	size_t i;
@@ -138,6 +146,13 @@ static void test_batch(void **state)
 	b.fd = -1;
 	kick_batch_add(&b, &f);
 	assert_int_equal(b.n, 0);
+	/* A TIME_WAIT the timestamps cover is counted, not queued. */
+	f.tcp_flags |= MQLB_FLOW_TS_SHIFT;
+	kick_batch_add(&b, &f);
+	assert_int_equal(b.n, 0);
+	assert_int_equal(b.sent[MQLB_STAT_FLOW_BACKEND_TIME_WAIT_TS], 1);
+	assert_int_equal(b.sent[MQLB_STAT_FLOW_BACKEND_RST_TIME_WAIT], 0);
+	f.tcp_flags &= ~MQLB_FLOW_TS_SHIFT;
 	b.fd = kick_open();
 	if (b.fd < 0)
 		skip();

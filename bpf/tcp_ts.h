@@ -1,0 +1,163 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * TCP timestamps (RFC 7323) shifted per flow, so that a broker's
+ * TIME_WAIT accepts the next SYN on a reused SNAT port.
+ *
+ * A broker closes first after DISCONNECT and holds TIME_WAIT on its side
+ * of the SNAT tuple for 60 s. Linux lets a SYN reopen a TIME_WAIT tuple
+ * when its TSval is newer than the last one the old connection sent
+ * (tcp_timewait_state_process()); another client's TSval is newer only by
+ * chance, and a refused SYN costs that client a 1 s retransmission.
+ *
+ * So the data plane gives each flow a TSval clock of its own: the SYN's
+ * TSval becomes the balancer's clock (ts_clock(), 65.5 µs ticks) and
+ * every later client TSval keeps the same offset; the backend's TSecr is
+ * shifted back on the way to the client, which so sees its own values.
+ * A client's clock ticks at most every millisecond (Linux, the BSDs), 15
+ * times slower than ts_clock(), so the last TSval of a closed flow stays
+ * behind ts_clock() and any later SYN on that port is newer. Whether it
+ * did is checked on the client's FIN and what follows it: a flow whose
+ * last TSval was not behind (a microsecond TSval clock, a flow of days
+ * whose offset wrapped) is marked MQLB_FLOW_TS_STALE and still gets the
+ * daemon's RST, as does a flow without timestamps.
+ */
+#ifndef MQLB_BPF_TCP_TS_H
+#define MQLB_BPF_TCP_TS_H
+
+#include <linux/bpf.h>
+#include <linux/tcp.h>
+#include <bpf/bpf_endian.h>
+#include "parse.h"
+#include "csum.h"
+
+#define TCPOPT_EOL_ 0
+#define TCPOPT_NOP_ 1
+#define TCPOPT_TS_  8
+#define TCPOLEN_TS_ 10
+/* NOP, NOP, kind 8, length 10: how Linux and most stacks lead every non-SYN segment. */
+#define TCP_TS_LEAD 0x0101080aU
+#define TCP_OPT_MAX 40
+
+/* The balancer's TSval clock: bpf_ktime_get_ns() in 65.536 µs ticks. */
+static __always_inline __u32 ts_clock(__u64 now_ns)
+{
+	return (__u32)(now_ns >> 16);
+}
+
+/*
+ * Walk the TCP options at frame offset opt_off, optlen bytes long, for
+ * the timestamps option: returns the offset of its TSval from opt_off, or
+ * -1 when there is none or the options are malformed (then the segment
+ * goes on untouched, for the broker to judge). A global function, so the
+ * verifier checks its loop once, on its own, rather than at each of the
+ * paths that forward a segment (inlined there, the program no longer fit
+ * the verifier's budget).
+ */
+__noinline int mqlb_tcp_ts_walk(struct xdp_md *ctx, __u32 opt_off, __u32 optlen)
+{
+	__u8 *data = (__u8 *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u8 *opt;
+	__u32 off = 0, i;
+
+	/* check_ours() leaves one place for the options: after 14 + 20 + 20 bytes. */
+	if (opt_off > 64 || optlen > TCP_OPT_MAX)
+		return -1;
+	opt = data + opt_off;
+	for (i = 0; i < TCP_OPT_MAX; i++) {
+		const __u8 *o;
+		__u8 kind, len;
+
+		if (off >= optlen || off >= TCP_OPT_MAX)
+			return -1;
+		/* Both bytes through one checked pointer, which the verifier follows. */
+		o = opt + off;
+		if ((void *)(o + 2) > data_end) {
+			/* Only a last NOP or EOL fits in one byte; neither is what we look for. */
+			return -1;
+		}
+		kind = o[0];
+		if (kind == TCPOPT_EOL_)
+			return -1;
+		if (kind == TCPOPT_NOP_) {
+			off++;
+			continue;
+		}
+		len = o[1];
+		if (len < 2 || off + len > optlen)
+			return -1;
+		if (kind == TCPOPT_TS_)
+			return len == TCPOLEN_TS_ ? (int)off + 2 : -1;
+		off += len;
+	}
+	return -1;
+}
+
+/*
+ * The TSval of a segment whose header check_ours() accepted (TSecr
+ * follows it), or NULL. The layout of nearly every segment is read at a
+ * fixed place; anything else is walked.
+ */
+static __always_inline __be32 *tcp_ts_find(struct xdp_md *ctx, const struct pkt *p)
+{
+	__u8 *opt = (__u8 *)(p->tcp + 1);
+	__be32 *ts;
+	int off;
+
+	if (p->tcp->doff >= 8 && (void *)(opt + 12) <= p->data_end &&
+	    *(__be32 *)opt == bpf_htonl(TCP_TS_LEAD))
+		return (__be32 *)(opt + 4);
+	if (p->tcp->doff <= 5)
+		return NULL;
+	off = mqlb_tcp_ts_walk(ctx, (__u32)((void *)opt - (void *)(long)ctx->data),
+			       (__u32)p->tcp->doff * 4 - sizeof(struct tcphdr));
+	if (off < 0 || off > TCP_OPT_MAX - 8)
+		return NULL;
+	ts = (__be32 *)(opt + off);
+	if ((void *)(ts + 2) > p->data_end)
+		return NULL;
+	return ts;
+}
+
+/* Replace a 32-bit word of the TCP header or options, keeping the checksum right. */
+static __always_inline void tcp_word_set(struct tcphdr *tcp, __be32 *w, __u32 val)
+{
+	__be32 nv = bpf_htonl(val);
+
+	csum_replace4(&tcp->check, *w, nv);
+	*w = nv;
+}
+
+/*
+ * Client -> backend: shift the TSval. Returns MQLB_FLOW_TS_STALE for a
+ * segment at or after the client's FIN whose shifted TSval is not behind
+ * ts_clock(now), or that has none; else 0.
+ */
+static __always_inline __u32 ts_to_backend(struct xdp_md *ctx, struct pkt *p,
+					    const struct mqlb_flow *f, __u64 now)
+{
+	bool closing = p->tcp->fin || (f->tcp_flags & MQLB_FLOW_FIN_CLIENT);
+	__be32 *ts = tcp_ts_find(ctx, p);
+	__u32 val;
+
+	if (!ts)
+		return closing ? MQLB_FLOW_TS_STALE : 0;
+	val = bpf_ntohl(*ts) + f->ts_off;
+	tcp_word_set(p->tcp, ts, val);
+	return closing && (__s32)(ts_clock(now) - val) <= 0 ? MQLB_FLOW_TS_STALE : 0;
+}
+
+/* Backend -> client: shift the TSecr back (it only means something with ACK set). */
+static __always_inline void ts_to_client(struct xdp_md *ctx, struct pkt *p,
+					 const struct mqlb_flow *f)
+{
+	__be32 *ts;
+
+	if (!p->tcp->ack)
+		return;
+	ts = tcp_ts_find(ctx, p);
+	if (ts)
+		tcp_word_set(p->tcp, ts + 1, bpf_ntohl(ts[1]) - f->ts_off);
+}
+
+#endif

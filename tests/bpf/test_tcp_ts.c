@@ -1,0 +1,411 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * BPF_PROG_TEST_RUN tests of the per-flow TCP timestamp shift
+ * (bpf/tcp_ts.h): a client SYN with timestamps starts the flow's TSvals
+ * at the balancer's clock, every later client TSval keeps the offset, the
+ * backend's TSecr comes back unshifted, options in any order are found,
+ * malformed ones are left alone, and a closing flow is judged covered
+ * (no RST owed to a broker in TIME_WAIT) or stale.
+ *
+ * The harness is test_xdp.c's (fixtures.h); see there for the namespace.
+ * Every output frame is compared whole with one built from scratch, so the
+ * incremental checksum updates are checked too.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "mqlb_abi.h"
+#include "mqlb_xdp.skel.h"
+#include "pktbuild.h"
+/* fixtures.h is test_xdp.c's too: what only that file uses is unused here. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-function"
+#pragma GCC diagnostic ignored "-Wunused-const-variable"
+#include "fixtures.h"
+#pragma GCC diagnostic pop
+
+/* TCP options as bytes; a builder appends, the frame takes them verbatim. */
+struct opts {
+	uint8_t b[40];
+	uint8_t n;
+};
+
+static void o_put(struct opts *o, const uint8_t *b, size_t n)
+{
+	assert_true(o->n + n <= sizeof(o->b));
+	memcpy(o->b + o->n, b, n);
+	o->n = (uint8_t)(o->n + n);
+}
+
+static void o_ts(struct opts *o, uint32_t tsval, uint32_t tsecr)
+{
+	uint8_t b[10] = { 8, 10 };
+	uint32_t v = htonl(tsval), e = htonl(tsecr);
+
+	memcpy(b + 2, &v, 4);
+	memcpy(b + 6, &e, 4);
+	o_put(o, b, sizeof(b));
+}
+
+static void o_nops(struct opts *o, size_t n)
+{
+	static const uint8_t nop[40] = { 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+					 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1 };
+
+	o_put(o, nop, n);
+}
+
+/* What Linux puts in a SYN: MSS, SACK permitted, timestamps, NOP, window scale. */
+static struct opts syn_opts(uint32_t tsval, uint32_t tsecr)
+{
+	static const uint8_t mss_sack[6] = { 2, 4, 0x05, 0xb4, 4, 2 };
+	static const uint8_t nop_ws[4] = { 1, 3, 3, 7 };
+	struct opts o = { .n = 0 };
+
+	o_put(&o, mss_sack, sizeof(mss_sack));
+	o_ts(&o, tsval, tsecr);
+	o_put(&o, nop_ws, sizeof(nop_ws));
+	return o;
+}
+
+/* What Linux puts in every other segment: NOP, NOP, timestamps. */
+static struct opts ts_opts(uint32_t tsval, uint32_t tsecr)
+{
+	struct opts o = { .n = 0 };
+
+	o_nops(&o, 2);
+	o_ts(&o, tsval, tsecr);
+	return o;
+}
+
+/* A SACK block ahead of the timestamps: found by walking the options. */
+static struct opts sack_then_ts(uint32_t tsval, uint32_t tsecr)
+{
+	static const uint8_t sack[10] = { 5, 10, 0, 0, 0x10, 0, 0, 0, 0x20, 0 };
+	struct opts o = { .n = 0 };
+
+	o_nops(&o, 2);
+	o_put(&o, sack, sizeof(sack));
+	o_ts(&o, tsval, tsecr);
+	o_nops(&o, 2);
+	return o;
+}
+
+static uint32_t ts_clock_now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint32_t)(((uint64_t)t.tv_sec * 1000000000ULL + (uint64_t)t.tv_nsec) >> 16);
+}
+
+static void use_opts(struct pkt_spec *s, const struct opts *o)
+{
+	s->tcp_opts = o->b;
+	s->tcp_opt_len = o->n;
+}
+
+/* A client segment with options o: to the flow's backend, options now w. */
+static void client_ts(struct lb *lb, struct conn *c, uint8_t flags, const struct opts *o,
+		      const struct opts *w)
+{
+	struct pkt_spec s, want;
+	struct frame in, out;
+
+	spec_conn(&s, c, flags);
+	s.seq = 1001;
+	use_opts(&s, o);
+	pkt_build(&in, &s);
+	assert_int_equal(xdp_run(lb, &in, c->cif, &out), XDP_REDIRECT);
+	want = s;
+	use_opts(&want, w);
+	expect_to_backend(&out, &want, c->be, c->snat_port);
+}
+
+/* A backend segment with options o: to the client, options now w. */
+static void backend_ts(struct lb *lb, struct conn *c, uint8_t flags, const struct opts *o,
+		       const struct opts *w)
+{
+	struct pkt_spec s, want;
+	struct frame in, out;
+
+	spec_backend(&s, c->be, c->snat_port, flags);
+	s.seq = 5000;
+	s.ack_seq = 1001;
+	use_opts(&s, o);
+	pkt_build(&in, &s);
+	assert_int_equal(xdp_run(lb, &in, E.if_bk, &out), XDP_REDIRECT);
+	want = s;
+	use_opts(&want, w);
+	memcpy(want.smac, c->lbmac, ETH_ALEN);
+	memcpy(want.dmac, c->cmac, ETH_ALEN);
+	want.saddr = VIP_ADDR;
+	want.daddr = c->caddr;
+	want.sport = VIP_PORT;
+	want.dport = c->cport;
+	expect_frame(&out, &want);
+}
+
+/*
+ * Open a connection whose SYN carries TSval tsval: the SYN must reach the
+ * backend with its TSval moved to the balancer's clock, all else equal.
+ * Returns the flow's offset.
+ */
+static uint32_t ts_open(struct lb *lb, struct conn *c, __be32 caddr, __u16 cport, uint32_t tsval)
+{
+	struct opts o = syn_opts(tsval, 0), w;
+	uint32_t lo, hi, shifted;
+	struct pkt_spec s, want;
+	struct frame in, out;
+	struct mqlb_flow f;
+	struct pkt_view v;
+
+	conn_init(c, caddr, cport);
+	spec_conn(&s, c, TF_SYN);
+	s.seq = 1000;
+	use_opts(&s, &o);
+	pkt_build(&in, &s);
+	lo = ts_clock_now();
+	assert_int_equal(xdp_run(lb, &in, E.if_cli, &out), XDP_REDIRECT);
+	hi = ts_clock_now();
+	assert_int_equal(pkt_view_tcp4(&out, &v), 0);
+	c->be = be_index(v.ip->daddr);
+	c->snat_port = ntohs(v.tcp->source);
+	assert_in_range(c->be, 0, NBACKENDS - 1);
+
+	flow_get(lb, caddr, cport, &f);
+	assert_true(f.tcp_flags & MQLB_FLOW_TS_SHIFT);
+	shifted = tsval + f.ts_off;
+	/* bpf_ktime_get_ns() is CLOCK_MONOTONIC: the SYN's TSval is its clock at the run. */
+	assert_in_range(shifted, lo, hi);
+	w = syn_opts(shifted, 0);
+	want = s;
+	use_opts(&want, &w);
+	expect_to_backend(&out, &want, c->be, c->snat_port);
+	return f.ts_off;
+}
+
+/* Through the handshake and a data exchange, both ways, in both option layouts. */
+static void test_ts_shift_both_ways(void **state)
+{
+	uint64_t before[MQLB_STAT_MAX], after[MQLB_STAT_MAX];
+	struct lb *lb = &E.lb;
+	struct opts o, w;
+	struct conn c;
+	uint32_t off;
+
+	NEED_LB();
+	stats_read(lb, before);
+	off = ts_open(lb, &c, CLIENT1, 48000, 1000);
+	stats_read(lb, after);
+	assert_int_equal(after[MQLB_STAT_FLOW_TS_SHIFTED] - before[MQLB_STAT_FLOW_TS_SHIFTED], 1);
+
+	/* The SYN-ACK echoes the shifted TSval; the client gets its own back. */
+	o = syn_opts(777, 1000 + off);
+	w = syn_opts(777, 1000);
+	backend_ts(lb, &c, TF_SYN | TF_ACK, &o, &w);
+	/* The broker's TSval is never touched; the client's keeps the offset. */
+	o = ts_opts(1001, 777);
+	w = ts_opts(1001 + off, 777);
+	client_ts(lb, &c, TF_ACK, &o, &w);
+	o = ts_opts(778, 1001 + off);
+	w = ts_opts(778, 1001);
+	backend_ts(lb, &c, TF_ACK, &o, &w);
+	/* A SACK block first: the options are walked. */
+	o = sack_then_ts(1002, 778);
+	w = sack_then_ts(1002 + off, 778);
+	client_ts(lb, &c, TF_ACK, &o, &w);
+	o = sack_then_ts(779, 1002 + off);
+	w = sack_then_ts(779, 1002);
+	backend_ts(lb, &c, TF_ACK, &o, &w);
+	/* Offsets wrap modulo 2^32 like the TSvals themselves. */
+	o = ts_opts(0xfffffff0u, 779);
+	w = ts_opts(0xfffffff0u + off, 779);
+	client_ts(lb, &c, TF_ACK, &o, &w);
+	assert_int_equal(flow_flags(lb, &c) & (MQLB_FLOW_TS_SHIFT | MQLB_FLOW_TS_STALE),
+			 MQLB_FLOW_TS_SHIFT);
+	maps_consistent(lb, 1);
+}
+
+/* Options the data plane cannot read with certainty are forwarded exactly as they came. */
+static void test_ts_malformed_untouched(void **state)
+{
+	static const uint8_t zero_len[2] = { 5, 0 };
+	static const uint8_t past_end[2] = { 5, 30 };
+	static const uint8_t eol[1] = { 0 };
+	static const uint8_t ts_len8[10] = { 8, 8, 0, 0, 0, 1, 0, 0, 0, 2 };
+	struct lb *lb = &E.lb;
+	struct opts o;
+	struct conn c;
+
+	NEED_LB();
+	ts_open(lb, &c, CLIENT1, 48100, 1000);
+
+	o = (struct opts){ .n = 0 };
+	o_put(&o, zero_len, sizeof(zero_len));
+	o_ts(&o, 1001, 7);
+	client_ts(lb, &c, TF_ACK, &o, &o);
+
+	o = (struct opts){ .n = 0 };
+	o_nops(&o, 2);
+	o_put(&o, past_end, sizeof(past_end));
+	o_nops(&o, 8);
+	client_ts(lb, &c, TF_ACK, &o, &o);
+
+	o = (struct opts){ .n = 0 };
+	o_put(&o, eol, sizeof(eol));
+	o_nops(&o, 1);
+	o_ts(&o, 1001, 7);
+	client_ts(lb, &c, TF_ACK, &o, &o);
+
+	o = (struct opts){ .n = 0 };
+	o_nops(&o, 2);
+	o_put(&o, ts_len8, sizeof(ts_len8));
+	client_ts(lb, &c, TF_ACK, &o, &o);
+
+	/* Timestamps cut by the end of the options (doff), though bytes follow. */
+	o = (struct opts){ .n = 0 };
+	o_nops(&o, 3);
+	o_ts(&o, 1001, 7);
+	o_nops(&o, 3);
+	{
+		struct pkt_spec s;
+		struct frame in, out;
+
+		spec_conn(&s, &c, TF_ACK);
+		s.seq = 1001;
+		use_opts(&s, &o);
+		s.doff = 5 + 8 / 4;  /* the option block ends inside the timestamps */
+		pkt_build(&in, &s);
+		assert_int_equal(xdp_run(lb, &in, c.cif, &out), XDP_REDIRECT);
+		expect_to_backend(&out, &s, c.be, c.snat_port);
+	}
+	maps_consistent(lb, 1);
+}
+
+/* Without timestamps in the SYN, later timestamps are the client's business. */
+static void test_ts_not_negotiated(void **state)
+{
+	uint64_t before[MQLB_STAT_MAX], after[MQLB_STAT_MAX];
+	struct lb *lb = &E.lb;
+	struct opts o = ts_opts(1001, 7);
+	struct conn c;
+
+	NEED_LB();
+	stats_read(lb, before);
+	open_conn(lb, &c, CLIENT1, 48200, NULL);  /* MSS only */
+	stats_read(lb, after);
+	assert_int_equal(after[MQLB_STAT_FLOW_TS_SHIFTED], before[MQLB_STAT_FLOW_TS_SHIFTED]);
+	assert_false(flow_flags(lb, &c) & MQLB_FLOW_TS_SHIFT);
+	client_ts(lb, &c, TF_ACK, &o, &o);
+	backend_ts(lb, &c, TF_ACK, &o, &o);
+}
+
+/* The broker closes first, then the client's FIN with options o. */
+static __u32 close_backend_first(struct lb *lb, struct conn *c, const struct opts *o,
+				 const struct opts *w)
+{
+	struct opts b = ts_opts(800, 0);
+	struct pkt_spec s;
+	struct frame in, out;
+
+	/* Only the flags it leaves matter here, not its TSecr. */
+	spec_backend(&s, c->be, c->snat_port, TF_FIN | TF_ACK);
+	s.seq = 5001;
+	s.ack_seq = 1001;
+	use_opts(&s, &b);
+	pkt_build(&in, &s);
+	assert_int_equal(xdp_run(lb, &in, E.if_bk, &out), XDP_REDIRECT);
+	client_ts(lb, c, TF_FIN | TF_ACK, o, w);
+	return flow_flags(lb, c);
+}
+
+/*
+ * A flow is covered when its last TSval stays behind the balancer's clock:
+ * no RST is owed, and a client reusing its port at once just recycles the
+ * flow. A client whose TSval clock runs ahead (microseconds), or a FIN
+ * without timestamps, leaves the flow stale: the RST is owed as before.
+ */
+static void test_ts_covers_time_wait(void **state)
+{
+	struct lb *lb = &E.lb;
+	struct mqlb_flow old, r;
+	struct mqlb_flow_key rk;
+	struct opts o, w;
+	struct conn c;
+	uint32_t off, off2;
+	__u32 fl;
+
+	NEED_LB();
+	off = ts_open(lb, &c, CLIENT1, 48300, 5000);
+	/* 2 ms pass, two ticks of a millisecond client clock, 30 of the balancer's. */
+	usleep(2000);
+	o = ts_opts(5002, 800);
+	w = ts_opts(5002 + off, 800);
+	fl = close_backend_first(lb, &c, &o, &w);
+	assert_true(MQLB_FLOW_BACKEND_IN_TIME_WAIT(fl));
+	assert_true(MQLB_FLOW_TS_COVERS(fl));
+	assert_false(MQLB_FLOW_BACKEND_RST_DUE(fl));
+	flow_get(lb, CLIENT1, 48300, &old);
+	rk = (struct mqlb_flow_key){ .client_addr_be = old.backend_addr_be,
+		.vip_addr_be = old.snat_addr_be, .client_port_be = old.backend_port_be,
+		.vip_port_be = old.snat_port_be };
+
+	/* The same client port at once: recycled, not retired, and its SYN is newer. */
+	off2 = ts_open(lb, &c, CLIENT1, 48300, 3);
+	assert_int_not_equal(bpf_map_lookup_elem(lb->flows, &rk, &r), 0);
+	assert_true((int32_t)((3 + off2) - (5002 + off)) > 0);
+
+	/* A microsecond TSval clock runs ahead of the balancer's: stale. */
+	off = ts_open(lb, &c, CLIENT1, 48301, 1000000);
+	o = ts_opts(1000000 + 5000000, 800);
+	w = ts_opts(1000000 + 5000000 + off, 800);
+	fl = close_backend_first(lb, &c, &o, &w);
+	assert_true(fl & MQLB_FLOW_TS_STALE);
+	assert_true(MQLB_FLOW_BACKEND_RST_DUE(fl));
+
+	/* Just ahead is as stale: a FIN 1,000 TSval ticks on, at once (65 ms of our clock). */
+	off = ts_open(lb, &c, CLIENT1, 48304, 7000);
+	o = ts_opts(8000, 800);
+	w = ts_opts(8000 + off, 800);
+	fl = close_backend_first(lb, &c, &o, &w);
+	assert_true(fl & MQLB_FLOW_TS_STALE);
+
+	/* A FIN without timestamps on a flow that had them: stale. */
+	ts_open(lb, &c, CLIENT1, 48302, 1000);
+	o = (struct opts){ .n = 0 };
+	fl = close_backend_first(lb, &c, &o, &o);
+	assert_true(fl & MQLB_FLOW_TS_STALE);
+	assert_true(MQLB_FLOW_BACKEND_RST_DUE(fl));
+
+	/* Stale is for closing: the same TSval ahead of the clock mid-flow is fine. */
+	off = ts_open(lb, &c, CLIENT1, 48303, 1000);
+	o = ts_opts(1000 + 5000000, 800);
+	w = ts_opts(1000 + 5000000 + off, 800);
+	client_ts(lb, &c, TF_ACK, &o, &w);
+	assert_false(flow_flags(lb, &c) & MQLB_FLOW_TS_STALE);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_ts_shift_both_ways),
+		T(test_ts_malformed_untouched),
+		T(test_ts_not_negotiated),
+		T(test_ts_covers_time_wait),
+	};
+
+	return cmocka_run_group_tests_name("tcp_ts", tests, group_setup, group_teardown);
+}
