@@ -119,12 +119,27 @@ static __always_inline __be32 *tcp_ts_find(struct xdp_md *ctx, const struct pkt 
 	return ts;
 }
 
-/* Replace a 32-bit word of the TCP header or options, keeping the checksum right. */
+/*
+ * Replace a 32-bit word of the TCP header or options, keeping the checksum
+ * right. The options put no word on an even offset: an option after a
+ * 3-byte window scale, say, starts its TSval at an odd one. Its bytes then
+ * straddle the checksum's 16-bit words, and a ones' complement sum of bytes
+ * shifted by one is the byte-swapped sum (RFC 1071 2(B)): the difference is
+ * computed as if aligned and swapped before it is added.
+ */
 static __always_inline void tcp_word_set(struct tcphdr *tcp, __be32 *w, __u32 val)
 {
 	__be32 nv = bpf_htonl(val);
+	__u16 d;
 
-	csum_replace4(&tcp->check, *w, nv);
+	if (!(((long)w - (long)tcp) & 1)) {
+		csum_replace4(&tcp->check, *w, nv);
+	} else {
+		d = csum16_add(csum16_add((__u16)~(*w >> 16), (__u16)~*w),
+			       csum16_add((__u16)(nv >> 16), (__u16)nv));
+		d = (__u16)(d << 8 | d >> 8);
+		tcp->check = ~csum16_add((__u16)~tcp->check, d);
+	}
 	*w = nv;
 }
 

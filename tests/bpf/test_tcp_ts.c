@@ -5,7 +5,8 @@
  * at the balancer's clock, every later client TSval keeps the offset, the
  * backend's TSecr comes back unshifted, options in any order are found,
  * malformed ones are left alone, and a closing flow is judged covered
- * (no RST owed to a broker in TIME_WAIT) or stale.
+ * (no RST owed to a broker in TIME_WAIT) or stale; and 3,000 random option
+ * blocks go both ways against a reference walk of the options.
  *
  * The harness is test_xdp.c's (fixtures.h); see there for the namespace.
  * Every output frame is compared whole with one built from scratch, so the
@@ -100,6 +101,18 @@ static struct opts sack_then_ts(uint32_t tsval, uint32_t tsecr)
 	o_put(&o, sack, sizeof(sack));
 	o_ts(&o, tsval, tsecr);
 	o_nops(&o, 2);
+	return o;
+}
+
+/* A window scale right before the timestamps: the TSval at an odd offset. */
+static struct opts ws_then_ts(uint32_t tsval, uint32_t tsecr)
+{
+	static const uint8_t ws[3] = { 3, 3, 7 };
+	struct opts o = { .n = 0 };
+
+	o_put(&o, ws, sizeof(ws));
+	o_ts(&o, tsval, tsecr);
+	o_nops(&o, 3);
 	return o;
 }
 
@@ -229,6 +242,13 @@ static void test_ts_shift_both_ways(void **state)
 	client_ts(lb, &c, TF_ACK, &o, &w);
 	o = sack_then_ts(779, 1002 + off);
 	w = sack_then_ts(779, 1002);
+	backend_ts(lb, &c, TF_ACK, &o, &w);
+	/* At an odd offset the checksum's words straddle the option. */
+	o = ws_then_ts(1003, 779);
+	w = ws_then_ts(1003 + off, 779);
+	client_ts(lb, &c, TF_ACK, &o, &w);
+	o = ws_then_ts(780, 1003 + off);
+	w = ws_then_ts(780, 1003);
 	backend_ts(lb, &c, TF_ACK, &o, &w);
 	/* Offsets wrap modulo 2^32 like the TSvals themselves. */
 	o = ts_opts(0xfffffff0u, 779);
@@ -398,6 +418,133 @@ static void test_ts_covers_time_wait(void **state)
 	assert_false(flow_flags(lb, &c) & MQLB_FLOW_TS_STALE);
 }
 
+/* ---- random option blocks against a reference walk ---- */
+
+static uint32_t rnd_state = 0x9e3779b9u;
+
+static uint32_t rnd(void)
+{
+	/* xorshift32: the same sequence on every run, so a failure can be replayed */
+	rnd_state ^= rnd_state << 13;
+	rnd_state ^= rnd_state >> 17;
+	rnd_state ^= rnd_state << 5;
+	return rnd_state;
+}
+
+/*
+ * Where RFC 9293's option rules put the TSval in b[0..n), or -1: EOL ends
+ * the list, NOP is one byte, any other option has a length byte of at least
+ * 2 that must fit; a timestamps option must be 10 bytes long.
+ */
+static int ref_ts_offset(const uint8_t *b, size_t n)
+{
+	size_t off = 0;
+
+	while (off < n) {
+		if (b[off] == 0)
+			return -1;
+		if (b[off] == 1) {
+			off++;
+			continue;
+		}
+		if (off + 1 >= n || b[off + 1] < 2 || off + b[off + 1] > n)
+			return -1;
+		if (b[off] == 8)
+			return b[off + 1] == 10 ? (int)off + 2 : -1;
+		off += b[off + 1];
+	}
+	return -1;
+}
+
+/* An option block of n bytes (a multiple of 4), mostly well formed, sometimes not. */
+static void random_opts(struct opts *o, size_t n)
+{
+	static const uint8_t sack[18] = { 5, 18 };
+	static const uint8_t mss[4] = { 2, 4, 5, 0xb4 };
+	uint8_t junk[8];
+
+	o->n = 0;
+	while (o->n < n) {
+		size_t left = n - o->n, k;
+
+		switch (rnd() % 8) {
+		case 0:
+		case 1:
+			o_nops(o, 1);
+			break;
+		case 2:
+			if (left >= 10)
+				o_ts(o, rnd(), rnd());
+			break;
+		case 3:
+			if (left >= 18)
+				o_put(o, sack, sizeof(sack));
+			break;
+		case 4:
+			if (left >= 4)
+				o_put(o, mss, sizeof(mss));
+			break;
+		case 5:
+			if (rnd() % 4 == 0)
+				o_put(o, (const uint8_t[]){ 0 }, 1);
+			break;
+		default:
+			/* any kind, any length byte (0, 1, too long included) */
+			k = left < sizeof(junk) ? left : sizeof(junk);
+			for (size_t i = 0; i < k; i++)
+				junk[i] = (uint8_t)rnd();
+			junk[0] = (uint8_t)(rnd() % 4 == 0 ? 8 : junk[0]);
+			o_put(o, junk, k);
+			break;
+		}
+	}
+}
+
+static void shift_word(struct opts *o, int at, uint32_t delta)
+{
+	uint32_t v;
+
+	memcpy(&v, o->b + at, 4);
+	v = htonl(ntohl(v) + delta);
+	memcpy(o->b + at, &v, 4);
+}
+
+/*
+ * 3,000 random option blocks of every legal length through an established
+ * flow with timestamps, both ways: the output must be the input with the
+ * tuple translated and, exactly where the reference walk finds the option,
+ * TSval + offset (to the backend) or TSecr - offset (to the client);
+ * nothing else may change, and the checksums must hold.
+ */
+static void test_ts_random_options(void **state)
+{
+	struct lb *lb = &E.lb;
+	struct opts o, w;
+	struct conn c;
+	uint32_t off;
+	int i, at, found = 0;
+
+	NEED_LB();
+	off = ts_open(lb, &c, CLIENT1, 48400, 1000);
+	for (i = 0; i < 3000; i++) {
+		random_opts(&o, 4 * (rnd() % 11));
+		w = o;
+		at = ref_ts_offset(o.b, o.n);
+		if (at >= 0) {
+			found++;
+			shift_word(&w, at, off);
+		}
+		client_ts(lb, &c, TF_ACK, &o, &w);
+		w = o;
+		if (at >= 0)
+			shift_word(&w, at + 4, -off);
+		backend_ts(lb, &c, TF_ACK, &o, &w);
+	}
+	/* Both kinds were exercised. */
+	assert_in_range(found, 300, 2700);
+	assert_false(flow_flags(lb, &c) & MQLB_FLOW_TS_STALE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -405,6 +552,7 @@ int main(void)
 		T(test_ts_malformed_untouched),
 		T(test_ts_not_negotiated),
 		T(test_ts_covers_time_wait),
+		T(test_ts_random_options),
 	};
 
 	return cmocka_run_group_tests_name("tcp_ts", tests, group_setup, group_teardown);
