@@ -69,6 +69,22 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } snat SEC(".maps");
 
+/*
+ * Translated tuples whose broker may hold a TIME_WAIT that only a SYN with
+ * timestamps gets through (MQLB_FLOW_TS_COVERS: no RST was sent), until
+ * the bpf_ktime_get_ns() value stored. A SYN without timestamps falls back
+ * on its SEQ there, which passes half the time, so it looks for another
+ * port first. An LRU: under pressure the oldest marks go, and a SYN
+ * without timestamps is merely back to that chance. Same size as "flows".
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MQLB_DEFAULT_FLOWS);
+	__type(key, struct mqlb_snat_key);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} tw_ts SEC(".maps");
+
 /* Global per-CPU counters, indexed by enum mqlb_stat. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -163,6 +163,7 @@ static __always_inline int new_flow(struct xdp_md *ctx, struct pkt *p,
 	struct mqlb_backend *be;
 	struct mqlb_flow *f;
 	__be32 *ts;
+	bool shift;
 	__u32 id = 0;
 	__u64 now;
 	long err;
@@ -174,16 +175,20 @@ static __always_inline int new_flow(struct xdp_md *ctx, struct pkt *p,
 	if (!be)
 		return rst_back(ctx, p, MQLB_STAT_RESET_NO_BACKEND);
 
+	/* Timestamps to shift: one option, TSval not 0 (bpf/tcp_ts.h). */
+	ts = NULL;
+	shift = tcp_ts_find(ctx, p, &ts) == TS_FOUND && ts && *ts;
+	now = bpf_ktime_get_ns();
+
 	sk.backend_addr_be = be->addr_be;
 	sk.backend_port_be = be->port_be;
 	sk.snat_addr_be = cfg->snat_addr_be;
-	err = reserve_snat_port(cfg, &sk, key);
+	err = mqlb_reserve_snat_port(cfg, &sk, key, !shift, now);
 	if (err == -EEXIST)
 		return verdict(XDP_DROP, MQLB_STAT_DROP_SNAT_EXHAUSTED);
 	if (err)
 		return verdict(XDP_DROP, MQLB_STAT_DROP_TABLE_FULL);
 
-	now = bpf_ktime_get_ns();
 	nf.created_ns = now;
 	nf.last_ns = now;
 	nf.backend_addr_be = be->addr_be;
@@ -194,9 +199,8 @@ static __always_inline int new_flow(struct xdp_md *ctx, struct pkt *p,
 	nf.cli_ifindex = ctx->ingress_ifindex;
 	nf.tcp_flags = MQLB_FLOW_SYN;
 	nf.client_isn = bpf_ntohl(p->tcp->seq);
-	ts = tcp_ts_find(ctx, p);
-	if (ts) {
-		/* This flow's TSvals start at the balancer's clock (bpf/tcp_ts.h). */
+	if (shift && ts) {
+		/* This flow's TSvals start at the balancer's clock. */
 		nf.ts_off = ts_clock(now) - bpf_ntohl(*ts);
 		nf.tcp_flags |= MQLB_FLOW_TS_SHIFT;
 	}
@@ -259,6 +263,7 @@ static __always_inline void flow_recycle(const struct mqlb_flow_key *key, struct
 		bpf_map_delete_elem(&flows, key);
 		return;
 	}
+	tw_ts_mark(f, bpf_ktime_get_ns());
 	bpf_map_delete_elem(&snat, &sk);
 	bpf_map_delete_elem(&flows, key);
 }

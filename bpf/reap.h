@@ -12,6 +12,7 @@
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 #include "maps.h"
+#include "flow.h"
 
 /* Written by mqlbd through the skeleton's mmapped .bss, then the program runs. */
 struct mqlb_reap_entry reap_batch[MQLB_REAP_MAX];
@@ -46,6 +47,7 @@ static long reap_one(__u32 i, void *unused)
 	sk.snat_addr_be = f->snat_addr_be;
 	sk.backend_port_be = f->backend_port_be;
 	sk.snat_port_be = f->snat_port_be;
+	tw_ts_mark(f, bpf_ktime_get_ns());
 	bpf_map_delete_elem(&flows, &e->key);
 	/* The reservation goes too, unless a newer flow already holds that tuple. */
 	owner = bpf_map_lookup_elem(&snat, &sk);

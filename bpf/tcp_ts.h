@@ -17,9 +17,13 @@
  * times slower than ts_clock(), so the last TSval of a closed flow stays
  * behind ts_clock() and any later SYN on that port is newer. Whether it
  * did is checked on the client's FIN and what follows it: a flow whose
- * last TSval was not behind (a microsecond TSval clock, a flow of days
- * whose offset wrapped) is marked MQLB_FLOW_TS_STALE and still gets the
- * daemon's RST, as does a flow without timestamps.
+ * last TSval was not behind, or too far behind to compare a TIME_WAIT
+ * later (a microsecond TSval clock, a flow of a day whose offset grew
+ * past 2^30 ticks), or that sent two timestamps options, is marked
+ * MQLB_FLOW_TS_STALE and still gets the daemon's RST, as does a flow
+ * without timestamps. A SYN without usable timestamps (none, or TSval 0,
+ * which Linux's PAWS exempts and a shift would not) is not shifted, and
+ * avoids the tuples such TIME_WAITs hold (maps.h, tw_ts).
  */
 #ifndef MQLB_BPF_TCP_TS_H
 #define MQLB_BPF_TCP_TS_H
@@ -44,24 +48,33 @@ static __always_inline __u32 ts_clock(__u64 now_ns)
 	return (__u32)(now_ns >> 16);
 }
 
+enum tcp_ts_find {
+	TS_NONE = 0,     /* no timestamps option (or the list is cut short before one) */
+	TS_FOUND,
+	TS_AMBIGUOUS,    /* two of them: which one the backend reads is not ours to guess */
+};
+
 /*
- * Walk the TCP options at frame offset opt_off, optlen bytes long, for
- * the timestamps option: returns the offset of its TSval from opt_off, or
- * -1 when there is none or the options are malformed (then the segment
- * goes on untouched, for the broker to judge). A global function, so the
- * verifier checks its loop once, on its own, rather than at each of the
- * paths that forward a segment (inlined there, the program no longer fit
- * the verifier's budget).
+ * Walk the TCP options at frame offset opt_off, optlen bytes long, from
+ * the option boundary start on, by Linux's rules (tcp_parse_options()):
+ * EOL ends the list, NOP is one byte, an option whose length byte is
+ * below 2 or runs past the list ends the walk, and a kind-8 option of a
+ * length other than 10 is skipped. Returns the offset from opt_off of the
+ * first TSval found, or -1. A global function, so the verifier checks its
+ * loop once, on its own, rather than at each of the paths that forward a
+ * segment (inlined there, the program no longer fit the verifier's
+ * budget); for the same reason it stops at the first option found, and
+ * tcp_ts_find() calls it again to look for a second.
  */
-__noinline int mqlb_tcp_ts_walk(struct xdp_md *ctx, __u32 opt_off, __u32 optlen)
+__noinline int mqlb_tcp_ts_walk(struct xdp_md *ctx, __u32 opt_off, __u32 optlen, __u32 start)
 {
 	__u8 *data = (__u8 *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	__u8 *opt;
-	__u32 off = 0, i;
+	__u32 off = start, i;
 
 	/* check_ours() leaves one place for the options: after 14 + 20 + 20 bytes. */
-	if (opt_off > 64 || optlen > TCP_OPT_MAX)
+	if (opt_off > 64 || optlen > TCP_OPT_MAX || start > TCP_OPT_MAX)
 		return -1;
 	opt = data + opt_off;
 	for (i = 0; i < TCP_OPT_MAX; i++) {
@@ -72,10 +85,8 @@ __noinline int mqlb_tcp_ts_walk(struct xdp_md *ctx, __u32 opt_off, __u32 optlen)
 			return -1;
 		/* Both bytes through one checked pointer, which the verifier follows. */
 		o = opt + off;
-		if ((void *)(o + 2) > data_end) {
-			/* Only a last NOP or EOL fits in one byte; neither is what we look for. */
-			return -1;
-		}
+		if ((void *)(o + 2) > data_end)
+			return -1;  /* a last NOP or EOL: nothing follows it */
 		kind = o[0];
 		if (kind == TCPOPT_EOL_)
 			return -1;
@@ -86,37 +97,47 @@ __noinline int mqlb_tcp_ts_walk(struct xdp_md *ctx, __u32 opt_off, __u32 optlen)
 		len = o[1];
 		if (len < 2 || off + len > optlen)
 			return -1;
-		if (kind == TCPOPT_TS_)
-			return len == TCPOLEN_TS_ ? (int)off + 2 : -1;
+		if (kind == TCPOPT_TS_ && len == TCPOLEN_TS_)
+			return (int)off + 2;
 		off += len;
 	}
 	return -1;
 }
 
 /*
- * The TSval of a segment whose header check_ours() accepted (TSecr
- * follows it), or NULL. The layout of nearly every segment is read at a
+ * The timestamps option of a segment whose header check_ours() accepted:
+ * *ts points at its TSval (TSecr follows) when TS_FOUND. Nearly every
+ * segment but a SYN is NOP, NOP, timestamps and nothing else, read at its
  * fixed place; anything else is walked.
  */
-static __always_inline __be32 *tcp_ts_find(struct xdp_md *ctx, const struct pkt *p)
+static __always_inline enum tcp_ts_find tcp_ts_find(struct xdp_md *ctx, const struct pkt *p,
+						   __be32 **ts)
 {
 	__u8 *opt = (__u8 *)(p->tcp + 1);
-	__be32 *ts;
+	__u32 opt_off, optlen;
+	__be32 *t;
 	int off;
 
-	if (p->tcp->doff >= 8 && (void *)(opt + 12) <= p->data_end &&
-	    *(__be32 *)opt == bpf_htonl(TCP_TS_LEAD))
-		return (__be32 *)(opt + 4);
+	if (p->tcp->doff == 8 && (void *)(opt + 12) <= p->data_end &&
+	    *(__be32 *)opt == bpf_htonl(TCP_TS_LEAD)) {
+		*ts = (__be32 *)(opt + 4);
+		return TS_FOUND;
+	}
 	if (p->tcp->doff <= 5)
-		return NULL;
-	off = mqlb_tcp_ts_walk(ctx, (__u32)((void *)opt - (void *)(long)ctx->data),
-			       (__u32)p->tcp->doff * 4 - sizeof(struct tcphdr));
+		return TS_NONE;
+	opt_off = (__u32)((void *)opt - (void *)(long)ctx->data);
+	optlen = (__u32)p->tcp->doff * 4 - sizeof(struct tcphdr);
+	off = mqlb_tcp_ts_walk(ctx, opt_off, optlen, 0);
 	if (off < 0 || off > TCP_OPT_MAX - 8)
-		return NULL;
-	ts = (__be32 *)(opt + off);
-	if ((void *)(ts + 2) > p->data_end)
-		return NULL;
-	return ts;
+		return TS_NONE;
+	t = (__be32 *)(opt + off);
+	if ((void *)(t + 2) > p->data_end)
+		return TS_NONE;
+	*ts = t;
+	/* Linux reads the last one: with two, which one the backend keeps is not ours to guess. */
+	if (mqlb_tcp_ts_walk(ctx, opt_off, optlen, (__u32)off + 8) >= 0)
+		return TS_AMBIGUOUS;
+	return TS_FOUND;
 }
 
 /*
@@ -144,34 +165,50 @@ static __always_inline void tcp_word_set(struct tcphdr *tcp, __be32 *w, __u32 va
 }
 
 /*
+ * A shifted TSval that a SYN a TIME_WAIT later (60 s, 915,527 ticks) is
+ * sure to follow: behind ts_clock() now, by less than 2^30 ticks, so the
+ * broker's 32-bit comparison cannot wrap.
+ */
+static __always_inline bool ts_behind_clock(__u32 val, __u64 now)
+{
+	__u32 gap = ts_clock(now) - val;
+
+	return (__s32)gap > 0 && gap < (1U << 30);
+}
+
+/*
  * Client -> backend: shift the TSval. Returns MQLB_FLOW_TS_STALE for a
- * segment at or after the client's FIN whose shifted TSval is not behind
- * ts_clock(now), or that has none; else 0.
+ * segment with two timestamps options, or one at or after the client's
+ * FIN whose shifted TSval is not safely behind the clock, or that has
+ * none; else 0.
  */
 static __always_inline __u32 ts_to_backend(struct xdp_md *ctx, struct pkt *p,
 					    const struct mqlb_flow *f, __u64 now)
 {
 	bool closing = p->tcp->fin || (f->tcp_flags & MQLB_FLOW_FIN_CLIENT);
-	__be32 *ts = tcp_ts_find(ctx, p);
+	__be32 *ts = NULL;
 	__u32 val;
 
-	if (!ts)
+	switch (tcp_ts_find(ctx, p, &ts)) {
+	case TS_FOUND:
+		break;
+	case TS_AMBIGUOUS:
+		return MQLB_FLOW_TS_STALE;
+	default:
 		return closing ? MQLB_FLOW_TS_STALE : 0;
+	}
 	val = bpf_ntohl(*ts) + f->ts_off;
 	tcp_word_set(p->tcp, ts, val);
-	return closing && (__s32)(ts_clock(now) - val) <= 0 ? MQLB_FLOW_TS_STALE : 0;
+	return closing && !ts_behind_clock(val, now) ? MQLB_FLOW_TS_STALE : 0;
 }
 
 /* Backend -> client: shift the TSecr back (it only means something with ACK set). */
 static __always_inline void ts_to_client(struct xdp_md *ctx, struct pkt *p,
 					 const struct mqlb_flow *f)
 {
-	__be32 *ts;
+	__be32 *ts = NULL;
 
-	if (!p->tcp->ack)
-		return;
-	ts = tcp_ts_find(ctx, p);
-	if (ts)
+	if (p->tcp->ack && tcp_ts_find(ctx, p, &ts) == TS_FOUND)
 		tcp_word_set(p->tcp, ts + 1, bpf_ntohl(ts[1]) - f->ts_off);
 }
 

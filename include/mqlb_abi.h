@@ -18,6 +18,7 @@
 #define MQLB_MAX_WEIGHT       256
 #define MQLB_DEFAULT_FLOWS    262144  /* flow table entries (config: flow-table-size) */
 #define MQLB_SNAT_TRIES       16      /* distinct SNAT port candidates tried per SYN */
+#define MQLB_TIME_WAIT_NS     (61ULL * 1000 * 1000 * 1000) /* Linux's 60 s TIME_WAIT, and a margin */
 #define MQLB_MAX_IFACES       8
 #define MQLB_CLIENT_ID_LEN    32      /* MQTT client id bytes kept per flow */
 
@@ -29,6 +30,7 @@
 #define MQLB_MAP_RR           "rr_state"
 #define MQLB_MAP_FLOWS        "flows"
 #define MQLB_MAP_SNAT         "snat"
+#define MQLB_MAP_TW_TS        "tw_ts"
 #define MQLB_MAP_STATS        "stats"
 #define MQLB_MAP_BACKEND_STATS "backend_stats"
 #define MQLB_MAP_BACKEND_INFO "backend_info"
@@ -337,10 +339,12 @@ enum mqlb_stat {
 	MQLB_STAT_MQTT_STRICT_RESET,    /* strict: malformed or not MQTT, flow refused */
 	MQLB_STAT_RESET_REFUSED,        /* RST to a client segment of a refused flow */
 	MQLB_STAT_FLOW_TS_SHIFTED,      /* new flow with TCP timestamps, shifted (MQLB_FLOW_TS_SHIFT) */
+	MQLB_STAT_FLOW_BACKEND_TIME_WAIT_TS, /* backend TIME_WAIT left to the shifted timestamps */
+	MQLB_STAT_SNAT_TW_AVOIDED,      /* a SYN without timestamps passed over such a tuple */
+	MQLB_STAT_SNAT_TW_FALLBACK,     /* ... and found no other: took one anyway */
 	/* Written by mqlbd when it collects a flow (one CPU's slot), never by the program. */
 	MQLB_STAT_FLOW_BACKEND_RST_TIME_WAIT, /* RST ending the backend's TIME_WAIT */
 	MQLB_STAT_FLOW_BACKEND_RST_LOST,      /* RST to a live backend of a BACKEND_LOST flow */
-	MQLB_STAT_FLOW_BACKEND_TIME_WAIT_TS,  /* backend TIME_WAIT left to the shifted timestamps */
 	MQLB_STAT_MAX,
 };
 
@@ -396,9 +400,11 @@ static const char *const mqlb_stat_names[MQLB_STAT_MAX] = {
 	[MQLB_STAT_MQTT_STRICT_RESET] = "mqtt_strict_reset",
 	[MQLB_STAT_RESET_REFUSED] = "reset_refused",
 	[MQLB_STAT_FLOW_TS_SHIFTED] = "flow_ts_shifted",
+	[MQLB_STAT_FLOW_BACKEND_TIME_WAIT_TS] = "flow_backend_time_wait_ts",
+	[MQLB_STAT_SNAT_TW_AVOIDED] = "snat_tw_avoided",
+	[MQLB_STAT_SNAT_TW_FALLBACK] = "snat_tw_fallback",
 	[MQLB_STAT_FLOW_BACKEND_RST_TIME_WAIT] = "flow_backend_rst_time_wait",
 	[MQLB_STAT_FLOW_BACKEND_RST_LOST] = "flow_backend_rst_lost",
-	[MQLB_STAT_FLOW_BACKEND_TIME_WAIT_TS] = "flow_backend_time_wait_ts",
 };
 
 static const char *const mqlb_backend_state_names[] = {

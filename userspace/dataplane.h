@@ -48,7 +48,6 @@ struct gc_result {
 	uint32_t active[MQLB_MAX_BACKENDS]; /* live (not closed) flows per backend */
 	uint64_t rst_time_wait;  /* RSTs sent to end a broker's TIME_WAIT */
 	uint64_t rst_lost;       /* RSTs sent to a live broker of a BACKEND_LOST flow */
-	uint64_t time_wait_ts;   /* broker TIME_WAITs left to the shifted timestamps */
 	uint64_t rst_failed;     /* RSTs that could not be sent */
 	uint64_t reap_errors;    /* reaper runs that failed (their flows wait for the next pass) */
 };

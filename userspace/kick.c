@@ -124,13 +124,7 @@ void kick_batch_add(struct kick_batch *b, const struct mqlb_flow *f)
 	uint32_t seq;
 	int kind = kick_backend_rst_wanted(f, &seq);
 
-	if (kind < 0) {
-		/* Counted so that an operator sees who ended the broker's TIME_WAIT. */
-		if (MQLB_FLOW_BACKEND_IN_TIME_WAIT(f->tcp_flags))
-			b->sent[MQLB_STAT_FLOW_BACKEND_TIME_WAIT_TS]++;
-		return;
-	}
-	if (b->fd < 0)
+	if (kind < 0 || b->fd < 0)
 		return;
 	if (b->n == KICK_BATCH)
 		kick_batch_flush(b);

@@ -43,9 +43,7 @@ void kick_build_backend_rst(const struct mqlb_flow *f, uint32_t seq, uint8_t out
 struct kick_batch {
 	int fd;
 	unsigned int n;
-	/* by kind, since the caller last cleared it; FLOW_BACKEND_TIME_WAIT_TS counts the
-	 * TIME_WAITs that needed no RST (MQLB_FLOW_TS_COVERS) */
-	uint64_t sent[MQLB_STAT_MAX];
+	uint64_t sent[MQLB_STAT_MAX]; /* by kind, since the caller last cleared it */
 	uint64_t failed;
 	uint8_t kind[KICK_BATCH];
 	uint8_t pkt[KICK_BATCH][KICK_PROBE_LEN];

@@ -138,6 +138,7 @@ int loader_open_load(struct loader *l, const struct mqlbd_config *c)
 	}
 	bpf_map__set_max_entries(l->skel->maps.flows, c->flow_table_size);
 	bpf_map__set_max_entries(l->skel->maps.snat, c->flow_table_size);
+	bpf_map__set_max_entries(l->skel->maps.tw_ts, c->flow_table_size);
 	/*
 	 * Maps already pinned under the pin path (a previous daemon that was
 	 * killed) are reused by libbpf, so their flows live on: only if their
@@ -354,7 +355,7 @@ int loader_remove_pinned(const char *pin_path)
 	static const char *const maps[] = {
 		MQLB_MAP_CONFIG, MQLB_MAP_BACKENDS, MQLB_MAP_RING,	    MQLB_MAP_RR,
 		MQLB_MAP_FLOWS,	 MQLB_MAP_SNAT,	    MQLB_MAP_STATS,	    MQLB_MAP_BACKEND_STATS,
-		MQLB_MAP_BACKEND_INFO,
+		MQLB_MAP_BACKEND_INFO, MQLB_MAP_TW_TS,
 	};
 	char path[PATH_MAX];
 	struct dirent *de;

@@ -392,12 +392,10 @@ static int tick(struct ev_loop *l, long long id, void *arg)
 		if (res.reap_errors)
 			pr_warn("flow collection: the reaper failed %llu time(s); those flows wait for the "
 				"next pass\n", (unsigned long long)res.reap_errors);
-		if (res.rst_time_wait || res.rst_lost || res.rst_failed || res.time_wait_ts)
+		if (res.rst_time_wait || res.rst_lost || res.rst_failed)
 			pr_debug("flows: RSTs to brokers: %llu ending TIME_WAIT, %llu of lost flows, "
-				 "%llu not sent; %llu TIME_WAITs left to timestamps\n",
-				 (unsigned long long)res.rst_time_wait,
-				 (unsigned long long)res.rst_lost, (unsigned long long)res.rst_failed,
-				 (unsigned long long)res.time_wait_ts);
+				 "%llu not sent\n", (unsigned long long)res.rst_time_wait,
+				 (unsigned long long)res.rst_lost, (unsigned long long)res.rst_failed);
 		for (b = 0; b < MQLB_MAX_BACKENDS; b++)
 			pool_set_flows(&d->pool, b, res.active[b]);
 		mqlbd_publish(d);

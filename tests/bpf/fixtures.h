@@ -177,7 +177,7 @@ static const struct parse_case parse_cases[] = {
 
 struct lb {
 	struct mqlb_xdp_bpf *skel;
-	int prog, config, backends, ring, rr, flows, snat, stats, bstats, tx;
+	int prog, config, backends, ring, rr, flows, snat, tw_ts, stats, bstats, tx;
 };
 
 static struct {
@@ -239,6 +239,7 @@ static int lb_open(struct lb *lb, __u32 flows_max, __u32 snat_max)
 	lb->rr = bpf_map__fd(lb->skel->maps.rr_state);
 	lb->flows = bpf_map__fd(lb->skel->maps.flows);
 	lb->snat = bpf_map__fd(lb->skel->maps.snat);
+	lb->tw_ts = bpf_map__fd(lb->skel->maps.tw_ts);
 	lb->stats = bpf_map__fd(lb->skel->maps.stats);
 	lb->bstats = bpf_map__fd(lb->skel->maps.backend_stats);
 	lb->tx = bpf_map__fd(lb->skel->maps.tx_ports);
@@ -332,6 +333,7 @@ static void lb_reset(struct lb *lb)
 	assert_int_equal(bpf_map_update_elem(lb->rr, &i, &rr, 0), 0);
 	map_clear(lb->flows);
 	map_clear(lb->snat);
+	map_clear(lb->tw_ts);
 	map_clear(lb->tx);
 	/* The devmap resolves the ifindex in our namespace: run.sh's interfaces. */
 	assert_int_equal(bpf_map_update_elem(lb->tx, &E.if_cli, &E.if_cli, 0), 0);
@@ -700,6 +702,23 @@ static void expect_rst(struct frame *out, const struct pkt_spec *in, __u32 seq, 
 	assert_int_equal(ntohl(v.tcp->ack_seq), ack_seq);
 	assert_int_equal(((uint8_t *)v.tcp)[13], flags);
 	assert_int_equal(v.tcp->doff, 5);
+}
+
+/* Run the reaper on one flow, as the collector read it; returns the entry's result. */
+static __u32 reap_flow(struct lb *lb, const struct mqlb_flow_key *key, const struct mqlb_flow *f)
+{
+	struct mqlb_reap_entry *e = &lb->skel->bss->reap_batch[0];
+	LIBBPF_OPTS(bpf_test_run_opts, o);
+
+	memset(e, 0, sizeof(*e));
+	e->key = *key;
+	e->tcp_flags = f->tcp_flags;
+	e->created_ns = f->created_ns;
+	e->last_ns = f->last_ns;
+	e->snat_port_be = f->snat_port_be;
+	lb->skel->bss->reap_count = 1;
+	assert_int_equal(bpf_prog_test_run_opts(bpf_program__fd(lb->skel->progs.mqlb_reap), &o), 0);
+	return e->result;
 }
 
 /* Both tables hold the same flows: snat[translated tuple] == the flow's key. */

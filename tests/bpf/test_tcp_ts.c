@@ -295,15 +295,16 @@ static void test_ts_malformed_untouched(void **state)
 	o_put(&o, ts_len8, sizeof(ts_len8));
 	client_ts(lb, &c, TF_ACK, &o, &o);
 
-	/* Timestamps cut by the end of the options (doff), though bytes follow. */
-	o = (struct opts){ .n = 0 };
-	o_nops(&o, 3);
-	o_ts(&o, 1001, 7);
-	o_nops(&o, 3);
-	{
+	/* Timestamps cut by the end of the options (doff), though their bytes follow,
+	 * in the layout the fixed-place read would take, and walked. */
+	for (int lead = 2; lead <= 3; lead++) {
 		struct pkt_spec s;
 		struct frame in, out;
 
+		o = (struct opts){ .n = 0 };
+		o_nops(&o, (size_t)lead);
+		o_ts(&o, 1001, 7);
+		o_nops(&o, 16 - 10 - (size_t)lead);
 		spec_conn(&s, &c, TF_ACK);
 		s.seq = 1001;
 		use_opts(&s, &o);
@@ -312,7 +313,65 @@ static void test_ts_malformed_untouched(void **state)
 		assert_int_equal(xdp_run(lb, &in, c.cif, &out), XDP_REDIRECT);
 		expect_to_backend(&out, &s, c.be, c.snat_port);
 	}
+
+	/* Two timestamps options: left alone, and the flow is stale at once. */
+	o = ts_opts(1001, 7);
+	o_ts(&o, 1002, 7);
+	o_nops(&o, 2);
+	client_ts(lb, &c, TF_ACK, &o, &o);
+	assert_true(flow_flags(lb, &c) & MQLB_FLOW_TS_STALE);
 	maps_consistent(lb, 1);
+}
+
+/* Linux skips a kind-8 option of the wrong length and reads the next one: so does the walk. */
+static void test_ts_skips_bad_length(void **state)
+{
+	static const uint8_t ts_len8[8] = { 8, 8, 0, 0, 0, 1, 0, 0 };
+	struct lb *lb = &E.lb;
+	struct opts o, w;
+	struct conn c;
+	uint32_t off;
+
+	NEED_LB();
+	off = ts_open(lb, &c, CLIENT1, 48150, 1000);
+	o = (struct opts){ .n = 0 };
+	o_put(&o, ts_len8, sizeof(ts_len8));
+	w = o;
+	o_ts(&o, 1001, 7);
+	o_nops(&o, 2);
+	o_ts(&w, 1001 + off, 7);
+	o_nops(&w, 2);
+	client_ts(lb, &c, TF_ACK, &o, &w);
+	assert_false(flow_flags(lb, &c) & MQLB_FLOW_TS_STALE);
+}
+
+/*
+ * A SYN whose TSval is 0 is not shifted: Linux's PAWS exempts a
+ * ts_recent of 0 (stacks that send 0 in the SYN and real values after),
+ * and a shifted one would be checked.
+ */
+static void test_ts_syn_tsval_zero(void **state)
+{
+	uint64_t before[MQLB_STAT_MAX], after[MQLB_STAT_MAX];
+	struct opts o = syn_opts(0, 0);
+	struct lb *lb = &E.lb;
+	struct pkt_spec s;
+	struct frame in, out;
+	struct conn c;
+
+	NEED_LB();
+	conn_init(&c, CLIENT1, 48160);
+	spec_conn(&s, &c, TF_SYN);
+	s.seq = 1000;
+	use_opts(&s, &o);
+	pkt_build(&in, &s);
+	stats_read(lb, before);
+	forward_new(lb, &c, &s, E.if_cli, XDP_REDIRECT);  /* the frame goes on unchanged */
+	stats_read(lb, after);
+	assert_false(flow_flags(lb, &c) & MQLB_FLOW_TS_SHIFT);
+	assert_int_equal(after[MQLB_STAT_FLOW_TS_SHIFTED], before[MQLB_STAT_FLOW_TS_SHIFTED]);
+	(void)in;
+	(void)out;
 }
 
 /* Without timestamps in the SYN, later timestamps are the client's business. */
@@ -331,6 +390,18 @@ static void test_ts_not_negotiated(void **state)
 	assert_false(flow_flags(lb, &c) & MQLB_FLOW_TS_SHIFT);
 	client_ts(lb, &c, TF_ACK, &o, &o);
 	backend_ts(lb, &c, TF_ACK, &o, &o);
+}
+
+/* A TSecr only means something with ACK set: a bare RST's is left alone. */
+static void test_ts_no_ack_untouched(void **state)
+{
+	struct lb *lb = &E.lb;
+	struct opts o = ts_opts(900, 4242);
+	struct conn c;
+
+	NEED_LB();
+	ts_open(lb, &c, CLIENT1, 48250, 1000);
+	backend_ts(lb, &c, TF_RST, &o, &o);
 }
 
 /* The broker closes first, then the client's FIN with options o. */
@@ -353,6 +424,20 @@ static __u32 close_backend_first(struct lb *lb, struct conn *c, const struct opt
 }
 
 /*
+ * A flow with timestamps that the broker closes first, its client's FIN 2
+ * ms on (two ticks of a millisecond clock, 30 of the balancer's): covered.
+ * Returns its flags.
+ */
+static __u32 covered_flow(struct lb *lb, struct conn *c, __u16 cport)
+{
+	uint32_t off = ts_open(lb, c, CLIENT1, cport, 5000);
+	struct opts o = ts_opts(5002, 800), w = ts_opts(5002 + off, 800);
+
+	usleep(2000);
+	return close_backend_first(lb, c, &o, &w);
+}
+
+/*
  * A flow is covered when its last TSval stays behind the balancer's clock:
  * no RST is owed, and a client reusing its port at once just recycles the
  * flow. A client whose TSval clock runs ahead (microseconds), or a FIN
@@ -369,12 +454,7 @@ static void test_ts_covers_time_wait(void **state)
 	__u32 fl;
 
 	NEED_LB();
-	off = ts_open(lb, &c, CLIENT1, 48300, 5000);
-	/* 2 ms pass, two ticks of a millisecond client clock, 30 of the balancer's. */
-	usleep(2000);
-	o = ts_opts(5002, 800);
-	w = ts_opts(5002 + off, 800);
-	fl = close_backend_first(lb, &c, &o, &w);
+	fl = covered_flow(lb, &c, 48300);
 	assert_true(MQLB_FLOW_BACKEND_IN_TIME_WAIT(fl));
 	assert_true(MQLB_FLOW_TS_COVERS(fl));
 	assert_false(MQLB_FLOW_BACKEND_RST_DUE(fl));
@@ -386,7 +466,7 @@ static void test_ts_covers_time_wait(void **state)
 	/* The same client port at once: recycled, not retired, and its SYN is newer. */
 	off2 = ts_open(lb, &c, CLIENT1, 48300, 3);
 	assert_int_not_equal(bpf_map_lookup_elem(lb->flows, &rk, &r), 0);
-	assert_true((int32_t)((3 + off2) - (5002 + off)) > 0);
+	assert_true((int32_t)((3 + off2) - (5002 + old.ts_off)) > 0);
 
 	/* A microsecond TSval clock runs ahead of the balancer's: stale. */
 	off = ts_open(lb, &c, CLIENT1, 48301, 1000000);
@@ -410,6 +490,35 @@ static void test_ts_covers_time_wait(void **state)
 	assert_true(fl & MQLB_FLOW_TS_STALE);
 	assert_true(MQLB_FLOW_BACKEND_RST_DUE(fl));
 
+	/* After a covered FIN, a segment ahead of the clock (an ACK of the broker's FIN) spoils it. */
+	assert_true(MQLB_FLOW_TS_COVERS(covered_flow(lb, &c, 48305)));
+	flow_get(lb, CLIENT1, 48305, &old);
+	off = old.ts_off;
+	o = ts_opts(5002 + 1000, 800);
+	w = ts_opts(5002 + 1000 + off, 800);
+	client_ts(lb, &c, TF_ACK, &o, &w);
+	assert_true(flow_flags(lb, &c) & MQLB_FLOW_TS_STALE);
+
+	/* A FIN too far behind the clock (2^30 ticks: a flow of a day) compares wrongly a
+	 * TIME_WAIT later: stale. The flow's offset is set so. */
+	off = ts_open(lb, &c, CLIENT1, 48306, 1000);
+	{
+		struct mqlb_flow f;
+		struct mqlb_flow_key k = {
+			.client_addr_be = CLIENT1, .vip_addr_be = VIP_ADDR,
+			.client_port_be = htons(48306), .vip_port_be = htons(VIP_PORT),
+		};
+
+		flow_get(lb, CLIENT1, 48306, &f);
+		f.ts_off -= (1U << 30) + 16;
+		off = f.ts_off;
+		assert_int_equal(bpf_map_update_elem(lb->flows, &k, &f, BPF_EXIST), 0);
+	}
+	o = ts_opts(1001, 800);
+	w = ts_opts(1001 + off, 800);
+	fl = close_backend_first(lb, &c, &o, &w);
+	assert_true(fl & MQLB_FLOW_TS_STALE);
+
 	/* Stale is for closing: the same TSval ahead of the clock mid-flow is fine. */
 	off = ts_open(lb, &c, CLIENT1, 48303, 1000);
 	o = ts_opts(1000 + 5000000, 800);
@@ -432,28 +541,31 @@ static uint32_t rnd(void)
 }
 
 /*
- * Where RFC 9293's option rules put the TSval in b[0..n), or -1: EOL ends
- * the list, NOP is one byte, any other option has a length byte of at least
- * 2 that must fit; a timestamps option must be 10 bytes long.
+ * Where Linux (tcp_parse_options()) reads the TSval in b[0..n): EOL ends
+ * the list, NOP is one byte, an option whose length byte is below 2 or
+ * runs past the list ends it, a kind-8 option only counts at length 10,
+ * and the last one counts. Returns its offset, -1 for none, -2 when there
+ * were two or more (the data plane then leaves the segment alone).
  */
 static int ref_ts_offset(const uint8_t *b, size_t n)
 {
 	size_t off = 0;
+	int found = -1, count = 0;
 
-	while (off < n) {
-		if (b[off] == 0)
-			return -1;
+	while (off < n && b[off] != 0) {
 		if (b[off] == 1) {
 			off++;
 			continue;
 		}
 		if (off + 1 >= n || b[off + 1] < 2 || off + b[off + 1] > n)
-			return -1;
-		if (b[off] == 8)
-			return b[off + 1] == 10 ? (int)off + 2 : -1;
+			break;
+		if (b[off] == 8 && b[off + 1] == 10) {
+			found = (int)off + 2;
+			count++;
+		}
 		off += b[off + 1];
 	}
-	return -1;
+	return count > 1 ? -2 : found;
 }
 
 /* An option block of n bytes (a multiple of 4), mostly well formed, sometimes not. */
@@ -512,9 +624,9 @@ static void shift_word(struct opts *o, int at, uint32_t delta)
 /*
  * 3,000 random option blocks of every legal length through an established
  * flow with timestamps, both ways: the output must be the input with the
- * tuple translated and, exactly where the reference walk finds the option,
- * TSval + offset (to the backend) or TSecr - offset (to the client);
- * nothing else may change, and the checksums must hold.
+ * tuple translated and, exactly where the reference walk finds the one
+ * option, TSval + offset (to the backend) or TSecr - offset (to the
+ * client); nothing else may change, and the checksums must hold.
  */
 static void test_ts_random_options(void **state)
 {
@@ -522,7 +634,7 @@ static void test_ts_random_options(void **state)
 	struct opts o, w;
 	struct conn c;
 	uint32_t off;
-	int i, at, found = 0;
+	int i, at, found = 0, two = 0;
 
 	NEED_LB();
 	off = ts_open(lb, &c, CLIENT1, 48400, 1000);
@@ -533,16 +645,144 @@ static void test_ts_random_options(void **state)
 		if (at >= 0) {
 			found++;
 			shift_word(&w, at, off);
+		} else if (at == -2) {
+			two++;
 		}
 		client_ts(lb, &c, TF_ACK, &o, &w);
+		/* Two timestamps options make the flow stale for good, at once. */
+		assert_int_equal(!!(flow_flags(lb, &c) & MQLB_FLOW_TS_STALE), two > 0);
 		w = o;
 		if (at >= 0)
 			shift_word(&w, at + 4, -off);
 		backend_ts(lb, &c, TF_ACK, &o, &w);
 	}
-	/* Both kinds were exercised. */
+	/* Every kind was exercised. */
 	assert_in_range(found, 300, 2700);
-	assert_false(flow_flags(lb, &c) & MQLB_FLOW_TS_STALE);
+	assert_in_range(two, 10, 1000);
+}
+
+/* A SYN with the Linux options but no timestamps: MSS, SACK permitted, NOPs, window scale. */
+static struct opts syn_opts_no_ts(void)
+{
+	static const uint8_t b[12] = { 2, 4, 0x05, 0xb4, 4, 2, 1, 1, 1, 3, 3, 7 };
+	struct opts o = { .n = 0 };
+
+	o_put(&o, b, sizeof(b));
+	return o;
+}
+
+/* Open a connection on backend 0 with SYN options o; returns its SNAT port. */
+static __u16 open_on(struct lb *lb, struct conn *c, __u16 cport, const struct opts *o)
+{
+	struct pkt_spec s;
+
+	conn_init(c, CLIENT1, cport);
+	spec_conn(&s, c, TF_SYN);
+	s.seq = 1000;
+	use_opts(&s, o);
+	forward_new(lb, c, &s, E.if_cli, XDP_REDIRECT);
+	assert_int_equal(c->be, 0);
+	return c->snat_port;
+}
+
+/* A fresh data plane whose new flows all go to backend 0, over SNAT ports min-max. */
+static void only_backend0(struct lb *lb, __u16 min, __u16 max)
+{
+	static const uint16_t only0[1] = { 0 };
+
+	lb_reset(lb);
+	set_ring(lb, only0, 1);
+	set_snat_range(lb, min, max);
+}
+
+/* Backend 0's translated tuple on SNAT port port. */
+static struct mqlb_snat_key be0_tuple(__u16 port)
+{
+	return (struct mqlb_snat_key){ .backend_addr_be = BE_ADDR(0), .snat_addr_be = SNAT_ADDR,
+				       .backend_port_be = htons(VIP_PORT),
+				       .snat_port_be = htons(port) };
+}
+
+static void tw_mark_port(struct lb *lb, __u16 port)
+{
+	struct mqlb_snat_key k = be0_tuple(port);
+	__u64 until = (__u64)-1;
+
+	assert_int_equal(bpf_map_update_elem(lb->tw_ts, &k, &until, BPF_ANY), 0);
+}
+
+static bool tw_marked(struct lb *lb, __u16 port)
+{
+	struct mqlb_snat_key k = be0_tuple(port);
+	__u64 until;
+
+	return !bpf_map_lookup_elem(lb->tw_ts, &k, &until);
+}
+
+/*
+ * A TIME_WAIT left to the timestamps marks its tuple (on recycling, and
+ * when the reaper removes the flow); a SYN without timestamps passes over
+ * marked tuples while another is free, and takes one only when none is;
+ * a SYN with timestamps does not care.
+ */
+static void test_ts_marks_steer_syns_without(void **state)
+{
+	uint64_t before[MQLB_STAT_MAX], after[MQLB_STAT_MAX];
+	struct opts no_ts = syn_opts_no_ts();
+	struct lb *lb = &E.lb;
+	struct mqlb_flow f;
+	struct conn c;
+	__u16 port;
+	struct mqlb_flow_key k;
+	int i;
+
+	NEED_LB();
+	only_backend0(lb, 20000, 20003);
+
+	/* Recycled: a covered flow whose client reuses its port marks the tuple. */
+	assert_true(MQLB_FLOW_TS_COVERS(covered_flow(lb, &c, 48500)));
+	port = c.snat_port;
+	stats_read(lb, before);
+	ts_open(lb, &c, CLIENT1, 48500, 9000);
+	stats_read(lb, after);
+	assert_true(tw_marked(lb, port));
+	assert_int_equal(after[MQLB_STAT_FLOW_BACKEND_TIME_WAIT_TS] -
+			 before[MQLB_STAT_FLOW_BACKEND_TIME_WAIT_TS], 1);
+
+	/* Reaped: the same when the collector removes it. */
+	only_backend0(lb, 20000, 20003);
+	covered_flow(lb, &c, 48501);
+	port = c.snat_port;
+	flow_get(lb, CLIENT1, 48501, &f);
+	k = (struct mqlb_flow_key){ .client_addr_be = CLIENT1, .vip_addr_be = VIP_ADDR,
+		.client_port_be = htons(48501), .vip_port_be = htons(VIP_PORT) };
+	assert_int_equal(reap_flow(lb, &k, &f), MQLB_REAP_DONE);
+	assert_true(tw_marked(lb, port));
+
+	/* Three of four ports marked: a SYN without timestamps always gets the fourth. */
+	for (i = 0; i < 8; i++) {
+		only_backend0(lb, 20000, 20003);
+		tw_mark_port(lb, 20000);
+		tw_mark_port(lb, 20001);
+		tw_mark_port(lb, 20003);
+		assert_int_equal(open_on(lb, &c, (__u16)(48510 + i), &no_ts), 20002);
+		maps_consistent(lb, 1);
+	}
+	/* All four marked: it takes one anyway, counted, and only one is reserved. */
+	tw_mark_port(lb, 20002);
+	stats_read(lb, before);
+	open_on(lb, &c, 48520, &no_ts);
+	stats_read(lb, after);
+	assert_int_equal(after[MQLB_STAT_SNAT_TW_FALLBACK] - before[MQLB_STAT_SNAT_TW_FALLBACK], 1);
+	assert_int_equal(after[MQLB_STAT_SNAT_TW_AVOIDED] - before[MQLB_STAT_SNAT_TW_AVOIDED], 3);
+	maps_consistent(lb, 2);
+
+	/* With timestamps, a marked tuple is as good as any. */
+	only_backend0(lb, 20000, 20000);
+	tw_mark_port(lb, 20000);
+	ts_open(lb, &c, CLIENT1, 48530, 1000);
+	assert_int_equal(c.snat_port, 20000);
+	lb_reset(lb);
 }
 
 int main(void)
@@ -553,6 +793,10 @@ int main(void)
 		T(test_ts_not_negotiated),
 		T(test_ts_covers_time_wait),
 		T(test_ts_random_options),
+		T(test_ts_skips_bad_length),
+		T(test_ts_syn_tsval_zero),
+		T(test_ts_no_ack_untouched),
+		T(test_ts_marks_steer_syns_without),
 	};
 
 	return cmocka_run_group_tests_name("tcp_ts", tests, group_setup, group_teardown);

@@ -801,7 +801,6 @@ static void test_recycle_retires(void **state)
 	struct frame in, out;
 	struct pkt_spec s;
 	struct conn c;
-	LIBBPF_OPTS(bpf_test_run_opts, o);
 
 	NEED_LB();
 	open_conn(lb, &c, CLIENT1, 47300, NULL);
@@ -839,15 +838,7 @@ static void test_recycle_retires(void **state)
 	assert_true(stats_only(before, after, MQLB_STAT_PASS_NO_FLOW_REPLY));
 
 	/* The collector's turn: the reaper removes the retired flow and its reservation. */
-	lb->skel->bss->reap_count = 1;
-	memset(&lb->skel->bss->reap_batch[0], 0, sizeof(lb->skel->bss->reap_batch[0]));
-	lb->skel->bss->reap_batch[0].key = rk;
-	lb->skel->bss->reap_batch[0].tcp_flags = r.tcp_flags;
-	lb->skel->bss->reap_batch[0].created_ns = r.created_ns;
-	lb->skel->bss->reap_batch[0].last_ns = r.last_ns;
-	lb->skel->bss->reap_batch[0].snat_port_be = r.snat_port_be;
-	assert_int_equal(bpf_prog_test_run_opts(bpf_program__fd(lb->skel->progs.mqlb_reap), &o), 0);
-	assert_int_equal(lb->skel->bss->reap_batch[0].result, MQLB_REAP_DONE);
+	assert_int_equal(reap_flow(lb, &rk, &r), MQLB_REAP_DONE);
 	assert_int_not_equal(bpf_map_lookup_elem(lb->flows, &rk, &r), 0);
 	{
 		struct mqlb_flow_key owner;

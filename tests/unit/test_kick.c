@@ -146,12 +146,12 @@ static void test_batch(void **state)
 	b.fd = -1;
 	kick_batch_add(&b, &f);
 	assert_int_equal(b.n, 0);
-	/* A TIME_WAIT the timestamps cover is counted, not queued. */
+	/* A TIME_WAIT the timestamps cover gets no RST. */
 	f.tcp_flags |= MQLB_FLOW_TS_SHIFT;
+	b.fd = 0;  /* any descriptor: nothing may be queued to it */
 	kick_batch_add(&b, &f);
 	assert_int_equal(b.n, 0);
-	assert_int_equal(b.sent[MQLB_STAT_FLOW_BACKEND_TIME_WAIT_TS], 1);
-	assert_int_equal(b.sent[MQLB_STAT_FLOW_BACKEND_RST_TIME_WAIT], 0);
+	b.fd = -1;
 	f.tcp_flags &= ~MQLB_FLOW_TS_SHIFT;
 	b.fd = kick_open();
 	if (b.fd < 0)
