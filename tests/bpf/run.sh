@@ -40,6 +40,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+# A reader that went away (run.sh ... | head) or a closed terminal: still clean up.
+trap 'exit 141' PIPE
+trap 'exit 129' HUP
 
 nsx() {
 	ip netns exec "$NS" "$@"

@@ -85,6 +85,9 @@ bed_require() {
 	[ -x "$BUILD/mqlbd" ] || fail "$BUILD/mqlbd is not built"
 	trap bed_cleanup EXIT
 	trap 'exit 130' INT TERM
+	# A reader that went away (... | head) or a closed terminal: still clean up.
+	trap 'exit 141' PIPE
+	trap 'exit 129' HUP
 }
 
 add_ns() {
