@@ -142,8 +142,8 @@ static __always_inline enum tcp_ts_find tcp_ts_find(struct xdp_md *ctx, const st
 
 /*
  * Replace a 32-bit word of the TCP header or options, keeping the checksum
- * right. The options put no word on an even offset: an option after a
- * 3-byte window scale, say, starts its TSval at an odd one. Its bytes then
+ * right. Options keep no word on an even offset: an option after an
+ * unpadded 3-byte window scale, say, starts its TSval at an odd one. Its bytes then
  * straddle the checksum's 16-bit words, and a ones' complement sum of bytes
  * shifted by one is the byte-swapped sum (RFC 1071 2(B)): the difference is
  * computed as if aligned and swapped before it is added.
