@@ -281,6 +281,17 @@ struct mqlb_reap_entry {
 	__u8 pad[5];
 };
 
+#ifndef __bpf__
+/* The reaper's entry for flow f at key, exactly as it was read (the fields the reaper compares). */
+static inline struct mqlb_reap_entry mqlb_reap_entry_of(const struct mqlb_flow_key *key,
+							const struct mqlb_flow *f)
+{
+	return (struct mqlb_reap_entry){ .key = *key, .tcp_flags = f->tcp_flags,
+					 .created_ns = f->created_ns, .last_ns = f->last_ns,
+					 .snat_port_be = f->snat_port_be };
+}
+#endif
+
 /*
  * mqlb_flow.mqtt_flags: the outcome of the CONNECT parser (bpf/mqtt.h).
  * Exactly one of PARSED, SPLIT, NOT_MQTT, MALFORMED once MQLB_FLOW_PAYLOAD

@@ -186,17 +186,9 @@ static void reap_flush(struct dataplane *dp, struct gc_result *res)
 static void reap_queue(struct dataplane *dp, const struct mqlb_flow_key *key,
 		       const struct mqlb_flow *f, enum flow_verdict v, struct gc_result *res)
 {
-	struct mqlb_reap_entry *e;
-
 	if (dp->reap_n == MQLB_REAP_MAX)
 		reap_flush(dp, res);
-	e = &dp->reap_batch[dp->reap_n];
-	memset(e, 0, sizeof(*e));
-	e->key = *key;
-	e->tcp_flags = f->tcp_flags;
-	e->created_ns = f->created_ns;
-	e->last_ns = f->last_ns;
-	e->snat_port_be = f->snat_port_be;
+	dp->reap_batch[dp->reap_n] = mqlb_reap_entry_of(key, f);
 	dp->reap_vals[dp->reap_n] = *f;
 	dp->reap_verdict[dp->reap_n] = (uint8_t)v;
 	dp->reap_n++;

@@ -652,11 +652,26 @@ static void spec_backend(struct pkt_spec *s, int be, __u16 snat_port, uint8_t fl
 	s->flags = flags;
 }
 
+/* out must be backend frame in, sent on as VIP:1883 -> the client of c. */
+static void expect_to_client(const struct frame *out, const struct pkt_spec *in,
+			     const struct conn *c)
+{
+	struct pkt_spec w = *in;
+
+	memcpy(w.smac, c->lbmac, ETH_ALEN);
+	memcpy(w.dmac, c->cmac, ETH_ALEN);
+	w.saddr = VIP_ADDR;
+	w.daddr = c->caddr;
+	w.sport = VIP_PORT;
+	w.dport = c->cport;
+	expect_frame(out, &w);
+}
+
 /* A backend frame to SNAT:port must come out as VIP:1883 -> client. */
 static __u32 reply(struct lb *lb, struct conn *c, uint8_t flags, const void *pl, size_t len,
 		   __u32 verdict)
 {
-	struct pkt_spec s, w;
+	struct pkt_spec s;
 	struct frame in, out;
 	__u32 got;
 
@@ -671,14 +686,7 @@ static __u32 reply(struct lb *lb, struct conn *c, uint8_t flags, const void *pl,
 	got = xdp_run(lb, &in, E.if_bk, &out);
 	if (got != verdict)
 		fail_msg("reply to SNAT port %u: verdict %u, want %u", c->snat_port, got, verdict);
-	w = s;
-	memcpy(w.smac, c->lbmac, ETH_ALEN);
-	memcpy(w.dmac, c->cmac, ETH_ALEN);
-	w.saddr = VIP_ADDR;
-	w.daddr = c->caddr;
-	w.sport = VIP_PORT;
-	w.dport = c->cport;
-	expect_frame(&out, &w);
+	expect_to_client(&out, &s, c);
 	return ntohs(((struct iphdr *)(in.b + ETH_HLEN))->tot_len);
 }
 
@@ -710,12 +718,7 @@ static __u32 reap_flow(struct lb *lb, const struct mqlb_flow_key *key, const str
 	struct mqlb_reap_entry *e = &lb->skel->bss->reap_batch[0];
 	LIBBPF_OPTS(bpf_test_run_opts, o);
 
-	memset(e, 0, sizeof(*e));
-	e->key = *key;
-	e->tcp_flags = f->tcp_flags;
-	e->created_ns = f->created_ns;
-	e->last_ns = f->last_ns;
-	e->snat_port_be = f->snat_port_be;
+	*e = mqlb_reap_entry_of(key, f);
 	lb->skel->bss->reap_count = 1;
 	assert_int_equal(bpf_prog_test_run_opts(bpf_program__fd(lb->skel->progs.mqlb_reap), &o), 0);
 	return e->result;

@@ -162,13 +162,7 @@ static void backend_ts(struct lb *lb, struct conn *c, uint8_t flags, const struc
 	assert_int_equal(xdp_run(lb, &in, E.if_bk, &out), XDP_REDIRECT);
 	want = s;
 	use_opts(&want, w);
-	memcpy(want.smac, c->lbmac, ETH_ALEN);
-	memcpy(want.dmac, c->cmac, ETH_ALEN);
-	want.saddr = VIP_ADDR;
-	want.daddr = c->caddr;
-	want.sport = VIP_PORT;
-	want.dport = c->cport;
-	expect_frame(&out, &want);
+	expect_to_client(&out, &want, c);
 }
 
 /*
@@ -213,11 +207,14 @@ static uint32_t ts_open(struct lb *lb, struct conn *c, __be32 caddr, __u16 cport
 /* Through the handshake and a data exchange, both ways, in both option layouts. */
 static void test_ts_shift_both_ways(void **state)
 {
+	static struct opts (*const layouts[])(uint32_t, uint32_t) = { ts_opts, sack_then_ts,
+								      ws_then_ts };
 	uint64_t before[MQLB_STAT_MAX], after[MQLB_STAT_MAX];
 	struct lb *lb = &E.lb;
 	struct opts o, w;
 	struct conn c;
 	uint32_t off;
+	size_t i;
 
 	NEED_LB();
 	stats_read(lb, before);
@@ -229,27 +226,21 @@ static void test_ts_shift_both_ways(void **state)
 	o = syn_opts(777, 1000 + off);
 	w = syn_opts(777, 1000);
 	backend_ts(lb, &c, TF_SYN | TF_ACK, &o, &w);
-	/* The broker's TSval is never touched; the client's keeps the offset. */
-	o = ts_opts(1001, 777);
-	w = ts_opts(1001 + off, 777);
-	client_ts(lb, &c, TF_ACK, &o, &w);
-	o = ts_opts(778, 1001 + off);
-	w = ts_opts(778, 1001);
-	backend_ts(lb, &c, TF_ACK, &o, &w);
-	/* A SACK block first: the options are walked. */
-	o = sack_then_ts(1002, 778);
-	w = sack_then_ts(1002 + off, 778);
-	client_ts(lb, &c, TF_ACK, &o, &w);
-	o = sack_then_ts(779, 1002 + off);
-	w = sack_then_ts(779, 1002);
-	backend_ts(lb, &c, TF_ACK, &o, &w);
-	/* At an odd offset the checksum's words straddle the option. */
-	o = ws_then_ts(1003, 779);
-	w = ws_then_ts(1003 + off, 779);
-	client_ts(lb, &c, TF_ACK, &o, &w);
-	o = ws_then_ts(780, 1003 + off);
-	w = ws_then_ts(780, 1003);
-	backend_ts(lb, &c, TF_ACK, &o, &w);
+	/*
+	 * The broker's TSval is never touched; the client's keeps the offset. In
+	 * the fixed layout; after a SACK block (the options are walked); at an
+	 * odd offset (the checksum's words straddle the option).
+	 */
+	for (i = 0; i < sizeof(layouts) / sizeof(layouts[0]); i++) {
+		uint32_t cv = 1001 + i, bv = 778 + i;
+
+		o = layouts[i](cv, bv - 1);
+		w = layouts[i](cv + off, bv - 1);
+		client_ts(lb, &c, TF_ACK, &o, &w);
+		o = layouts[i](bv, cv + off);
+		w = layouts[i](bv, cv);
+		backend_ts(lb, &c, TF_ACK, &o, &w);
+	}
 	/* Offsets wrap modulo 2^32 like the TSvals themselves. */
 	o = ts_opts(0xfffffff0u, 779);
 	w = ts_opts(0xfffffff0u + off, 779);
