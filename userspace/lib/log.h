@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stdarg.h>
+#include <stddef.h>
 
 enum log_level {
 	LOG_LVL_WARN = 0,
@@ -12,10 +13,19 @@ enum log_level {
 	LOG_LVL_DEBUG = 2,
 };
 
+/*
+ * Where finished lines go instead of stderr: one call per line, the text
+ * already formatted (with its timestamp when enabled, with its newline),
+ * len bytes. A program that logs to several places (the broker's log_dest)
+ * installs one; NULL restores stderr.
+ */
+typedef void (*log_sink_fn)(void *arg, enum log_level level, const char *line, size_t len);
+
 void log_set_level(enum log_level level);
 enum log_level log_get_level(void);
 /* Daemons prefix each line with a wall-clock timestamp; CLIs do not. */
 void log_set_timestamps(bool on);
+void log_set_sink(log_sink_fn fn, void *arg);
 void log_print(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void log_vprint(enum log_level level, const char *fmt, va_list ap)
 	__attribute__((format(printf, 2, 0)));
