@@ -17,7 +17,7 @@ ARCH_INC := /usr/include/$(shell uname -m)-linux-gnu
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wformat=2
 CFLAGS   ?= -O2 -g
-CFLAGS   += $(WARN) -std=gnu11 -D_GNU_SOURCE -Iinclude -Iuserspace/lib -Iuserspace -I$(O)
+CFLAGS   += $(WARN) -std=gnu11 -D_GNU_SOURCE -Iinclude -Iuserspace/lib -Iuserspace/common -I$(O)
 LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lbpf -lmnl -lelf -lz)
 
 # Unit tests always run under AddressSanitizer and UBSan.
@@ -37,7 +37,6 @@ BINS        :=
 UNIT_TESTS  :=
 BPF_TESTS   :=
 EXTRA_TESTS :=   # phony targets that fragments add to 'make test' (fuzzing, ...)
-LIB_SRCS    :=
 
 all:
 
@@ -51,13 +50,14 @@ $(O)/tests/$(1): $(O)/san/tests/unit/$(1).o $(patsubst %.c,$(O)/san/%.o,$(2)) $(
 	$(Q)$$(CC) $$(SAN) -o $$@ $$^ -lcmocka $$(LDLIBS)
 endef
 
+# One fragment per folder, each with its own sources and tests.
 include userspace/lib/lib.mk
+include userspace/common/common.mk
 include bpf/bpf.mk
-include userspace/userspace.mk
--include userspace/cli.mk
--include broker/broker.mk
--include tests/bench/bench.mk
-include tests/unit/unit.mk
+include userspace/mqlbd/mqlbd.mk
+include userspace/mqlb/mqlb.mk
+include broker/broker.mk
+include tests/bench/bench.mk
 include tests/bpf/bpf_tests.mk
 
 all: $(BINS)

@@ -10,9 +10,6 @@ $(O)/mqbroker: $(patsubst %.c,$(O)/obj/%.o,broker/mqbroker.c $(BROKER_SRCS)) $(L
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(CRYPTO_LIBS)
 
-$(eval $(call unit_test,test_packet,))
-$(eval $(call unit_test,test_varint,))
-$(eval $(call unit_test,test_evloop,))
 $(eval $(call unit_test,test_topic,broker/topic.c broker/subs.c broker/msg.c))
 $(eval $(call unit_test,test_subs,$(BROKER_SRCS)))
 $(eval $(call unit_test,test_broker_conf,broker/conf.c broker/bridge_conf.c broker/topic.c))

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The pinned-map layout check (userspace/pin_compat.c): the BTF comparison
+ * The pinned-map layout check (userspace/mqlbd/pin_compat.c): the BTF comparison
  * on types built here, and pin_compat_check() with the real XDP object
  * against maps pinned on a scratch bpffs (skipped without root).
  */

@@ -1,9 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0
-# libmqlbutil.a: what every userspace program shares (STYLE.md layout).
-# Other fragments may append sources to LIB_SRCS (evloop.c, mqtt_codec.c, ...).
-LIB_SRCS += userspace/lib/log.c userspace/lib/conf.c userspace/lib/netutil.c
-LIB_SRCS += $(wildcard userspace/lib/evloop.c userspace/lib/mqtt_codec.c userspace/lib/json_writer.c)
-LIB_SRCS := $(sort $(LIB_SRCS))
+# libmqlbutil.a: what every userspace program shares, with no libbpf in it
+# (daemon, CLI, broker, load generator, tests). One archive, and a twin
+# built with ASan and UBSan for the unit tests.
+LIB_SRCS := $(wildcard userspace/lib/*.c)
 LIB      := $(O)/libmqlbutil.a
 LIB_SAN  := $(O)/libmqlbutil-san.a
 
@@ -14,3 +13,10 @@ $(LIB): $(patsubst %.c,$(O)/obj/%.o,$(LIB_SRCS))
 $(LIB_SAN): $(patsubst %.c,$(O)/san/%.o,$(LIB_SRCS))
 	$(call msg,AR,$@)
 	$(Q)$(AR) rcs $@ $^
+
+$(eval $(call unit_test,test_conf,))
+$(eval $(call unit_test,test_netutil,))
+$(eval $(call unit_test,test_json_writer,))
+$(eval $(call unit_test,test_evloop,))
+$(eval $(call unit_test,test_packet,))
+$(eval $(call unit_test,test_varint,))
