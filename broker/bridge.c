@@ -35,6 +35,7 @@
 #include <sys/socket.h>
 
 #include "broker.h"
+#include "clock.h"
 #include "log.h"
 
 #define BRIDGE_TICK_MS		100
@@ -434,7 +435,7 @@ static int bridge_init(struct broker *b, struct bridge *br, const struct bridge_
 	br->b = b;
 	br->conf = bc;
 	br->fd = -1;
-	br->seed = (unsigned int)(ev_clock_ms() ^ (uint64_t)getpid() ^ (uintptr_t)br);
+	br->seed = (unsigned int)(mono_ms() ^ (uint64_t)getpid() ^ (uintptr_t)br);
 	if (bc->remote_clientid) {
 		br->clientid = strdup(bc->remote_clientid);
 	} else {

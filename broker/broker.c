@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "broker.h"
+#include "clock.h"
 #include "log.h"
 
 int broker_init(struct broker *b)
@@ -18,7 +19,7 @@ int broker_init(struct broker *b)
 	b->loop = ev_loop_new(BROKER_FD_SETSIZE);
 	if (!b->loop)
 		return -errno;
-	b->start_ms = ev_clock_ms();
+	b->start_ms = mono_ms();
 	b->out_hold_ns = BROKER_OUT_HOLD_NS;
 	/* Only needs to differ between the brokers of one bridged set. */
 	b->id = ((uint64_t)getpid() << 40) ^ (b->start_ms << 8) ^ (uint64_t)(uintptr_t)b;

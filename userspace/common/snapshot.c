@@ -4,25 +4,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "clock.h"
 #include "snapshot.h"
 
 _Static_assert(sizeof(struct mqlb_backend_stats) % 8 == 0, "per-CPU values are 8-byte slots");
 
 #define FLOW_BATCH 1024
-
-uint64_t snap_mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 /* Compact, two most significant units: 3d4h, 5m12s, 850ms. */
 const char *snap_fmt_duration(uint64_t ns, char *buf, size_t len)
@@ -315,7 +307,7 @@ int snapshot_from_fds(const struct snap_src *src, struct snapshot *s, unsigned i
 	percpu = calloc((size_t)src->ncpus, slot);
 	if (!percpu)
 		return -ENOMEM;
-	s->now_ns = snap_mono_ns();
+	s->now_ns = mono_ns();
 	if (src->config_fd >= 0)
 		s->have_config = !bpf_map_lookup_elem(src->config_fd, &zero, &s->cfg);
 	err = read_backends(src, s, percpu);

@@ -81,7 +81,6 @@ const char *snap_state_name(uint8_t state);
 const char *snap_backend_name(const struct snap_backend *b, char *buf, size_t len);
 /* Copies at most len bytes of possibly unterminated src, '?' for unprintables. */
 void snap_printable(char *dst, const char *src, size_t len);
-uint64_t snap_mono_ns(void);
 /* Compact duration, two most significant units: 3d4h, 5m12s, 850ms. */
 const char *snap_fmt_duration(uint64_t ns, char *buf, size_t len);
 

@@ -11,9 +11,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "evloop.h"
 
 #define EV_BATCH 256
@@ -39,14 +39,6 @@ struct ev_loop {
 	struct epoll_event fired[EV_BATCH];
 };
 
-uint64_t ev_clock_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 struct ev_loop *ev_loop_new(int setsize)
 {
 	struct ev_loop *l;
@@ -66,7 +58,7 @@ struct ev_loop *ev_loop_new(int setsize)
 		goto out_free_handlers;
 	l->setsize = setsize;
 	l->next_timer_id = 1;
-	l->now = ev_clock_ms();
+	l->now = mono_ms();
 	return l;
 
 out_free_handlers:
@@ -160,7 +152,7 @@ long long ev_timer_add(struct ev_loop *l, uint64_t ms, ev_timer_fn cb, void *arg
 	}
 	t = &l->timers[l->ntimers++];
 	t->id = l->next_timer_id++;
-	t->when = ev_clock_ms() + ms;
+	t->when = mono_ms() + ms;
 	t->cb = cb;
 	t->arg = arg;
 	return t->id;
@@ -207,7 +199,7 @@ static void timers_compact(struct ev_loop *l)
 
 static int timers_wait_ms(const struct ev_loop *l, int timeout_ms)
 {
-	uint64_t now = ev_clock_ms();
+	uint64_t now = mono_ms();
 	int i;
 
 	for (i = 0; i < l->ntimers; i++) {
@@ -258,7 +250,7 @@ int ev_run_once(struct ev_loop *l, int timeout_ms)
 			return -errno;
 		n = 0; /* a signal is not an error */
 	}
-	l->now = ev_clock_ms();
+	l->now = mono_ms();
 	for (i = 0; i < n; i++) {
 		struct ev_handler *h = l->fired[i].data.ptr;
 		uint32_t ev = l->fired[i].events;

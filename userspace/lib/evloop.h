@@ -60,6 +60,5 @@ void ev_stop(struct ev_loop *l);
 
 /* Monotonic milliseconds, refreshed once per iteration. */
 uint64_t ev_now_ms(const struct ev_loop *l);
-uint64_t ev_clock_ms(void);
 
 #endif

@@ -17,6 +17,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "mqlb_ctl.h"
 #include "mqlbd.h"
@@ -145,8 +146,8 @@ static void ctl_serve(struct mqlbd *d, int fd)
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	/* One deadline for the whole request: a client dribbling bytes cannot hold the loop. */
-	deadline = ev_clock_ms() + CTL_IO_TIMEOUT_MS;
-	while (got < MQLB_CTL_MAX_LINE && ev_clock_ms() < deadline) {
+	deadline = mono_ms() + CTL_IO_TIMEOUT_MS;
+	while (got < MQLB_CTL_MAX_LINE && mono_ms() < deadline) {
 		n = read(fd, line + got, MQLB_CTL_MAX_LINE - got);
 		if (n <= 0)
 			break;

@@ -3,9 +3,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "health.h"
 #include "log.h"
 #include "mqtt_codec.h"
@@ -66,19 +66,11 @@ static uint64_t next_delay(struct probe *pr, bool ok, uint64_t now)
 	return due > now ? due - now : 0;
 }
 
-static uint64_t clock_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000ULL + (uint64_t)ts.tv_nsec / 1000;
-}
-
 static void probe_done(struct probe *pr, bool ok, const char *msg)
 {
 	struct health *h = pr->h;
-	uint64_t now = ev_clock_ms();
-	uint32_t latency_us = (uint32_t)(clock_us() - pr->started_us);
+	uint64_t now = mono_ms();
+	uint32_t latency_us = (uint32_t)(mono_us() - pr->started_us);
 
 	probe_close(pr);
 	pool_check_result(h->pool, pr->id, ok, latency_us, msg, now * 1000000ULL);
@@ -187,8 +179,8 @@ static void probe_begin(struct probe *pr)
 	const struct pool_backend *b = &h->pool->be[pr->id];
 	int fd;
 
-	pr->started_ms = ev_clock_ms();
-	pr->started_us = clock_us(); /* latency in microseconds; the loop's clock is in ms */
+	pr->started_ms = mono_ms();
+	pr->started_us = mono_us(); /* latency in microseconds; the loop's clock is in ms */
 	fd = net_tcp_connect_nb(&b->addr);
 	if (fd < 0) {
 		probe_done(pr, false, strerror(-fd));
@@ -232,7 +224,7 @@ void health_init(struct health *h, struct ev_loop *loop, struct pool *pool,
 	h->conf = *conf;
 	h->on_result = on_result;
 	h->arg = arg;
-	h->seed = (uint32_t)getpid() ^ (uint32_t)ev_clock_ms();
+	h->seed = (uint32_t)getpid() ^ (uint32_t)mono_ms();
 	for (i = 0; i < MQLB_MAX_BACKENDS; i++) {
 		h->probes[i].h = h;
 		h->probes[i].id = i;

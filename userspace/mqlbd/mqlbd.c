@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "mqlbd.h"
+#include "clock.h"
 #include "kick.h"
 #include "log.h"
 #include "mqlb_ctl.h"
@@ -51,14 +52,6 @@ static void usage(FILE *out, const char *prog)
 		"SIGINT detaches XDP and removes the pinned maps, unless the config says\n"
 		"'persist yes': then the data plane keeps running for the next mqlbd to adopt.\n",
 		prog, prog, prog);
-}
-
-uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
 /* ---- the data plane behind the pool's ops table ---- */

@@ -46,7 +46,6 @@ struct mqlbd {
 };
 
 /* ---- mqlbd.c ---- */
-uint64_t mono_ns(void);
 /* Publish pool changes to the data plane (pool_sync), logging failures. */
 void mqlbd_publish(struct mqlbd *d);
 
