@@ -36,6 +36,25 @@ for obj in "" backend flow stats prog; do
 done
 [ "$(mqlb -j backend help)" = null ] || fail "-j help should print null"
 
+log "== the control socket's state request answers valid JSON"
+/usr/bin/python3 - "$CTL" <<'PY' || fail "state request"
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(b"state\n")
+ans = b""
+while True:
+    d = s.recv(65536)
+    if not d:
+        break
+    ans += d
+head, body = ans.decode().split("\n", 1)
+assert head == "ok", ans
+j = json.loads(body)
+assert sorted(b["name"] for b in j["backends"]) == ["b1", "b2", "b3"], j
+assert all(b["admin"] == "enabled" and b["weight"] == 1 for b in j["backends"]), j
+PY
+
 log "== backend show before any client"
 mqlb backend show >"$WORK/bs.txt" || fail "backend show failed"
 head -1 "$WORK/bs.txt" | grep -q '^NAME  *ADDRESS  *STATE  *ACTIVE' || fail "header: $(head -1 "$WORK/bs.txt")"

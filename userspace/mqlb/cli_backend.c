@@ -8,17 +8,13 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <sys/un.h>
 
 #include "cli.h"
+#include "ctl_client.h"
 #include "mqlb_ctl.h"
 #include "netutil.h"
 
-#define CTL_TIMEOUT_S  5
-#define CTL_MAX_ANSWER 65536
+#define CTL_TIMEOUT_S 5
 
 static int name_width(const struct snapshot *s, const char *only)
 {
@@ -170,38 +166,6 @@ static bool valid_name(const char *n)
 	return true;
 }
 
-static int connect_ctl(struct cli *c)
-{
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	struct timeval tv = {.tv_sec = CTL_TIMEOUT_S};
-	int fd, err;
-
-	if (strlen(c->control_path) >= sizeof(sa.sun_path)) {
-		p_err("control socket path '%s' is too long", c->control_path);
-		return -ENAMETOOLONG;
-	}
-	strcpy(sa.sun_path, c->control_path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		err = -errno;
-		p_err("can't create a unix socket: %s", strerror(-err));
-		return err;
-	}
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
-		err = -errno;
-		if (err == -ENOENT || err == -ECONNREFUSED || err == -ENOTSOCK)
-			p_err("mqlbd is not running (can't connect to %s: %s)", c->control_path,
-			      strerror(-err));
-		else
-			p_err("can't connect to mqlbd at %s: %s", c->control_path, strerror(-err));
-		close(fd);
-		return err;
-	}
-	return fd;
-}
-
 static void print_answer(struct cli *c, const char *msg)
 {
 	if (json_wtr) {
@@ -216,53 +180,29 @@ static void print_answer(struct cli *c, const char *msg)
 
 int ctl_request(struct cli *c, const char *line)
 {
-	char *ans = NULL, *msg;
-	size_t len = 0;
-	ssize_t n;
-	int fd, err = 0;
+	enum ctl_stage stage;
+	char *ans, *msg;
+	int err;
 
-	fd = connect_ctl(c);
-	if (fd < 0)
-		return fd;
-	if (write(fd, line, strlen(line)) != (ssize_t)strlen(line) || write(fd, "\n", 1) != 1) {
-		err = errno ? -errno : -EIO;
-		p_err("can't send the request to mqlbd: %s", strerror(-err));
-		goto out_close;
-	}
-	ans = malloc(CTL_MAX_ANSWER + 1);
-	if (!ans) {
-		err = -ENOMEM;
-		p_err("out of memory");
-		goto out_close;
-	}
-	while (len < CTL_MAX_ANSWER && (n = read(fd, ans + len, CTL_MAX_ANSWER - len)) != 0) {
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			err = -errno;
+	err = ctl_call(c->control_path, line, CTL_TIMEOUT_S, &ans, &stage);
+	if (err) {
+		if (stage != CTL_STAGE_CONNECT)
 			p_err("no answer from mqlbd at %s: %s", c->control_path, strerror(-err));
-			goto out_close;
-		}
-		len += (size_t)n;
+		else if (err == -ENOENT || err == -ECONNREFUSED || err == -ENOTSOCK)
+			p_err("mqlbd is not running (can't connect to %s: %s)", c->control_path,
+			      strerror(-err));
+		else
+			p_err("can't connect to mqlbd at %s: %s", c->control_path, strerror(-err));
+		return err;
 	}
-	ans[len] = '\0';
-	while (len && (ans[len - 1] == '\n' || ans[len - 1] == '\r'))
-		ans[--len] = '\0';
-	if (!strncmp(ans, "ok", 2) && (!ans[2] || ans[2] == ' ' || ans[2] == '\n')) {
-		msg = ans + 2;
-		if (*msg)
-			msg++;
+	err = ctl_answer_split(ans, &msg);
+	if (!err)
 		print_answer(c, msg);
-	} else if (!strncmp(ans, "error: ", 7)) {
-		p_err("%s", ans + 7);
-		err = -EINVAL;
-	} else {
-		p_err("unexpected answer from mqlbd: '%.80s'", ans);
-		err = -EPROTO;
-	}
-out_close:
+	else if (err == -EINVAL)
+		p_err("%s", msg);
+	else
+		p_err("unexpected answer from mqlbd: '%.80s'", msg);
 	free(ans);
-	close(fd);
 	return err;
 }
 

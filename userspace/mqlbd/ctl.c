@@ -18,6 +18,8 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "ctl_client.h"
+#include "json_writer.h"
 #include "log.h"
 #include "mqlb_ctl.h"
 #include "mqlbd.h"
@@ -34,32 +36,49 @@ static int ctl_reply(char *buf, size_t len, int err, const char *msg)
 	return err;
 }
 
+/* "ok\n" and the daemon's view of the pool as JSON (the `state` request). */
 static void state_json(struct mqlbd *d, char *buf, size_t len)
 {
 	char addr[NET_ADDRSTR_LEN];
-	size_t off;
-	int id, n = 0;
+	json_writer_t *w;
+	FILE *f;
+	int id;
 
-	off = (size_t)snprintf(buf, len, "ok\n{\"pid\":%d,\"vip\":\"%s\",\"backends\":[", getpid(),
-			       net_fmt_ipv4_port(d->conf.vip.sin_addr.s_addr, d->conf.vip.sin_port,
-						 addr, sizeof(addr)));
-	for (id = 0; id < MQLB_MAX_BACKENDS && off < len; id++) {
+	f = fmemopen(buf, len, "w");
+	w = f ? jsonw_new(f) : NULL;
+	if (!w) {
+		if (f)
+			fclose(f);
+		ctl_reply(buf, len, -ENOMEM, "out of memory");
+		return;
+	}
+	fputs("ok\n", f);
+	jsonw_start_object(w);
+	jsonw_int_field(w, "pid", getpid());
+	jsonw_string_field(w, "vip", net_fmt_ipv4_port(d->conf.vip.sin_addr.s_addr,
+						       d->conf.vip.sin_port, addr, sizeof(addr)));
+	jsonw_name(w, "backends");
+	jsonw_start_array(w);
+	for (id = 0; id < MQLB_MAX_BACKENDS; id++) {
 		const struct pool_backend *b = &d->pool.be[id];
 
 		if (!b->used)
 			continue;
-		/* Names are [A-Za-z0-9_.-] (checked on the way in): nothing to escape. */
-		off += (size_t)snprintf(buf + off, len - off,
-					"%s{\"name\":\"%s\",\"address\":\"%s\",\"state\":\"%s\","
-					"\"admin\":\"%s\",\"weight\":%u,\"id\":%d}",
-					n++ ? "," : "", b->name,
-					net_fmt_ipv4_port(b->addr.sin_addr.s_addr, b->addr.sin_port,
-							  addr, sizeof(addr)),
-					pool_state_name(pool_effective_state(&d->pool, b)),
-					pool_admin_name(b->admin), b->weight, id);
+		jsonw_start_object(w);
+		jsonw_string_field(w, "name", b->name);
+		jsonw_string_field(w, "address", net_fmt_ipv4_port(b->addr.sin_addr.s_addr,
+								   b->addr.sin_port, addr,
+								   sizeof(addr)));
+		jsonw_string_field(w, "state", pool_state_name(pool_effective_state(&d->pool, b)));
+		jsonw_string_field(w, "admin", pool_admin_name(b->admin));
+		jsonw_uint_field(w, "weight", b->weight);
+		jsonw_int_field(w, "id", id);
+		jsonw_end_object(w);
 	}
-	if (off < len)
-		snprintf(buf + off, len - off, "]}\n");
+	jsonw_end_array(w);
+	jsonw_end_object(w);
+	jsonw_destroy(&w);
+	fclose(f);
 }
 
 void ctl_handle_line(struct mqlbd *d, char *line, char *buf, size_t len)
@@ -182,16 +201,14 @@ static void ctl_accept(struct ev_loop *l, int lfd, uint32_t events, void *arg)
 }
 
 /* A socket file that nobody answers on is left over from a daemon that died. */
-static bool ctl_in_use(const struct sockaddr_un *sa)
+static bool ctl_in_use(const char *path)
 {
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	bool used;
+	int fd = ctl_connect(path, 1);
 
 	if (fd < 0)
 		return false;
-	used = connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0;
 	close(fd);
-	return used;
+	return true;
 }
 
 int ctl_open(struct mqlbd *d)
@@ -209,7 +226,7 @@ int ctl_open(struct mqlbd *d)
 		pr_warn("control socket directory for %s: %s\n", d->conf.control, strerror(-err));
 		return err;
 	}
-	if (ctl_in_use(&sa)) {
+	if (ctl_in_use(d->conf.control)) {
 		pr_warn("another mqlbd answers on %s: stop it first (mqlbd --stop -c FILE)\n",
 			d->conf.control);
 		return -EADDRINUSE;

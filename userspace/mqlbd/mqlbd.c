@@ -19,12 +19,12 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "mqlbd.h"
 #include "clock.h"
+#include "ctl_client.h"
 #include "kick.h"
 #include "log.h"
 #include "mqlb_ctl.h"
@@ -34,6 +34,7 @@
 
 #define TICK_MS             1000
 #define NEIGH_REFRESH_TICKS 5
+#define STOP_TIMEOUT_S      5
 
 static void usage(FILE *out, const char *prog)
 {
@@ -538,28 +539,19 @@ static void shutdown_daemon(struct mqlbd *d, bool failed)
 /* mqlbd --stop: ask the running daemon, or clean up after one that is gone. */
 static int stop_other(struct mqlbd *d)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	char reply[256] = "";
-	int fd, i;
-	ssize_t n;
+	enum ctl_stage stage;
+	char *reply = NULL;
+	int i, err;
 
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", d->conf.control);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd >= 0 && !connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
-		if (write(fd, "stop\n", 5) == 5) {
-			n = read(fd, reply, sizeof(reply) - 1);
-			reply[n > 0 ? n : 0] = '\0';
-		}
-		close(fd);
-		printf("mqlbd: %s", reply[0] ? reply : "no answer from the daemon\n");
-		/* Wait (bounded) until it has closed its socket on the way out. */
-		for (i = 0; i < 100 && !access(d->conf.control, F_OK); i++)
-			usleep(50000);
-		return 0;
-	}
-	if (fd >= 0)
-		close(fd);
-	return loader_remove_pinned(d->conf.pin_path);
+	err = ctl_call(d->conf.control, "stop", STOP_TIMEOUT_S, &reply, &stage);
+	if (err && stage == CTL_STAGE_CONNECT)
+		return loader_remove_pinned(d->conf.pin_path);
+	printf("mqlbd: %s\n", reply && reply[0] ? reply : "no answer from the daemon");
+	free(reply);
+	/* Wait (bounded) until it has closed its socket on the way out. */
+	for (i = 0; i < 100 && !access(d->conf.control, F_OK); i++)
+		usleep(50000);
+	return 0;
 }
 
 int main(int argc, char **argv)
