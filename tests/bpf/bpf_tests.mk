@@ -15,14 +15,14 @@ BPF_TESTS       += $(BPF_TEST_BINS)
 # The skeleton is generated: make sure it exists before the first compile.
 $(BPF_TEST_OBJS): $(BPF_SKEL)
 
-$(BPF_TEST_BINS): $(O)/tests/%: $(O)/san/tests/bpf/%.o $(BPF_TEST_COMMON)
+$(BPF_TEST_BINS): $(O)/tests/%: $(O)/san/tests/bpf/%.o $(BPF_TEST_COMMON) $(LIB_SAN)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(SAN) -o $@ $^ -lcmocka $(LDLIBS)
 
 # The XDP program's cost per packet (tests/bpf/bench_xdp.c): a benchmark, not a test.
 $(O)/san/tests/bpf/bench_xdp.o: $(BPF_SKEL)
-$(O)/bench/bench_xdp: $(O)/san/tests/bpf/bench_xdp.o $(BPF_TEST_COMMON)
+$(O)/bench/bench_xdp: $(O)/san/tests/bpf/bench_xdp.o $(BPF_TEST_COMMON) $(LIB_SAN)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(SAN) -o $@ $^ -lcmocka $(LDLIBS)

@@ -9,6 +9,7 @@
 #include <linux/icmp.h>
 #include <linux/udp.h>
 
+#include "inet_csum.h"
 #include "pktbuild.h"
 
 #define IPV6_HLEN 40
@@ -23,24 +24,9 @@ void pkt_spec_init(struct pkt_spec *s)
 	s->seq = 1000;
 }
 
-static uint32_t csum_add_buf(uint32_t sum, const void *buf, size_t len)
-{
-	const uint8_t *p = buf;
-	size_t i;
-
-	for (i = 0; i + 1 < len; i += 2)
-		sum += (uint32_t)p[i] << 8 | p[i + 1];
-	if (len & 1)
-		sum += (uint32_t)p[len - 1] << 8;
-	return sum;
-}
-
 uint16_t pkt_csum(const void *buf, size_t len, uint32_t sum)
 {
-	sum = csum_add_buf(sum, buf, len);
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return htons((uint16_t)~sum);
+	return inet_csum_fold(inet_csum_add(sum, buf, len));
 }
 
 uint16_t pkt_ip4_csum(const struct iphdr *ip)
@@ -53,23 +39,13 @@ uint16_t pkt_ip4_csum(const struct iphdr *ip)
 	return pkt_csum(h, len, 0);
 }
 
-/* RFC 793 3.1: the pseudo-header is source, destination, zero, protocol, TCP length. */
-static uint32_t pseudo4(const struct iphdr *ip, uint8_t proto, size_t l4_len)
-{
-	uint32_t sum = 0;
-
-	sum = csum_add_buf(sum, &ip->saddr, 4);
-	sum = csum_add_buf(sum, &ip->daddr, 4);
-	return sum + proto + (uint32_t)l4_len;
-}
-
 uint16_t pkt_tcp4_csum(const struct iphdr *ip, const void *l4, size_t l4_len)
 {
 	uint32_t seg[PKT_MAX / 4]; /* aligned for the tcphdr store below */
 
 	memcpy(seg, l4, l4_len);
 	((struct tcphdr *)seg)->check = 0;
-	return pkt_csum(seg, l4_len, pseudo4(ip, IPPROTO_TCP, l4_len));
+	return pkt_csum(seg, l4_len, inet_pseudo4_sum(ip->saddr, ip->daddr, IPPROTO_TCP, l4_len));
 }
 
 static size_t put_eth(uint8_t *p, const struct pkt_spec *s, uint16_t proto)
@@ -210,7 +186,7 @@ static size_t put_ip4(uint8_t *p, const struct pkt_spec *s)
 		((struct tcphdr *)(p + hlen))->check = pkt_tcp4_csum(ip, p + hlen, l4);
 	if (proto == IPPROTO_UDP)
 		((struct udphdr *)(p + hlen))->check = pkt_csum(p + hlen, l4,
-								 pseudo4(ip, IPPROTO_UDP, l4));
+								 inet_pseudo4_sum(ip->saddr, ip->daddr, IPPROTO_UDP, l4));
 	if (ip->ihl >= 5 && ip->ihl * 4 <= hlen)
 		ip->check = pkt_ip4_csum(ip);
 	return hlen + l4;

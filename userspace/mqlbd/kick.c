@@ -9,6 +9,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "inet_csum.h"
 #include "kick.h"
 
 /*
@@ -31,37 +32,12 @@ int kick_open(void)
 	return fd;
 }
 
-static uint16_t csum_fold(uint32_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
-/* Ones' complement sum of 16-bit words as they sit in memory (byte order does not matter). */
-static uint32_t csum_add(uint32_t sum, const void *buf, size_t len)
-{
-	const uint8_t *p = buf;
-	uint16_t w;
-
-	for (; len > 1; len -= 2, p += 2) {
-		memcpy(&w, p, sizeof(w));
-		sum += w;
-	}
-	return sum;
-}
-
 /* IPv4 + bare TCP header (no options), TCP checksum filled; IP checksum and id by the kernel. */
 static void build_segment(uint32_t saddr, uint32_t daddr, uint16_t sport, uint16_t dport,
 			  uint32_t seq, uint32_t ack_seq, bool rst, uint8_t out[KICK_PROBE_LEN])
 {
 	struct iphdr ip;
 	struct tcphdr tcp;
-	struct {
-		uint32_t saddr, daddr;
-		uint8_t zero, proto;
-		uint16_t len;
-	} __attribute__((packed)) ph;
 
 	memset(&ip, 0, sizeof(ip));
 	ip.version = 4;
@@ -84,12 +60,8 @@ static void build_segment(uint32_t saddr, uint32_t daddr, uint16_t sport, uint16
 		tcp.ack = 1;
 		tcp.window = htons(1024);
 	}
-	ph.saddr = saddr;
-	ph.daddr = daddr;
-	ph.zero = 0;
-	ph.proto = IPPROTO_TCP;
-	ph.len = htons(sizeof(tcp));
-	tcp.check = csum_fold(csum_add(csum_add(0, &ph, sizeof(ph)), &tcp, sizeof(tcp)));
+	tcp.check = inet_csum_fold(inet_csum_add(inet_pseudo4_sum(saddr, daddr, IPPROTO_TCP, sizeof(tcp)),
+						 &tcp, sizeof(tcp)));
 	memcpy(out, &ip, sizeof(ip));
 	memcpy(out + sizeof(ip), &tcp, sizeof(tcp));
 }
