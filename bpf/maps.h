@@ -7,6 +7,14 @@
 #include <bpf/bpf_helpers.h>
 #include "mqlb_abi.h"
 
+/*
+ * Each program's unit (mqlb_xdp.bpf.c, mqlb_reap.bpf.c, ...) includes this
+ * file; the maps are weak so that bpftool's static linker merges the
+ * identical definitions into one map per name instead of refusing them.
+ * Their names are the ABI's (MQLB_MAP_*), which userspace opens by pin.
+ */
+#define MQLB_MAP_SEC __weak SEC(".maps")
+
 /* Global settings written by mqlbd (VIP, SNAT address and port range, active ring). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -14,7 +22,7 @@ struct {
 	__type(key, __u32);
 	__type(value, struct mqlb_config);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} config SEC(".maps");
+} MQLB_MAP_CONFIG MQLB_MAP_SEC;
 
 /* Backend slots by id: address, port, state, weight. */
 struct {
@@ -23,7 +31,7 @@ struct {
 	__type(key, __u32);
 	__type(value, struct mqlb_backend);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} backends SEC(".maps");
+} MQLB_MAP_BACKENDS MQLB_MAP_SEC;
 
 /* Two weighted round-robin rings (double-buffered, see mqlb_config.ring_active). */
 struct {
@@ -32,7 +40,7 @@ struct {
 	__type(key, __u32);
 	__type(value, struct mqlb_ring);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} ring SEC(".maps");
+} MQLB_MAP_RING MQLB_MAP_SEC;
 
 /* The round-robin ticket counter, shared by all CPUs so that the order is exact. */
 struct {
@@ -41,7 +49,7 @@ struct {
 	__type(key, __u32);
 	__type(value, struct mqlb_rr_state);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} rr_state SEC(".maps");
+} MQLB_MAP_RR MQLB_MAP_SEC;
 
 /*
  * Live flows by client tuple. A plain preallocated hash, never LRU: an
@@ -54,7 +62,7 @@ struct {
 	__type(key, struct mqlb_flow_key);
 	__type(value, struct mqlb_flow);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} flows SEC(".maps");
+} MQLB_MAP_FLOWS MQLB_MAP_SEC;
 
 /*
  * Translated tuple -> client tuple, for the reply direction. Inserting with
@@ -67,7 +75,7 @@ struct {
 	__type(key, struct mqlb_snat_key);
 	__type(value, struct mqlb_flow_key);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} snat SEC(".maps");
+} MQLB_MAP_SNAT MQLB_MAP_SEC;
 
 /*
  * Translated tuples whose broker may hold a TIME_WAIT that only a SYN with
@@ -83,7 +91,7 @@ struct {
 	__type(key, struct mqlb_snat_key);
 	__type(value, __u64);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} tw_ts SEC(".maps");
+} MQLB_MAP_TW_TS MQLB_MAP_SEC;
 
 /* Global per-CPU counters, indexed by enum mqlb_stat. */
 struct {
@@ -92,7 +100,7 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} stats SEC(".maps");
+} MQLB_MAP_STATS MQLB_MAP_SEC;
 
 /* Per-CPU packet/byte/flow counters per backend id. */
 struct {
@@ -101,7 +109,7 @@ struct {
 	__type(key, __u32);
 	__type(value, struct mqlb_backend_stats);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} backend_stats SEC(".maps");
+} MQLB_MAP_BACKEND_STATS MQLB_MAP_SEC;
 
 /* Names, health results and flow counts by backend id; the daemon's, for the CLI. */
 struct {
@@ -110,7 +118,7 @@ struct {
 	__type(key, __u32);
 	__type(value, struct mqlb_backend_info);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} backend_info SEC(".maps");
+} MQLB_MAP_BACKEND_INFO MQLB_MAP_SEC;
 
 /*
  * Egress interfaces for bpf_redirect_map, keyed by ifindex. Not pinned:
@@ -121,6 +129,6 @@ struct {
 	__uint(max_entries, MQLB_MAX_IFACES);
 	__type(key, __u32);
 	__type(value, __u32);
-} tx_ports SEC(".maps");
+} MQLB_MAP_TX_PORTS MQLB_MAP_SEC;
 
 #endif

@@ -29,7 +29,6 @@
 #include "flow.h"
 #include "reset.h"
 #include "mqtt.h"
-#include "reap.h"
 #include "tcp_ts.h"
 
 #define AF_INET 2
@@ -239,12 +238,7 @@ static __always_inline int new_flow(struct xdp_md *ctx, struct pkt *p,
  */
 static __always_inline void flow_recycle(const struct mqlb_flow_key *key, struct mqlb_flow *f)
 {
-	struct mqlb_snat_key sk = {
-		.backend_addr_be = f->backend_addr_be,
-		.snat_addr_be = f->snat_addr_be,
-		.backend_port_be = f->backend_port_be,
-		.snat_port_be = f->snat_port_be,
-	};
+	struct mqlb_snat_key sk = flow_snat_key(f);
 	struct mqlb_flow_key rk = {
 		.client_addr_be = f->backend_addr_be,
 		.vip_addr_be = f->snat_addr_be,

@@ -30,9 +30,10 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 #include "mqlb_abi.h"
+#include "mqtt_proto.h"
 #include "parse.h"
 
-#define MQTT_CONNECT_BYTE 0x10 /* type 1, flags 0 ([MQTT-2.2.2-2]) */
+#define MQTT_CONNECT_BYTE (MQTT_CONNECT << 4) /* type 1, flags 0 ([MQTT-2.2.2-2]) */
 #define MQTT_FIXED_MAX    5    /* type byte + remaining length of at most 4 bytes */
 /*
  * Variable header bytes read at once: protocol name (2 + 6 for "MQIsdp",
@@ -40,16 +41,6 @@
  * property length (at most 4): 2 + 4 + 1 + 1 + 2 + 4 = 14 for "MQTT".
  */
 #define MQTT_VHDR_MAX     16
-
-/* Connect flags, MQTT 3.1.1 section 3.1.2.3. */
-#define MQTT_CF_RESERVED  0x01
-#define MQTT_CF_WILL      0x04
-#define MQTT_CF_WILL_QOS  0x18
-#define MQTT_CF_WILL_RET  0x20
-#define MQTT_CF_PASSWORD  0x40
-#define MQTT_CF_USERNAME  0x80
-/* mosquitto's bridges (try_private true) send level | 0x80 */
-#define MQTT_LEVEL_BRIDGE 0x80
 
 struct mqtt_connect_info {
 	__u8 outcome;            /* one of MQLB_MQTT_PARSED/SPLIT/NOT_MQTT/MALFORMED */
@@ -110,15 +101,15 @@ static __always_inline int mqtt_varint(const __u8 *b, int start, int have, __u32
 /* Connect flags that no valid CONNECT of this level carries. */
 static __always_inline bool mqtt_flags_bad(__u8 cf, __u8 level)
 {
-	if (cf & MQTT_CF_RESERVED) /* [MQTT-3.1.2-3] */
+	if (cf & MQTT_CONN_RESERVED) /* [MQTT-3.1.2-3] */
 		return true;
-	if ((cf & MQTT_CF_WILL_QOS) == MQTT_CF_WILL_QOS) /* QoS 3: [MQTT-3.1.2-14] */
+	if ((cf & MQTT_CONN_WILL_QOS_MASK) == MQTT_CONN_WILL_QOS_MASK) /* QoS 3: [MQTT-3.1.2-14] */
 		return true;
 	/* Without a will, will QoS and will retain are 0: [MQTT-3.1.2-13], [MQTT-3.1.2-15]. */
-	if (!(cf & MQTT_CF_WILL) && (cf & (MQTT_CF_WILL_QOS | MQTT_CF_WILL_RET)))
+	if (!(cf & MQTT_CONN_WILL) && (cf & (MQTT_CONN_WILL_QOS_MASK | MQTT_CONN_WILL_RETAIN)))
 		return true;
 	/* Before MQTT 5, no password without a user name: [MQTT-3.1.2-22]. */
-	return level < 5 && (cf & MQTT_CF_PASSWORD) && !(cf & MQTT_CF_USERNAME);
+	return level < 5 && (cf & MQTT_CONN_PASSWORD) && !(cf & MQTT_CONN_USERNAME);
 }
 
 /*
@@ -186,8 +177,8 @@ static __always_inline void mqtt_parse_connect(struct xdp_md *ctx, __u32 off, __
 		keep = vh[10] << 8 | vh[11];
 	}
 	ci->flags = 0;
-	if (level == (MQTT_LEVEL_BRIDGE | 3) || level == (MQTT_LEVEL_BRIDGE | 4)) {
-		level &= ~MQTT_LEVEL_BRIDGE;
+	if (level == (MQTT_PROTO_BRIDGE_BIT | 3) || level == (MQTT_PROTO_BRIDGE_BIT | 4)) {
+		level &= ~MQTT_PROTO_BRIDGE_BIT;
 		ci->flags |= MQLB_MQTT_BRIDGE;
 	}
 	/* The level goes with the name: MQIsdp is 3, MQTT is 4 or 5 (3.1.1 section 3.1.2.2). */

@@ -55,54 +55,11 @@ enum tcp_ts_find {
 };
 
 /*
- * Walk the TCP options at frame offset opt_off, optlen bytes long, from
- * the option boundary start on, by Linux's rules (tcp_parse_options()):
- * EOL ends the list, NOP is one byte, an option whose length byte is
- * below 2 or runs past the list ends the walk, and a kind-8 option of a
- * length other than 10 is skipped. Returns the offset from opt_off of the
- * first TSval found, or -1. A global function, so the verifier checks its
- * loop once, on its own, rather than at each of the paths that forward a
- * segment (inlined there, the program no longer fit the verifier's
- * budget); for the same reason it stops at the first option found, and
- * tcp_ts_find() calls it again to look for a second.
+ * The first TSval at or after option boundary start of the options at
+ * frame offset opt_off, optlen bytes long, by Linux's rules; its offset
+ * from opt_off, or -1 (tcp_ts_walk.bpf.c).
  */
-__noinline int mqlb_tcp_ts_walk(struct xdp_md *ctx, __u32 opt_off, __u32 optlen, __u32 start)
-{
-	__u8 *data = (__u8 *)(long)ctx->data;
-	void *data_end = (void *)(long)ctx->data_end;
-	__u8 *opt;
-	__u32 off = start, i;
-
-	/* check_ours() leaves one place for the options: after 14 + 20 + 20 bytes. */
-	if (opt_off > 64 || optlen > TCP_OPT_MAX || start > TCP_OPT_MAX)
-		return -1;
-	opt = data + opt_off;
-	for (i = 0; i < TCP_OPT_MAX; i++) {
-		const __u8 *o;
-		__u8 kind, len;
-
-		if (off >= optlen || off >= TCP_OPT_MAX)
-			return -1;
-		/* Both bytes through one checked pointer, which the verifier follows. */
-		o = opt + off;
-		if ((void *)(o + 2) > data_end)
-			return -1;  /* a last NOP or EOL: nothing follows it */
-		kind = o[0];
-		if (kind == TCPOPT_EOL_)
-			return -1;
-		if (kind == TCPOPT_NOP_) {
-			off++;
-			continue;
-		}
-		len = o[1];
-		if (len < 2 || off + len > optlen)
-			return -1;
-		if (kind == TCPOPT_TS_ && len == TCPOLEN_TS_)
-			return (int)off + 2;
-		off += len;
-	}
-	return -1;
-}
+int mqlb_tcp_ts_walk(struct xdp_md *ctx, __u32 opt_off, __u32 optlen, __u32 start);
 
 /*
  * The timestamps option of a segment whose header check_ours() accepted:

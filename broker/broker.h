@@ -16,8 +16,6 @@
 #include "evloop.h"
 #include "mqtt_codec.h"
 
-#pragma GCC poison u8 u16 u32 u64
-
 #define MQBROKER_VERSION	"0.1.0"
 #define BROKER_MAX_LISTENERS	16
 #define BROKER_READ_SCRATCH	(64 * 1024)

@@ -22,20 +22,28 @@
 #define MQLB_MAX_IFACES       8
 #define MQLB_CLIENT_ID_LEN    32      /* MQTT client id bytes kept per flow */
 
-/* Pinned names, under the pin path (default /sys/fs/bpf/mqlb). */
-#define MQLB_PIN_DEFAULT      "/sys/fs/bpf/mqlb"
-#define MQLB_MAP_CONFIG       "config"
-#define MQLB_MAP_BACKENDS     "backends"
-#define MQLB_MAP_RING         "ring"
-#define MQLB_MAP_RR           "rr_state"
-#define MQLB_MAP_FLOWS        "flows"
-#define MQLB_MAP_SNAT         "snat"
-#define MQLB_MAP_TW_TS        "tw_ts"
-#define MQLB_MAP_STATS        "stats"
-#define MQLB_MAP_BACKEND_STATS "backend_stats"
-#define MQLB_MAP_BACKEND_INFO "backend_info"
-#define MQLB_PROG_XDP         "mqlb_xdp"
-#define MQLB_LINK_PREFIX      "link_"  /* link_<ifname>: one pinned XDP link per interface */
+/*
+ * Pinned names, under the pin path (default /sys/fs/bpf/mqlb). A map's
+ * name is the identifier bpf/maps.h declares it with (libbpf pins it by
+ * that name, and the skeleton's field has it), so the macros below are
+ * those identifiers, and userspace opens MQLB_NAME(MQLB_MAP_FLOWS) ==
+ * "flows": one spelling for both sides.
+ */
+#define MQLB_NAME_(x)          #x
+#define MQLB_NAME(x)           MQLB_NAME_(x)
+#define MQLB_PIN_DEFAULT       "/sys/fs/bpf/mqlb"
+#define MQLB_MAP_CONFIG        config
+#define MQLB_MAP_BACKENDS      backends
+#define MQLB_MAP_RING          ring
+#define MQLB_MAP_RR            rr_state
+#define MQLB_MAP_FLOWS         flows
+#define MQLB_MAP_SNAT          snat
+#define MQLB_MAP_TW_TS         tw_ts
+#define MQLB_MAP_STATS         stats
+#define MQLB_MAP_BACKEND_STATS backend_stats
+#define MQLB_MAP_BACKEND_INFO  backend_info
+#define MQLB_MAP_TX_PORTS      tx_ports /* not pinned: see bpf/maps.h */
+#define MQLB_LINK_PREFIX       "link_"  /* link_<ifname>: one pinned XDP link per interface */
 
 /* mqlb_config.flags */
 #define MQLB_CFG_STRICT       (1U << 0) /* reset flows whose first payload is not a CONNECT */
@@ -307,55 +315,67 @@ static inline struct mqlb_reap_entry mqlb_reap_entry_of(const struct mqlb_flow_k
 #define MQLB_MQTT_ID_TRUNCATED (1U << 4) /* client id longer than MQLB_CLIENT_ID_LEN */
 #define MQLB_MQTT_BRIDGE       (1U << 5) /* level had mosquitto's try_private bridge bit (0x80) */
 
-/* Per-CPU counters of "stats", indexed by enum mqlb_stat. */
+/*
+ * Per-CPU counters of "stats": X(ENUM_SUFFIX, name) once each, so that the
+ * enum (BPF and userspace) and the names (CLI, metrics) cannot drift.
+ */
+#define MQLB_STATS(X) \
+	X(RX_PACKETS, rx_packets) \
+	X(FWD_TO_BACKEND, fwd_to_backend) \
+	X(FWD_TO_CLIENT, fwd_to_client) \
+	X(XDP_TX, xdp_tx) \
+	X(REDIRECT, redirect) \
+	X(FLOW_NEW, flow_new) \
+	X(FLOW_SYN_RETRANS, flow_syn_retrans) \
+	X(FLOW_RECYCLED, flow_recycled) \
+	X(FLOW_RACE, flow_race) \
+	X(PASS_NON_IP, pass_non_ip) \
+	X(PASS_IPV6, pass_ipv6) \
+	X(PASS_VLAN, pass_vlan) \
+	X(PASS_NON_TCP, pass_non_tcp) \
+	X(PASS_NOT_OURS, pass_not_ours) \
+	X(PASS_NO_FLOW_REPLY, pass_no_flow_reply) \
+	X(PASS_FRAGMENT, pass_fragment) \
+	X(DROP_TRUNC_ETH, drop_trunc_eth) \
+	X(DROP_BAD_IP, drop_bad_ip) \
+	X(DROP_FRAGMENT, drop_fragment) \
+	X(DROP_IP_OPTIONS, drop_ip_options) \
+	X(DROP_TRUNC_TCP, drop_trunc_tcp) \
+	X(DROP_BAD_DOFF, drop_bad_doff) \
+	X(DROP_NO_FLOW, drop_no_flow) \
+	X(RESET_NO_BACKEND, reset_no_backend) \
+	X(DROP_TABLE_FULL, drop_table_full) \
+	X(DROP_SNAT_EXHAUSTED, drop_snat_exhausted) \
+	X(DROP_FIB, drop_fib) \
+	X(DROP_NO_NEIGH, drop_no_neigh) \
+	X(DROP_NO_TX_PORT, drop_no_tx_port) \
+	X(RESET_BACKEND_DOWN, reset_backend_down) \
+	X(PASS_NOT_CONFIGURED, pass_not_configured) \
+	/* First client payload of a flow, one of these per flow (see MQLB_MQTT_*). */ \
+	X(MQTT_CONNECT_V3, mqtt_connect_v3) /* MQTT 3.1 ("MQIsdp", level 3) */ \
+	X(MQTT_CONNECT_V4, mqtt_connect_v4) /* MQTT 3.1.1 */ \
+	X(MQTT_CONNECT_V5, mqtt_connect_v5) /* MQTT 5.0 */ \
+	X(MQTT_CONNECT_SPLIT, mqtt_connect_split) /* not parsed: continues in a later segment */ \
+	X(MQTT_CONNECT_MALFORMED, mqtt_connect_malformed) \
+	X(MQTT_NOT_MQTT, mqtt_not_mqtt) \
+	X(MQTT_STRICT_RESET, mqtt_strict_reset) /* strict: malformed or not MQTT, flow refused */ \
+	X(RESET_REFUSED, reset_refused) /* RST to a client segment of a refused flow */ \
+	/* new flow with TCP timestamps, shifted (MQLB_FLOW_TS_SHIFT) */ \
+	X(FLOW_TS_SHIFTED, flow_ts_shifted) \
+	/* backend TIME_WAIT left to the shifted timestamps */ \
+	X(FLOW_BACKEND_TIME_WAIT_TS, flow_backend_time_wait_ts) \
+	/* a SYN without timestamps passed over such a tuple */ \
+	X(SNAT_TW_AVOIDED, snat_tw_avoided) \
+	X(SNAT_TW_FALLBACK, snat_tw_fallback) /* ... and found no other: took one anyway */ \
+	/* Written by mqlbd when it collects a flow (one CPU's slot), never by the program. */ \
+	/* RST ending the backend's TIME_WAIT */ \
+	X(FLOW_BACKEND_RST_TIME_WAIT, flow_backend_rst_time_wait) \
+	X(FLOW_BACKEND_RST_LOST, flow_backend_rst_lost) /* RST to a live backend of a BACKEND_LOST flow */
+
 enum mqlb_stat {
-	MQLB_STAT_RX_PACKETS = 0,
-	MQLB_STAT_FWD_TO_BACKEND,
-	MQLB_STAT_FWD_TO_CLIENT,
-	MQLB_STAT_XDP_TX,
-	MQLB_STAT_REDIRECT,
-	MQLB_STAT_FLOW_NEW,
-	MQLB_STAT_FLOW_SYN_RETRANS,
-	MQLB_STAT_FLOW_RECYCLED,
-	MQLB_STAT_FLOW_RACE,
-	MQLB_STAT_PASS_NON_IP,
-	MQLB_STAT_PASS_IPV6,
-	MQLB_STAT_PASS_VLAN,
-	MQLB_STAT_PASS_NON_TCP,
-	MQLB_STAT_PASS_NOT_OURS,
-	MQLB_STAT_PASS_NO_FLOW_REPLY,
-	MQLB_STAT_PASS_FRAGMENT,
-	MQLB_STAT_DROP_TRUNC_ETH,
-	MQLB_STAT_DROP_BAD_IP,
-	MQLB_STAT_DROP_FRAGMENT,
-	MQLB_STAT_DROP_IP_OPTIONS,
-	MQLB_STAT_DROP_TRUNC_TCP,
-	MQLB_STAT_DROP_BAD_DOFF,
-	MQLB_STAT_DROP_NO_FLOW,
-	MQLB_STAT_RESET_NO_BACKEND,
-	MQLB_STAT_DROP_TABLE_FULL,
-	MQLB_STAT_DROP_SNAT_EXHAUSTED,
-	MQLB_STAT_DROP_FIB,
-	MQLB_STAT_DROP_NO_NEIGH,
-	MQLB_STAT_DROP_NO_TX_PORT,
-	MQLB_STAT_RESET_BACKEND_DOWN,
-	MQLB_STAT_PASS_NOT_CONFIGURED,
-	/* First client payload of a flow, one of these per flow (see MQLB_MQTT_*). */
-	MQLB_STAT_MQTT_CONNECT_V3,      /* MQTT 3.1 ("MQIsdp", level 3) */
-	MQLB_STAT_MQTT_CONNECT_V4,      /* MQTT 3.1.1 */
-	MQLB_STAT_MQTT_CONNECT_V5,      /* MQTT 5.0 */
-	MQLB_STAT_MQTT_CONNECT_SPLIT,   /* not parsed: continues in a later segment */
-	MQLB_STAT_MQTT_CONNECT_MALFORMED,
-	MQLB_STAT_MQTT_NOT_MQTT,
-	MQLB_STAT_MQTT_STRICT_RESET,    /* strict: malformed or not MQTT, flow refused */
-	MQLB_STAT_RESET_REFUSED,        /* RST to a client segment of a refused flow */
-	MQLB_STAT_FLOW_TS_SHIFTED,      /* new flow with TCP timestamps, shifted (MQLB_FLOW_TS_SHIFT) */
-	MQLB_STAT_FLOW_BACKEND_TIME_WAIT_TS, /* backend TIME_WAIT left to the shifted timestamps */
-	MQLB_STAT_SNAT_TW_AVOIDED,      /* a SYN without timestamps passed over such a tuple */
-	MQLB_STAT_SNAT_TW_FALLBACK,     /* ... and found no other: took one anyway */
-	/* Written by mqlbd when it collects a flow (one CPU's slot), never by the program. */
-	MQLB_STAT_FLOW_BACKEND_RST_TIME_WAIT, /* RST ending the backend's TIME_WAIT */
-	MQLB_STAT_FLOW_BACKEND_RST_LOST,      /* RST to a live backend of a BACKEND_LOST flow */
+#define MQLB_STAT_ENUM(e, n) MQLB_STAT_##e,
+	MQLB_STATS(MQLB_STAT_ENUM)
+#undef MQLB_STAT_ENUM
 	MQLB_STAT_MAX,
 };
 
@@ -371,51 +391,9 @@ struct mqlb_backend_stats {
 #ifndef __bpf__
 /* Stable names for counters (CLI, metrics, logs); index = enum mqlb_stat. */
 static const char *const mqlb_stat_names[MQLB_STAT_MAX] = {
-	[MQLB_STAT_RX_PACKETS] = "rx_packets",
-	[MQLB_STAT_FWD_TO_BACKEND] = "fwd_to_backend",
-	[MQLB_STAT_FWD_TO_CLIENT] = "fwd_to_client",
-	[MQLB_STAT_XDP_TX] = "xdp_tx",
-	[MQLB_STAT_REDIRECT] = "redirect",
-	[MQLB_STAT_FLOW_NEW] = "flow_new",
-	[MQLB_STAT_FLOW_SYN_RETRANS] = "flow_syn_retrans",
-	[MQLB_STAT_FLOW_RECYCLED] = "flow_recycled",
-	[MQLB_STAT_FLOW_RACE] = "flow_race",
-	[MQLB_STAT_PASS_NON_IP] = "pass_non_ip",
-	[MQLB_STAT_PASS_IPV6] = "pass_ipv6",
-	[MQLB_STAT_PASS_VLAN] = "pass_vlan",
-	[MQLB_STAT_PASS_NON_TCP] = "pass_non_tcp",
-	[MQLB_STAT_PASS_NOT_OURS] = "pass_not_ours",
-	[MQLB_STAT_PASS_NO_FLOW_REPLY] = "pass_no_flow_reply",
-	[MQLB_STAT_PASS_FRAGMENT] = "pass_fragment",
-	[MQLB_STAT_DROP_TRUNC_ETH] = "drop_trunc_eth",
-	[MQLB_STAT_DROP_BAD_IP] = "drop_bad_ip",
-	[MQLB_STAT_DROP_FRAGMENT] = "drop_fragment",
-	[MQLB_STAT_DROP_IP_OPTIONS] = "drop_ip_options",
-	[MQLB_STAT_DROP_TRUNC_TCP] = "drop_trunc_tcp",
-	[MQLB_STAT_DROP_BAD_DOFF] = "drop_bad_doff",
-	[MQLB_STAT_DROP_NO_FLOW] = "drop_no_flow",
-	[MQLB_STAT_RESET_NO_BACKEND] = "reset_no_backend",
-	[MQLB_STAT_DROP_TABLE_FULL] = "drop_table_full",
-	[MQLB_STAT_DROP_SNAT_EXHAUSTED] = "drop_snat_exhausted",
-	[MQLB_STAT_DROP_FIB] = "drop_fib",
-	[MQLB_STAT_DROP_NO_NEIGH] = "drop_no_neigh",
-	[MQLB_STAT_DROP_NO_TX_PORT] = "drop_no_tx_port",
-	[MQLB_STAT_RESET_BACKEND_DOWN] = "reset_backend_down",
-	[MQLB_STAT_PASS_NOT_CONFIGURED] = "pass_not_configured",
-	[MQLB_STAT_MQTT_CONNECT_V3] = "mqtt_connect_v3",
-	[MQLB_STAT_MQTT_CONNECT_V4] = "mqtt_connect_v4",
-	[MQLB_STAT_MQTT_CONNECT_V5] = "mqtt_connect_v5",
-	[MQLB_STAT_MQTT_CONNECT_SPLIT] = "mqtt_connect_split",
-	[MQLB_STAT_MQTT_CONNECT_MALFORMED] = "mqtt_connect_malformed",
-	[MQLB_STAT_MQTT_NOT_MQTT] = "mqtt_not_mqtt",
-	[MQLB_STAT_MQTT_STRICT_RESET] = "mqtt_strict_reset",
-	[MQLB_STAT_RESET_REFUSED] = "reset_refused",
-	[MQLB_STAT_FLOW_TS_SHIFTED] = "flow_ts_shifted",
-	[MQLB_STAT_FLOW_BACKEND_TIME_WAIT_TS] = "flow_backend_time_wait_ts",
-	[MQLB_STAT_SNAT_TW_AVOIDED] = "snat_tw_avoided",
-	[MQLB_STAT_SNAT_TW_FALLBACK] = "snat_tw_fallback",
-	[MQLB_STAT_FLOW_BACKEND_RST_TIME_WAIT] = "flow_backend_rst_time_wait",
-	[MQLB_STAT_FLOW_BACKEND_RST_LOST] = "flow_backend_rst_lost",
+#define MQLB_STAT_NAME(e, n) [MQLB_STAT_##e] = #n,
+	MQLB_STATS(MQLB_STAT_NAME)
+#undef MQLB_STAT_NAME
 };
 
 static const char *const mqlb_backend_state_names[] = {
@@ -423,5 +401,54 @@ static const char *const mqlb_backend_state_names[] = {
 	[MQLB_BE_DRAIN] = "drain",   [MQLB_BE_DISABLED] = "disabled",
 };
 #endif
+
+/*
+ * Layout pins. The data plane (clang, BPF target) and userspace (gcc) each
+ * check every shared struct against these numbers, so a change that moves
+ * a field fails both builds instead of misreading maps that a running data
+ * plane shares with the next mqlbd (pin_compat.c refuses maps pinned with
+ * another layout at run time; these catch it at build time).
+ */
+#define MQLB_ABI_SIZE(s, n) _Static_assert(sizeof(struct s) == (n), "ABI: size of " #s)
+#define MQLB_ABI_AT(s, f, n)                                                                   \
+	_Static_assert(__builtin_offsetof(struct s, f) == (n), "ABI: offset of " #s "." #f)
+
+MQLB_ABI_SIZE(mqlb_config, 24);
+MQLB_ABI_AT(mqlb_config, snat_port_min, 10);
+MQLB_ABI_AT(mqlb_config, ring_active, 14);
+MQLB_ABI_AT(mqlb_config, flags, 16);
+MQLB_ABI_SIZE(mqlb_backend, 12);
+MQLB_ABI_AT(mqlb_backend, state, 6);
+MQLB_ABI_AT(mqlb_backend, weight, 8);
+MQLB_ABI_SIZE(mqlb_backend_info, 112);
+MQLB_ABI_AT(mqlb_backend_info, state_since_ns, 32);
+MQLB_ABI_AT(mqlb_backend_info, check_result, 52);
+MQLB_ABI_AT(mqlb_backend_info, check_msg, 56);
+MQLB_ABI_AT(mqlb_backend_info, flows_active, 104);
+MQLB_ABI_SIZE(mqlb_ring, 8 + 2 * MQLB_RING_SIZE);
+MQLB_ABI_AT(mqlb_ring, slot, 8);
+MQLB_ABI_SIZE(mqlb_rr_state, 8);
+MQLB_ABI_SIZE(mqlb_flow_key, 12);
+MQLB_ABI_AT(mqlb_flow_key, client_port_be, 8);
+MQLB_ABI_SIZE(mqlb_snat_key, 12);
+MQLB_ABI_AT(mqlb_snat_key, backend_port_be, 8);
+MQLB_ABI_AT(mqlb_snat_key, snat_port_be, 10);
+MQLB_ABI_SIZE(mqlb_flow, 128);
+MQLB_ABI_AT(mqlb_flow, backend_id, 20);
+MQLB_ABI_AT(mqlb_flow, tcp_flags, 24);
+MQLB_ABI_AT(mqlb_flow, ts_off, 28);
+MQLB_ABI_AT(mqlb_flow, cli_ifindex, 32);
+MQLB_ABI_AT(mqlb_flow, nh_ns, 64); /* the per-packet part fits the first cache line */
+MQLB_ABI_AT(mqlb_flow, created_ns, 72);
+MQLB_ABI_AT(mqlb_flow, reset_seq, 80);
+MQLB_ABI_AT(mqlb_flow, mqtt_level, 88);
+MQLB_ABI_AT(mqlb_flow, client_id, 92);
+MQLB_ABI_AT(mqlb_flow, client_isn, 124);
+MQLB_ABI_SIZE(mqlb_reap_entry, 40);
+MQLB_ABI_AT(mqlb_reap_entry, tcp_flags, 12);
+MQLB_ABI_AT(mqlb_reap_entry, created_ns, 16);
+MQLB_ABI_AT(mqlb_reap_entry, snat_port_be, 32);
+MQLB_ABI_AT(mqlb_reap_entry, result, 34);
+MQLB_ABI_SIZE(mqlb_backend_stats, 40); /* per-CPU values: a multiple of 8 bytes */
 
 #endif /* MQLB_ABI_H */

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * MQTT 3.1 / 3.1.1 wire constants shared by the broker, the codec, the
- * daemon's MQTT health probe and the load generator. Section numbers refer
- * to the OASIS MQTT 3.1.1 specification.
+ * daemon's MQTT health probe, the load generator and the XDP program's
+ * CONNECT parser (so it includes nothing and defines only constants).
+ * Section numbers refer to the OASIS MQTT 3.1.1 specification.
  */
 #ifndef MQTT_PROTO_H
 #define MQTT_PROTO_H
@@ -31,6 +32,11 @@ enum mqtt_type {
 #define MQTT_PROTO_V5		5
 #define MQTT_PROTO_NAME_V31	"MQIsdp"
 #define MQTT_PROTO_NAME_V311	"MQTT"
+/*
+ * Mosquitto's bridges set this bit in the protocol level of their CONNECT
+ * (try_private): "I am a bridge", so the remote can keep loops apart.
+ */
+#define MQTT_PROTO_BRIDGE_BIT	0x80
 
 /* CONNECT flags (3.1.2.3). */
 #define MQTT_CONN_RESERVED	0x01
@@ -77,41 +83,6 @@ enum mqtt_connack_rc {
 #define MQTT_RC_KEEPALIVE_TIMEOUT 0x8d
 #define MQTT_RC_PACKET_TOO_LARGE 0x95
 #define MQTT_RC_QUOTA_EXCEEDED	0x97
-
-/*
- * MQTT 5 property identifiers (MQTT 5.0 section 2.2.2.2). mqbroker speaks
- * 3.1/3.1.1 only; these are here for tools that must recognise a level 5
- * CONNECT (the balancer's parser, health probes, load generators).
- */
-enum mqtt5_property {
-	MQTT5_PROP_PAYLOAD_FORMAT = 0x01,
-	MQTT5_PROP_MESSAGE_EXPIRY = 0x02,
-	MQTT5_PROP_CONTENT_TYPE = 0x03,
-	MQTT5_PROP_RESPONSE_TOPIC = 0x08,
-	MQTT5_PROP_CORRELATION_DATA = 0x09,
-	MQTT5_PROP_SUBSCRIPTION_ID = 0x0b,
-	MQTT5_PROP_SESSION_EXPIRY = 0x11,
-	MQTT5_PROP_ASSIGNED_CLIENT_ID = 0x12,
-	MQTT5_PROP_SERVER_KEEPALIVE = 0x13,
-	MQTT5_PROP_AUTH_METHOD = 0x15,
-	MQTT5_PROP_AUTH_DATA = 0x16,
-	MQTT5_PROP_REQUEST_PROBLEM_INFO = 0x17,
-	MQTT5_PROP_WILL_DELAY = 0x18,
-	MQTT5_PROP_REQUEST_RESPONSE_INFO = 0x19,
-	MQTT5_PROP_RESPONSE_INFO = 0x1a,
-	MQTT5_PROP_SERVER_REFERENCE = 0x1c,
-	MQTT5_PROP_REASON_STRING = 0x1f,
-	MQTT5_PROP_RECEIVE_MAXIMUM = 0x21,
-	MQTT5_PROP_TOPIC_ALIAS_MAXIMUM = 0x22,
-	MQTT5_PROP_TOPIC_ALIAS = 0x23,
-	MQTT5_PROP_MAXIMUM_QOS = 0x24,
-	MQTT5_PROP_RETAIN_AVAILABLE = 0x25,
-	MQTT5_PROP_USER_PROPERTY = 0x26,
-	MQTT5_PROP_MAXIMUM_PACKET_SIZE = 0x27,
-	MQTT5_PROP_WILDCARD_SUB_AVAILABLE = 0x28,
-	MQTT5_PROP_SUB_ID_AVAILABLE = 0x29,
-	MQTT5_PROP_SHARED_SUB_AVAILABLE = 0x2a,
-};
 
 /* Limits. */
 #define MQTT_MAX_REMAINING	268435455u /* 4-byte varint (2.2.3) */

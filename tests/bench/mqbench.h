@@ -14,8 +14,6 @@
 #include <stdio.h>
 #include <netinet/in.h>
 
-#pragma GCC poison u8 u16 u32 u64
-
 #define MQB_MAX_ADDRS	16	/* per address list (--sub-target, --pub-target, --src) */
 #define MQB_MAX_BPF	4	/* --bpf-prog ids summed */
 #define MQB_MAX_PIDS	16	/* --cpu-pids summed */

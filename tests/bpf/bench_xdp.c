@@ -36,7 +36,7 @@
 #include <bpf/libbpf.h>
 
 #include "mqlb_abi.h"
-#include "mqlb_xdp.skel.h"
+#include "mqlb.skel.h"
 #include "pktbuild.h"
 /* The fixtures are the tests' whole toolbox; the benchmark uses a few. */
 #pragma GCC diagnostic ignored "-Wunused-function"

@@ -176,7 +176,7 @@ static const struct parse_case parse_cases[] = {
 /* ---- harness: one loaded skeleton and the namespace it runs in ---- */
 
 struct lb {
-	struct mqlb_xdp_bpf *skel;
+	struct mqlb_bpf *skel;
 	int prog, config, backends, ring, rr, flows, snat, tw_ts, stats, bstats, tx;
 };
 
@@ -216,7 +216,7 @@ static int lb_open(struct lb *lb, __u32 flows_max, __u32 snat_max)
 	int err;
 
 	memset(lb, 0, sizeof(*lb));
-	lb->skel = mqlb_xdp_bpf__open();
+	lb->skel = mqlb_bpf__open();
 	if (!lb->skel)
 		return -errno;
 	/* Nothing may be pinned: the tests must not touch a running mqlbd's maps. */
@@ -226,9 +226,9 @@ static int lb_open(struct lb *lb, __u32 flows_max, __u32 snat_max)
 		bpf_map__set_max_entries(lb->skel->maps.flows, flows_max);
 	if (snat_max)
 		bpf_map__set_max_entries(lb->skel->maps.snat, snat_max);
-	err = mqlb_xdp_bpf__load(lb->skel);
+	err = mqlb_bpf__load(lb->skel);
 	if (err) {
-		mqlb_xdp_bpf__destroy(lb->skel);
+		mqlb_bpf__destroy(lb->skel);
 		lb->skel = NULL;
 		return err;
 	}
@@ -248,7 +248,7 @@ static int lb_open(struct lb *lb, __u32 flows_max, __u32 snat_max)
 
 static void lb_close(struct lb *lb)
 {
-	mqlb_xdp_bpf__destroy(lb->skel);
+	mqlb_bpf__destroy(lb->skel);
 	lb->skel = NULL;
 }
 

@@ -24,7 +24,7 @@
 #include <bpf/libbpf.h>
 
 #include "mqlb_abi.h"
-#include "mqlb_xdp.skel.h"
+#include "mqlb.skel.h"
 #include "pktbuild.h"
 /* fixtures.h is test_xdp.c's too: what only that file uses is unused here. */
 #pragma GCC diagnostic push

@@ -26,7 +26,7 @@
 #include <bpf/libbpf.h>
 
 #include "mqlb_abi.h"
-#include "mqlb_xdp.skel.h"
+#include "mqlb.skel.h"
 #include "pktbuild.h"
 #include "fixtures.h"
 

@@ -22,7 +22,8 @@ def dump(pin, name):
 
 
 def stat_names():
-    return re.findall(r'\[MQLB_STAT_\w+\] = "(\w+)"', open(ABI).read())
+    """The names in enum order, from the ABI's X-macro list MQLB_STATS."""
+    return re.findall(r'^\tX\(\w+, (\w+)\)', open(ABI).read(), re.M)
 
 
 def summed_stats(pin):

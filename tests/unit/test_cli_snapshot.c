@@ -187,7 +187,7 @@ static void test_open_missing(void **state)
 	struct snap_src src;
 
 	assert_int_equal(snapshot_open(&src, "/nonexistent/mqlb"), -ENOENT);
-	assert_string_equal(src.failed, MQLB_MAP_CONFIG);
+	assert_string_equal(src.failed, MQLB_NAME(MQLB_MAP_CONFIG));
 	assert_int_equal(src.flows_fd, -1);
 	snapshot_close(&src);
 }

@@ -22,7 +22,7 @@
 #include <bpf/libbpf.h>
 
 #include "mqlb_abi.h"
-#include "mqlb_xdp.skel.h"
+#include "mqlb.skel.h"
 #include "pin_compat.h"
 
 /*
@@ -136,10 +136,10 @@ static void test_struct_sizes_and_counts(void **state)
 
 static char bpffs[64];
 
-static struct mqlb_xdp_bpf *open_skel(void)
+static struct mqlb_bpf *open_skel(void)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, o, .pin_root_path = bpffs);
-	struct mqlb_xdp_bpf *skel = mqlb_xdp_bpf__open_opts(&o);
+	struct mqlb_bpf *skel = mqlb_bpf__open_opts(&o);
 
 	assert_non_null(skel);
 	bpf_map__set_max_entries(skel->maps.flows, 64);
@@ -174,7 +174,7 @@ static void pin_other_flows(const char *path)
 
 static void test_pinned_maps(void **state)
 {
-	struct mqlb_xdp_bpf *skel;
+	struct mqlb_bpf *skel;
 	char path[128];
 	struct bpf_map *m;
 
@@ -190,11 +190,11 @@ static void test_pinned_maps(void **state)
 	skel = open_skel();
 	assert_int_equal(pin_compat_check(skel->obj), 0);
 	/* Loading pins every map; the next daemon's object matches them. */
-	assert_int_equal(mqlb_xdp_bpf__load(skel), 0);
-	mqlb_xdp_bpf__destroy(skel);
+	assert_int_equal(mqlb_bpf__load(skel), 0);
+	mqlb_bpf__destroy(skel);
 	skel = open_skel();
 	assert_int_equal(pin_compat_check(skel->obj), 0);
-	mqlb_xdp_bpf__destroy(skel);
+	mqlb_bpf__destroy(skel);
 
 	/* A flows map of another layout but the same sizes: refused, where libbpf would reuse it. */
 	snprintf(path, sizeof(path), "%s/flows", bpffs);
@@ -206,7 +206,7 @@ static void test_pinned_maps(void **state)
 	bpf_object__for_each_map(m, skel->obj)
 		if (bpf_map__pin_path(m))
 			unlink(bpf_map__pin_path(m));
-	mqlb_xdp_bpf__destroy(skel);
+	mqlb_bpf__destroy(skel);
 	assert_int_equal(umount(bpffs), 0);
 	assert_int_equal(rmdir(bpffs), 0);
 }

@@ -12,8 +12,6 @@
 #include "clock.h"
 #include "snapshot.h"
 
-_Static_assert(sizeof(struct mqlb_backend_stats) % 8 == 0, "per-CPU values are 8-byte slots");
-
 #define FLOW_BATCH 1024
 
 /* Compact, two most significant units: 3d4h, 5m12s, 850ms. */
@@ -50,9 +48,12 @@ int snapshot_open(struct snap_src *src, const char *pin_path)
 		const char *name;
 		int *fd;
 	} maps[] = {
-	    {MQLB_MAP_CONFIG, &src->config_fd},	    {MQLB_MAP_BACKENDS, &src->backends_fd},
-	    {MQLB_MAP_BACKEND_INFO, &src->info_fd}, {MQLB_MAP_BACKEND_STATS, &src->bstats_fd},
-	    {MQLB_MAP_STATS, &src->stats_fd},	    {MQLB_MAP_FLOWS, &src->flows_fd},
+	    {MQLB_NAME(MQLB_MAP_CONFIG), &src->config_fd},
+	    {MQLB_NAME(MQLB_MAP_BACKENDS), &src->backends_fd},
+	    {MQLB_NAME(MQLB_MAP_BACKEND_INFO), &src->info_fd},
+	    {MQLB_NAME(MQLB_MAP_BACKEND_STATS), &src->bstats_fd},
+	    {MQLB_NAME(MQLB_MAP_STATS), &src->stats_fd},
+	    {MQLB_NAME(MQLB_MAP_FLOWS), &src->flows_fd},
 	};
 	char path[PATH_MAX];
 	size_t i;

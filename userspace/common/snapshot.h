@@ -18,8 +18,6 @@
 
 #include "mqlb_abi.h"
 
-#pragma GCC poison u8 u16 u32 u64
-
 /* Map fds to read from; -1 when not open. */
 struct snap_src {
 	int config_fd;

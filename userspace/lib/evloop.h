@@ -10,8 +10,6 @@
 #include <stdint.h>
 #include <sys/epoll.h>
 
-#pragma GCC poison u8 u16 u32 u64
-
 #define EV_READ  EPOLLIN
 #define EV_WRITE EPOLLOUT
 

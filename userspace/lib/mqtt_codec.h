@@ -15,8 +15,6 @@
 
 #include "mqtt_proto.h"
 
-#pragma GCC poison u8 u16 u32 u64
-
 /* A length-prefixed string or binary field; p points into the packet. */
 struct mqtt_str {
 	const uint8_t *p;

@@ -14,8 +14,6 @@
 #include "json_writer.h"
 #include "snapshot.h"
 
-#pragma GCC poison u8 u16 u32 u64
-
 #ifndef MQLB_VERSION
 #define MQLB_VERSION "0.1.0"
 #endif
@@ -43,8 +41,6 @@ struct cmd {
 extern json_writer_t *json_wtr;
 
 void p_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Informational text; suppressed in JSON mode so stdout stays valid JSON. */
-void p_info(struct cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 bool is_prefix(const char *pfx, const char *str);
 /*

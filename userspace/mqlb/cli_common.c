@@ -29,17 +29,6 @@ void p_err(const char *fmt, ...)
 	}
 }
 
-void p_info(struct cli *c, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (json_wtr)
-		return;
-	va_start(ap, fmt);
-	vfprintf(c->out, fmt, ap);
-	va_end(ap);
-}
-
 bool is_prefix(const char *pfx, const char *str)
 {
 	size_t n = strlen(pfx);

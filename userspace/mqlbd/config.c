@@ -48,14 +48,11 @@ static int kw_iface(void *obj, const struct conf_kw *kw, const struct conf_line 
 	return copy_ifname((char *)obj + kw->off, ln, err);
 }
 
+/* fullnat is the only mode built; the keyword is checked so that a config asking for another fails. */
 static int kw_mode(void *obj, const struct conf_kw *kw, const struct conf_line *ln, char *err)
 {
-	struct mqlbd_config *c = obj;
-
-	if (!strcmp(ln->argv[1], "fullnat")) {
-		c->mode = LB_MODE_FULLNAT;
+	if (!strcmp(ln->argv[1], "fullnat"))
 		return 0;
-	}
 	if (!strcmp(ln->argv[1], "dnat")) {
 		conf_reason(err, "mode 'dnat' is not implemented yet; use 'fullnat'");
 		return -EOPNOTSUPP;
@@ -351,7 +348,6 @@ static const struct conf_kw mqlbd_kws[] = {
 void config_init(struct mqlbd_config *c)
 {
 	memset(c, 0, sizeof(*c));
-	c->mode = LB_MODE_FULLNAT;
 	c->snat_port_min = CONF_DEFAULT_SNAT_PORT_MIN;
 	c->snat_port_max = CONF_DEFAULT_SNAT_PORT_MAX;
 	c->xdp_mode = XDP_ATTACH_AUTO;
@@ -429,18 +425,6 @@ int config_load_string(struct mqlbd_config *c, const char *name, const char *tex
 const char *config_backend_ifname(const struct mqlbd_config *c)
 {
 	return c->backend_ifname[0] ? c->backend_ifname : c->ifname;
-}
-
-const char *xdp_attach_mode_name(enum xdp_attach_mode m)
-{
-	switch (m) {
-	case XDP_ATTACH_NATIVE:
-		return "native";
-	case XDP_ATTACH_GENERIC:
-		return "generic";
-	default:
-		return "auto";
-	}
 }
 
 const char *health_kind_name(enum health_kind k)

@@ -11,14 +11,7 @@
 #include "mqlb_abi.h"
 #include "conf.h"
 
-#pragma GCC poison u8 u16 u32 u64
-
 #define BACKEND_NAME_LEN 32
-
-enum lb_mode {
-	LB_MODE_FULLNAT = 0,
-	LB_MODE_DNAT,
-};
 
 enum xdp_attach_mode {
 	XDP_ATTACH_AUTO = 0, /* native, else generic */
@@ -54,7 +47,6 @@ struct mqlbd_config {
 	bool have_vip;
 	char ifname[IF_NAMESIZE];
 	char backend_ifname[IF_NAMESIZE]; /* empty: same as ifname */
-	enum lb_mode mode;
 	struct in_addr snat;
 	bool have_snat;
 	uint32_t snat_port_min; /* inclusive, host order */
@@ -90,7 +82,6 @@ int config_load(struct mqlbd_config *c, const char *path, char *err);
 int config_load_string(struct mqlbd_config *c, const char *name, const char *text, char *err);
 
 const char *config_backend_ifname(const struct mqlbd_config *c);
-const char *xdp_attach_mode_name(enum xdp_attach_mode m);
 const char *health_kind_name(enum health_kind k);
 bool config_valid_backend_name(const char *s);
 

@@ -8,11 +8,11 @@
 #include "dataplane.h"
 #include "kick.h"
 #include "log.h"
-#include "mqlb_xdp.skel.h"
+#include "mqlb.skel.h"
 
 #define GC_BATCH 1024
 
-int dp_init(struct dataplane *dp, struct mqlb_xdp_bpf *skel)
+int dp_init(struct dataplane *dp, struct mqlb_bpf *skel)
 {
 	memset(dp, 0, sizeof(*dp));
 	dp->config_fd = bpf_map__fd(skel->maps.config);

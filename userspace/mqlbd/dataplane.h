@@ -11,9 +11,7 @@
 #include "mqlb_abi.h"
 #include "flowgc.h"
 
-#pragma GCC poison u8 u16 u32 u64
-
-struct mqlb_xdp_bpf;
+struct mqlb_bpf;
 struct kick_batch;
 
 struct dataplane {
@@ -52,7 +50,7 @@ struct gc_result {
 	uint64_t reap_errors;    /* reaper runs that failed (their flows wait for the next pass) */
 };
 
-int dp_init(struct dataplane *dp, struct mqlb_xdp_bpf *skel);
+int dp_init(struct dataplane *dp, struct mqlb_bpf *skel);
 void dp_free(struct dataplane *dp);
 /* Read what a previous daemon left in the pinned config (ring_active, ...). */
 int dp_read_config(struct dataplane *dp, struct mqlb_config *out);

@@ -7,8 +7,6 @@
 
 #include "mqlb_abi.h"
 
-#pragma GCC poison u8 u16 u32 u64
-
 enum flow_verdict {
 	FLOW_KEEP = 0,
 	FLOW_EXPIRE_CLOSED,    /* FIN both ways or RST, and the grace period is over */

@@ -12,12 +12,9 @@
 
 #include <stdint.h>
 
-/* evloop.h first: <sys/epoll.h> names fields u32/u64, which our headers poison. */
 #include "evloop.h"
 #include "config.h"
 #include "pool.h"
-
-#pragma GCC poison u8 u16 u32 u64
 
 enum probe_stage {
 	PROBE_IDLE = 0,

@@ -15,8 +15,6 @@
 
 #include "mqlb_abi.h"
 
-#pragma GCC poison u8 u16 u32 u64
-
 #define KICK_PROBE_LEN 40 /* IPv4 + TCP headers, no options */
 
 /* The probe as sent: VIP:port -> client, ACK, the given sequence number. */

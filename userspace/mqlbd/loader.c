@@ -16,7 +16,7 @@
 #include "loader.h"
 #include "log.h"
 #include "pin_compat.h"
-#include "mqlb_xdp.skel.h"
+#include "mqlb.skel.h"
 
 #ifndef BPF_FS_MAGIC
 #define BPF_FS_MAGIC 0xcafe4a11
@@ -130,7 +130,7 @@ int loader_open_load(struct loader *l, const struct mqlbd_config *c)
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = l->pin_path);
 	int err;
 
-	l->skel = mqlb_xdp_bpf__open_opts(&opts);
+	l->skel = mqlb_bpf__open_opts(&opts);
 	if (!l->skel) {
 		err = -errno;
 		pr_warn("can't open the XDP object: %s\n", strerror(-err));
@@ -146,17 +146,17 @@ int loader_open_load(struct loader *l, const struct mqlbd_config *c)
 	 */
 	err = pin_compat_check(l->skel->obj);
 	if (err) {
-		mqlb_xdp_bpf__destroy(l->skel);
+		mqlb_bpf__destroy(l->skel);
 		l->skel = NULL;
 		return err;
 	}
-	err = mqlb_xdp_bpf__load(l->skel);
+	err = mqlb_bpf__load(l->skel);
 	if (err) {
 		pr_warn("can't load the XDP object: %s (maps pinned under %s by a different "
 			"flow-table-size or an older mqlb are not reused: run the old settings, or "
 			"'mqlbd --stop -c FILE' first, which ends the flows)\n",
 			strerror(-err), l->pin_path);
-		mqlb_xdp_bpf__destroy(l->skel);
+		mqlb_bpf__destroy(l->skel);
 		l->skel = NULL;
 		return err;
 	}
@@ -322,7 +322,7 @@ void loader_teardown(struct loader *l)
 	unpin_links(l, false);
 	if (l->skel) {
 		bpf_object__unpin_maps(l->skel->obj, NULL);
-		mqlb_xdp_bpf__destroy(l->skel);
+		mqlb_bpf__destroy(l->skel);
 		l->skel = NULL;
 	}
 	/* A bpffs we mounted on the pin path itself goes too; /sys/fs/bpf stays. */
@@ -345,7 +345,7 @@ void loader_release(struct loader *l)
 			close(l->ifs[i].link_fd);
 	l->nifs = 0;
 	if (l->skel) {
-		mqlb_xdp_bpf__destroy(l->skel);
+		mqlb_bpf__destroy(l->skel);
 		l->skel = NULL;
 	}
 }
@@ -353,9 +353,11 @@ void loader_release(struct loader *l)
 int loader_remove_pinned(const char *pin_path)
 {
 	static const char *const maps[] = {
-		MQLB_MAP_CONFIG, MQLB_MAP_BACKENDS, MQLB_MAP_RING,	    MQLB_MAP_RR,
-		MQLB_MAP_FLOWS,	 MQLB_MAP_SNAT,	    MQLB_MAP_STATS,	    MQLB_MAP_BACKEND_STATS,
-		MQLB_MAP_BACKEND_INFO, MQLB_MAP_TW_TS,
+		MQLB_NAME(MQLB_MAP_CONFIG),	   MQLB_NAME(MQLB_MAP_BACKENDS),
+		MQLB_NAME(MQLB_MAP_RING),	   MQLB_NAME(MQLB_MAP_RR),
+		MQLB_NAME(MQLB_MAP_FLOWS),	   MQLB_NAME(MQLB_MAP_SNAT),
+		MQLB_NAME(MQLB_MAP_STATS),	   MQLB_NAME(MQLB_MAP_BACKEND_STATS),
+		MQLB_NAME(MQLB_MAP_BACKEND_INFO), MQLB_NAME(MQLB_MAP_TW_TS),
 	};
 	char path[PATH_MAX];
 	struct dirent *de;

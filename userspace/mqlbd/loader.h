@@ -13,9 +13,7 @@
 
 #include "config.h"
 
-#pragma GCC poison u8 u16 u32 u64
-
-struct mqlb_xdp_bpf;
+struct mqlb_bpf;
 
 struct attached_if {
 	char name[IF_NAMESIZE];
@@ -25,7 +23,7 @@ struct attached_if {
 };
 
 struct loader {
-	struct mqlb_xdp_bpf *skel;
+	struct mqlb_bpf *skel;
 	char pin_path[256]; /* leaves room for "/link_IFNAME" in a PATH_MAX buffer */
 	char mounted_at[PATH_MAX]; /* bpffs we mounted ourselves ("" if none) */
 	int nifs;

@@ -279,7 +279,7 @@ static int start(struct mqlbd *d)
 	err = loader_prepare_pin_path(&d->loader, c->pin_path);
 	if (err)
 		return err;
-	snprintf(probe, sizeof(probe), "%s/%s", c->pin_path, MQLB_MAP_FLOWS);
+	snprintf(probe, sizeof(probe), "%s/%s", c->pin_path, MQLB_NAME(MQLB_MAP_FLOWS));
 	d->adopted = access(probe, F_OK) == 0;
 	err = loader_open_load(&d->loader, c);
 	if (err)
@@ -339,7 +339,7 @@ static int stats_start(struct mqlbd *d)
 	d->snap_src.config_fd = d->dp.config_fd;
 	d->snap_src.backends_fd = d->dp.backends_fd;
 	d->snap_src.info_fd = d->dp.info_fd;
-	d->snap_src.bstats_fd = loader_map_fd(&d->loader, MQLB_MAP_BACKEND_STATS);
+	d->snap_src.bstats_fd = loader_map_fd(&d->loader, MQLB_NAME(MQLB_MAP_BACKEND_STATS));
 	d->snap_src.stats_fd = d->dp.stats_fd;
 	d->snap_src.flows_fd = d->dp.flows_fd;
 	d->snap_src.ncpus = d->dp.ncpus;

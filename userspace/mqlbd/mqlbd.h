@@ -7,7 +7,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* evloop.h (via health.h) first: <sys/epoll.h> names fields u32/u64, which our headers poison. */
 #include "health.h"
 #include "config.h"
 #include "dataplane.h"
@@ -16,8 +15,6 @@
 #include "neigh.h"
 #include "pool.h"
 #include "snapshot.h"
-
-#pragma GCC poison u8 u16 u32 u64
 
 struct stats_http;
 

@@ -12,8 +12,6 @@
 #include <netinet/in.h>
 #include <stdbool.h>
 
-#pragma GCC poison u8 u16 u32 u64
-
 struct neigh_entry {
 	struct in_addr nexthop; /* the backend itself or its gateway */
 	int ifindex;

@@ -24,8 +24,6 @@
 #include "mqlb_abi.h"
 #include "config.h"
 
-#pragma GCC poison u8 u16 u32 u64
-
 enum admin_state {
 	ADMIN_ENABLED = 0,
 	ADMIN_DRAIN,

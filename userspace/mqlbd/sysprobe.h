@@ -7,8 +7,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#pragma GCC poison u8 u16 u32 u64
-
 /* net.ipv4.ip_forward of the current namespace: 1, 0, or -errno. */
 int sys_ipv4_forwarding(void);
 /* net.ipv4.ip_local_port_range. */

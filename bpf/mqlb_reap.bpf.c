@@ -1,16 +1,15 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+// SPDX-License-Identifier: GPL-2.0
 /*
  * The flow reaper: a SEC("syscall") program that mqlbd's collector runs
  * with BPF_PROG_TEST_RUN on a batch of flows it judged expired (see
  * struct mqlb_reap_entry). Each flow is removed only if it is still the
  * one judged, checked and removed in the kernel, with no window between
- * check and delete wider than the program itself.
+ * check and delete wider than the program itself. Linked into one object
+ * with the XDP program (bpf.mk), so both use the same maps.
  */
-#ifndef MQLB_BPF_REAP_H
-#define MQLB_BPF_REAP_H
-
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
+
 #include "maps.h"
 #include "flow.h"
 
@@ -43,17 +42,12 @@ static long reap_one(__u32 i, void *unused)
 		e->result = MQLB_REAP_CHANGED;
 		return 0;
 	}
-	sk.backend_addr_be = f->backend_addr_be;
-	sk.snat_addr_be = f->snat_addr_be;
-	sk.backend_port_be = f->backend_port_be;
-	sk.snat_port_be = f->snat_port_be;
+	sk = flow_snat_key(f);
 	tw_ts_mark(f, bpf_ktime_get_ns());
 	bpf_map_delete_elem(&flows, &e->key);
 	/* The reservation goes too, unless a newer flow already holds that tuple. */
 	owner = bpf_map_lookup_elem(&snat, &sk);
-	if (owner && owner->client_addr_be == e->key.client_addr_be &&
-	    owner->client_port_be == e->key.client_port_be &&
-	    owner->vip_addr_be == e->key.vip_addr_be && owner->vip_port_be == e->key.vip_port_be)
+	if (owner && flow_key_eq(owner, &e->key))
 		bpf_map_delete_elem(&snat, &sk);
 	e->result = MQLB_REAP_DONE;
 	return 0;
@@ -68,5 +62,3 @@ int mqlb_reap(void *ctx)
 		n = MQLB_REAP_MAX;
 	return (int)bpf_loop(n, reap_one, NULL, 0);
 }
-
-#endif
