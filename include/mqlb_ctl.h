@@ -17,7 +17,9 @@
  *   backend enable NAME       back into rotation (after the health check allows)
  *   backend disable NAME      out of rotation, flows continue
  *   state                     JSON: {"pid":N,"vip":"A:P","backends":[{"name","address",
- *                             "state","weight","admin"}...]}
+ *                             "state","admin","weight","id"}...]}
+ *   stop                      the daemon exits, detaching XDP and removing the pins even
+ *                             with `persist yes` (`mqlbd --stop`)
  */
 #ifndef MQLB_CTL_H
 #define MQLB_CTL_H

@@ -42,6 +42,8 @@ extern json_writer_t *json_wtr;
 
 void p_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* A help text on c->out; in JSON mode `null` instead, so stdout stays JSON. Returns 0. */
+int cli_usage(struct cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 bool is_prefix(const char *pfx, const char *str);
 /*
  * Runs the row whose name argv[0] is a prefix of; exact names win; an

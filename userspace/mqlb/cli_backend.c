@@ -286,11 +286,7 @@ static int do_disable(struct cli *c, int argc, char **argv)
 
 static int do_help(struct cli *c, int argc, char **argv)
 {
-	if (json_wtr) {
-		jsonw_null(json_wtr);
-		return 0;
-	}
-	fprintf(c->out,
+	return cli_usage(c,
 		"Usage: %1$s %2$s { show | list } [NAME]\n"
 		"       %1$s %2$s add NAME ADDR:PORT [weight N]\n"
 		"       %1$s %2$s { del | drain | enable | disable } NAME\n"
@@ -299,7 +295,6 @@ static int do_help(struct cli *c, int argc, char **argv)
 		"       show reads the pinned maps; the other verbs ask mqlbd (--control)\n"
 		"       " HELP_SPEC_OPTIONS "\n",
 		c->prog, "backend");
-	return 0;
 }
 
 static const struct cmd cmds[] = {

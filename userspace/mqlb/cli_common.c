@@ -29,6 +29,20 @@ void p_err(const char *fmt, ...)
 	}
 }
 
+int cli_usage(struct cli *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (json_wtr) {
+		jsonw_null(json_wtr);
+		return 0;
+	}
+	va_start(ap, fmt);
+	vfprintf(c->out, fmt, ap);
+	va_end(ap);
+	return 0;
+}
+
 bool is_prefix(const char *pfx, const char *str)
 {
 	size_t n = strlen(pfx);

@@ -174,11 +174,7 @@ static int do_show(struct cli *c, int argc, char **argv)
 
 static int do_help(struct cli *c, int argc, char **argv)
 {
-	if (json_wtr) {
-		jsonw_null(json_wtr);
-		return 0;
-	}
-	fprintf(c->out,
+	return cli_usage(c,
 		"Usage: %1$s %2$s { show | list } [backend NAME]\n"
 		"       %1$s %2$s help\n"
 		"\n"
@@ -186,7 +182,6 @@ static int do_help(struct cli *c, int argc, char **argv)
 		"       version of the client's CONNECT (- until one was seen)\n"
 		"       " HELP_SPEC_OPTIONS "\n",
 		c->prog, "flow");
-	return 0;
 }
 
 static const struct cmd cmds[] = {

@@ -216,11 +216,7 @@ static int do_show(struct cli *c, int argc, char **argv)
 
 static int do_help(struct cli *c, int argc, char **argv)
 {
-	if (json_wtr) {
-		jsonw_null(json_wtr);
-		return 0;
-	}
-	fprintf(c->out,
+	return cli_usage(c,
 		"Usage: %1$s %2$s { show | list }\n"
 		"       %1$s %2$s help\n"
 		"\n"
@@ -228,7 +224,6 @@ static int do_help(struct cli *c, int argc, char **argv)
 		"       mqlbd's network namespace for the XDP mode\n"
 		"       " HELP_SPEC_OPTIONS "\n",
 		c->prog, "prog", MQLB_LINK_PREFIX);
-	return 0;
 }
 
 static const struct cmd cmds[] = {

@@ -214,11 +214,7 @@ out:
 
 static int do_help(struct cli *c, int argc, char **argv)
 {
-	if (json_wtr) {
-		jsonw_null(json_wtr);
-		return 0;
-	}
-	fprintf(c->out,
+	return cli_usage(c,
 		"Usage: %1$s %2$s { show | list }\n"
 		"       %1$s %2$s watch [-i SECONDS] [-c COUNT]\n"
 		"       %1$s %2$s help\n"
@@ -227,7 +223,6 @@ static int do_help(struct cli *c, int argc, char **argv)
 		"       SECONDS (1), COUNT times (until interrupted)\n"
 		"       " HELP_SPEC_OPTIONS "\n",
 		c->prog, "stats");
-	return 0;
 }
 
 static const struct cmd cmds[] = {

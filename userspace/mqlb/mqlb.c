@@ -16,11 +16,7 @@
 
 static int do_help(struct cli *c, int argc, char **argv)
 {
-	if (json_wtr) {
-		jsonw_null(json_wtr);
-		return 0;
-	}
-	fprintf(c->out,
+	return cli_usage(c,
 		"Usage: %1$s [OPTIONS] OBJECT { COMMAND | help }\n"
 		"       %1$s version\n"
 		"\n"
@@ -35,7 +31,6 @@ static int do_help(struct cli *c, int argc, char **argv)
 		"\n"
 		"       objects and commands may be abbreviated: %1$s b s = %1$s backend show\n",
 		c->prog, MQLB_PIN_DEFAULT, MQLB_CTL_DEFAULT);
-	return 0;
 }
 
 static int do_version(struct cli *c, int argc, char **argv)
