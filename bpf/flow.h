@@ -85,8 +85,8 @@ static __always_inline int pick_backend(const struct mqlb_config *cfg, __u32 *id
  * limit-per-source and rate-per-source for a new flow from addr: 0 when it
  * may go (then counted, if limited: *counted), else the counter to drop it
  * by. The rate is a GCRA: each flow moves the source's theoretical arrival
- * time on by 1/rate, and a flow is refused while that time is more than a
- * second ahead (so a burst of `rate` flows is allowed). Both are kept
+ * time on by 1/rate, and a flow that would move it more than a second
+ * ahead of now is refused (so a burst of `rate` flows is allowed). Both are kept
  * without locks: two CPUs racing may each let one flow more in.
  */
 static __always_inline __u32 src_admit(const struct mqlb_config *cfg, __be32 addr, __u64 now,
@@ -109,10 +109,10 @@ static __always_inline __u32 src_admit(const struct mqlb_config *cfg, __be32 add
 		return MQLB_STAT_DROP_SOURCE_LIMIT;
 	if (cfg->src_rate) {
 		step = 1000000000ULL / cfg->src_rate;
-		tat = s->tat_ns > now ? s->tat_ns : now;
+		tat = (s->tat_ns > now ? s->tat_ns : now) + step;
 		if (tat - now > 1000000000ULL)
 			return MQLB_STAT_DROP_SOURCE_RATE;
-		s->tat_ns = tat + step;
+		s->tat_ns = tat;
 	}
 	if (cfg->src_max_flows) {
 		__sync_fetch_and_add(&s->flows, 1);
