@@ -241,7 +241,8 @@ static __always_inline void flow_note_tcp(struct mqlb_flow *f, const struct pkt 
 	/* Both directions run on different CPUs: a plain store could lose a FIN. */
 	if (bits & ~f->tcp_flags)
 		__sync_fetch_and_or(&f->tcp_flags, bits);
-	if (now - f->last_ns > LAST_SEEN_GRANULARITY_NS)
+	/* Signed: a coarse stamp may be a tick behind the fine one of the SYN. */
+	if ((__s64)(now - f->last_ns) > (__s64)LAST_SEEN_GRANULARITY_NS)
 		f->last_ns = now;
 }
 

@@ -109,7 +109,7 @@ static __always_inline long backend_nexthop(struct xdp_md *ctx, struct pkt *p,
 	struct bpf_fib_lookup fib = {};
 	long rc;
 
-	if (f->nh_ns && now - f->nh_ns < MQLB_NEXTHOP_TTL_NS)
+	if (f->nh_ns && (__s64)(now - f->nh_ns) < (__s64)MQLB_NEXTHOP_TTL_NS)
 		return BPF_FIB_LKUP_RET_SUCCESS;
 	fib.family = AF_INET;
 	fib.tos = p->ip->tos;
@@ -132,10 +132,22 @@ static __always_inline long backend_nexthop(struct xdp_md *ctx, struct pkt *p,
 	return rc;
 }
 
+/*
+ * The clock of an established flow's packets: last seen (250 ms apart) and
+ * the next hop's age (1 s) need no better than the coarse clock's tick
+ * (a jiffy), which costs a load where bpf_ktime_get_ns() reads the clock
+ * source: measured here (a VM), most of the window checks' cost won back.
+ * New flows and the timestamps' checks keep the fine clock.
+ */
+static __always_inline __u64 packet_clock(void)
+{
+	return bpf_ktime_get_coarse_ns();
+}
+
 static __always_inline int forward_to_backend(struct xdp_md *ctx, struct pkt *p,
 					      struct mqlb_flow *f, __u32 bits, bool track)
 {
-	__u64 now = bpf_ktime_get_ns();
+	__u64 now = packet_clock();
 	long rc;
 
 	rc = backend_nexthop(ctx, p, f, now);
@@ -146,7 +158,7 @@ static __always_inline int forward_to_backend(struct xdp_md *ctx, struct pkt *p,
 
 	rewrite_tuple(p, f->snat_addr_be, f->backend_addr_be, f->snat_port_be, f->backend_port_be);
 	if (f->tcp_flags & MQLB_FLOW_TS_SHIFT)
-		bits |= ts_to_backend(ctx, p, f, now);
+		bits |= ts_to_backend(ctx, p, f);
 	return emit(ctx, p, f, true, bits, track, f->nh_smac, f->nh_dmac, f->nh_ifindex, now);
 }
 
@@ -551,8 +563,7 @@ static __always_inline int from_backend(struct xdp_md *ctx, struct pkt *p,
 	if (f->tcp_flags & MQLB_FLOW_TS_SHIFT)
 		ts_to_client(ctx, p, f);
 	return emit(ctx, p, f, false, v == SEG_RST_CLOSE ? MQLB_FLOW_RST : 0,
-		    v != SEG_RST_CHALLENGE, f->lb_mac, f->cli_mac, f->cli_ifindex,
-		    bpf_ktime_get_ns());
+		    v != SEG_RST_CHALLENGE, f->lb_mac, f->cli_mac, f->cli_ifindex, packet_clock());
 }
 
 /*

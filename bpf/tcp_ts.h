@@ -129,7 +129,7 @@ static __always_inline bool ts_behind_clock(__u32 val, __u64 now)
  * none; else 0.
  */
 static __always_inline __u32 ts_to_backend(struct xdp_md *ctx, struct pkt *p,
-					    const struct mqlb_flow *f, __u64 now)
+					    const struct mqlb_flow *f)
 {
 	bool closing = p->tcp->fin || (f->tcp_flags & MQLB_FLOW_FIN_CLIENT);
 	__be32 *ts = NULL;
@@ -145,7 +145,8 @@ static __always_inline __u32 ts_to_backend(struct xdp_md *ctx, struct pkt *p,
 	}
 	val = bpf_ntohl(*ts) + f->ts_off;
 	tcp_word_set(p->tcp, ts, val);
-	return closing && !ts_behind_clock(val, now) ? MQLB_FLOW_TS_STALE : 0;
+	/* The fine clock, as at the SYN: the coarse one lags it by up to a tick. */
+	return closing && !ts_behind_clock(val, bpf_ktime_get_ns()) ? MQLB_FLOW_TS_STALE : 0;
 }
 
 /* Backend -> client: shift the TSecr back (it only means something with ACK set). */
