@@ -21,6 +21,8 @@
 #define MQLB_TIME_WAIT_NS     (61ULL * 1000 * 1000 * 1000) /* Linux's 60 s TIME_WAIT, and a margin */
 #define MQLB_MAX_IFACES       8
 #define MQLB_CLIENT_ID_LEN    32      /* MQTT client id bytes kept per flow */
+#define MQLB_MAGLEV_SIZE      65537   /* a prime >= 100 x MQLB_MAX_BACKENDS (balance client-id) */
+#define MQLB_MAGLEV_NONE      0xffff  /* a Maglev slot with no backend (none is up) */
 
 /*
  * Pinned names, under the pin path (default /sys/fs/bpf/mqlb). A map's
