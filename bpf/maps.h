@@ -137,6 +137,42 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } MQLB_MAP_EMBRYO_POS MQLB_MAP_SEC;
 
+/* Two Maglev tables of balance client-id (double-buffered, see mqlb_config.maglev_active). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, struct mqlb_maglev);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} MQLB_MAP_MAGLEV MQLB_MAP_SEC;
+
+/*
+ * The first client segment of each delayed-binding handshake under way
+ * (struct mqlb_stash), by client tuple. Allocated on demand: only flows
+ * that completed a cookie handshake and sent data have one, for the
+ * backend's round trip.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MQLB_STASH_FLOWS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct mqlb_flow_key);
+	__type(value, struct mqlb_stash);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} MQLB_MAP_STASH MQLB_MAP_SEC;
+
+/*
+ * A new flow's record is made here before it goes into "flows": the
+ * program's stack (512 bytes for a call chain) has no room for it. Per
+ * CPU, not pinned: nothing lives in it between two packets.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mqlb_flow);
+} flow_scratch MQLB_MAP_SEC;
+
 /* Global per-CPU counters, indexed by enum mqlb_stat. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -200,10 +200,9 @@ static __always_inline int new_flow(struct xdp_md *ctx, struct pkt *p,
 				    const struct mqlb_config *cfg, const struct mqlb_flow_key *key)
 {
 	struct mqlb_snat_key sk = {}, spare = {};
-	__u32 id = 0, drop, spare_id = 0;
-	struct mqlb_flow nf = {};
+	__u32 id = 0, drop, spare_id = 0, zero = 0;
 	struct mqlb_backend *be;
-	struct mqlb_flow *f;
+	struct mqlb_flow *f, *nf;
 	bool shift, counted;
 	__be32 *ts;
 	__u64 now;
@@ -237,29 +236,37 @@ static __always_inline int new_flow(struct xdp_md *ctx, struct pkt *p,
 							  MQLB_STAT_DROP_TABLE_FULL);
 	}
 
-	nf.created_ns = now;
-	nf.last_ns = now;
-	nf.backend_addr_be = sk.backend_addr_be;
-	nf.backend_port_be = sk.backend_port_be;
-	nf.snat_addr_be = cfg->snat_addr_be;
-	nf.snat_port_be = sk.snat_port_be;
-	nf.backend_id = (__u16)id;
-	nf.cli_ifindex = ctx->ingress_ifindex;
-	nf.tcp_flags = MQLB_FLOW_SYN | (counted ? MQLB_FLOW_SRC_COUNTED : 0);
-	nf.client_isn = bpf_ntohl(p->tcp->seq);
-	window_init_client(ctx, p, &nf);
+	nf = bpf_map_lookup_elem(&flow_scratch, &zero);
+	if (!nf) {
+		bpf_map_delete_elem(&snat, &sk);
+		if (counted)
+			src_release(key->client_addr_be);
+		return verdict(XDP_DROP, MQLB_STAT_DROP_TABLE_FULL);
+	}
+	__builtin_memset(nf, 0, sizeof(*nf));
+	nf->created_ns = now;
+	nf->last_ns = now;
+	nf->backend_addr_be = sk.backend_addr_be;
+	nf->backend_port_be = sk.backend_port_be;
+	nf->snat_addr_be = cfg->snat_addr_be;
+	nf->snat_port_be = sk.snat_port_be;
+	nf->backend_id = (__u16)id;
+	nf->cli_ifindex = ctx->ingress_ifindex;
+	nf->tcp_flags = MQLB_FLOW_SYN | (counted ? MQLB_FLOW_SRC_COUNTED : 0);
+	nf->client_isn = bpf_ntohl(p->tcp->seq);
+	window_init_client(ctx, p, nf);
 	if (shift && ts) {
 		/* This flow's TSvals start at the balancer's clock. */
-		nf.ts_off = ts_clock(now) - bpf_ntohl(*ts);
-		nf.tcp_flags |= MQLB_FLOW_TS_SHIFT;
+		nf->ts_off = ts_clock(now) - bpf_ntohl(*ts);
+		nf->tcp_flags |= MQLB_FLOW_TS_SHIFT;
 	}
-	__builtin_memcpy(nf.cli_mac, p->eth->h_source, ETH_ALEN);
-	__builtin_memcpy(nf.lb_mac, p->eth->h_dest, ETH_ALEN);
+	__builtin_memcpy(nf->cli_mac, p->eth->h_source, ETH_ALEN);
+	__builtin_memcpy(nf->lb_mac, p->eth->h_dest, ETH_ALEN);
 
-	err = bpf_map_update_elem(&flows, key, &nf, BPF_NOEXIST);
+	err = bpf_map_update_elem(&flows, key, nf, BPF_NOEXIST);
 	/* "flows" can fill before "snat" (retired flows hold a slot each). */
 	if (err == -E2BIG && !mqlb_evict_half_open(cfg, &spare, &spare_id))
-		err = bpf_map_update_elem(&flows, key, &nf, BPF_NOEXIST);
+		err = bpf_map_update_elem(&flows, key, nf, BPF_NOEXIST);
 	if (err) {
 		bpf_map_delete_elem(&snat, &sk);
 		if (counted)
@@ -278,9 +285,9 @@ static __always_inline int new_flow(struct xdp_md *ctx, struct pkt *p,
 		return verdict(XDP_DROP, MQLB_STAT_DROP_NO_FLOW);
 	embryo_push(cfg, key, now);
 	stat_inc(MQLB_STAT_FLOW_NEW);
-	if (nf.tcp_flags & MQLB_FLOW_TS_SHIFT)
+	if (nf->tcp_flags & MQLB_FLOW_TS_SHIFT)
 		stat_inc(MQLB_STAT_FLOW_TS_SHIFTED);
-	backend_flow_new((__u32)nf.backend_id);
+	backend_flow_new((__u32)nf->backend_id);
 	return forward_to_backend(ctx, p, f, 0, true);
 }
 

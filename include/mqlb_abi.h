@@ -48,12 +48,15 @@
 #define MQLB_MAP_SRC           src_limits
 #define MQLB_MAP_EMBRYOS       embryos
 #define MQLB_MAP_EMBRYO_POS    embryo_pos
+#define MQLB_MAP_MAGLEV        maglev
+#define MQLB_MAP_STASH         stash
 #define MQLB_MAP_TX_PORTS      tx_ports /* not pinned: see bpf/maps.h */
 #define MQLB_LINK_PREFIX       "link_"  /* link_<ifname>: one pinned XDP link per interface */
 
 /* mqlb_config.flags */
 #define MQLB_CFG_STRICT       (1U << 0) /* reset flows whose first payload is not a CONNECT */
 #define MQLB_CFG_KEEP_ON_DOWN (1U << 1) /* on-down keep: flows of a down backend go on */
+#define MQLB_CFG_CLIENT_ID    (1U << 2) /* balance client-id: delayed binding, Maglev by client id */
 
 /*
  * Global settings, single entry of the "config" array. A map rather than
@@ -78,6 +81,11 @@ struct mqlb_config {
 	__u32 src_max_flows;     /* limit-per-source: live flows of one client address (0: off) */
 	__u32 src_rate;          /* rate-per-source: new flows a second of one address (0: off) */
 	__u32 flow_slots;        /* entries of "embryos" (flow-table-size); 0: nothing is evicted */
+	__u64 hash_seed;         /* hash-seed: the client-id hash's seed, the same on every node */
+	__u16 maglev_active;     /* which of the two Maglev tables client-id flows use (0/1) */
+	__u16 synack_mss;        /* MSS the balancer's SYN cookies announce (delayed binding) */
+	__u8 synack_wscale;      /* window scale they announce, when the client can keep it */
+	__u8 pad[3];
 };
 
 enum mqlb_backend_state {
@@ -89,11 +97,13 @@ enum mqlb_backend_state {
 };
 
 /* One slot of the "backends" array, indexed by backend id. */
+#define MQLB_BACKEND_PROXY_V2 (1U << 0) /* send a PROXY protocol v2 header before the stream */
+
 struct mqlb_backend {
 	__be32 addr_be;
 	__be16 port_be;
 	__u8 state;              /* enum mqlb_backend_state */
-	__u8 pad;
+	__u8 flags;              /* MQLB_BACKEND_* */
 	__u32 weight;
 };
 
@@ -133,6 +143,17 @@ struct mqlb_ring {
 	__u32 len;
 	__u32 gen;
 	__u16 slot[MQLB_RING_SIZE]; /* backend ids */
+};
+
+/*
+ * Maglev lookup table of balance client-id (userspace/mqlbd/maglev.c), by
+ * the client id's hash: slot[hash % MQLB_MAGLEV_SIZE] is the backend id.
+ * Two entries, double-buffered like the ring (mqlb_config.maglev_active).
+ */
+struct mqlb_maglev {
+	__u32 gen;
+	__u32 pad;
+	__u16 slot[MQLB_MAGLEV_SIZE + 1]; /* + 1: a whole number of words */
 };
 
 /* Shared (not per-CPU) ticket counter: exact round-robin across CPUs. */
@@ -249,6 +270,17 @@ struct mqlb_embryo_pos {
 #define MQLB_FLOW_BACKEND_DATA (1U << 14)
 /* Counted in "src_limits" (limit-per-source): the count drops when the flow goes. */
 #define MQLB_FLOW_SRC_COUNTED (1U << 15)
+/*
+ * Delayed binding (balance client-id, PROXY v2 backends): the balancer
+ * answered the client's handshake itself with a SYN cookie, and opens the
+ * backend's connection once the client's first segment is in. BIND_CONNECT:
+ * the client's ACK came (a valid cookie), its first payload not yet;
+ * BIND_SYNACK: the backend's SYN left, its SYN-ACK not back; XLATE: bound,
+ * and every segment's numbers are translated between the two connections.
+ */
+#define MQLB_FLOW_BIND_CONNECT (1U << 16)
+#define MQLB_FLOW_BIND_SYNACK  (1U << 17)
+#define MQLB_FLOW_XLATE        (1U << 18)
 /* The backend holds TIME_WAIT on the SNAT tuple (no RST from either side ended it). */
 #define MQLB_FLOW_BACKEND_IN_TIME_WAIT(f)                                                      \
 	(((f) & (MQLB_FLOW_BACKEND_TIME_WAIT | MQLB_FLOW_FIN_CLIENT | MQLB_FLOW_RST)) ==       \
@@ -330,7 +362,45 @@ struct mqlb_flow {
 	/* -- once per flow -- */
 	__u64 created_ns;        /* bpf_ktime_get_ns() == CLOCK_MONOTONIC */
 	char client_id[MQLB_CLIENT_ID_LEN]; /* not NUL-terminated; bytes as sent */
+	/* -- delayed binding (MQLB_FLOW_XLATE and the BIND_* states) -- */
+	__u64 cid_hash;          /* hash of the client id that chose the backend (0: round-robin) */
+	__u32 s_isn;             /* the balancer's ISN toward the client: its SYN cookie */
+	__u32 seq_delta;         /* the backend's SEQ minus the client's view of it */
+	__u32 s_tsval;           /* the TSval of the balancer's SYN-ACK (its cookie options) */
+	__u32 tsval_delta;       /* the backend's TSval minus the client's view of it */
+	__u16 proxy_len;         /* bytes put in front of the client's stream (PROXY v2) */
+	__u8 syn_opts;           /* MQLB_SYNOPT_*: the client's SYN, as the cookie kept it */
+	__u8 s_wscale;           /* window scale announced to the client (0: none) */
+	__u32 pad2;
 };
+
+/*
+ * What the client's SYN offered, kept in the low bits of the balancer's
+ * SYN-ACK TSval (the cookie keeps only the MSS, and the client echoes the
+ * TSval): without timestamps nothing is kept, and the backend's SYN says
+ * MSS 536, no window scale, no SACK.
+ */
+#define MQLB_SYNOPT_WSCALE     0x0f /* the client's window scale; 0x0f: none */
+#define MQLB_SYNOPT_SACK       0x10
+#define MQLB_SYNOPT_MSS_SHIFT  5    /* 2 bits: index into 536, 1300, 1440, 1460 */
+#define MQLB_SYNOPT_TS         0x80 /* the client sent timestamps (so the rest is known) */
+#define MQLB_SYNOPT_MASK       0xff
+
+/*
+ * "stash": a delayed-binding flow's first client segment (the CONNECT),
+ * from the moment the backend's SYN leaves until its SYN-ACK is turned
+ * into the ACK that carries these bytes. Per handshake in progress only.
+ */
+#define MQLB_STASH_MAX 1460
+#define MQLB_STASH_FLOWS 16384
+struct mqlb_stash {
+	__u16 len;               /* payload bytes */
+	__u16 window;            /* the client's window field, as sent */
+	__u32 tsval;             /* its TSval (0: no timestamps) */
+	__u8 data[MQLB_STASH_MAX + 4]; /* zero past len, so the checksum may read whole words */
+};
+
+#define MQLB_PROXY_V2_LEN 28     /* signature, version/command, family, length, IPv4 tuple */
 
 #define MQLB_NEXTHOP_TTL_NS (1000ULL * 1000 * 1000)
 
@@ -463,7 +533,21 @@ static inline struct mqlb_reap_entry mqlb_reap_entry_of(const struct mqlb_flow_k
 	/* a backend answered a new flow's SYN with a bare ACK (a stale connection on the tuple) */ \
 	X(RESET_STALE_BACKEND, reset_stale_backend) \
 	/* Written by mqlbd: idle established flows removed with a RST to each end. */ \
-	X(FLOW_IDLE_RESET, flow_idle_reset)
+	X(FLOW_IDLE_RESET, flow_idle_reset) \
+	/* Delayed binding (balance client-id, PROXY v2 backends). */ \
+	X(COOKIE_SYNACK, cookie_synack)           /* a SYN answered with a SYN cookie */ \
+	X(COOKIE_ACK, cookie_ack)                 /* a client ACK with a valid cookie: a flow */ \
+	X(DROP_BAD_COOKIE, drop_bad_cookie)       /* an ACK without a flow or a valid cookie */ \
+	X(CID_HASHED, cid_hashed)                 /* backend chosen by the client id's hash */ \
+	/* no client id to hash (empty, split, not MQTT), or its backend not up: round-robin */ \
+	X(CID_FALLBACK, cid_fallback) \
+	X(BIND_SYN, bind_syn)                     /* the backend's SYN sent for a bound flow */ \
+	X(BIND_ACK, bind_ack)                     /* its SYN-ACK turned into the ACK with the data */ \
+	/* a client segment while the backend's handshake is under way: dropped, resent by TCP */ \
+	X(DROP_BIND_PENDING, drop_bind_pending) \
+	/* binding failed (the backend refused, no stash room): the client reset */ \
+	X(RESET_BIND_FAILED, reset_bind_failed) \
+	X(PROXY_V2_SENT, proxy_v2_sent)           /* a PROXY v2 header put before a stream */
 
 enum mqlb_stat {
 #define MQLB_STAT_ENUM(e, n) MQLB_STAT_##e,
@@ -506,15 +590,18 @@ static const char *const mqlb_backend_state_names[] = {
 #define MQLB_ABI_AT(s, f, n)                                                                   \
 	_Static_assert(__builtin_offsetof(struct s, f) == (n), "ABI: offset of " #s "." #f)
 
-MQLB_ABI_SIZE(mqlb_config, 40);
+MQLB_ABI_SIZE(mqlb_config, 56);
 MQLB_ABI_AT(mqlb_config, snat_port_min, 10);
 MQLB_ABI_AT(mqlb_config, ring_active, 14);
 MQLB_ABI_AT(mqlb_config, flags, 16);
 MQLB_ABI_AT(mqlb_config, cli_ifindex, 20);
 MQLB_ABI_AT(mqlb_config, src_max_flows, 28);
 MQLB_ABI_AT(mqlb_config, flow_slots, 36);
+MQLB_ABI_AT(mqlb_config, hash_seed, 40);
+MQLB_ABI_AT(mqlb_config, maglev_active, 48);
 MQLB_ABI_SIZE(mqlb_backend, 12);
 MQLB_ABI_AT(mqlb_backend, state, 6);
+MQLB_ABI_AT(mqlb_backend, flags, 7);
 MQLB_ABI_AT(mqlb_backend, weight, 8);
 MQLB_ABI_SIZE(mqlb_backend_info, 112);
 MQLB_ABI_AT(mqlb_backend_info, state_since_ns, 32);
@@ -524,13 +611,14 @@ MQLB_ABI_AT(mqlb_backend_info, flows_active, 104);
 MQLB_ABI_SIZE(mqlb_ring, 8 + 2 * MQLB_RING_SIZE);
 MQLB_ABI_AT(mqlb_ring, slot, 8);
 MQLB_ABI_SIZE(mqlb_rr_state, 8);
+MQLB_ABI_SIZE(mqlb_maglev, 8 + 2 * (MQLB_MAGLEV_SIZE + 1));
 MQLB_ABI_SIZE(mqlb_flow_key, 12);
 MQLB_ABI_AT(mqlb_flow_key, client_port_be, 8);
 MQLB_ABI_SIZE(mqlb_snat_key, 12);
 MQLB_ABI_AT(mqlb_snat_key, backend_port_be, 8);
 MQLB_ABI_AT(mqlb_snat_key, snat_port_be, 10);
 MQLB_ABI_SIZE(mqlb_tcp_side, 16);
-MQLB_ABI_SIZE(mqlb_flow, 160);
+MQLB_ABI_SIZE(mqlb_flow, 192);
 MQLB_ABI_AT(mqlb_flow, backend_id, 20);
 MQLB_ABI_AT(mqlb_flow, tcp_flags, 24);
 MQLB_ABI_AT(mqlb_flow, ts_off, 28);
@@ -542,6 +630,9 @@ MQLB_ABI_AT(mqlb_flow, client_isn, 112);
 MQLB_ABI_AT(mqlb_flow, reset_seq, 116);
 MQLB_ABI_AT(mqlb_flow, created_ns, 120);
 MQLB_ABI_AT(mqlb_flow, client_id, 128);
+MQLB_ABI_AT(mqlb_flow, cid_hash, 160);
+MQLB_ABI_AT(mqlb_flow, proxy_len, 184);
+MQLB_ABI_SIZE(mqlb_stash, 1472);
 MQLB_ABI_SIZE(mqlb_src, 16);
 MQLB_ABI_SIZE(mqlb_embryo, 24);
 MQLB_ABI_SIZE(mqlb_reap_entry, 40);
