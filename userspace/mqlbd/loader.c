@@ -232,7 +232,8 @@ int loader_attach(struct loader *l, const char *ifname, enum xdp_attach_mode mod
 			return fd;
 		}
 		if (fd < 0)
-			pr_info("interface %s: native XDP not available (%s), using generic\n",
+			pr_warn("interface %s: native XDP not available (%s), falling back to "
+				"generic XDP, which runs later and costs more per packet\n",
 				ifname, strerror(-fd));
 	} else {
 		fd = -1;
