@@ -150,9 +150,11 @@ static void log_auth_change(struct probe *pr, uint8_t rc)
 	bool refused = credentials_refused(rc);
 	char addr[NET_ADDRSTR_LEN];
 
-	if (refused == pr->auth_refused)
+	/* Once per change, and once more after a restart (a reload that did not fix it). */
+	if (refused == pr->auth_refused && (!refused || pr->auth_reported))
 		return;
 	pr->auth_refused = refused;
+	pr->auth_reported = refused;
 	net_fmt_ipv4_port(b->addr.sin_addr.s_addr, b->addr.sin_port, addr, sizeof(addr));
 	if (refused)
 		pr_warn("backend %s (%s): broker up, health check credentials refused "
@@ -311,8 +313,8 @@ void health_start(struct health *h, uint32_t id)
 	if (h->conf.kind == HEALTH_NONE || id >= MQLB_MAX_BACKENDS)
 		return;
 	health_stop(h, id);
-	/* A restart (reload, backend re-added) reports its findings afresh. */
-	h->probes[id].auth_refused = false;
+	/* A restart (reload, backend re-added) reports what it still finds. */
+	h->probes[id].auth_reported = false;
 	h->probes[id].reported_down = false;
 	probe_schedule(&h->probes[id], 1 + jitter(h, h->conf.interval_ms / 10 + 1));
 }

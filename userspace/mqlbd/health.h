@@ -43,7 +43,8 @@ struct probe {
 	uint64_t started_us;
 	uint8_t buf[4];
 	uint32_t got;
-	bool auth_refused;   /* the last CONNACK was 4 or 5: warned once, until it changes */
+	bool auth_refused;   /* the last CONNACK was 4 or 5 */
+	bool auth_reported;  /* and that was logged since the checks (re)started */
 	bool reported_down;  /* a backend that never came up: its failure was logged once */
 };
 
