@@ -77,7 +77,7 @@ $(O)/version.h: FORCE | $(O)/obj
 	$(Q)if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
 # The objects that print it (the first build has no dependency files yet).
 $(O)/obj/userspace/mqlbd/mqlbd.o $(O)/obj/userspace/mqlb/mqlb.o $(O)/obj/broker/mqbroker.o \
-$(O)/obj/tests/bench/mqbench.o: $(O)/version.h
+$(O)/obj/tests/bench/mqbench_args.o $(O)/san/tests/bench/mqbench_args.o: $(O)/version.h
 
 $(O)/obj/%.o: %.c | $(O)/obj
 	$(call msg,CC,$@)

@@ -88,7 +88,7 @@ grep -E "XDP attached|balancing|down -> up" "$WORK/mqlbd.log" | cut -c25- | sed 
 mqlb() { nsx lb "$BUILD/mqlb" --pin-path "$PIN" --control "$CTL" "$@"; }
 
 step "the study's scenario with mqbench: $SUBS subscribers on 'kuliah' through the VIP, $PUBS publishers straight to broker1"
-nsx cli "$BUILD/mqbench" seed --sub-target "$VIP:$VIP_PORT" --pub-target "$(broker_addr 1):1883" \
+nsx cli "$BUILD/mqbench" seed --i-own-this-target --sub-target "$VIP:$VIP_PORT" --pub-target "$(broker_addr 1):1883" \
 	-m "$SUBS" -n "$PUBS" -t 120 -j >"$WORK/seed.json" 2>"$WORK/seed.err"
 seed_rc=$?
 [ -s "$WORK/seed.json" ] || { cat "$WORK/seed.err" >&2; exit 1; }
