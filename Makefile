@@ -22,6 +22,10 @@ WARN     := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wformat=2
 CFLAGS   ?= -O2 -g
 CFLAGS   += $(WARN) -std=gnu11 -D_GNU_SOURCE -Iinclude -Iuserspace/lib -Iuserspace/common -I$(O)
 LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lbpf -lmnl -lelf -lz)
+# Distribution flags (dpkg-buildflags: _FORTIFY_SOURCE, relro, bindnow) reach every compile
+# and link; the broker's link line takes no LDLIBS, so it gets them its own way (below).
+CFLAGS   += $(CPPFLAGS)
+LDLIBS   += $(LDFLAGS)
 
 # Unit tests always run under AddressSanitizer and UBSan.
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -62,8 +66,11 @@ include userspace/mqlb/mqlb.mk
 include broker/broker.mk
 include tests/bench/bench.mk
 include tests/bpf/bpf_tests.mk
+include dist/dist.mk
 
 all: $(BINS)
+
+$(O)/mqbroker: private CFLAGS += $(LDFLAGS)
 
 # build/version.h: the version and, in a git checkout, `git describe` of the
 # tree built. Rewritten only when it changes, so that it rebuilds nothing
