@@ -9,6 +9,12 @@ $(O)/mqbench: $(patsubst %.c,$(O)/obj/%.o,$(MQBENCH_SRCS)) $(LIB)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
+# tcpspray: the off-path attacker of tests/e2e/40-41 and tests/bench/attack.sh.
+BINS += $(O)/tcpspray
+$(O)/tcpspray: $(O)/obj/tests/bench/tcpspray.o $(LIB)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^
+
 $(eval $(call unit_test,test_mqbench_args,tests/bench/mqbench_args.c))
 $(O)/san/tests/unit/test_mqbench_args.o: CFLAGS += -Itests/bench
 $(eval $(call unit_test,test_mqbench_track,tests/bench/mqbench_track.c tests/bench/mqbench_args.c))
@@ -19,3 +25,9 @@ bench: all $(O)/bench/bench_xdp
 	$(Q)BENCH_ROUNDS=$(BENCH_ROUNDS) BENCH_QUICK=$(BENCH_QUICK) tests/bench/bench.sh
 
 .PHONY: bench
+
+# The balancers under an off-path attacker (issue 13): not part of 'make test'.
+attack: all
+	$(Q)tests/bench/attack.sh
+
+.PHONY: attack

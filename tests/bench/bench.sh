@@ -52,6 +52,7 @@ MQBENCH=$ROOT/build/mqbench
 export MQLB_PREFIX=mqlb-bench-
 export MQLB_WORK=/run/mqlb-bench-work
 . tests/e2e/lib.sh
+. tests/bench/peers.sh
 
 [ "$(id -u)" = 0 ] || { echo "bench: needs root (namespaces, XDP, bpf stats)" >&2; exit 1; }
 for t in ip ethtool mosquitto haproxy nft bpftool gnuplot /usr/bin/python3; do
@@ -146,48 +147,6 @@ ALL3=$(broker_addr 1):1883,$(broker_addr 2):1883,$(broker_addr 3):1883
 SUBT= CPU_ARGS=() BED_PIDS=
 # Softirq work that the kernel defers to ksoftirqd is that thread's time, not interrupt time.
 KSOFTIRQD=$(ps -eo pid=,comm= | awk '$2 ~ /^ksoftirqd\// {printf "%s%s", s, $1; s = ","}')
-
-haproxy_conf() {
-	# The study's balancer (seed/): mode tcp, roundrobin, TCP checks, a stats page.
-	cat <<EOF
-global
-	maxconn 9000
-defaults
-	mode tcp
-	timeout connect 5s
-	timeout client 1m
-	timeout server 1m
-listen mqtt
-	bind $VIP:$VIP_PORT
-	mode tcp
-	balance roundrobin
-	server broker1 $(broker_addr 1):1883 check
-	server broker2 $(broker_addr 2):1883 check
-	server broker3 $(broker_addr 3):1883 check
-listen stats
-	bind 127.0.0.1:9000
-	mode http
-	stats enable
-	stats uri /
-	stats auth admin:secret
-EOF
-}
-
-nft_conf() {
-	# Round-robin DNAT in the balancer; SNAT toward the brokers so replies come back.
-	cat <<EOF
-table ip mqlbbench {
-	chain pre {
-		type nat hook prerouting priority dstnat;
-		ip daddr $VIP tcp dport $VIP_PORT dnat to numgen inc mod 3 map { 0 : $(broker_addr 1), 1 : $(broker_addr 2), 2 : $(broker_addr 3) }
-	}
-	chain post {
-		type nat hook postrouting priority srcnat;
-		ct status dnat oifname "lbb" snat to $SNAT
-	}
-}
-EOF
-}
 
 lb_up() {
 	SUBT=$VIP:$VIP_PORT CPU_ARGS=(--cpu-pids "$BED_PIDS,$KSOFTIRQD")

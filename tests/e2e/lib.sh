@@ -276,3 +276,74 @@ map_count() {
 
 # xdp modes to exercise: MQLB_XDP_MODES="native generic" by default.
 XDP_MODES=${MQLB_XDP_MODES:-native generic}
+
+SPRAY=$BUILD/tcpspray
+# spray_attack TUPLES_FILE: the off-path attacker, who knows the clients' addresses and
+# ports but not their sequence numbers: RST, RST+ACK and SYN with random numbers from
+# each client's own ADDR:PORT (one a line in TUPLES_FILE) to the VIP, and RST from each
+# broker's ADDR:1883 to the balancer's backend-side address on every port 1024-65000,
+# from the brokers' side and, forged, from the clients' side. Bounded: 3 of each kind
+# a client, one RST a port.
+spray_attack() {
+	local tuples=$1 i
+	nsx cli "$SPRAY" spray --dst "$VIP:$VIP_PORT" --tuples "$tuples" --kinds rst,rstack,syn \
+		-n 3 || return 1
+	for i in $(seq "$NBROKERS"); do
+		nsx "b$i" "$SPRAY" sweep --src "$(broker_addr "$i"):1883" --dst "$SNAT" \
+			--ports 1024-65000 --kinds rst || return 1
+		nsx cli "$SPRAY" sweep --src "$(broker_addr "$i"):1883" --dst "$SNAT" \
+			--ports 1024-65000 --kinds rst || return 1
+	done
+}
+
+# spray_survivors COUNT QUIET_SECONDS: hold COUNT idle clients through the VIP, spray them
+# (spray_attack), stay silent QUIET_SECONDS (the balancer's timeouts run), then PINGREQ
+# every one; prints "pingresp K/COUNT" (K answered).
+spray_survivors() {
+	local n=$1 quiet=$2 holder ready=$WORK/spray.ready pings=$WORK/spray.ping
+	rm -f "$ready" "$pings"
+	mqttc_bg hold --target "$VIP:$VIP_PORT" --count "$n" --hold 120 --keepalive 600 >/dev/null \
+		--ready-file "$ready" --tuples-file "$WORK/spray.tuples" --ping-file "$pings" \
+		--timeout 3
+	holder=$BG_PID
+	for _ in $(seq 300); do [ -s "$ready" ] && break; sleep 0.1; done
+	grep -q "connected $n/$n" "$ready" 2>/dev/null || { echo "not connected: $(cat "$ready")"; return 1; }
+	spray_attack "$WORK/spray.tuples" >"$WORK/spray.log" 2>&1 || { cat "$WORK/spray.log"; return 1; }
+	sleep "$quiet"
+	kill -USR1 "$holder"
+	for _ in $(seq 100); do [ -s "$pings" ] && break; sleep 0.1; done
+	cat "$pings" 2>/dev/null || echo "pingresp ?/$n"
+	kill "$holder" 2>/dev/null
+	wait "$holder" 2>/dev/null
+}
+
+# flood_survivors HELD REAL RATE SECONDS: hold HELD idle clients through the VIP, then
+# flood the VIP with random-source SYNs (10.203.0.0/16, RATE a second, SECONDS long) and,
+# from its second second on, open REAL new connections (REAL / (SECONDS - 4) a second, each
+# given 4 s); when the flood is over, PINGREQ the held ones. Prints one line:
+# "flood SENT RATE_ACHIEVED burst K/REAL ok pingresp H/HELD".
+flood_survivors() {
+	local held=$1 real=$2 rate=$3 secs=$4 holder ready=$WORK/flood.ready pings=$WORK/flood.ping
+	local flood_pid flood_out=$WORK/flood.json burst
+	rm -f "$ready" "$pings" "$flood_out"
+	mqttc_bg hold --target "$VIP:$VIP_PORT" --count "$held" --hold 300 --keepalive 600 \
+		--ready-file "$ready" --ping-file "$pings" --timeout 5 >/dev/null
+	holder=$BG_PID
+	for _ in $(seq 300); do [ -s "$ready" ] && break; sleep 0.1; done
+	grep -q "connected $held/$held" "$ready" 2>/dev/null || { echo "not connected: $(cat "$ready")"; return 1; }
+	nsx cli "$SPRAY" flood --dst "$VIP:$VIP_PORT" --src-net 10.203.0.0/16 --rate "$rate" \
+		--seconds "$secs" >"$flood_out" 2>&1 &
+	flood_pid=$!
+	CLEANUP_PIDS+=($flood_pid)
+	sleep 1
+	burst=$(mqttc burst --target "$VIP:$VIP_PORT" --count "$real" \
+		--rate "$(awk -v r="$real" -v s="$secs" 'BEGIN {print r / (s - 4)}')" --timeout 4)
+	wait "$flood_pid"
+	kill -USR1 "$holder"
+	for _ in $(seq 200); do [ -s "$pings" ] && break; sleep 0.1; done
+	/usr/bin/python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print("flood %d %d" % (j["sent"], j["rate"]), end=" ")' "$flood_out" 2>/dev/null ||
+		echo -n "flood ? ? "
+	echo "$burst $(cat "$pings" 2>/dev/null || echo "pingresp ?/$held")"
+	kill "$holder" 2>/dev/null
+	wait "$holder" 2>/dev/null
+}
