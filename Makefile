@@ -5,7 +5,9 @@
 #
 #   make             build every binary into build/
 #   make test        every test tier (unit, bpf, e2e); fails on any failure
-#   make deps        install the Debian packages the build, tests and demo need
+#   make deps        install the Debian packages the build and the demo need
+#   make test-deps   and those of the tests; make bench-deps: and the benchmarks' too
+#   make install     PREFIX=/usr/local DESTDIR= sysconfdir=/etc (dist/dist.mk); make uninstall
 #   make V=1         show the commands
 
 # The release version; keep it equal to debian/changelog's (a test checks).
@@ -110,8 +112,15 @@ test-bpf: $(BPF_TESTS) $(O)/mqlbd
 test-e2e: all
 	$(Q)tests/e2e/run.sh
 
+# Debian packages by need (scripts/packages/*.txt); none of them is left running a service.
 deps:
-	$(Q)scripts/deps.sh
+	$(Q)scripts/deps.sh build demo
+
+test-deps:
+	$(Q)scripts/deps.sh build demo test
+
+bench-deps:
+	$(Q)scripts/deps.sh build demo test bench
 
 demo:
 	$(Q)KEEP=$(KEEP) scripts/demo.sh
@@ -124,7 +133,7 @@ clean:
 
 FORCE:
 
-.PHONY: all test test-unit test-bpf test-e2e deps demo demo-down clean FORCE
+.PHONY: all test test-unit test-bpf test-e2e deps test-deps bench-deps demo demo-down clean FORCE
 .DELETE_ON_ERROR:
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)

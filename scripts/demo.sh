@@ -37,8 +37,15 @@ fi
 STEP=start
 trap 'rc=$?; [ $rc = 0 ] || echo "demo: FAILED at step: $STEP (everything it created is being removed)" >&2' EXIT
 
+# Only what the demo needs; packages that run services of their own (mosquitto)
+# are installed without starting them (scripts/deps.sh says how).
 step "installing missing packages (make deps)"
-scripts/deps.sh || exit 1
+if [ "${DEMO_BROKER:-}" = mosquitto ]; then
+	scripts/deps.sh build demo demo-mosquitto || exit 1
+else
+	scripts/deps.sh build demo || exit 1
+	export BED_PEERS=
+fi
 step "building (make)"
 make -s all || exit 1
 
@@ -109,7 +116,7 @@ PY
 if [ "${KEEP:-0}" = 1 ]; then
 	bed_save
 	echo
-	echo "The deployment stays up. Try:"
+	echo "The deployment stays up. Try (mosquitto_sub and _pub: apt-get install mosquitto-clients):"
 	echo "    ip netns exec ${P}cli mosquitto_sub -h $VIP -t kuliah -v"
 	echo "    ip netns exec ${P}cli mosquitto_pub -h $VIP -t kuliah -m hello"
 	echo "    ip netns exec ${P}lb $BUILD/mqlb --pin-path $PIN backend show"
