@@ -8,6 +8,7 @@
 #   make deps        install the Debian packages the build and the demo need
 #   make test-deps   and those of the tests; make bench-deps: and the benchmarks' too
 #   make install     PREFIX=/usr/local DESTDIR= sysconfdir=/etc (dist/dist.mk); make uninstall
+#   make deb         the Debian packages, into build/deb/
 #   make V=1         show the commands
 
 # The release version; keep it equal to debian/changelog's (a test checks).
@@ -122,6 +123,11 @@ test-deps:
 bench-deps:
 	$(Q)scripts/deps.sh build demo test bench
 
+# build/deb/{mqlb,mqbroker,mqbench}_VERSION_ARCH.deb (docs/install.md)
+deb:
+	$(Q)scripts/deps.sh build package
+	$(Q)scripts/build-debs.sh $(O)/deb
+
 demo:
 	$(Q)KEEP=$(KEEP) scripts/demo.sh
 
@@ -133,7 +139,7 @@ clean:
 
 FORCE:
 
-.PHONY: all test test-unit test-bpf test-e2e deps test-deps bench-deps demo demo-down clean FORCE
+.PHONY: all test test-unit test-bpf test-e2e deps test-deps bench-deps deb demo demo-down clean FORCE
 .DELETE_ON_ERROR:
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)

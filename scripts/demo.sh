@@ -61,7 +61,7 @@ fi
 step "creating namespaces ${P}cli, ${P}lb, ${P}sw, ${P}b1..b3"
 bed_up
 step "starting three $(basename "$BROKER_BIN") brokers, b1 and b2 bridged to b3 with the study's bridge config"
-# The study's broker config (seed/, figure 5.8) with the address changed, and the
+# The study's broker config (the thesis' figure 5.8, docs/study.md) with the address changed, and the
 # connection named per broker: in the study each broker had its own host name, which
 # Mosquitto puts in the bridge's client id; here the namespaces share one.
 study_bridge() {

@@ -307,7 +307,7 @@ int mqb_parse_args(int argc, char **argv, struct mqb_opts *o, char *err, size_t 
 		o->n = o->scenario == MQB_CONN_RATE ? 1000000 : 100;
 	if (o->m < 0)
 		o->m = o->scenario == MQB_SEED ? 800 : 100;
-	/* One process holds at most ~19,000 sockets here (DESIGN.md kernel facts). */
+	/* One process holds at most ~19,000 sockets here (docs/kernel.md). */
 	if ((o->scenario == MQB_P2P && 2 * o->n > 19000) ||
 	    ((o->scenario == MQB_SEED || o->scenario == MQB_FANIN) && o->n + o->m > 19000))
 		BAD("more than 19000 connections in one process");

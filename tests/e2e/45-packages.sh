@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # The Debian packages, end to end: dpkg-buildpackage -b -us -uc on a copy of
-# the tree (the .debs land in a scratch directory, not beside the checkout),
+# the tree (scripts/build-debs.sh, as `make deb`: the .debs land in a scratch
+# directory, not beside the checkout),
 # lintian without an error, `apt-get install ./*.deb`, then the installed
 # files: units that systemd-analyze verifies in place, manual pages clean
 # under man --warnings, the broker's user and password file, no service
@@ -54,12 +55,7 @@ trap 'pkg_cleanup; bed_cleanup' EXIT
 
 log "== dpkg-buildpackage -b -us -uc"
 v=$(sed -n '1s/^mqlb (\([^)]*\)).*/\1/p' debian/changelog)
-SRC=$T/mqlb-$v
-mkdir -p "$SRC"
-git ls-files -co --exclude-standard -z | tar --null -T - -cf - | tar -C "$SRC" -xf - ||
-	fail "copying the tree"
-(cd "$SRC" && dpkg-buildpackage -b -us -uc) >"$T/build.log" 2>&1 ||
-	fail "dpkg-buildpackage: $(tail -30 "$T/build.log")"
+scripts/build-debs.sh "$T" >"$T/build.log" 2>&1 || fail "dpkg-buildpackage: $(tail -30 "$T/build.log")"
 for p in $PKGS; do
 	deb=$T/${p}_${v}_$(dpkg --print-architecture).deb
 	[ -s "$deb" ] || fail "no $deb"
