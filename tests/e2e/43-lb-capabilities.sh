@@ -3,11 +3,16 @@
 # mqlbd with exactly the capabilities its unit grants (CapabilityBoundingSet
 # of dist/mqlbd.service.in, applied with setpriv as systemd applies it to a
 # root service): it starts in native XDP, checks its brokers, forwards, the
-# collector removes ended flows, and the on-down reset (raw socket) sends a
-# lost backend's clients elsewhere. Then one capability less each time:
-# without CAP_PERFMON or CAP_BPF or CAP_NET_ADMIN it refuses to start, and
-# without CAP_NET_RAW it starts with a warning. This is how the set was
-# found; the test keeps the unit honest.
+# collector removes ended flows, the on-down reset (raw socket) sends a
+# lost backend's clients elsewhere, and with `persist yes` a new daemon
+# adopts the pinned data plane, after SIGTERM and after kill -9. Then with
+# less: without CAP_SYS_ADMIN a fresh start works but adoption is refused
+# (the kernel gives a pinned map's BTF by id to CAP_SYS_ADMIN only), and
+# since the kernel's BPF checks take CAP_SYS_ADMIN for CAP_BPF, CAP_PERFMON
+# and CAP_NET_ADMIN, those are tested without it: without CAP_PERFMON the
+# verifier refuses the program, without CAP_BPF nothing loads, without
+# CAP_NET_ADMIN nothing loads or attaches; without CAP_NET_RAW mqlbd starts
+# and warns. This is how the set was found; the test keeps the unit honest.
 . "$(dirname "$0")/lib.sh"
 bed_require
 command -v setpriv >/dev/null || skip "setpriv is missing (util-linux)"
@@ -55,8 +60,46 @@ for _ in $(seq 50); do grep -q "on-down reset: provoked 1 client" "$WORK/mqlbd.l
 grep -q "on-down reset: provoked 1 client" "$WORK/mqlbd.log" ||
 	fail "no on-down reset under the unit's set: $(tail -5 "$WORK/mqlbd.log")"
 log "on-down reset works (raw socket)"
-stop_mqlbd
 kill "$BG_PID" 2>/dev/null
+
+# adopted LABEL: a daemon under the unit's set took over the pinned data plane.
+adopted() {
+	for _ in $(seq 100); do grep -q "balancing" "$WORK/mqlbd.log" && break; sleep 0.1; done
+	grep -q "adopting the pinned state under $PIN" "$WORK/mqlbd.log" ||
+		fail "$1: no adoption: $(cat "$WORK/mqlbd.log")"
+	grep -q "balancing" "$WORK/mqlbd.log" || fail "$1: did not start: $(cat "$WORK/mqlbd.log")"
+	log "$1: the new daemon adopted the pinned data plane"
+}
+stop_mqlbd
+HEALTH_LINE="health mqtt interval 500ms timeout 400ms rise 1 fall 1" write_mqlbd_conf native "persist yes"
+run_capped "$UNIT_CAPS"
+for _ in $(seq 100); do grep -q "balancing" "$WORK/mqlbd.log" && break; sleep 0.1; done
+stop_mqlbd  # persist yes: XDP stays attached, the maps stay pinned
+nsx lb ip -d link show lbc | grep -q xdp || fail "persist yes: XDP was detached"
+run_capped "$UNIT_CAPS"
+adopted "after SIGTERM"
+{ kill -9 "$MQLBD_PID"; wait "$MQLBD_PID"; } 2>/dev/null
+run_capped "$UNIT_CAPS"
+adopted "after kill -9"
+stop_mqlbd
+
+# shellcheck disable=SC2086
+without() { local c x; for c in $caps; do for x in "$@"; do [ "$c" = "$x" ] && continue 2; done; echo "$c"; done; }
+# shellcheck disable=SC2046
+run_capped "$(to_setpriv $(without CAP_SYS_ADMIN))"
+for _ in $(seq 100); do kill -0 "$MQLBD_PID" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$MQLBD_PID" 2>/dev/null && fail "without CAP_SYS_ADMIN the adoption went through"
+grep -q "can't read its type: Operation not permitted" "$WORK/mqlbd.log" ||
+	fail "without CAP_SYS_ADMIN: $(cat "$WORK/mqlbd.log")"
+log "without CAP_SYS_ADMIN: adoption refused ($(grep "can't read its type" "$WORK/mqlbd.log" | cut -c25-110))"
+ip netns exec "${P}lb" "$BUILD/mqlbd" --stop -c "$WORK/mqlbd.conf" >/dev/null || fail "mqlbd --stop"
+HEALTH_LINE="health mqtt interval 500ms timeout 400ms rise 1 fall 1" write_mqlbd_conf native
+# shellcheck disable=SC2046
+run_capped "$(to_setpriv $(without CAP_SYS_ADMIN))"
+for _ in $(seq 100); do [ "$(grep -c "down -> up" "$WORK/mqlbd.log")" = 2 ] && break; sleep 0.1; done
+[ "$(grep -c "down -> up" "$WORK/mqlbd.log")" = 2 ] || fail "without CAP_SYS_ADMIN, fresh: $(cat "$WORK/mqlbd.log")"
+stop_mqlbd
+log "without CAP_SYS_ADMIN: a fresh start works"
 
 # expect_refused CAPS WHAT PATTERN
 expect_refused() {
@@ -65,14 +108,19 @@ expect_refused() {
 	kill -0 "$MQLBD_PID" 2>/dev/null && fail "without $2 mqlbd started: $(cat "$WORK/mqlbd.log")"
 	grep -qE "$3" "$WORK/mqlbd.log" || fail "without $2: $(cat "$WORK/mqlbd.log")"
 	nsx lb ip -d link show lbc | grep -q xdp && fail "without $2: XDP left attached"
-	log "without $2: refused ($(grep -E "$3" "$WORK/mqlbd.log" | head -1 | cut -c25-120))"
+	log "without $2: refused ($(grep -E "$3" "$WORK/mqlbd.log" | head -1 | cut -c25-90))"
 }
-# shellcheck disable=SC2086
-without() { local c; for c in $caps; do [ "$c" = "$1" ] || echo "$c"; done; }
-expect_refused "$(to_setpriv $(without CAP_PERFMON))" CAP_PERFMON "can't load the XDP object: Permission denied"
-expect_refused "$(to_setpriv $(without CAP_BPF))" CAP_BPF "can't load the XDP object: Operation not permitted"
-expect_refused "$(to_setpriv $(without CAP_NET_ADMIN))" CAP_NET_ADMIN "can't load the XDP object|attach"
+# shellcheck disable=SC2046
+expect_refused "$(to_setpriv $(without CAP_SYS_ADMIN CAP_PERFMON))" "CAP_SYS_ADMIN and CAP_PERFMON" \
+	"can't load the XDP object: Permission denied"
+# shellcheck disable=SC2046
+expect_refused "$(to_setpriv $(without CAP_SYS_ADMIN CAP_BPF))" "CAP_SYS_ADMIN and CAP_BPF" \
+	"can't load the XDP object: Operation not permitted"
+# shellcheck disable=SC2046
+expect_refused "$(to_setpriv $(without CAP_SYS_ADMIN CAP_NET_ADMIN))" "CAP_SYS_ADMIN and CAP_NET_ADMIN" \
+	"can't load the XDP object|attach"
 
+# shellcheck disable=SC2046
 run_capped "$(to_setpriv $(without CAP_NET_RAW))"
 for _ in $(seq 100); do grep -q "balancing" "$WORK/mqlbd.log" && break; sleep 0.1; done
 grep -q "balancing" "$WORK/mqlbd.log" || fail "without CAP_NET_RAW mqlbd did not start: $(cat "$WORK/mqlbd.log")"

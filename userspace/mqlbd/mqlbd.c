@@ -523,7 +523,7 @@ static int test_config(struct mqlbd *d, bool quiet)
 
 	err = preflight_check(&d->conf, &snat, msg, sizeof(msg));
 	if (err) {
-		fprintf(stderr, "%s\n", msg);
+		pr_err("%s\n", msg);
 		return err;
 	}
 	if (!quiet)
@@ -626,10 +626,14 @@ int main(int argc, char **argv)
 	err = parse_options(argc, argv, &o);
 	if (err)
 		return err == 1 ? 0 : 2;
-	/* -t and --stop are commands a person or ExecReload runs: plain lines, no stamps. */
+	/*
+	 * -t and --stop are commands a person or the unit's ExecReload runs:
+	 * no timestamps, and a priority only when stderr is the journal, so
+	 * that a reload refused for FILE:LINE shows under journalctl -p err.
+	 */
 	daemon_mode = !o.stop && !o.test;
 	log_set_level(o.verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO);
-	log_set_target(daemon_mode ? o.log_target : LOG_TARGET_STDERR, "mqlbd");
+	log_set_target(daemon_mode || o.log_given ? o.log_target : LOG_TARGET_AUTO, "mqlbd");
 	log_set_timestamps(daemon_mode);
 	loader_set_libbpf_debug(o.verbose >= 2);
 	loader_setup_libbpf_logging();
@@ -643,10 +647,7 @@ int main(int argc, char **argv)
 	config_init(&d->conf);
 	err = config_load(&d->conf, o.conf_path, err_buf);
 	if (err) {
-		if (daemon_mode)
-			pr_err("%s\n", err_buf);
-		else
-			fprintf(stderr, "%s\n", err_buf);
+		pr_err("%s\n", err_buf);
 		config_free(&d->conf);
 		free(d);
 		return 1;
