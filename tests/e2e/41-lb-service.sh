@@ -129,4 +129,32 @@ for _ in $(seq 100); do grep -q "health check failed" "$WORK/mqlbd.log" && break
 stop_mqlbd
 check_journal_format "JOURNAL_STREAM"
 grep -q "^<6>mqlbd .* starting, logging to journal" "$WORK/mqlbd.log" || fail "auto did not choose the journal"
+
+log "== syslog"
+# A private mount namespace whose /dev/log is the test's own socket: syslog(3)
+# writes there, facility daemon (3) times 8 plus the priority.
+cat >"$WORK/syslog.sh" <<'SH'
+set -e
+mount -t tmpfs none /dev
+mknod -m 666 /dev/null c 1 3
+timeout 20 /usr/bin/python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind("/dev/log")
+open(sys.argv[1], "w").close()
+with open(sys.argv[2], "w", buffering=1) as out:
+    while True:
+        out.write(s.recv(4096).decode() + "\n")
+' "$1.ready" "$1" &
+for _ in $(seq 50); do [ -e "$1.ready" ] && break; sleep 0.1; done
+"$2" -L syslog -t -c "$3" || true
+sleep 0.3
+kill $! 2>/dev/null
+SH
+printf 'vip 10.201.1.1\ninterface lbc\nfrobnicate 1\n' >"$WORK/bad.conf"
+unshare -m bash "$WORK/syslog.sh" "$WORK/syslog.out" "$BUILD/mqlbd" "$WORK/bad.conf" ||
+	fail "the syslog run: $(cat "$WORK/syslog.out" 2>&1)"
+grep -qE "^<27>.*mqlbd\[[0-9]+\]: $WORK/bad.conf:3: unknown directive 'frobnicate'" "$WORK/syslog.out" ||
+	fail "syslog got: $(cat "$WORK/syslog.out")"
+log "-L syslog: $(head -1 "$WORK/syslog.out" | cut -c1-100)"
 log "PASS"
