@@ -12,12 +12,19 @@
 #include "maps.h"
 #include "parse.h"
 #include "csum.h"
+#include "tcp_window.h"
 
 #ifndef EEXIST
 #define EEXIST 17
 #endif
 #ifndef EINVAL
 #define EINVAL 22
+#endif
+#ifndef ENOENT
+#define ENOENT 2
+#endif
+#ifndef E2BIG
+#define E2BIG 7
 #endif
 
 /* The flow-table "last seen" stamp is written at most this often, to keep
@@ -74,6 +81,84 @@ static __always_inline int pick_backend(const struct mqlb_config *cfg, __u32 *id
 	return -1;
 }
 
+/*
+ * limit-per-source and rate-per-source for a new flow from addr: 0 when it
+ * may go (then counted, if limited: *counted), else the counter to drop it
+ * by. The rate is a GCRA: each flow moves the source's theoretical arrival
+ * time on by 1/rate, and a flow that would move it more than a second
+ * ahead of now is refused (so a burst of `rate` flows is allowed). Both are kept
+ * without locks: two CPUs racing may each let one flow more in.
+ */
+static __always_inline __u32 src_admit(const struct mqlb_config *cfg, __be32 addr, __u64 now,
+				       bool *counted)
+{
+	struct mqlb_src fresh = {}, *s;
+	__u64 step, tat;
+
+	*counted = false;
+	if (!cfg->src_max_flows && !cfg->src_rate)
+		return 0;
+	s = bpf_map_lookup_elem(&src_limits, &addr);
+	if (!s) {
+		bpf_map_update_elem(&src_limits, &addr, &fresh, BPF_NOEXIST);
+		s = bpf_map_lookup_elem(&src_limits, &addr);
+		if (!s)
+			return 0; /* the LRU is thrashing: let it go rather than refuse everyone */
+	}
+	if (cfg->src_max_flows && s->flows >= cfg->src_max_flows)
+		return MQLB_STAT_DROP_SOURCE_LIMIT;
+	if (cfg->src_rate) {
+		step = 1000000000ULL / cfg->src_rate;
+		tat = (s->tat_ns > now ? s->tat_ns : now) + step;
+		if (tat - now > 1000000000ULL)
+			return MQLB_STAT_DROP_SOURCE_RATE;
+		s->tat_ns = tat;
+	}
+	if (cfg->src_max_flows) {
+		__sync_fetch_and_add(&s->flows, 1);
+		*counted = true;
+	}
+	return 0;
+}
+
+/* A flow counted by src_admit() goes (or never came): its source may have one more. */
+static __always_inline void src_release(__be32 addr)
+{
+	struct mqlb_src *s = bpf_map_lookup_elem(&src_limits, &addr);
+
+	if (s && s->flows)
+		__sync_fetch_and_sub(&s->flows, 1);
+}
+
+/* A new flow joins the eviction order of "embryos" (when the config sized it). */
+static __always_inline void embryo_push(const struct mqlb_config *cfg,
+					const struct mqlb_flow_key *key, __u64 created)
+{
+	struct mqlb_embryo_pos *pos;
+	struct mqlb_embryo *e;
+	__u32 zero = 0, idx;
+
+	if (!cfg->flow_slots)
+		return;
+	pos = bpf_map_lookup_elem(&embryo_pos, &zero);
+	if (!pos)
+		return;
+	idx = (__u32)(__sync_fetch_and_add(&pos->head, 1) % cfg->flow_slots);
+	e = bpf_map_lookup_elem(&embryos, &idx);
+	if (!e)
+		return;
+	e->key = *key;
+	e->created_ns = created;
+}
+
+/*
+ * Evict the oldest half-open flow of "embryos" for a new one (evict.bpf.c):
+ * 0 with the tuple it held in *freed and its backend in *backend_id, or
+ * -ENOENT when none of the oldest few is half-open.
+ */
+int mqlb_evict_half_open(const struct mqlb_config *cfg, struct mqlb_snat_key *freed,
+			 __u32 *backend_id);
+
 /* The translated tuple of flow f: the key of its "snat" reservation. */
 static __always_inline struct mqlb_snat_key flow_snat_key(const struct mqlb_flow *f)
 {
@@ -122,40 +207,42 @@ static __always_inline void tw_ts_mark(const struct mqlb_flow *f, __u64 now)
 int mqlb_reserve_snat_port(const struct mqlb_config *cfg, struct mqlb_snat_key *sk,
 			   const struct mqlb_flow_key *key, int avoid_tw, __u64 now);
 
-/* TCP flag bits a packet adds to its flow (with the caller's bits), and the atomic update. */
+/*
+ * The TCP flag bits an accepted segment adds to its flow (with the
+ * caller's: MQLB_FLOW_RST for an exact RST, which only the window check
+ * can tell), and the atomic update.
+ */
 static __always_inline void flow_note_tcp(struct mqlb_flow *f, const struct pkt *p,
 					  bool from_client, __u32 bits, __u64 now)
 {
 	const struct tcphdr *tcp = p->tcp;
 
-	if (tcp->rst)
-		bits |= MQLB_FLOW_RST;
 	if (from_client) {
-		if (tcp->fin) {
-			/* A FIN takes one sequence number after its data. */
-			f->client_fin_seq = bpf_ntohl(tcp->seq) + p->ip_len -
-					    (__u32)sizeof(struct iphdr) - (__u32)tcp->doff * 4 + 1;
+		if (tcp->fin)
 			bits |= MQLB_FLOW_FIN_CLIENT;
-		}
-		if (!tcp->syn && tcp->ack && (f->tcp_flags & MQLB_FLOW_SYNACK))
+		if (!tcp->syn && !tcp->rst && tcp->ack && (f->tcp_flags & MQLB_FLOW_SYNACK))
 			bits |= MQLB_FLOW_ESTABLISHED;
 	} else {
 		/*
-		 * A backend FIN that does not acknowledge the client's FIN was sent
-		 * before the backend had it: the backend will hold TIME_WAIT.
+		 * A backend FIN that does not acknowledge the client's FIN (whose
+		 * end is the client side's end from then on) was sent before the
+		 * backend had it: the backend will hold TIME_WAIT.
 		 */
 		if (tcp->fin && (!(f->tcp_flags & MQLB_FLOW_FIN_CLIENT) ||
-				 bpf_ntohl(tcp->ack_seq) != f->client_fin_seq))
+				 bpf_ntohl(tcp->ack_seq) != f->side[MQLB_SIDE_CLIENT].end))
 			bits |= MQLB_FLOW_FIN_BACKEND | MQLB_FLOW_BACKEND_TIME_WAIT;
 		else if (tcp->fin)
 			bits |= MQLB_FLOW_FIN_BACKEND;
 		if (tcp->syn && tcp->ack)
 			bits |= MQLB_FLOW_SYNACK;
+		if (!(f->tcp_flags & MQLB_FLOW_BACKEND_DATA) && seg_payload(p))
+			bits |= MQLB_FLOW_BACKEND_DATA;
 	}
 	/* Both directions run on different CPUs: a plain store could lose a FIN. */
 	if (bits & ~f->tcp_flags)
 		__sync_fetch_and_or(&f->tcp_flags, bits);
-	if (now - f->last_ns > LAST_SEEN_GRANULARITY_NS)
+	/* Signed: a coarse stamp may be a tick behind the fine one of the SYN. */
+	if ((__s64)(now - f->last_ns) > (__s64)LAST_SEEN_GRANULARITY_NS)
 		f->last_ns = now;
 }
 

@@ -93,6 +93,50 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } MQLB_MAP_TW_TS MQLB_MAP_SEC;
 
+/*
+ * Configured backend addresses (value: how many backends have it), written
+ * by mqlbd: a frame to the SNAT range from any other address is dropped.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MQLB_MAX_BACKENDS);
+	__type(key, __be32);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} MQLB_MAP_BACKEND_ADDRS MQLB_MAP_SEC;
+
+/*
+ * Per client address: live flows and the rate's clock (limit-per-source,
+ * rate-per-source; read only when configured). LRU: a flood of sources
+ * pushes out the least recent, which start again from nothing. Same size
+ * as "flows".
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MQLB_DEFAULT_FLOWS);
+	__type(key, __be32);
+	__type(value, struct mqlb_src);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} MQLB_MAP_SRC MQLB_MAP_SEC;
+
+/* New flows in the order they were made: the eviction order of half-open ones. Same size as "flows". */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MQLB_DEFAULT_FLOWS);
+	__type(key, __u32);
+	__type(value, struct mqlb_embryo);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} MQLB_MAP_EMBRYOS MQLB_MAP_SEC;
+
+/* Head and tail of "embryos", shared by all CPUs. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mqlb_embryo_pos);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} MQLB_MAP_EMBRYO_POS MQLB_MAP_SEC;
+
 /* Global per-CPU counters, indexed by enum mqlb_stat. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

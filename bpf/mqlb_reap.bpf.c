@@ -44,6 +44,8 @@ static long reap_one(__u32 i, void *unused)
 	}
 	sk = flow_snat_key(f);
 	tw_ts_mark(f, bpf_ktime_get_ns());
+	if (f->tcp_flags & MQLB_FLOW_SRC_COUNTED)
+		src_release(e->key.client_addr_be);
 	bpf_map_delete_elem(&flows, &e->key);
 	/* The reservation goes too, unless a newer flow already holds that tuple. */
 	owner = bpf_map_lookup_elem(&snat, &sk);

@@ -76,11 +76,12 @@ static __always_inline int rst_back(struct xdp_md *ctx, struct pkt *p, __u32 sta
  * Send a rewritten segment of flow f, either way. Counters and flow state
  * change only once the packet is sure to leave: a segment dropped for want
  * of a next hop or a devmap entry must not count as forwarded, nor its FIN
- * close the flow.
+ * close the flow. A segment that may not change the flow (track false: a
+ * SYN on a live flow, a RST that is not exact) leaves its state alone.
  */
 static __always_inline int emit(struct xdp_md *ctx, struct pkt *p, struct mqlb_flow *f,
-				bool to_backend, __u32 bits, const __u8 *smac, const __u8 *dmac,
-				__u32 ifindex, __u64 now)
+				bool to_backend, __u32 bits, bool track, const __u8 *smac,
+				const __u8 *dmac, __u32 ifindex, __u64 now)
 {
 	int action;
 
@@ -89,7 +90,8 @@ static __always_inline int emit(struct xdp_md *ctx, struct pkt *p, struct mqlb_f
 	action = xmit(ctx, ifindex);
 	if (action == XDP_DROP)
 		return action;
-	flow_note_tcp(f, p, to_backend, bits, now);
+	if (track)
+		flow_note_tcp(f, p, to_backend, bits, now);
 	backend_count(f->backend_id, to_backend, p->ip_len);
 	stat_inc(to_backend ? MQLB_STAT_FWD_TO_BACKEND : MQLB_STAT_FWD_TO_CLIENT);
 	return action;
@@ -107,7 +109,7 @@ static __always_inline long backend_nexthop(struct xdp_md *ctx, struct pkt *p,
 	struct bpf_fib_lookup fib = {};
 	long rc;
 
-	if (f->nh_ns && now - f->nh_ns < MQLB_NEXTHOP_TTL_NS)
+	if (f->nh_ns && (__s64)(now - f->nh_ns) < (__s64)MQLB_NEXTHOP_TTL_NS)
 		return BPF_FIB_LKUP_RET_SUCCESS;
 	fib.family = AF_INET;
 	fib.tos = p->ip->tos;
@@ -130,11 +132,22 @@ static __always_inline long backend_nexthop(struct xdp_md *ctx, struct pkt *p,
 	return rc;
 }
 
-static __always_inline int forward_to_backend(struct xdp_md *ctx, struct pkt *p,
-					      struct mqlb_flow *f)
+/*
+ * The clock of an established flow's packets: last seen (250 ms apart) and
+ * the next hop's age (1 s) need no better than the coarse clock's tick
+ * (a jiffy), which costs a load where bpf_ktime_get_ns() reads the clock
+ * source: measured here (a VM), most of the window checks' cost won back.
+ * New flows and the timestamps' checks keep the fine clock.
+ */
+static __always_inline __u64 packet_clock(void)
 {
-	__u64 now = bpf_ktime_get_ns();
-	__u32 bits = 0;
+	return bpf_ktime_get_coarse_ns();
+}
+
+static __always_inline int forward_to_backend(struct xdp_md *ctx, struct pkt *p,
+					      struct mqlb_flow *f, __u32 bits, bool track)
+{
+	__u64 now = packet_clock();
 	long rc;
 
 	rc = backend_nexthop(ctx, p, f, now);
@@ -145,25 +158,54 @@ static __always_inline int forward_to_backend(struct xdp_md *ctx, struct pkt *p,
 
 	rewrite_tuple(p, f->snat_addr_be, f->backend_addr_be, f->snat_port_be, f->backend_port_be);
 	if (f->tcp_flags & MQLB_FLOW_TS_SHIFT)
-		bits = ts_to_backend(ctx, p, f, now);
-	return emit(ctx, p, f, true, bits, f->nh_smac, f->nh_dmac, f->nh_ifindex, now);
+		bits |= ts_to_backend(ctx, p, f);
+	return emit(ctx, p, f, true, bits, track, f->nh_smac, f->nh_dmac, f->nh_ifindex, now);
 }
 
 /*
- * A SYN with no live flow: choose the backend, reserve the SNAT port, then
- * publish the flow. The reverse entry goes in first so that a reply can
- * never arrive for a flow whose port is not reserved.
+ * No SNAT port (-EEXIST) or no table slot (-E2BIG) for a new flow: evict
+ * the oldest half-open one (evict.bpf.c). Out of ports, the new flow takes
+ * the victim's tuple, and so its backend: under a flood round-robin gives
+ * way to the flood's order, not the clients'. Out of slots, it looks for
+ * a port again.
+ */
+static __always_inline long make_room(const struct mqlb_config *cfg, struct mqlb_snat_key *sk,
+				      const struct mqlb_flow_key *key, __u32 *id, long err,
+				      bool avoid_tw, __u64 now)
+{
+	struct mqlb_snat_key freed = {};
+	struct mqlb_backend *be;
+	__u32 vid = 0;
+
+	if (mqlb_evict_half_open(cfg, &freed, &vid))
+		return err;
+	if (err != -EEXIST)
+		return mqlb_reserve_snat_port(cfg, sk, key, avoid_tw, now);
+	be = bpf_map_lookup_elem(&backends, &vid);
+	if (!be || be->state != MQLB_BE_UP || be->addr_be != freed.backend_addr_be ||
+	    be->port_be != freed.backend_port_be || freed.snat_addr_be != cfg->snat_addr_be ||
+	    bpf_map_update_elem(&snat, &freed, key, BPF_NOEXIST))
+		return err;
+	*sk = freed;
+	*id = vid;
+	return 0;
+}
+
+/*
+ * A SYN with no live flow: choose the backend, admit the source, reserve
+ * the SNAT port, then publish the flow. The reverse entry goes in first
+ * so that a reply can never arrive for a flow whose port is not reserved.
  */
 static __always_inline int new_flow(struct xdp_md *ctx, struct pkt *p,
 				    const struct mqlb_config *cfg, const struct mqlb_flow_key *key)
 {
-	struct mqlb_snat_key sk = {};
+	struct mqlb_snat_key sk = {}, spare = {};
+	__u32 id = 0, drop, spare_id = 0;
 	struct mqlb_flow nf = {};
 	struct mqlb_backend *be;
 	struct mqlb_flow *f;
+	bool shift, counted;
 	__be32 *ts;
-	bool shift;
-	__u32 id = 0;
 	__u64 now;
 	long err;
 
@@ -173,31 +215,39 @@ static __always_inline int new_flow(struct xdp_md *ctx, struct pkt *p,
 	be = bpf_map_lookup_elem(&backends, &id);
 	if (!be)
 		return rst_back(ctx, p, MQLB_STAT_RESET_NO_BACKEND);
+	now = bpf_ktime_get_ns();
+	drop = src_admit(cfg, key->client_addr_be, now, &counted);
+	if (drop)
+		return verdict(XDP_DROP, drop);
 
 	/* Timestamps to shift: one option, TSval not 0 (bpf/tcp_ts.h). */
 	ts = NULL;
 	shift = tcp_ts_find(ctx, p, &ts) == TS_FOUND && ts && *ts;
-	now = bpf_ktime_get_ns();
 
 	sk.backend_addr_be = be->addr_be;
 	sk.backend_port_be = be->port_be;
 	sk.snat_addr_be = cfg->snat_addr_be;
 	err = mqlb_reserve_snat_port(cfg, &sk, key, !shift, now);
-	if (err == -EEXIST)
-		return verdict(XDP_DROP, MQLB_STAT_DROP_SNAT_EXHAUSTED);
-	if (err)
-		return verdict(XDP_DROP, MQLB_STAT_DROP_TABLE_FULL);
+	if (err == -EEXIST || err == -E2BIG)
+		err = make_room(cfg, &sk, key, &id, err, !shift, now);
+	if (err) {
+		if (counted)
+			src_release(key->client_addr_be);
+		return verdict(XDP_DROP, err == -EEXIST ? MQLB_STAT_DROP_SNAT_EXHAUSTED :
+							  MQLB_STAT_DROP_TABLE_FULL);
+	}
 
 	nf.created_ns = now;
 	nf.last_ns = now;
-	nf.backend_addr_be = be->addr_be;
-	nf.backend_port_be = be->port_be;
+	nf.backend_addr_be = sk.backend_addr_be;
+	nf.backend_port_be = sk.backend_port_be;
 	nf.snat_addr_be = cfg->snat_addr_be;
 	nf.snat_port_be = sk.snat_port_be;
 	nf.backend_id = (__u16)id;
 	nf.cli_ifindex = ctx->ingress_ifindex;
-	nf.tcp_flags = MQLB_FLOW_SYN;
+	nf.tcp_flags = MQLB_FLOW_SYN | (counted ? MQLB_FLOW_SRC_COUNTED : 0);
 	nf.client_isn = bpf_ntohl(p->tcp->seq);
+	window_init_client(ctx, p, &nf);
 	if (shift && ts) {
 		/* This flow's TSvals start at the balancer's clock. */
 		nf.ts_off = ts_clock(now) - bpf_ntohl(*ts);
@@ -207,8 +257,13 @@ static __always_inline int new_flow(struct xdp_md *ctx, struct pkt *p,
 	__builtin_memcpy(nf.lb_mac, p->eth->h_dest, ETH_ALEN);
 
 	err = bpf_map_update_elem(&flows, key, &nf, BPF_NOEXIST);
+	/* "flows" can fill before "snat" (retired flows hold a slot each). */
+	if (err == -E2BIG && !mqlb_evict_half_open(cfg, &spare, &spare_id))
+		err = bpf_map_update_elem(&flows, key, &nf, BPF_NOEXIST);
 	if (err) {
 		bpf_map_delete_elem(&snat, &sk);
+		if (counted)
+			src_release(key->client_addr_be);
 		if (err != -EEXIST)
 			return verdict(XDP_DROP, MQLB_STAT_DROP_TABLE_FULL);
 		/* Another CPU created the flow for a retransmitted SYN first: follow it. */
@@ -216,16 +271,17 @@ static __always_inline int new_flow(struct xdp_md *ctx, struct pkt *p,
 		f = bpf_map_lookup_elem(&flows, key);
 		if (!f)
 			return verdict(XDP_DROP, MQLB_STAT_DROP_NO_FLOW);
-		return forward_to_backend(ctx, p, f);
+		return forward_to_backend(ctx, p, f, 0, false);
 	}
 	f = bpf_map_lookup_elem(&flows, key);
 	if (!f) /* removed under us; the client's SYN retransmission will retry */
 		return verdict(XDP_DROP, MQLB_STAT_DROP_NO_FLOW);
+	embryo_push(cfg, key, now);
 	stat_inc(MQLB_STAT_FLOW_NEW);
 	if (nf.tcp_flags & MQLB_FLOW_TS_SHIFT)
 		stat_inc(MQLB_STAT_FLOW_TS_SHIFTED);
-	backend_flow_new(id);
-	return forward_to_backend(ctx, p, f);
+	backend_flow_new((__u32)nf.backend_id);
+	return forward_to_backend(ctx, p, f, 0, true);
 }
 
 /*
@@ -248,11 +304,16 @@ static __always_inline void flow_recycle(const struct mqlb_flow_key *key, struct
 	struct mqlb_flow *r;
 
 	stat_inc(MQLB_STAT_FLOW_RECYCLED);
+	/* The client's flow ends here, whether or not its record lives on retired. */
+	if (f->tcp_flags & MQLB_FLOW_SRC_COUNTED)
+		src_release(key->client_addr_be);
 	if (MQLB_FLOW_BACKEND_RST_DUE(f->tcp_flags) &&
 	    !bpf_map_update_elem(&flows, &rk, f, BPF_NOEXIST)) {
 		r = bpf_map_lookup_elem(&flows, &rk);
-		if (r)
+		if (r) {
 			__sync_fetch_and_or(&r->tcp_flags, MQLB_FLOW_RETIRED);
+			__sync_fetch_and_and(&r->tcp_flags, ~MQLB_FLOW_SRC_COUNTED);
+		}
 		bpf_map_update_elem(&snat, &sk, &rk, BPF_EXIST);
 		bpf_map_delete_elem(&flows, key);
 		return;
@@ -359,14 +420,42 @@ static __always_inline int refuse_flow(struct xdp_md *ctx, struct pkt *p, struct
 	tcp->psh = 0;
 	tcp->fin = 0;
 	csum_replace2(&tcp->check, old, *word);
-	return forward_to_backend(ctx, p, f);
+	return forward_to_backend(ctx, p, f, MQLB_FLOW_RST, true);
+}
+
+/*
+ * A client SYN on a tuple that has a flow. A closed flow (or one whose
+ * backend is gone) makes way for the new connection. A live one is never
+ * balanced anew nor changed: its retransmitted SYN goes on as the first
+ * did, and any other SYN goes to its backend untouched, which answers
+ * with a challenge ACK (RFC 5961 4.2): a client that lost its connection
+ * then resets it at the exact sequence number, and an attacker's SYN only
+ * reaches the real client as an ACK it ignores.
+ */
+static __always_inline int client_syn(struct xdp_md *ctx, struct pkt *p,
+				      const struct mqlb_config *cfg,
+				      const struct mqlb_flow_key *key, struct mqlb_flow *f)
+{
+	if (MQLB_FLOW_CLOSED(f->tcp_flags) || backend_gone(cfg, f)) {
+		flow_recycle(key, f);
+		return new_flow(ctx, p, cfg, key);
+	}
+	stat_inc(bpf_ntohl(p->tcp->seq) == f->client_isn ? MQLB_STAT_FLOW_SYN_RETRANS :
+							   MQLB_STAT_FLOW_SYN_CHALLENGE);
+	return forward_to_backend(ctx, p, f, 0, false);
+}
+
+/* The verdict for a segment the window check refused. */
+static __always_inline int out_of_window(const struct pkt *p)
+{
+	return verdict(XDP_DROP, p->tcp->rst ? MQLB_STAT_DROP_RST_OUT_OF_WINDOW :
+					       MQLB_STAT_DROP_OUT_OF_WINDOW);
 }
 
 static __always_inline int from_client(struct xdp_md *ctx, struct pkt *p,
 				       const struct mqlb_config *cfg)
 {
 	struct tcphdr *tcp = p->tcp;
-	bool syn = tcp->syn && !tcp->ack;
 	struct mqlb_flow_key key = {
 		.client_addr_be = p->ip->saddr,
 		.vip_addr_be = p->ip->daddr,
@@ -374,48 +463,53 @@ static __always_inline int from_client(struct xdp_md *ctx, struct pkt *p,
 		.vip_port_be = tcp->dest,
 	};
 	struct mqlb_flow *f;
+	int v;
 
 	f = bpf_map_lookup_elem(&flows, &key);
-	if (f && backend_gone(cfg, f)) {
-		if (!syn) {
-			/*
-			 * Never a RST for a RST (RFC 793): the client's own RST (say, to
-			 * the daemon's second probe, after ours closed it) ends here, and
-			 * must not overwrite the broker's RCV.NXT taken from the segment
-			 * that was answered first.
-			 */
-			if (p->tcp->rst)
-				return verdict(XDP_DROP, MQLB_STAT_DROP_NO_FLOW);
-			if (!(f->tcp_flags & MQLB_FLOW_BACKEND_LOST))
-				f->reset_seq = bpf_ntohl(p->tcp->seq);
-			__sync_fetch_and_or(&f->tcp_flags, MQLB_FLOW_RST | MQLB_FLOW_RESET_SENT |
-								   MQLB_FLOW_BACKEND_LOST);
-			return rst_back(ctx, p, MQLB_STAT_RESET_BACKEND_DOWN);
-		}
-		flow_recycle(&key, f);
+	if (!f) {
+		/* Without a flow the local stack would answer with a RST. */
+		if (!tcp->syn || tcp->ack)
+			return verdict(XDP_DROP, MQLB_STAT_DROP_NO_FLOW);
 		return new_flow(ctx, p, cfg, &key);
 	}
-	if (f) {
-		if (!syn) {
-			/* Never a RST for a RST (RFC 793): that one just follows the flow. */
-			if ((f->tcp_flags & MQLB_FLOW_REFUSED) && !p->tcp->rst) {
-				__sync_fetch_and_or(&f->tcp_flags, MQLB_FLOW_RESET_SENT);
-				return rst_back(ctx, p, MQLB_STAT_RESET_REFUSED);
-			}
-			if (mqtt_first_payload(ctx, p, cfg, f))
-				return refuse_flow(ctx, p, f);
-			return forward_to_backend(ctx, p, f);
-		}
-		if (!MQLB_FLOW_CLOSED(f->tcp_flags)) {
-			stat_inc(MQLB_STAT_FLOW_SYN_RETRANS);
-			return forward_to_backend(ctx, p, f);
-		}
-		flow_recycle(&key, f);
-	} else if (!syn) {
-		/* Without a flow the local stack would answer with a RST. */
-		return verdict(XDP_DROP, MQLB_STAT_DROP_NO_FLOW);
+	if (tcp->syn && !tcp->ack)
+		return client_syn(ctx, p, cfg, &key, f);
+	/* From here on, only a segment in the window may change anything. */
+	v = window_check(p, f, MQLB_SIDE_CLIENT);
+	if (v == SEG_DROP)
+		return out_of_window(p);
+	if (v == SEG_RST_CHALLENGE) {
+		stat_inc(MQLB_STAT_PASS_RST_IN_WINDOW);
+		return forward_to_backend(ctx, p, f, 0, false);
 	}
-	return new_flow(ctx, p, cfg, &key);
+	if (backend_gone(cfg, f)) {
+		/*
+		 * Never a RST for a RST (RFC 793): the client's own RST (say, to
+		 * the daemon's second probe, after ours closed it) ends here, and
+		 * must not overwrite the broker's RCV.NXT taken from the segment
+		 * that was answered first.
+		 */
+		if (tcp->rst)
+			return verdict(XDP_DROP, MQLB_STAT_DROP_NO_FLOW);
+		if (!(f->tcp_flags & MQLB_FLOW_BACKEND_LOST))
+			f->reset_seq = bpf_ntohl(tcp->seq);
+		__sync_fetch_and_or(&f->tcp_flags,
+				    MQLB_FLOW_RST | MQLB_FLOW_RESET_SENT | MQLB_FLOW_BACKEND_LOST);
+		return rst_back(ctx, p, MQLB_STAT_RESET_BACKEND_DOWN);
+	}
+	/* Never a RST for a RST (RFC 793): that one just follows the flow. */
+	if ((f->tcp_flags & MQLB_FLOW_REFUSED) && !tcp->rst) {
+		__sync_fetch_and_or(&f->tcp_flags, MQLB_FLOW_RESET_SENT);
+		return rst_back(ctx, p, MQLB_STAT_RESET_REFUSED);
+	}
+	if (mqtt_first_payload(ctx, p, cfg, f))
+		return refuse_flow(ctx, p, f);
+	return forward_to_backend(ctx, p, f, v == SEG_RST_CLOSE ? MQLB_FLOW_RST : 0, true);
+}
+
+static __always_inline bool backend_addr_known(__be32 addr)
+{
+	return bpf_map_lookup_elem(&backend_addrs, &addr) != NULL;
 }
 
 static __always_inline int from_backend(struct xdp_md *ctx, struct pkt *p,
@@ -430,19 +524,60 @@ static __always_inline int from_backend(struct xdp_md *ctx, struct pkt *p,
 	};
 	struct mqlb_flow_key *ck;
 	struct mqlb_flow *f;
+	int v;
 
 	ck = bpf_map_lookup_elem(&snat, &sk);
-	if (!ck)
+	if (!ck) {
+		/* A backend's late segment goes to the kernel, which resets it; nobody else's. */
+		if (!backend_addr_known(p->ip->saddr))
+			return verdict(XDP_DROP, MQLB_STAT_DROP_NOT_BACKEND);
 		return verdict(XDP_PASS, MQLB_STAT_PASS_NO_FLOW_REPLY);
+	}
 	f = bpf_map_lookup_elem(&flows, ck);
 	/* A retired flow (its key is not the client's) has no client to go to. */
 	if (!f || f->snat_port_be != sk.snat_port_be || (f->tcp_flags & MQLB_FLOW_RETIRED))
 		return verdict(XDP_PASS, MQLB_STAT_PASS_NO_FLOW_REPLY);
 
+	/*
+	 * Before the backend's SYN-ACK, its SYN-ACK opens its side. A bare ACK
+	 * means the backend still holds another connection on this tuple (a
+	 * half-open flow evicted under a flood, whose SYN it answered): the
+	 * client would reset it at the ACK's number (RFC 793, SYN-SENT), so
+	 * the data plane does, and the client's SYN retransmission then gets
+	 * through. Anything else goes to the window check's half-open rules.
+	 */
+	if (f->tcp_flags & MQLB_FLOW_SYNACK)
+		v = window_check(p, f, MQLB_SIDE_BACKEND);
+	else if (tcp->syn && tcp->ack)
+		v = window_synack(ctx, p, f);
+	else if (tcp->ack && !tcp->syn && !tcp->rst && !tcp->fin)
+		return rst_back(ctx, p, MQLB_STAT_RESET_STALE_BACKEND);
+	else
+		v = window_check(p, f, MQLB_SIDE_BACKEND);
+	if (v == SEG_DROP)
+		return out_of_window(p);
+	if (v == SEG_RST_CHALLENGE)
+		stat_inc(MQLB_STAT_PASS_RST_IN_WINDOW);
+
 	rewrite_tuple(p, ck->vip_addr_be, ck->client_addr_be, ck->vip_port_be, ck->client_port_be);
 	if (f->tcp_flags & MQLB_FLOW_TS_SHIFT)
 		ts_to_client(ctx, p, f);
-	return emit(ctx, p, f, false, 0, f->lb_mac, f->cli_mac, f->cli_ifindex, bpf_ktime_get_ns());
+	return emit(ctx, p, f, false, v == SEG_RST_CLOSE ? MQLB_FLOW_RST : 0,
+		    v != SEG_RST_CHALLENGE, f->lb_mac, f->cli_mac, f->cli_ifindex, packet_clock());
+}
+
+/*
+ * Each side only from its own interface: VIP:port on `interface`, the
+ * SNAT range on `backend-interface`, so that a segment forged with a
+ * backend's address cannot come in from the clients' side, nor a client's
+ * from the backends'.
+ */
+static __always_inline bool wrong_iface(const struct xdp_md *ctx, const struct mqlb_config *cfg,
+					bool to_vip)
+{
+	__u32 want = to_vip ? cfg->cli_ifindex : cfg->be_ifindex;
+
+	return want && ctx->ingress_ifindex != want;
 }
 
 SEC("xdp")
@@ -492,6 +627,8 @@ int mqlb_xdp(struct xdp_md *ctx)
 	}
 	if (!ours)
 		return verdict(XDP_PASS, MQLB_STAT_PASS_NOT_OURS);
+	if (wrong_iface(ctx, cfg, to_vip))
+		return verdict(XDP_DROP, MQLB_STAT_DROP_WRONG_IFACE);
 	/* Ours: from here on, a malformed header is dropped. */
 	if (check_ours(&p, &stat) != PARSE_OK)
 		return verdict(XDP_DROP, stat);

@@ -33,14 +33,11 @@
 #include <bpf/bpf_endian.h>
 #include "parse.h"
 #include "csum.h"
+#include "tcp_opt.h"
 
-#define TCPOPT_EOL_ 0
-#define TCPOPT_NOP_ 1
-#define TCPOPT_TS_  8
-#define TCPOLEN_TS_ 10
 /* NOP, NOP, kind 8, length 10: how Linux and most stacks lead every non-SYN segment. */
 #define TCP_TS_LEAD 0x0101080aU
-#define TCP_OPT_MAX 40
+#define TS_KIND_LEN (TCPOPT_TS << 8 | TCPOLEN_TS)
 
 /* The balancer's TSval clock: bpf_ktime_get_ns() in 65.536 µs ticks. */
 static __always_inline __u32 ts_clock(__u64 now_ns)
@@ -53,13 +50,6 @@ enum tcp_ts_find {
 	TS_FOUND,
 	TS_AMBIGUOUS,    /* two of them: which one the backend reads is not ours to guess */
 };
-
-/*
- * The first TSval at or after option boundary start of the options at
- * frame offset opt_off, optlen bytes long, by Linux's rules; its offset
- * from opt_off, or -1 (tcp_ts_walk.bpf.c).
- */
-int mqlb_tcp_ts_walk(struct xdp_md *ctx, __u32 opt_off, __u32 optlen, __u32 start);
 
 /*
  * The timestamps option of a segment whose header check_ours() accepted:
@@ -82,9 +72,8 @@ static __always_inline enum tcp_ts_find tcp_ts_find(struct xdp_md *ctx, const st
 	}
 	if (p->tcp->doff <= 5)
 		return TS_NONE;
-	opt_off = (__u32)((void *)opt - (void *)(long)ctx->data);
-	optlen = (__u32)p->tcp->doff * 4 - sizeof(struct tcphdr);
-	off = mqlb_tcp_ts_walk(ctx, opt_off, optlen, 0);
+	tcp_opt_span(ctx, p, &opt_off, &optlen);
+	off = mqlb_tcp_opt_find(ctx, opt_off, optlen, 0, TS_KIND_LEN);
 	if (off < 0 || off > TCP_OPT_MAX - 8)
 		return TS_NONE;
 	t = (__be32 *)(opt + off);
@@ -92,7 +81,7 @@ static __always_inline enum tcp_ts_find tcp_ts_find(struct xdp_md *ctx, const st
 		return TS_NONE;
 	*ts = t;
 	/* Linux reads the last one: with two, which one the backend keeps is not ours to guess. */
-	if (mqlb_tcp_ts_walk(ctx, opt_off, optlen, (__u32)off + 8) >= 0)
+	if (mqlb_tcp_opt_find(ctx, opt_off, optlen, (__u32)off + 8, TS_KIND_LEN) >= 0)
 		return TS_AMBIGUOUS;
 	return TS_FOUND;
 }
@@ -140,7 +129,7 @@ static __always_inline bool ts_behind_clock(__u32 val, __u64 now)
  * none; else 0.
  */
 static __always_inline __u32 ts_to_backend(struct xdp_md *ctx, struct pkt *p,
-					    const struct mqlb_flow *f, __u64 now)
+					    const struct mqlb_flow *f)
 {
 	bool closing = p->tcp->fin || (f->tcp_flags & MQLB_FLOW_FIN_CLIENT);
 	__be32 *ts = NULL;
@@ -156,7 +145,8 @@ static __always_inline __u32 ts_to_backend(struct xdp_md *ctx, struct pkt *p,
 	}
 	val = bpf_ntohl(*ts) + f->ts_off;
 	tcp_word_set(p->tcp, ts, val);
-	return closing && !ts_behind_clock(val, now) ? MQLB_FLOW_TS_STALE : 0;
+	/* The fine clock, as at the SYN: the coarse one lags it by up to a tick. */
+	return closing && !ts_behind_clock(val, bpf_ktime_get_ns()) ? MQLB_FLOW_TS_STALE : 0;
 }
 
 /* Backend -> client: shift the TSecr back (it only means something with ACK set). */

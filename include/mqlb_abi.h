@@ -42,6 +42,10 @@
 #define MQLB_MAP_STATS         stats
 #define MQLB_MAP_BACKEND_STATS backend_stats
 #define MQLB_MAP_BACKEND_INFO  backend_info
+#define MQLB_MAP_BACKEND_ADDRS backend_addrs
+#define MQLB_MAP_SRC           src_limits
+#define MQLB_MAP_EMBRYOS       embryos
+#define MQLB_MAP_EMBRYO_POS    embryo_pos
 #define MQLB_MAP_TX_PORTS      tx_ports /* not pinned: see bpf/maps.h */
 #define MQLB_LINK_PREFIX       "link_"  /* link_<ifname>: one pinned XDP link per interface */
 
@@ -62,7 +66,16 @@ struct mqlb_config {
 	__u16 snat_port_max;     /* host order, inclusive */
 	__u16 ring_active;       /* which of the two rings new flows use (0/1) */
 	__u32 flags;             /* MQLB_CFG_* */
-	__u32 pad;
+	/*
+	 * Where each side's frames must arrive (interface, backend-interface):
+	 * VIP:port only on cli_ifindex, the SNAT range only on be_ifindex
+	 * (the same one for a one-armed balancer). 0: not checked.
+	 */
+	__u32 cli_ifindex;
+	__u32 be_ifindex;
+	__u32 src_max_flows;     /* limit-per-source: live flows of one client address (0: off) */
+	__u32 src_rate;          /* rate-per-source: new flows a second of one address (0: off) */
+	__u32 flow_slots;        /* entries of "embryos" (flow-table-size); 0: nothing is evicted */
 };
 
 enum mqlb_backend_state {
@@ -141,6 +154,36 @@ struct mqlb_snat_key {
 	__be16 snat_port_be;
 };
 
+/*
+ * Value of "src_limits", by client address (limit-per-source,
+ * rate-per-source). An LRU: under pressure the least recently seen
+ * sources are forgotten, and start again from nothing.
+ */
+struct mqlb_src {
+	__u32 flows;             /* live flows counted (MQLB_FLOW_SRC_COUNTED) */
+	__u32 pad;
+	__u64 tat_ns;            /* the rate's theoretical arrival time (GCRA): a new flow is
+				    allowed while tat_ns is at most a second ahead of now */
+};
+
+/*
+ * "embryos": every new flow, in the order the data plane made them, a ring
+ * of the flow table's size (positions in "embryo_pos"). When a SYN finds
+ * no free SNAT port or table slot, the oldest flow of the ring that is
+ * still half-open (no client ACK of the SYN-ACK) is evicted for it, as
+ * conntrack drops an unassured entry when its table is full.
+ */
+struct mqlb_embryo {
+	struct mqlb_flow_key key;
+	__u32 pad;
+	__u64 created_ns;        /* the flow's, to tell it from a later one on the same tuple */
+};
+
+struct mqlb_embryo_pos {
+	__u64 head;              /* next slot to write (atomic add) */
+	__u64 tail;              /* next slot to look at for a victim (atomic add) */
+};
+
 /* mqlb_flow.tcp_flags: what the data plane has seen of the connection. */
 #define MQLB_FLOW_SYN         (1U << 0) /* client SYN */
 #define MQLB_FLOW_SYNACK      (1U << 1) /* backend SYN-ACK */
@@ -174,7 +217,7 @@ struct mqlb_snat_key {
  * duplicate: a 1 s SYN retransmission for the new client. Shifted
  * timestamps (MQLB_FLOW_TS_SHIFT) make that SYN newer; when they do not
  * cover the flow, the daemon ends the TIME_WAIT as it collects the flow,
- * with a RST at client_fin_seq (RFC 1337's assassination, which Linux
+ * with a RST at the client's end after its FIN (RFC 1337's assassination, which Linux
  * allows by default).
  */
 #define MQLB_FLOW_BACKEND_TIME_WAIT (1U << 10)
@@ -200,6 +243,10 @@ struct mqlb_snat_key {
  * broker's TIME_WAIT still needs the collector's RST.
  */
 #define MQLB_FLOW_TS_STALE    (1U << 13)
+/* The backend sent payload (its CONNACK): only then does the client's keep-alive stretch the flow. */
+#define MQLB_FLOW_BACKEND_DATA (1U << 14)
+/* Counted in "src_limits" (limit-per-source): the count drops when the flow goes. */
+#define MQLB_FLOW_SRC_COUNTED (1U << 15)
 /* The backend holds TIME_WAIT on the SNAT tuple (no RST from either side ended it). */
 #define MQLB_FLOW_BACKEND_IN_TIME_WAIT(f)                                                      \
 	(((f) & (MQLB_FLOW_BACKEND_TIME_WAIT | MQLB_FLOW_FIN_CLIENT | MQLB_FLOW_RST)) ==       \
@@ -208,7 +255,8 @@ struct mqlb_snat_key {
 #define MQLB_FLOW_TS_COVERS(f) (((f) & (MQLB_FLOW_TS_SHIFT | MQLB_FLOW_TS_STALE)) == MQLB_FLOW_TS_SHIFT)
 /*
  * The collector owes the backend a RST: LOST (at reset_seq), or a
- * TIME_WAIT the timestamps do not cover (at client_fin_seq).
+ * TIME_WAIT the timestamps do not cover (at the client's end after its
+ * FIN, side[MQLB_SIDE_CLIENT].end).
  */
 #define MQLB_FLOW_BACKEND_RST_DUE(f)                                                           \
 	(((f) & MQLB_FLOW_BACKEND_LOST) ||                                                     \
@@ -219,10 +267,28 @@ struct mqlb_snat_key {
 	  (MQLB_FLOW_FIN_CLIENT | MQLB_FLOW_FIN_BACKEND)))
 
 /*
- * Value of "flows". Every packet reads the first 64 bytes (tuple, flags,
- * next hops), so they come first and share as few cache lines as the hash
- * element allows; what is written once per flow (creation time, the MQTT
- * CONNECT record, reset_seq) follows.
+ * What one side of a connection has shown of its TCP state, conntrack's
+ * window tracking (RFC 793 numbers, host order). A segment from side S to
+ * side R is acceptable when its sequence space lies within what R granted
+ * S and not further back than R's largest window, and its ACK within what
+ * R sent (bpf/tcp_window.h). Each field is written by one direction's
+ * packets only: end, maxwin, maxack by S's own, maxend by R's.
+ */
+struct mqlb_tcp_side {
+	__u32 end;               /* highest SEQ + LEN it sent (SYN, FIN count one): its SND.NXT */
+	__u32 maxend;            /* highest ACK + WIN the other side granted: how far it may send */
+	__u32 maxwin;            /* largest window it advertised, scaled (0: not seen yet) */
+	__u32 maxack;            /* highest ACK it sent: its RCV.NXT as last acknowledged */
+};
+
+#define MQLB_SIDE_CLIENT  0
+#define MQLB_SIDE_BACKEND 1
+#define MQLB_WSCALE_NONE  0xff  /* side[].wscale: the SYN announced no window scale */
+
+/*
+ * Value of "flows". Every packet reads the first two cache lines (tuple,
+ * flags, next hops, both sides' TCP state); what is written once per flow
+ * (creation time, the MQTT CONNECT record) follows.
  */
 struct mqlb_flow {
 	__u64 last_ns;           /* last packet, either direction (about 250 ms precision) */
@@ -246,17 +312,22 @@ struct mqlb_flow {
 	__u8 nh_dmac[6];
 	__u32 nh_ifindex;
 	__u64 nh_ns;             /* when looked up (0: never) */
-	/* -- once per flow -- */
-	__u64 created_ns;        /* bpf_ktime_get_ns() == CLOCK_MONOTONIC */
-	__u32 reset_seq;         /* see MQLB_FLOW_BACKEND_LOST (host order) */
-	__u32 client_fin_seq;    /* after the client's FIN: SEQ + data + 1, the backend's final
-				    RCV.NXT (host order; see MQLB_FLOW_BACKEND_TIME_WAIT) */
+	struct mqlb_tcp_side side[2]; /* MQLB_SIDE_CLIENT, MQLB_SIDE_BACKEND */
+	/*
+	 * Window scale of each side, from the SYNs: what its window field is
+	 * shifted by; 0 for both unless both announced one (RFC 7323 2.3).
+	 * MQLB_WSCALE_NONE until the SYN-ACK settles it.
+	 */
+	__u8 wscale[2];
 	__u8 mqtt_level;         /* 3, 4, 5 from a parsed CONNECT; else 0 (see mqtt_flags) */
 	__u8 client_id_len;      /* bytes kept in client_id: min(id length, MQLB_CLIENT_ID_LEN) */
 	__u8 mqtt_flags;         /* MQLB_MQTT_*: how the first payload was judged */
-	__u8 pad;
-	char client_id[MQLB_CLIENT_ID_LEN]; /* not NUL-terminated; bytes as sent */
+	__u8 pad[3];
 	__u32 client_isn;        /* client's initial sequence number, from its SYN (host order) */
+	__u32 reset_seq;         /* see MQLB_FLOW_BACKEND_LOST (host order) */
+	/* -- once per flow -- */
+	__u64 created_ns;        /* bpf_ktime_get_ns() == CLOCK_MONOTONIC */
+	char client_id[MQLB_CLIENT_ID_LEN]; /* not NUL-terminated; bytes as sent */
 };
 
 #define MQLB_NEXTHOP_TTL_NS (1000ULL * 1000 * 1000)
@@ -370,7 +441,27 @@ static inline struct mqlb_reap_entry mqlb_reap_entry_of(const struct mqlb_flow_k
 	/* Written by mqlbd when it collects a flow (one CPU's slot), never by the program. */ \
 	/* RST ending the backend's TIME_WAIT */ \
 	X(FLOW_BACKEND_RST_TIME_WAIT, flow_backend_rst_time_wait) \
-	X(FLOW_BACKEND_RST_LOST, flow_backend_rst_lost) /* RST to a live backend of a BACKEND_LOST flow */
+	X(FLOW_BACKEND_RST_LOST, flow_backend_rst_lost) /* RST to a live backend of a BACKEND_LOST flow */ \
+	/* Off-path attackers and floods (bpf/tcp_window.h, new_flow()). */ \
+	/* a segment to VIP:port or the SNAT range on the other side's interface */ \
+	X(DROP_WRONG_IFACE, drop_wrong_iface) \
+	/* to the SNAT range from an address that is not a backend's */ \
+	X(DROP_NOT_BACKEND, drop_not_backend) \
+	/* ACK, data or FIN outside the receiver's window: state unchanged */ \
+	X(DROP_OUT_OF_WINDOW, drop_out_of_window) \
+	X(DROP_RST_OUT_OF_WINDOW, drop_rst_out_of_window) \
+	/* RST in the window but not at RCV.NXT: forwarded for a challenge ACK, state unchanged */ \
+	X(PASS_RST_IN_WINDOW, pass_rst_in_window) \
+	/* SYN on a live flow's tuple: forwarded to its backend, not re-balanced */ \
+	X(FLOW_SYN_CHALLENGE, flow_syn_challenge) \
+	/* the oldest half-open flow, evicted for a new one */ \
+	X(FLOW_EVICTED, flow_evicted) \
+	X(DROP_SOURCE_LIMIT, drop_source_limit) /* limit-per-source */ \
+	X(DROP_SOURCE_RATE, drop_source_rate)   /* rate-per-source */ \
+	/* a backend answered a new flow's SYN with a bare ACK (a stale connection on the tuple) */ \
+	X(RESET_STALE_BACKEND, reset_stale_backend) \
+	/* Written by mqlbd: idle established flows removed with a RST to each end. */ \
+	X(FLOW_IDLE_RESET, flow_idle_reset)
 
 enum mqlb_stat {
 #define MQLB_STAT_ENUM(e, n) MQLB_STAT_##e,
@@ -413,10 +504,13 @@ static const char *const mqlb_backend_state_names[] = {
 #define MQLB_ABI_AT(s, f, n)                                                                   \
 	_Static_assert(__builtin_offsetof(struct s, f) == (n), "ABI: offset of " #s "." #f)
 
-MQLB_ABI_SIZE(mqlb_config, 24);
+MQLB_ABI_SIZE(mqlb_config, 40);
 MQLB_ABI_AT(mqlb_config, snat_port_min, 10);
 MQLB_ABI_AT(mqlb_config, ring_active, 14);
 MQLB_ABI_AT(mqlb_config, flags, 16);
+MQLB_ABI_AT(mqlb_config, cli_ifindex, 20);
+MQLB_ABI_AT(mqlb_config, src_max_flows, 28);
+MQLB_ABI_AT(mqlb_config, flow_slots, 36);
 MQLB_ABI_SIZE(mqlb_backend, 12);
 MQLB_ABI_AT(mqlb_backend, state, 6);
 MQLB_ABI_AT(mqlb_backend, weight, 8);
@@ -433,17 +527,21 @@ MQLB_ABI_AT(mqlb_flow_key, client_port_be, 8);
 MQLB_ABI_SIZE(mqlb_snat_key, 12);
 MQLB_ABI_AT(mqlb_snat_key, backend_port_be, 8);
 MQLB_ABI_AT(mqlb_snat_key, snat_port_be, 10);
-MQLB_ABI_SIZE(mqlb_flow, 128);
+MQLB_ABI_SIZE(mqlb_tcp_side, 16);
+MQLB_ABI_SIZE(mqlb_flow, 160);
 MQLB_ABI_AT(mqlb_flow, backend_id, 20);
 MQLB_ABI_AT(mqlb_flow, tcp_flags, 24);
 MQLB_ABI_AT(mqlb_flow, ts_off, 28);
 MQLB_ABI_AT(mqlb_flow, cli_ifindex, 32);
-MQLB_ABI_AT(mqlb_flow, nh_ns, 64); /* the per-packet part fits the first cache line */
-MQLB_ABI_AT(mqlb_flow, created_ns, 72);
-MQLB_ABI_AT(mqlb_flow, reset_seq, 80);
-MQLB_ABI_AT(mqlb_flow, mqtt_level, 88);
-MQLB_ABI_AT(mqlb_flow, client_id, 92);
-MQLB_ABI_AT(mqlb_flow, client_isn, 124);
+MQLB_ABI_AT(mqlb_flow, nh_ns, 64); /* the first cache line: tuple, flags, next hops */
+MQLB_ABI_AT(mqlb_flow, side, 72); /* the second: the next hop's age and the TCP state */
+MQLB_ABI_AT(mqlb_flow, wscale, 104);
+MQLB_ABI_AT(mqlb_flow, client_isn, 112);
+MQLB_ABI_AT(mqlb_flow, reset_seq, 116);
+MQLB_ABI_AT(mqlb_flow, created_ns, 120);
+MQLB_ABI_AT(mqlb_flow, client_id, 128);
+MQLB_ABI_SIZE(mqlb_src, 16);
+MQLB_ABI_SIZE(mqlb_embryo, 24);
 MQLB_ABI_SIZE(mqlb_reap_entry, 40);
 MQLB_ABI_AT(mqlb_reap_entry, tcp_flags, 12);
 MQLB_ABI_AT(mqlb_reap_entry, created_ns, 16);

@@ -9,7 +9,7 @@ $(O)/mqbench: $(patsubst %.c,$(O)/obj/%.o,$(MQBENCH_SRCS)) $(LIB)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-# tcpspray: the off-path attacker of tests/e2e/40-41 and tests/bench/attack.sh.
+# tcpspray: the off-path attacker of tests/e2e/35-36 and tests/bench/attack.sh.
 BINS += $(O)/tcpspray
 $(O)/tcpspray: $(O)/obj/tests/bench/tcpspray.o $(LIB)
 	$(call msg,LD,$@)

@@ -178,6 +178,8 @@ static const struct parse_case parse_cases[] = {
 struct lb {
 	struct mqlb_bpf *skel;
 	int prog, config, backends, ring, rr, flows, snat, tw_ts, stats, bstats, tx;
+	int baddrs, src, embryos, embryo_pos;
+	__u32 flows_max;
 };
 
 static struct {
@@ -222,8 +224,11 @@ static int lb_open(struct lb *lb, __u32 flows_max, __u32 snat_max)
 	/* Nothing may be pinned: the tests must not touch a running mqlbd's maps. */
 	bpf_object__for_each_map(m, lb->skel->obj)
 		bpf_map__set_pin_path(m, NULL);
-	if (flows_max)
+	if (flows_max) {
 		bpf_map__set_max_entries(lb->skel->maps.flows, flows_max);
+		bpf_map__set_max_entries(lb->skel->maps.embryos, flows_max);
+	}
+	lb->flows_max = flows_max ? flows_max : MQLB_DEFAULT_FLOWS;
 	if (snat_max)
 		bpf_map__set_max_entries(lb->skel->maps.snat, snat_max);
 	err = mqlb_bpf__load(lb->skel);
@@ -243,6 +248,10 @@ static int lb_open(struct lb *lb, __u32 flows_max, __u32 snat_max)
 	lb->stats = bpf_map__fd(lb->skel->maps.stats);
 	lb->bstats = bpf_map__fd(lb->skel->maps.backend_stats);
 	lb->tx = bpf_map__fd(lb->skel->maps.tx_ports);
+	lb->baddrs = bpf_map__fd(lb->skel->maps.backend_addrs);
+	lb->src = bpf_map__fd(lb->skel->maps.src_limits);
+	lb->embryos = bpf_map__fd(lb->skel->maps.embryos);
+	lb->embryo_pos = bpf_map__fd(lb->skel->maps.embryo_pos);
 	return 0;
 }
 
@@ -274,6 +283,21 @@ static unsigned int map_count(int fd)
 	return n;
 }
 
+static void config_get(struct lb *lb, struct mqlb_config *cfg)
+{
+	__u32 zero = 0;
+
+	assert_int_equal(bpf_map_lookup_elem(lb->config, &zero, cfg), 0);
+}
+
+static void config_put(struct lb *lb, const struct mqlb_config *cfg)
+{
+	__u32 zero = 0;
+
+	assert_int_equal(bpf_map_update_elem(lb->config, &zero, cfg, 0), 0);
+}
+
+/* The config as mqlbd writes it: each side on its own interface, eviction sized. */
 static void set_snat_range(struct lb *lb, __u16 min, __u16 max)
 {
 	struct mqlb_config cfg = {
@@ -282,19 +306,36 @@ static void set_snat_range(struct lb *lb, __u16 min, __u16 max)
 		.vip_port_be = htons(VIP_PORT),
 		.snat_port_min = min,
 		.snat_port_max = max,
+		.cli_ifindex = (__u32)E.if_cli,
+		.be_ifindex = (__u32)E.if_bk,
+		.flow_slots = lb->flows_max,
 	};
-	__u32 zero = 0;
 
-	assert_int_equal(bpf_map_update_elem(lb->config, &zero, &cfg, 0), 0);
+	config_put(lb, &cfg);
 }
 
+/* Backend slot id, and the backend address set as mqlbd keeps it (a count per address). */
 static void set_backend(struct lb *lb, __u32 id, __be32 addr, __u8 st, __u32 weight)
 {
 	struct mqlb_backend be = {
 		.addr_be = addr, .port_be = htons(VIP_PORT), .state = st, .weight = weight,
-	};
+	}, old;
+	__u32 n;
 
+	if (!bpf_map_lookup_elem(lb->backends, &id, &old) && old.addr_be &&
+	    !bpf_map_lookup_elem(lb->baddrs, &old.addr_be, &n)) {
+		if (n > 1) {
+			n--;
+			assert_int_equal(bpf_map_update_elem(lb->baddrs, &old.addr_be, &n, 0), 0);
+		} else {
+			assert_int_equal(bpf_map_delete_elem(lb->baddrs, &old.addr_be), 0);
+		}
+	}
 	assert_int_equal(bpf_map_update_elem(lb->backends, &id, &be, 0), 0);
+	if (!addr)
+		return;
+	n = bpf_map_lookup_elem(lb->baddrs, &addr, &n) ? 1 : n + 1;
+	assert_int_equal(bpf_map_update_elem(lb->baddrs, &addr, &n, 0), 0);
 }
 
 /* Publish slots in ring 0 (the active one); NULL/0 empties it. */
@@ -313,11 +354,18 @@ static void lb_reset(struct lb *lb)
 {
 	static const uint16_t slots[NBACKENDS] = { 0, 1, 2 };
 	struct mqlb_backend_stats *zero_bs = calloc(E.ncpus, sizeof(*zero_bs));
+	struct mqlb_embryo_pos pos = {};
 	struct mqlb_rr_state rr = {};
 	__u32 i, one = 1;
 
 	assert_non_null(zero_bs);
 	set_snat_range(lb, SNAT_MIN, SNAT_MAX);
+	map_clear(lb->baddrs);
+	for (i = 0; i < 8; i++) {
+		struct mqlb_backend empty = {};
+
+		assert_int_equal(bpf_map_update_elem(lb->backends, &i, &empty, 0), 0);
+	}
 	for (i = 0; i < 8; i++) {
 		if (i < NBACKENDS)
 			set_backend(lb, i, BE_ADDR(i), MQLB_BE_UP, 1);
@@ -334,6 +382,9 @@ static void lb_reset(struct lb *lb)
 	map_clear(lb->flows);
 	map_clear(lb->snat);
 	map_clear(lb->tw_ts);
+	map_clear(lb->src);
+	i = 0;
+	assert_int_equal(bpf_map_update_elem(lb->embryo_pos, &i, &pos, 0), 0);
 	map_clear(lb->tx);
 	/* The devmap resolves the ifindex in our namespace: run.sh's interfaces. */
 	assert_int_equal(bpf_map_update_elem(lb->tx, &E.if_cli, &E.if_cli, 0), 0);
@@ -474,6 +525,13 @@ static void bstats_read(struct lb *lb, __u32 id, struct mqlb_backend_stats *sum)
 
 /* ---- connections and expected frames ---- */
 
+/*
+ * A connection as the tests drive it, with a small model of TCP's numbers:
+ * each segment a helper sends carries its side's next sequence number and
+ * acknowledges all the other side sent, so that every one is in the
+ * window the data plane tracks. The client's ISN is 999 (SYN seq), the
+ * backend's 4999 (SYN-ACK seq); tests that need other numbers set them.
+ */
 struct conn {
 	__be32 caddr;
 	__u16 cport;
@@ -482,7 +540,12 @@ struct conn {
 	const uint8_t *lbmac;    /* our MAC on the client's side */
 	int be;                  /* backend index, learned from the SYN's output */
 	__u16 snat_port;
+	__u32 cnxt;              /* the client's next sequence number (its SND.NXT) */
+	__u32 bnxt;              /* the backend's, once its SYN-ACK was sent (else 0) */
 };
+
+#define CLIENT_ISN  999
+#define BACKEND_ISN 4999
 
 static void spec_client(struct pkt_spec *s, __be32 caddr, __u16 cport, uint8_t flags)
 {
@@ -504,6 +567,8 @@ static void spec_conn(struct pkt_spec *s, const struct conn *c, uint8_t flags)
 	spec_client(s, c->caddr, c->cport, flags);
 	memcpy(s->smac, c->cmac, ETH_ALEN);
 	memcpy(s->dmac, c->lbmac, ETH_ALEN);
+	s->seq = flags & TF_SYN ? CLIENT_ISN : c->cnxt;
+	s->ack_seq = flags & TF_ACK ? c->bnxt : 0;
 }
 
 static int be_index(__be32 addr)
@@ -612,6 +677,7 @@ static void conn_init(struct conn *c, __be32 caddr, __u16 cport)
 	memset(c, 0, sizeof(*c));
 	c->caddr = caddr;
 	c->cport = cport;
+	c->cnxt = CLIENT_ISN + 1;
 	c->cif = E.if_cli;
 	c->cmac = client_mac;
 	c->lbmac = E.mac_cli;
@@ -629,14 +695,30 @@ static void open_conn(struct lb *lb, struct conn *c, __be32 caddr, __u16 cport, 
 		pkt_build(in, &s);
 }
 
+static __u32 client_send(struct lb *lb, struct conn *c, uint8_t flags, const void *pl,
+			 size_t len);
+static __u32 reply(struct lb *lb, struct conn *c, uint8_t flags, const void *pl, size_t len,
+		   __u32 verdict);
+
+/* The rest of the handshake after open_conn(): the backend's SYN-ACK, the client's ACK. */
+static void establish(struct lb *lb, struct conn *c)
+{
+	reply(lb, c, TF_SYN | TF_ACK, NULL, 0, XDP_REDIRECT);
+	client_send(lb, c, TF_ACK, NULL, 0);
+}
+
 static __u32 client_send(struct lb *lb, struct conn *c, uint8_t flags, const void *pl, size_t len)
 {
 	struct pkt_spec s;
+	__u32 n;
 
 	spec_conn(&s, c, flags);
 	s.payload = pl;
 	s.payload_len = len;
-	return forward(lb, c, &s, c->cif, c->cif == E.if_bk ? XDP_TX : XDP_REDIRECT);
+	n = forward(lb, c, &s, c->cif, c->cif == E.if_bk ? XDP_TX : XDP_REDIRECT);
+	if (!(flags & TF_RST))
+		c->cnxt += (__u32)len + !!(flags & TF_FIN);
+	return n;
 }
 
 /* A segment from backend be to SNAT:snat_port, as it reaches the balancer. */
@@ -676,8 +758,8 @@ static __u32 reply(struct lb *lb, struct conn *c, uint8_t flags, const void *pl,
 	__u32 got;
 
 	spec_backend(&s, c->be, c->snat_port, flags);
-	s.seq = 5000;
-	s.ack_seq = 1001;
+	s.seq = flags & TF_SYN ? BACKEND_ISN : c->bnxt;
+	s.ack_seq = c->cnxt;
 	s.payload = pl;
 	s.payload_len = len;
 	if (flags & TF_SYN)
@@ -687,6 +769,10 @@ static __u32 reply(struct lb *lb, struct conn *c, uint8_t flags, const void *pl,
 	if (got != verdict)
 		fail_msg("reply to SNAT port %u: verdict %u, want %u", c->snat_port, got, verdict);
 	expect_to_client(&out, &s, c);
+	if (flags & TF_SYN)
+		c->bnxt = BACKEND_ISN + 1;
+	if (!(flags & TF_RST))
+		c->bnxt += (__u32)len + !!(flags & TF_FIN);
 	return ntohs(((struct iphdr *)(in.b + ETH_HLEN))->tot_len);
 }
 

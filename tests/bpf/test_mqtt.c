@@ -7,7 +7,7 @@
  * and is forwarded unchanged in every case but strict's reset.
  *
  * The harness is test_xdp.c's (fixtures.h); see there for the namespace.
- * Client segments use seq 1000 for the SYN, so the first payload is at 1001.
+ * The client's SYN is at CLIENT_ISN, so the first payload is at CLIENT_ISN + 1.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -33,8 +33,7 @@
 #include "fixtures.h"
 #pragma GCC diagnostic pop
 
-#define ISN       1000
-#define FIRST_SEQ (ISN + 1)
+#define FIRST_SEQ (CLIENT_ISN + 1)
 
 /* ---- CONNECT packets, built field by field ---- */
 
@@ -399,13 +398,8 @@ static void set_flags(struct lb *lb, __u32 flags)
 /* SYN, SYN-ACK, ACK: an established flow whose next client byte is FIRST_SEQ. */
 static void est_conn(struct lb *lb, struct conn *c, __u16 cport)
 {
-	struct pkt_spec s;
-
 	open_conn(lb, c, CLIENT1, cport, NULL);
-	reply(lb, c, TF_SYN | TF_ACK, NULL, 0, XDP_REDIRECT);
-	spec_conn(&s, c, TF_ACK);
-	s.seq = FIRST_SEQ;
-	forward(lb, c, &s, c->cif, XDP_REDIRECT);
+	establish(lb, c);
 }
 
 static void spec_data(struct pkt_spec *s, const struct conn *c, __u32 seq, const void *p,

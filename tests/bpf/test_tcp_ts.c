@@ -138,13 +138,13 @@ static void client_ts(struct lb *lb, struct conn *c, uint8_t flags, const struct
 	struct frame in, out;
 
 	spec_conn(&s, c, flags);
-	s.seq = 1001;
 	use_opts(&s, o);
 	pkt_build(&in, &s);
 	assert_int_equal(xdp_run(lb, &in, c->cif, &out), XDP_REDIRECT);
 	want = s;
 	use_opts(&want, w);
 	expect_to_backend(&out, &want, c->be, c->snat_port);
+	c->cnxt += !!(flags & TF_FIN);
 }
 
 /* A backend segment with options o: to the client, options now w. */
@@ -155,14 +155,17 @@ static void backend_ts(struct lb *lb, struct conn *c, uint8_t flags, const struc
 	struct frame in, out;
 
 	spec_backend(&s, c->be, c->snat_port, flags);
-	s.seq = 5000;
-	s.ack_seq = 1001;
+	s.seq = flags & TF_SYN ? BACKEND_ISN : c->bnxt;
+	s.ack_seq = c->cnxt;
 	use_opts(&s, o);
 	pkt_build(&in, &s);
 	assert_int_equal(xdp_run(lb, &in, E.if_bk, &out), XDP_REDIRECT);
 	want = s;
 	use_opts(&want, w);
 	expect_to_client(&out, &want, c);
+	if (flags & TF_SYN)
+		c->bnxt = BACKEND_ISN + 1;
+	c->bnxt += !!(flags & TF_FIN);
 }
 
 /*
@@ -170,7 +173,7 @@ static void backend_ts(struct lb *lb, struct conn *c, uint8_t flags, const struc
  * backend with its TSval moved to the balancer's clock, all else equal.
  * Returns the flow's offset.
  */
-static uint32_t ts_open(struct lb *lb, struct conn *c, __be32 caddr, __u16 cport, uint32_t tsval)
+static uint32_t ts_syn(struct lb *lb, struct conn *c, __be32 caddr, __u16 cport, uint32_t tsval)
 {
 	struct opts o = syn_opts(tsval, 0), w;
 	uint32_t lo, hi, shifted;
@@ -181,7 +184,6 @@ static uint32_t ts_open(struct lb *lb, struct conn *c, __be32 caddr, __u16 cport
 
 	conn_init(c, caddr, cport);
 	spec_conn(&s, c, TF_SYN);
-	s.seq = 1000;
 	use_opts(&s, &o);
 	pkt_build(&in, &s);
 	lo = ts_clock_now();
@@ -204,6 +206,15 @@ static uint32_t ts_open(struct lb *lb, struct conn *c, __be32 caddr, __u16 cport
 	return f.ts_off;
 }
 
+/* ts_syn(), then the rest of the handshake (no options: they are not under test there). */
+static uint32_t ts_open(struct lb *lb, struct conn *c, __be32 caddr, __u16 cport, uint32_t tsval)
+{
+	uint32_t off = ts_syn(lb, c, caddr, cport, tsval);
+
+	establish(lb, c);
+	return off;
+}
+
 /* Through the handshake and a data exchange, both ways, in both option layouts. */
 static void test_ts_shift_both_ways(void **state)
 {
@@ -218,7 +229,7 @@ static void test_ts_shift_both_ways(void **state)
 
 	NEED_LB();
 	stats_read(lb, before);
-	off = ts_open(lb, &c, CLIENT1, 48000, 1000);
+	off = ts_syn(lb, &c, CLIENT1, 48000, 1000);
 	stats_read(lb, after);
 	assert_int_equal(after[MQLB_STAT_FLOW_TS_SHIFTED] - before[MQLB_STAT_FLOW_TS_SHIFTED], 1);
 
@@ -297,7 +308,6 @@ static void test_ts_malformed_untouched(void **state)
 		o_ts(&o, 1001, 7);
 		o_nops(&o, 16 - 10 - (size_t)lead);
 		spec_conn(&s, &c, TF_ACK);
-		s.seq = 1001;
 		use_opts(&s, &o);
 		s.doff = 5 + 8 / 4;  /* the option block ends inside the timestamps */
 		pkt_build(&in, &s);
@@ -353,7 +363,6 @@ static void test_ts_syn_tsval_zero(void **state)
 	NEED_LB();
 	conn_init(&c, CLIENT1, 48160);
 	spec_conn(&s, &c, TF_SYN);
-	s.seq = 1000;
 	use_opts(&s, &o);
 	pkt_build(&in, &s);
 	stats_read(lb, before);
@@ -379,6 +388,7 @@ static void test_ts_not_negotiated(void **state)
 	stats_read(lb, after);
 	assert_int_equal(after[MQLB_STAT_FLOW_TS_SHIFTED], before[MQLB_STAT_FLOW_TS_SHIFTED]);
 	assert_false(flow_flags(lb, &c) & MQLB_FLOW_TS_SHIFT);
+	establish(lb, &c);
 	client_ts(lb, &c, TF_ACK, &o, &o);
 	backend_ts(lb, &c, TF_ACK, &o, &o);
 }
@@ -405,11 +415,12 @@ static __u32 close_backend_first(struct lb *lb, struct conn *c, const struct opt
 
 	/* Only the flags it leaves matter here, not its TSecr. */
 	spec_backend(&s, c->be, c->snat_port, TF_FIN | TF_ACK);
-	s.seq = 5001;
-	s.ack_seq = 1001;
+	s.seq = c->bnxt;
+	s.ack_seq = c->cnxt;
 	use_opts(&s, &b);
 	pkt_build(&in, &s);
 	assert_int_equal(xdp_run(lb, &in, E.if_bk, &out), XDP_REDIRECT);
+	c->bnxt++;
 	client_ts(lb, c, TF_FIN | TF_ACK, o, w);
 	return flow_flags(lb, c);
 }
@@ -669,7 +680,6 @@ static __u16 open_on(struct lb *lb, struct conn *c, __u16 cport, const struct op
 
 	conn_init(c, CLIENT1, cport);
 	spec_conn(&s, c, TF_SYN);
-	s.seq = 1000;
 	use_opts(&s, o);
 	forward_new(lb, c, &s, E.if_cli, XDP_REDIRECT);
 	assert_int_equal(c->be, 0);

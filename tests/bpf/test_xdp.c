@@ -232,13 +232,18 @@ static void test_xdp_tx_same_side(void **state)
 {
 	uint64_t before[MQLB_STAT_MAX], after[MQLB_STAT_MAX];
 	struct lb *lb = &E.lb;
+	struct mqlb_config cfg;
 	struct mqlb_flow f;
 	struct pkt_spec s;
-	struct conn c = { .caddr = CLIENT_BK, .cport = 42000 };
+	struct conn c = { .caddr = CLIENT_BK, .cport = 42000, .cnxt = CLIENT_ISN + 1 };
 
 	NEED_LB();
-	/* A client on the backend-side network: in and out on lbb both ways. */
+	/* A one-armed balancer: clients and backends on lbb, in and out on it both ways. */
+	config_get(lb, &cfg);
+	cfg.cli_ifindex = (__u32)E.if_bk;
+	config_put(lb, &cfg);
 	spec_client(&s, CLIENT_BK, 42000, TF_SYN);
+	s.seq = CLIENT_ISN;
 	memcpy(s.smac, client_bk_mac, ETH_ALEN);
 	memcpy(s.dmac, E.mac_bk, ETH_ALEN);
 	stats_read(lb, before);
@@ -378,27 +383,25 @@ static void test_backend_down_resets(void **state)
 	struct frame in, out;
 	struct pkt_spec s;
 	struct conn c, c2;
-	__u32 zero = 0;
 	struct mqlb_config cfg;
 	struct mqlb_flow f;
 
 	NEED_LB();
 	open_conn(lb, &c, CLIENT1, 48100, NULL);
-	reply(lb, &c, TF_SYN | TF_ACK, NULL, 0, XDP_REDIRECT);
-	client_send(lb, &c, TF_ACK, NULL, 0);
+	establish(lb, &c);
 	set_backend(lb, (__u32)c.be, BE_ADDR(c.be), MQLB_BE_DOWN, 1);
 
 	spec_conn(&s, &c, TF_ACK | TF_PSH);
 	s.payload = publish;
 	s.payload_len = sizeof(publish);
-	s.ack_seq = 777777;
 	pkt_build(&in, &s);
 	stats_read(lb, before);
 	assert_int_equal(xdp_run(lb, &in, c.cif, &out), XDP_REDIRECT);
 	stats_read(lb, after);
 	assert_true(stats_exact(before, after, (const struct sd[]){ { MQLB_STAT_RX_PACKETS, 1 },
 		{ MQLB_STAT_RESET_BACKEND_DOWN, 1 }, SD_END }));
-	expect_rst(&out, &s, 777777, 0, TF_RST);
+	/* At the segment's ACK: exactly the client's RCV.NXT. */
+	expect_rst(&out, &s, c.bnxt, 0, TF_RST);
 	flow_get(lb, c.caddr, c.cport, &f);
 	assert_true(f.tcp_flags & MQLB_FLOW_RESET_SENT);
 	assert_true(f.tcp_flags & MQLB_FLOW_BACKEND_LOST);
@@ -408,11 +411,10 @@ static void test_backend_down_resets(void **state)
 
 	/* The client's own RST (to a late probe) gets no answer and changes nothing. */
 	spec_conn(&s, &c, TF_RST);
-	s.seq = 424242;
 	pkt_build(&in, &s);
 	assert_int_equal(xdp_run(lb, &in, c.cif, &out), XDP_DROP);
 	flow_get(lb, c.caddr, c.cport, &f);
-	assert_int_not_equal(f.reset_seq, 424242);
+	assert_int_equal(f.reset_seq, c.cnxt);
 
 	/* The client's reconnection on the same port goes to a backend that is up. */
 	stats_read(lb, before);
@@ -436,6 +438,7 @@ static void test_backend_down_resets(void **state)
 	/* A removed backend (empty slot, or the slot given to another address) likewise. */
 	lb_reset(lb);
 	open_conn(lb, &c, CLIENT2, 48101, NULL);
+	establish(lb, &c);
 	set_backend(lb, (__u32)c.be, BE_ADDR((c.be + 1) % NBACKENDS), MQLB_BE_UP, 1);
 	spec_conn(&s, &c, TF_ACK);
 	pkt_build(&in, &s);
@@ -444,10 +447,11 @@ static void test_backend_down_resets(void **state)
 
 	/* on-down keep: the flow of a down backend is forwarded as before. */
 	lb_reset(lb);
-	assert_int_equal(bpf_map_lookup_elem(lb->config, &zero, &cfg), 0);
+	config_get(lb, &cfg);
 	cfg.flags |= MQLB_CFG_KEEP_ON_DOWN;
-	assert_int_equal(bpf_map_update_elem(lb->config, &zero, &cfg, 0), 0);
+	config_put(lb, &cfg);
 	open_conn(lb, &c, CLIENT1, 48102, NULL);
+	establish(lb, &c);
 	set_backend(lb, (__u32)c.be, BE_ADDR(c.be), MQLB_BE_DOWN, 1);
 	client_send(lb, &c, TF_ACK, NULL, 0);
 }
@@ -463,7 +467,7 @@ static void test_syn_retransmit(void **state)
 	open_conn(lb, &c, CLIENT1, 40001, NULL);
 	stats_read(lb, before);
 	c2 = c;
-	spec_client(&s, c.caddr, c.cport, TF_SYN);
+	spec_conn(&s, &c, TF_SYN);
 	forward(lb, &c2, &s, E.if_cli, XDP_REDIRECT);
 	stats_read(lb, after);
 	assert_true(stats_exact(before, after, (const struct sd[]){
@@ -515,7 +519,8 @@ static void hold_port(struct lb *lb, __be32 caddr, __u16 cport, __u16 snat_port)
 	struct mqlb_flow f = {
 		.backend_addr_be = BE_ADDR(0), .snat_addr_be = SNAT_ADDR,
 		.backend_port_be = htons(VIP_PORT), .snat_port_be = htons(snat_port),
-		.cli_ifindex = (__u32)E.if_cli, .tcp_flags = MQLB_FLOW_SYN,
+		.cli_ifindex = (__u32)E.if_cli,
+		.tcp_flags = MQLB_FLOW_SYN | MQLB_FLOW_SYNACK | MQLB_FLOW_ESTABLISHED,
 	};
 
 	assert_int_equal(bpf_map_update_elem(lb->snat, &sk, &k, BPF_NOEXIST), 0);
@@ -540,8 +545,11 @@ static void test_snat_exhausted(void **state)
 	open_conn(lb, &c[0], CLIENT1, 46000, NULL);
 	open_conn(lb, &c[1], CLIENT2, 46000, NULL);
 	open_conn(lb, &c[2], CLIENT1, 46001, NULL);
-	for (i = 0; i < 3; i++)
+	/* Established flows are never evicted for a new one. */
+	for (i = 0; i < 3; i++) {
+		establish(lb, &c[i]);
 		used[c[i].snat_port - 20000] = true;
+	}
 	/*
 	 * The fourth port is taken by hand: the data plane probes 16 random
 	 * ports, so with one port of four left its SYN would fail 1% of the
@@ -563,7 +571,7 @@ static void test_snat_exhausted(void **state)
 	maps_consistent(lb, 4);
 	/* The live flows are not disturbed. */
 	client_send(lb, &c[0], TF_ACK, NULL, 0);
-	reply(lb, &c[1], TF_SYN | TF_ACK, NULL, 0, XDP_REDIRECT);
+	reply(lb, &c[1], TF_ACK, NULL, 0, XDP_REDIRECT);
 }
 
 /*
@@ -698,7 +706,7 @@ static void reply_seq(struct lb *lb, struct conn *c, uint8_t flags, __u32 seq, _
 	assert_int_equal(xdp_run(lb, &in, E.if_bk, &out), XDP_REDIRECT);
 }
 
-/* A client FIN at seq 1000 carrying len bytes. */
+/* A client FIN at its next sequence number carrying len bytes. */
 static void client_fin(struct lb *lb, struct conn *c, size_t len)
 {
 	static const char data[8] = "\xe0\x00";
@@ -713,7 +721,7 @@ static void client_fin(struct lb *lb, struct conn *c, size_t len)
 /*
  * Who closed first decides who holds TIME_WAIT: the backend does when its
  * FIN left before it had the client's, i.e. when that FIN does not
- * acknowledge the client's FIN. client_fin_seq is the backend's final
+ * acknowledge the client's FIN. The client side's end is then the backend's final
  * RCV.NXT: the client FIN's SEQ + data + 1.
  */
 static void test_backend_time_wait(void **state)
@@ -729,33 +737,33 @@ static void test_backend_time_wait(void **state)
 	open_conn(lb, &c, CLIENT1, 47200, NULL);
 	reply(lb, &c, TF_SYN | TF_ACK, NULL, 0, XDP_REDIRECT);
 	client_send(lb, &c, TF_ACK, NULL, 0);
-	reply_seq(lb, &c, TF_FIN | TF_ACK, 5001, 1000);
+	reply_seq(lb, &c, TF_FIN | TF_ACK, 5000, 1000);
 	assert_int_equal(flow_flags(lb, &c), est | MQLB_FLOW_FIN_BACKEND |
 					     MQLB_FLOW_BACKEND_TIME_WAIT);
-	client_fin(lb, &c, 2); /* with the DISCONNECT still in it */
+	client_fin(lb, &c, 2); /* with the DISCONNECT still in it: the first payload */
 	flow_get(lb, CLIENT1, 47200, &f);
-	assert_int_equal(f.tcp_flags, both_fin | MQLB_FLOW_BACKEND_TIME_WAIT);
-	assert_int_equal(f.client_fin_seq, 1000 + 2 + 1);
+	assert_int_equal(f.tcp_flags, both_fin | MQLB_FLOW_BACKEND_TIME_WAIT | MQLB_FLOW_PAYLOAD);
+	assert_int_equal(f.side[MQLB_SIDE_CLIENT].end, 1000 + 2 + 1);
 
 	/* Both at once: the backend's FIN crossed the client's and does not acknowledge it. */
 	open_conn(lb, &c, CLIENT1, 47201, NULL);
 	reply(lb, &c, TF_SYN | TF_ACK, NULL, 0, XDP_REDIRECT);
 	client_send(lb, &c, TF_ACK, NULL, 0);
 	client_fin(lb, &c, 0);
-	reply_seq(lb, &c, TF_FIN | TF_ACK, 5001, 1000);
+	reply_seq(lb, &c, TF_FIN | TF_ACK, 5000, 1000);
 	flow_get(lb, CLIENT1, 47201, &f);
 	assert_int_equal(f.tcp_flags, both_fin | MQLB_FLOW_BACKEND_TIME_WAIT);
-	assert_int_equal(f.client_fin_seq, 1001);
+	assert_int_equal(f.side[MQLB_SIDE_CLIENT].end, 1001);
 
 	/* The client first, the backend's FIN acknowledging it: TIME_WAIT is the client's. */
 	open_conn(lb, &c, CLIENT1, 47202, NULL);
 	reply(lb, &c, TF_SYN | TF_ACK, NULL, 0, XDP_REDIRECT);
 	client_send(lb, &c, TF_ACK, NULL, 0);
 	client_fin(lb, &c, 0);
-	reply_seq(lb, &c, TF_FIN | TF_ACK, 5001, 1001);
+	reply_seq(lb, &c, TF_FIN | TF_ACK, 5000, 1001);
 	assert_int_equal(flow_flags(lb, &c), both_fin);
 	/* ... and the backend retransmitting that FIN does not change it. */
-	reply_seq(lb, &c, TF_FIN | TF_ACK, 5001, 1001);
+	reply_seq(lb, &c, TF_FIN | TF_ACK, 5000, 1001);
 	assert_int_equal(flow_flags(lb, &c), both_fin);
 	maps_consistent(lb, 3);
 }
@@ -806,7 +814,7 @@ static void test_recycle_retires(void **state)
 	open_conn(lb, &c, CLIENT1, 47300, NULL);
 	reply(lb, &c, TF_SYN | TF_ACK, NULL, 0, XDP_REDIRECT);
 	client_send(lb, &c, TF_ACK, NULL, 0);
-	reply_seq(lb, &c, TF_FIN | TF_ACK, 5001, 1000);   /* the broker closes first */
+	reply_seq(lb, &c, TF_FIN | TF_ACK, 5000, 1000);   /* the broker closes first */
 	client_fin(lb, &c, 0);
 	flow_get(lb, CLIENT1, 47300, &old);
 	rk = (struct mqlb_flow_key){ .client_addr_be = old.backend_addr_be,
@@ -819,7 +827,7 @@ static void test_recycle_retires(void **state)
 	open_conn(lb, &c, CLIENT1, 47300, NULL);           /* same client port, at once */
 	assert_int_equal(bpf_map_lookup_elem(lb->flows, &rk, &r), 0);
 	assert_int_equal(r.tcp_flags, old.tcp_flags | MQLB_FLOW_RETIRED);
-	assert_int_equal(r.client_fin_seq, 1001);
+	assert_int_equal(r.side[MQLB_SIDE_CLIENT].end, 1001);
 	assert_int_equal(r.created_ns, old.created_ns);
 	{
 		struct mqlb_flow_key owner;
@@ -851,7 +859,7 @@ static void test_recycle_retires(void **state)
 	reply(lb, &c, TF_SYN | TF_ACK, NULL, 0, XDP_REDIRECT);
 	client_send(lb, &c, TF_ACK, NULL, 0);
 	client_fin(lb, &c, 0);
-	reply_seq(lb, &c, TF_FIN | TF_ACK, 5001, 1001);
+	reply_seq(lb, &c, TF_FIN | TF_ACK, 5000, 1001);
 	open_conn(lb, &c, CLIENT1, 47300, NULL);
 	maps_consistent(lb, 1);
 }
@@ -1010,6 +1018,8 @@ static void test_fib_and_tx_port_failures(void **state)
 	s.sport = VIP_PORT;
 	s.dport = c.snat_port;
 	s.flags = TF_SYN | TF_ACK;
+	s.seq = BACKEND_ISN;
+	s.ack_seq = c.cnxt;
 	pkt_build(&in, &s);
 	stats_read(lb, before);
 	assert_int_equal(xdp_run(lb, &in, E.if_bk, &out), XDP_DROP);
@@ -1039,6 +1049,7 @@ static void test_nexthop_cache(void **state)
 
 	NEED_LB();
 	open_conn(lb, &c, CLIENT1, 49500, NULL);
+	establish(lb, &c);
 	flow_get(lb, c.caddr, c.cport, &f);
 	assert_int_equal(f.nh_ifindex, E.if_bk);
 	assert_memory_equal(f.nh_dmac, be_mac[c.be], ETH_ALEN);
@@ -1075,7 +1086,7 @@ static void table_full(__u32 flows_max, __u32 snat_max)
 	uint64_t before[MQLB_STAT_MAX], after[MQLB_STAT_MAX];
 	struct frame in, out;
 	struct pkt_spec s;
-	struct conn c[4];
+	struct conn c[5];
 	struct lb small;
 	int i, err;
 
@@ -1083,11 +1094,12 @@ static void table_full(__u32 flows_max, __u32 snat_max)
 	if (err)
 		fail_msg("loading with %u/%u entries: %s", flows_max, snat_max, strerror(-err));
 	lb_reset(&small);
-	for (i = 0; i < 4; i++)
+	for (i = 0; i < 4; i++) {
 		open_conn(&small, &c[i], CLIENT1, (uint16_t)(50000 + i), NULL);
-	reply(&small, &c[0], TF_SYN | TF_ACK, NULL, 0, XDP_REDIRECT);
-	client_send(&small, &c[0], TF_ACK, NULL, 0);
+		establish(&small, &c[i]);
+	}
 
+	/* Full of established flows: a SYN is refused, nothing is evicted for it. */
 	spec_client(&s, CLIENT2, 50000, TF_SYN);
 	pkt_build(&in, &s);
 	stats_read(&small, before);
@@ -1097,15 +1109,28 @@ static void table_full(__u32 flows_max, __u32 snat_max)
 	/* No half-made flow: the SNAT reservation was undone. */
 	maps_consistent(&small, 4);
 
-	/* Established and half-open flows carry on. */
+	/* Established flows carry on. */
 	client_send(&small, &c[0], TF_PSH | TF_ACK, "x", 1);
 	reply(&small, &c[0], TF_ACK, NULL, 0, XDP_REDIRECT);
-	spec_client(&s, c[1].caddr, c[1].cport, TF_SYN);
-	forward(&small, &c[1], &s, E.if_cli, XDP_REDIRECT);
 
 	/* A closed flow makes room for the next SYN on its tuple. */
 	client_send(&small, &c[2], TF_RST, NULL, 0);
 	open_conn(&small, &c[2], CLIENT1, 50002, NULL);
+	maps_consistent(&small, 4);
+
+	/* A half-open flow (c[2] anew) is evicted for a new SYN, which takes its place. */
+	stats_read(&small, before);
+	open_conn(&small, &c[4], CLIENT2, 50001, NULL);
+	stats_read(&small, after);
+	assert_int_equal(after[MQLB_STAT_FLOW_EVICTED] - before[MQLB_STAT_FLOW_EVICTED], 1);
+	assert_int_equal(after[MQLB_STAT_FLOW_NEW] - before[MQLB_STAT_FLOW_NEW], 1);
+	{
+		struct mqlb_flow gone;
+		struct mqlb_flow_key k = { .client_addr_be = CLIENT1, .vip_addr_be = VIP_ADDR,
+			.client_port_be = htons(50002), .vip_port_be = htons(VIP_PORT) };
+
+		assert_int_not_equal(bpf_map_lookup_elem(small.flows, &k, &gone), 0);
+	}
 	maps_consistent(&small, 4);
 	lb_close(&small);
 }

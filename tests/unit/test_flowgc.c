@@ -14,6 +14,8 @@ static const struct flow_timeouts t = {
 	.idle_ns = 600 * SEC,
 	.syn_ns = 5 * SEC,
 	.close_ns = 2 * SEC,
+	.fin_wait_ns = 120 * SEC,
+	.close_wait_ns = 60 * SEC,
 };
 
 static struct mqlb_flow flow(uint32_t flags, uint64_t created, uint64_t last)
@@ -24,6 +26,8 @@ static struct mqlb_flow flow(uint32_t flags, uint64_t created, uint64_t last)
 }
 
 #define EST (MQLB_FLOW_SYN | MQLB_FLOW_SYNACK | MQLB_FLOW_ESTABLISHED)
+/* Established, and the broker has answered (its CONNACK): the keep-alive counts. */
+#define ANSWERED (EST | MQLB_FLOW_BACKEND_DATA)
 
 static void test_established(void **state)
 {
@@ -48,12 +52,9 @@ static void test_half_open(void **state)
 
 static void test_closed(void **state)
 {
-	struct mqlb_flow one_fin = flow(EST | MQLB_FLOW_FIN_CLIENT, 0, 100 * SEC);
 	struct mqlb_flow both = flow(EST | MQLB_FLOW_FIN_CLIENT | MQLB_FLOW_FIN_BACKEND, 0, 100 * SEC);
 	struct mqlb_flow rst = flow(MQLB_FLOW_SYN | MQLB_FLOW_RST, 0, 100 * SEC);
 
-	/* one FIN: the other side may still talk for a long time (half-close) */
-	assert_int_equal(flow_judge(&one_fin, 103 * SEC, &t), FLOW_KEEP);
 	assert_int_equal(flow_judge(&both, 101 * SEC, &t), FLOW_KEEP);
 	assert_int_equal(flow_judge(&both, 102 * SEC, &t), FLOW_EXPIRE_CLOSED);
 	assert_int_equal(flow_judge(&rst, 102 * SEC, &t), FLOW_EXPIRE_CLOSED);
@@ -66,7 +67,7 @@ static void test_keepalive(void **state)
 {
 	static const struct flow_timeouts short_idle = { .idle_ns = 2 * SEC, .syn_ns = 5 * SEC,
 							  .close_ns = 2 * SEC };
-	struct mqlb_flow f = flow(EST, 100 * SEC, 100 * SEC);
+	struct mqlb_flow f = flow(ANSWERED, 100 * SEC, 100 * SEC);
 
 	/* keep-alive 4 s over an idle timeout of 2 s: the limit is 6 s */
 	f.keepalive_s = 4;
@@ -94,6 +95,56 @@ static void test_keepalive(void **state)
 	(void)state;
 }
 
+/*
+ * A keep-alive the broker never agreed to (no answer from it yet: no
+ * CONNACK went back) does not stretch the flow: a client declaring 18 h
+ * and falling silent is idle after idle-timeout like any other.
+ */
+static void test_keepalive_needs_answer(void **state)
+{
+	static const struct flow_timeouts short_idle = { .idle_ns = 2 * SEC, .syn_ns = 5 * SEC,
+							  .close_ns = 2 * SEC };
+	struct mqlb_flow f = flow(EST, 100 * SEC, 100 * SEC);
+
+	f.keepalive_s = 65535;
+	assert_int_equal(flow_idle_limit_ns(&f, &short_idle), 2 * SEC);
+	assert_int_equal(flow_judge(&f, 102 * SEC, &short_idle), FLOW_EXPIRE_IDLE);
+	f.tcp_flags |= MQLB_FLOW_BACKEND_DATA;
+	assert_int_equal(flow_judge(&f, 102 * SEC, &short_idle), FLOW_KEEP);
+	(void)state;
+}
+
+/*
+ * Half-closed: one side's FIN, and the other may never send its own. The
+ * flow is idle-expired after fin-wait while the FIN is not acknowledged,
+ * after close-wait once it is, whatever the keep-alive; and such flows,
+ * like idle ones, are reset both ways when removed.
+ */
+static void test_half_closed(void **state)
+{
+	struct mqlb_flow f = flow(ANSWERED | MQLB_FLOW_FIN_CLIENT, 0, 100 * SEC);
+
+	f.keepalive_s = 65535;
+	f.side[MQLB_SIDE_CLIENT].end = 5001;      /* the FIN's end */
+	f.side[MQLB_SIDE_BACKEND].maxack = 5000;  /* not acknowledged yet */
+	assert_int_equal(flow_judge(&f, 219 * SEC, &t), FLOW_KEEP);
+	assert_int_equal(flow_judge(&f, 220 * SEC, &t), FLOW_EXPIRE_HALF_CLOSED);
+	f.side[MQLB_SIDE_BACKEND].maxack = 5001;  /* acknowledged: the broker is in CLOSE_WAIT */
+	assert_int_equal(flow_judge(&f, 159 * SEC, &t), FLOW_KEEP);
+	assert_int_equal(flow_judge(&f, 160 * SEC, &t), FLOW_EXPIRE_HALF_CLOSED);
+	/* the backend's FIN, the client's acknowledgment */
+	f = flow(ANSWERED | MQLB_FLOW_FIN_BACKEND, 0, 100 * SEC);
+	f.side[MQLB_SIDE_BACKEND].end = 9;
+	f.side[MQLB_SIDE_CLIENT].maxack = 9;
+	assert_int_equal(flow_judge(&f, 160 * SEC, &t), FLOW_EXPIRE_HALF_CLOSED);
+	assert_string_equal(flow_verdict_name(FLOW_EXPIRE_HALF_CLOSED), "half-closed");
+	assert_true(flow_verdict_resets(FLOW_EXPIRE_HALF_CLOSED));
+	assert_true(flow_verdict_resets(FLOW_EXPIRE_IDLE));
+	assert_false(flow_verdict_resets(FLOW_EXPIRE_CLOSED));
+	assert_false(flow_verdict_resets(FLOW_EXPIRE_HALF_OPEN));
+	(void)state;
+}
+
 /* The keep-alive stretches idle time only: TCP's end and the handshake deadline stay. */
 static void test_keepalive_not_for_closed(void **state)
 {
@@ -116,6 +167,8 @@ int main(void)
 		cmocka_unit_test(test_half_open),
 		cmocka_unit_test(test_closed),
 		cmocka_unit_test(test_keepalive),
+		cmocka_unit_test(test_keepalive_needs_answer),
+		cmocka_unit_test(test_half_closed),
 		cmocka_unit_test(test_keepalive_not_for_closed),
 	};
 

@@ -111,7 +111,7 @@ static void test_backend_rst_wanted(void **state)
 		{ est | MQLB_FLOW_RST | MQLB_FLOW_BACKEND_LOST | MQLB_FLOW_TS_SHIFT,
 		  MQLB_STAT_FLOW_BACKEND_RST_LOST, 1000 },
 	};
-	struct mqlb_flow f = { .reset_seq = 1000, .client_fin_seq = 2000 };
+	struct mqlb_flow f = { .reset_seq = 1000, .side[MQLB_SIDE_CLIENT].end = 2000 };
 	size_t i;
 
 	(void)state;
@@ -133,7 +133,7 @@ static void test_batch(void **state)
 {
 	struct mqlb_flow f = {
 		.tcp_flags = MQLB_FLOW_FIN_CLIENT | MQLB_FLOW_FIN_BACKEND | MQLB_FLOW_BACKEND_TIME_WAIT,
-		.client_fin_seq = 77,
+		.side[MQLB_SIDE_CLIENT].end = 77,
 		.snat_addr_be = htonl(INADDR_LOOPBACK),
 		.backend_addr_be = htonl(INADDR_LOOPBACK),
 		.snat_port_be = htons(9),

@@ -32,7 +32,11 @@ static const char good[] = "vip 10.0.1.1:1883           # address:port the clien
 			   "flow-table-size 1024\n"
 			   "idle-timeout 30m\n"
 			   "syn-timeout 3s\n"
-			   "close-timeout 500ms\n";
+			   "close-timeout 500ms\n"
+			   "fin-wait-timeout 30s\n"
+			   "close-wait-timeout 20s\n"
+			   "limit-per-source 100\n"
+			   "rate-per-source 50/s\n";
 
 static void test_good(void **state)
 {
@@ -58,6 +62,10 @@ static void test_good(void **state)
 	assert_int_equal(c.idle_timeout_ms, 30 * 60 * 1000);
 	assert_int_equal(c.syn_timeout_ms, 3000);
 	assert_int_equal(c.close_timeout_ms, 500);
+	assert_int_equal(c.fin_wait_timeout_ms, 30000);
+	assert_int_equal(c.close_wait_timeout_ms, 20000);
+	assert_int_equal(c.limit_per_source, 100);
+	assert_int_equal(c.rate_per_source, 50);
 	assert_int_equal(c.health.kind, HEALTH_MQTT);
 	assert_int_equal(c.health.interval_ms, 2000);
 	assert_int_equal(c.health.timeout_ms, 300);
@@ -96,6 +104,11 @@ static void test_defaults(void **state)
 	assert_false(c.on_down_keep);
 	assert_false(c.persist);
 	assert_string_equal(c.control, "/run/mqlb/mqlbd.sock");
+	/* conntrack's half-closed timeouts; no per-source limits unless asked */
+	assert_int_equal(c.fin_wait_timeout_ms, 120000);
+	assert_int_equal(c.close_wait_timeout_ms, 60000);
+	assert_int_equal(c.limit_per_source, 0);
+	assert_int_equal(c.rate_per_source, 0);
 	config_free(&c);
 }
 
@@ -153,6 +166,12 @@ static void test_bad(void **state)
 		{ BASE "stats 127.0.0.1:9000 admin\n", "bad.conf:3: 'stats' credentials must be user:password" },
 		{ BASE "stats 127.0.0.1:9000 :pw\n", "bad.conf:3: 'stats' credentials must be user:password" },
 		{ BASE "strict maybe\n", "bad.conf:3: " },
+		{ BASE "rate-per-source fast\n", "bad.conf:3: 'rate-per-source' needs new flows a second" },
+		{ BASE "rate-per-source 10/m\n", "bad.conf:3: 'rate-per-source' needs new flows a second" },
+		{ BASE "rate-per-source -5\n", "bad.conf:3: 'rate-per-source' needs new flows a second" },
+		{ BASE "limit-per-source many\n", "bad.conf:3: 'limit-per-source' needs an integer" },
+		{ BASE "fin-wait-timeout 0\n", "bad.conf:3: 'fin-wait-timeout' needs a duration" },
+		{ BASE "close-wait-timeout 2d\n", "bad.conf:3: 'close-wait-timeout' needs a duration" },
 	};
 	size_t i;
 

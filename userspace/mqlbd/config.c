@@ -400,6 +400,25 @@ static int kw_stats(void *obj, const struct conf_kw *kw, const struct conf_line 
 }
 
 /* strict [yes|no]: reset flows whose first payload is not an MQTT CONNECT. */
+/* rate-per-source N[/s]: new flows a second one client address may open (0: no limit). */
+static int kw_rate(void *obj, const struct conf_kw *kw, const struct conf_line *ln, char *err)
+{
+	struct mqlbd_config *c = obj;
+	const char *v = ln->argv[1];
+	char *end;
+	unsigned long n;
+
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (end == v || *v == '-' || errno || (*end && strcmp(end, "/s")) || n > 10000000) {
+		conf_reason(err, "'rate-per-source' needs new flows a second, N or N/s "
+			    "(0-10000000), got '%s'", v);
+		return -EINVAL;
+	}
+	c->rate_per_source = (uint32_t)n;
+	return 0;
+}
+
 static int kw_strict(void *obj, const struct conf_kw *kw, const struct conf_line *ln, char *err)
 {
 	struct mqlbd_config *c = obj;
@@ -447,6 +466,12 @@ static const struct conf_kw mqlbd_kws[] = {
 	  SEC_MS(7 * 24 * 3600) },
 	{ "syn-timeout", conf_kw_duration_ms, OFF(syn_timeout_ms), 1, 1, SEC_MS(1), SEC_MS(120) },
 	{ "close-timeout", conf_kw_duration_ms, OFF(close_timeout_ms), 1, 1, 0, SEC_MS(600) },
+	{ "fin-wait-timeout", conf_kw_duration_ms, OFF(fin_wait_timeout_ms), 1, 1, SEC_MS(1),
+	  SEC_MS(86400) },
+	{ "close-wait-timeout", conf_kw_duration_ms, OFF(close_wait_timeout_ms), 1, 1, SEC_MS(1),
+	  SEC_MS(86400) },
+	{ "limit-per-source", conf_kw_u32, OFF(limit_per_source), 1, 1, 0, 1U << 24 },
+	{ "rate-per-source", kw_rate, 0, 1, 1, 0, 0 },
 	{ "health", kw_health, 0, 1, 15, 0, 0 },
 	{ "on-down", kw_on_down, 0, 1, 1, 0, 0 },
 	{ "control", kw_abs_path, OFF(control), 1, 1, 0, 0 },
@@ -467,6 +492,9 @@ void config_init(struct mqlbd_config *c)
 	c->idle_timeout_ms = 10 * 60 * 1000;
 	c->syn_timeout_ms = 5 * 1000;
 	c->close_timeout_ms = 5 * 1000;
+	/* Linux conntrack's nf_conntrack_tcp_timeout_fin_wait and _close_wait. */
+	c->fin_wait_timeout_ms = 120 * 1000;
+	c->close_wait_timeout_ms = 60 * 1000;
 	c->health = (struct health_conf){ .kind = HEALTH_MQTT, .interval_ms = 1000,
 					  .timeout_ms = 500, .rise = 2, .fall = 2 };
 	snprintf(c->health.client_id_prefix, sizeof(c->health.client_id_prefix), "%s",

@@ -73,6 +73,10 @@ struct mqlbd_config {
 	uint32_t idle_timeout_ms;
 	uint32_t syn_timeout_ms;
 	uint32_t close_timeout_ms;
+	uint32_t fin_wait_timeout_ms;   /* one side sent FIN, not yet acknowledged */
+	uint32_t close_wait_timeout_ms; /* one side's FIN acknowledged, the other's not sent */
+	uint32_t limit_per_source;      /* live flows of one client address (0: no limit) */
+	uint32_t rate_per_source;       /* new flows a second of one client address (0: no limit) */
 	struct health_conf health;
 	bool on_down_keep;  /* on-down keep (default reset) */
 	bool strict;        /* strict: reset flows whose first payload is not a CONNECT */

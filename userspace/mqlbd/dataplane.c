@@ -23,6 +23,7 @@ int dp_init(struct dataplane *dp, struct mqlb_bpf *skel)
 	dp->stats_fd = bpf_map__fd(skel->maps.stats);
 	dp->info_fd = bpf_map__fd(skel->maps.backend_info);
 	dp->tx_ports_fd = bpf_map__fd(skel->maps.tx_ports);
+	dp->baddrs_fd = bpf_map__fd(skel->maps.backend_addrs);
 	dp->reap_fd = bpf_program__fd(skel->progs.mqlb_reap);
 	dp->reap_batch = skel->bss->reap_batch;
 	dp->reap_count = &skel->bss->reap_count;
@@ -73,11 +74,52 @@ int dp_set_config(struct dataplane *dp, const struct mqlb_config *cfg)
 	return 0;
 }
 
+/*
+ * "backend_addrs" from the slots as they are now: each address used by a
+ * slot, with how many. New entries go in before stale ones go out, so an
+ * address still in use is never missing for a moment.
+ */
+static int sync_backend_addrs(struct dataplane *dp)
+{
+	struct {
+		__be32 addr;
+		__u32 n;
+	} set[MQLB_MAX_BACKENDS];
+	__be32 key, next, *prev = NULL;
+	struct mqlb_backend be;
+	unsigned int nset = 0, i;
+	__u32 id;
+
+	for (id = 0; id < MQLB_MAX_BACKENDS; id++) {
+		if (bpf_map_lookup_elem(dp->backends_fd, &id, &be) || be.state == MQLB_BE_EMPTY)
+			continue;
+		for (i = 0; i < nset && set[i].addr != be.addr_be; i++)
+			;
+		if (i == nset)
+			set[nset++] = (typeof(set[0])){ be.addr_be, 0 };
+		set[i].n++;
+	}
+	for (i = 0; i < nset; i++)
+		if (bpf_map_update_elem(dp->baddrs_fd, &set[i].addr, &set[i].n, BPF_ANY))
+			return -errno;
+	while (!bpf_map_get_next_key(dp->baddrs_fd, prev, &next)) {
+		key = next;
+		for (i = 0; i < nset && set[i].addr != key; i++)
+			;
+		if (i == nset && !bpf_map_delete_elem(dp->baddrs_fd, &key))
+			continue; /* deleted: the walk goes on from the start */
+		prev = &key;
+	}
+	return 0;
+}
+
 int dp_set_backend(struct dataplane *dp, uint32_t id, const struct mqlb_backend *be)
 {
 	if (id >= MQLB_MAX_BACKENDS)
 		return -ERANGE;
-	return bpf_map_update_elem(dp->backends_fd, &id, be, BPF_ANY) ? -errno : 0;
+	if (bpf_map_update_elem(dp->backends_fd, &id, be, BPF_ANY))
+		return -errno;
+	return sync_backend_addrs(dp);
 }
 
 /*
@@ -176,9 +218,19 @@ static void reap_flush(struct dataplane *dp, struct gc_result *res)
 		dp->reap_n = 0;
 		return;
 	}
-	for (i = 0; i < dp->reap_n; i++)
-		if (dp->reap_batch[i].result == MQLB_REAP_DONE)
-			res->expired[dp->reap_verdict[i]]++;
+	for (i = 0; i < dp->reap_n; i++) {
+		if (dp->reap_batch[i].result != MQLB_REAP_DONE)
+			continue;
+		res->expired[dp->reap_verdict[i]]++;
+		/*
+		 * After the reaper, not before: a flow a late packet kept must keep
+		 * its ends too. A new connection on the freed SNAT tuple cannot
+		 * take the broker's RST: its numbers are not that connection's
+		 * (RFC 5961 answers it with a challenge ACK).
+		 */
+		if (flow_verdict_resets(dp->reap_verdict[i]))
+			kick_batch_add_reset(dp->rst, &dp->reap_batch[i].key, &dp->reap_vals[i]);
+	}
 	dp->reap_n = 0;
 }
 
@@ -278,9 +330,11 @@ int dp_gc(struct dataplane *dp, uint64_t now_ns, const struct flow_timeouts *t,
 	kick_batch_flush(dp->rst);
 	res->rst_time_wait = dp->rst->sent[MQLB_STAT_FLOW_BACKEND_RST_TIME_WAIT];
 	res->rst_lost = dp->rst->sent[MQLB_STAT_FLOW_BACKEND_RST_LOST];
+	res->idle_reset = dp->rst->sent[MQLB_STAT_FLOW_IDLE_RESET];
 	res->rst_failed = dp->rst->failed;
 	stat_add(dp, MQLB_STAT_FLOW_BACKEND_RST_TIME_WAIT, res->rst_time_wait);
 	stat_add(dp, MQLB_STAT_FLOW_BACKEND_RST_LOST, res->rst_lost);
+	stat_add(dp, MQLB_STAT_FLOW_IDLE_RESET, res->idle_reset);
 	return err;
 }
 

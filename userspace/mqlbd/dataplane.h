@@ -23,6 +23,7 @@ struct dataplane {
 	int stats_fd;
 	int info_fd;
 	int tx_ports_fd;
+	int baddrs_fd;
 	int ncpus;
 	int kick_fd;            /* raw socket for RSTs to brokers, -1 if none */
 	struct mqlb_config cfg; /* last written */
@@ -47,6 +48,7 @@ struct gc_result {
 	uint32_t held[MQLB_MAX_BACKENDS];   /* records naming it, each holding a SNAT port */
 	uint64_t rst_time_wait;  /* RSTs sent to end a broker's TIME_WAIT */
 	uint64_t rst_lost;       /* RSTs sent to a live broker of a BACKEND_LOST flow */
+	uint64_t idle_reset;     /* flows removed while up (idle, half-closed): both ends reset */
 	uint64_t rst_failed;     /* RSTs that could not be sent */
 	uint64_t reap_errors;    /* reaper runs that failed (their flows wait for the next pass) */
 };

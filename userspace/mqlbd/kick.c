@@ -81,7 +81,7 @@ int kick_backend_rst_wanted(const struct mqlb_flow *f, uint32_t *seq)
 		return MQLB_STAT_FLOW_BACKEND_RST_LOST;
 	}
 	/* Due only without a RST (from either side): after one no TIME_WAIT is left to end. */
-	*seq = f->client_fin_seq;
+	*seq = f->side[MQLB_SIDE_CLIENT].end;
 	return MQLB_STAT_FLOW_BACKEND_RST_TIME_WAIT;
 }
 
@@ -91,6 +91,22 @@ void kick_build_backend_rst(const struct mqlb_flow *f, uint32_t seq, uint8_t out
 		      seq, 0, true, out);
 }
 
+/* The next slot of the batch, toward addr, counted as kind (KICK_UNCOUNTED: not). */
+static uint8_t *batch_slot(struct kick_batch *b, __be32 addr, int kind)
+{
+	uint8_t *pkt;
+
+	if (b->n == KICK_BATCH)
+		kick_batch_flush(b);
+	pkt = b->pkt[b->n];
+	memset(&b->to[b->n], 0, sizeof(b->to[b->n]));
+	b->to[b->n].sin_family = AF_INET;
+	b->to[b->n].sin_addr.s_addr = addr;
+	b->kind[b->n] = (uint8_t)kind;
+	b->n++;
+	return pkt;
+}
+
 void kick_batch_add(struct kick_batch *b, const struct mqlb_flow *f)
 {
 	uint32_t seq;
@@ -98,14 +114,25 @@ void kick_batch_add(struct kick_batch *b, const struct mqlb_flow *f)
 
 	if (kind < 0 || b->fd < 0)
 		return;
-	if (b->n == KICK_BATCH)
-		kick_batch_flush(b);
-	kick_build_backend_rst(f, seq, b->pkt[b->n]);
-	memset(&b->to[b->n], 0, sizeof(b->to[b->n]));
-	b->to[b->n].sin_family = AF_INET;
-	b->to[b->n].sin_addr.s_addr = f->backend_addr_be;
-	b->kind[b->n] = (uint8_t)kind;
-	b->n++;
+	kick_build_backend_rst(f, seq, batch_slot(b, f->backend_addr_be, kind));
+}
+
+void kick_build_client_rst(const struct mqlb_flow_key *key, uint32_t seq,
+			   uint8_t out[KICK_PROBE_LEN])
+{
+	build_segment(key->vip_addr_be, key->client_addr_be, key->vip_port_be, key->client_port_be,
+		      seq, 0, true, out);
+}
+
+void kick_batch_add_reset(struct kick_batch *b, const struct mqlb_flow_key *key,
+			  const struct mqlb_flow *f)
+{
+	if (b->fd < 0)
+		return;
+	kick_build_client_rst(key, f->side[MQLB_SIDE_CLIENT].maxack,
+			      batch_slot(b, key->client_addr_be, MQLB_STAT_FLOW_IDLE_RESET));
+	kick_build_backend_rst(f, f->side[MQLB_SIDE_BACKEND].maxack,
+			       batch_slot(b, f->backend_addr_be, KICK_UNCOUNTED));
 }
 
 void kick_batch_flush(struct kick_batch *b)
@@ -133,7 +160,8 @@ void kick_batch_flush(struct kick_batch *b)
 			continue;
 		}
 		for (i = done; i < done + (unsigned int)r; i++)
-			b->sent[b->kind[i]]++;
+			if (b->kind[i] != KICK_UNCOUNTED)
+				b->sent[b->kind[i]]++;
 		done += (unsigned int)r;
 	}
 	b->n = 0;

@@ -30,14 +30,26 @@ void kick_build(const struct mqlb_flow_key *key, uint32_t seq, uint8_t out[KICK_
  *   BACKEND_TIME_WAIT  the broker closed first and holds TIME_WAIT, which
  *                      would drop a SYN reusing the SNAT port, unless the
  *                      flow's shifted timestamps make that SYN newer
- *                      (MQLB_FLOW_TS_COVERS); seq = client_fin_seq.
+ *                      (MQLB_FLOW_TS_COVERS); seq = the client's end after its FIN.
  * Returns the kind (MQLB_STAT_FLOW_BACKEND_RST_*) with *seq, or -1: none.
  */
 int kick_backend_rst_wanted(const struct mqlb_flow *f, uint32_t *seq);
 void kick_build_backend_rst(const struct mqlb_flow *f, uint32_t seq, uint8_t out[KICK_PROBE_LEN]);
 
-/* RSTs to brokers gathered during a collection pass, sent with one sendmmsg per KICK_BATCH. */
+/*
+ * An established flow the collector removes (idle, or half-closed too
+ * long) may still have both ends up: each gets a RST at exactly its
+ * RCV.NXT as its latest ACK told it (the side's maxack), so that neither
+ * waits on a connection nobody forwards any more. Nothing is in flight on
+ * an idle flow, so that is exact; were it not, the end answers with a
+ * challenge ACK and keeps its connection, as without the RST.
+ */
+void kick_build_client_rst(const struct mqlb_flow_key *key, uint32_t seq,
+			   uint8_t out[KICK_PROBE_LEN]);
+
+/* RSTs gathered during a collection pass, sent with one sendmmsg per KICK_BATCH. */
 #define KICK_BATCH 64
+#define KICK_UNCOUNTED 0xff /* kind of a RST counted with another (a flow's second) */
 struct kick_batch {
 	int fd;
 	unsigned int n;
@@ -49,6 +61,9 @@ struct kick_batch {
 };
 /* Queue f's broker RST if it wants one (flushing a full batch first). */
 void kick_batch_add(struct kick_batch *b, const struct mqlb_flow *f);
+/* Queue the RSTs of both ends of flow f at key (counted once, as flow_idle_reset). */
+void kick_batch_add_reset(struct kick_batch *b, const struct mqlb_flow_key *key,
+			  const struct mqlb_flow *f);
 void kick_batch_flush(struct kick_batch *b);
 /* A raw IPv4 socket (IP_HDRINCL): fd, or -errno. */
 int kick_open(void);

@@ -143,6 +143,8 @@ int loader_open_load(struct loader *l, const struct mqlbd_config *c)
 	bpf_map__set_max_entries(l->skel->maps.flows, c->flow_table_size);
 	bpf_map__set_max_entries(l->skel->maps.snat, c->flow_table_size);
 	bpf_map__set_max_entries(l->skel->maps.tw_ts, c->flow_table_size);
+	bpf_map__set_max_entries(l->skel->maps.src_limits, c->flow_table_size);
+	bpf_map__set_max_entries(l->skel->maps.embryos, c->flow_table_size);
 	/*
 	 * Maps already pinned under the pin path (a previous daemon that was
 	 * killed) are reused by libbpf, so their flows live on: only if their
@@ -363,6 +365,8 @@ int loader_remove_pinned(const char *pin_path)
 		MQLB_NAME(MQLB_MAP_FLOWS),	   MQLB_NAME(MQLB_MAP_SNAT),
 		MQLB_NAME(MQLB_MAP_STATS),	   MQLB_NAME(MQLB_MAP_BACKEND_STATS),
 		MQLB_NAME(MQLB_MAP_BACKEND_INFO), MQLB_NAME(MQLB_MAP_TW_TS),
+		MQLB_NAME(MQLB_MAP_BACKEND_ADDRS), MQLB_NAME(MQLB_MAP_SRC),
+		MQLB_NAME(MQLB_MAP_EMBRYOS),	   MQLB_NAME(MQLB_MAP_EMBRYO_POS),
 	};
 	char path[PATH_MAX];
 	struct dirent *de;

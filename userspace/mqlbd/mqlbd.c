@@ -168,10 +168,10 @@ static int adopt_pool(struct mqlbd *d)
 	return 0;
 }
 
-static int fill_dataplane(struct mqlbd *d)
+void mqlbd_dp_config(const struct mqlbd *d, const struct mqlbd_config *c,
+		     struct mqlb_config *cfg)
 {
-	const struct mqlbd_config *c = &d->conf;
-	struct mqlb_config cfg = {
+	*cfg = (struct mqlb_config){
 		.vip_addr_be = c->vip.sin_addr.s_addr,
 		.vip_port_be = c->vip.sin_port,
 		.snat_addr_be = d->snat.s_addr,
@@ -179,9 +179,30 @@ static int fill_dataplane(struct mqlbd *d)
 		.snat_port_max = (uint16_t)c->snat_port_max,
 		.flags = (c->on_down_keep ? MQLB_CFG_KEEP_ON_DOWN : 0) |
 			 (c->strict ? MQLB_CFG_STRICT : 0),
+		.cli_ifindex = if_nametoindex(c->ifname),
+		.be_ifindex = if_nametoindex(config_backend_ifname(c)),
+		.src_max_flows = c->limit_per_source,
+		.src_rate = c->rate_per_source,
+		.flow_slots = c->flow_table_size,
 	};
+}
+
+void mqlbd_timeouts(struct flow_timeouts *t, const struct mqlbd_config *c)
+{
+	t->idle_ns = (uint64_t)c->idle_timeout_ms * 1000000ULL;
+	t->syn_ns = (uint64_t)c->syn_timeout_ms * 1000000ULL;
+	t->close_ns = (uint64_t)c->close_timeout_ms * 1000000ULL;
+	t->fin_wait_ns = (uint64_t)c->fin_wait_timeout_ms * 1000000ULL;
+	t->close_wait_ns = (uint64_t)c->close_wait_timeout_ms * 1000000ULL;
+}
+
+static int fill_dataplane(struct mqlbd *d)
+{
+	const struct mqlbd_config *c = &d->conf;
+	struct mqlb_config cfg;
 	int err;
 
+	mqlbd_dp_config(d, c, &cfg);
 	err = pool_init(&d->pool, &dataplane_ops, d);
 	if (err)
 		return err;
@@ -330,12 +351,15 @@ static int tick(struct ev_loop *l, long long id, void *arg)
 		for (v = 1; v < FLOW_VERDICT_MAX; v++)
 			d->expired_total[v] += res.expired[v];
 		if (res.expired[FLOW_EXPIRE_CLOSED] || res.expired[FLOW_EXPIRE_HALF_OPEN] ||
-		    res.expired[FLOW_EXPIRE_IDLE])
-			pr_debug("flows: %llu scanned, removed %llu closed, %llu half-open, %llu idle\n",
+		    res.expired[FLOW_EXPIRE_IDLE] || res.expired[FLOW_EXPIRE_HALF_CLOSED])
+			pr_debug("flows: %llu scanned, removed %llu closed, %llu half-open, %llu idle, "
+				 "%llu half-closed (%llu reset both ways)\n",
 				 (unsigned long long)res.scanned,
 				 (unsigned long long)res.expired[FLOW_EXPIRE_CLOSED],
 				 (unsigned long long)res.expired[FLOW_EXPIRE_HALF_OPEN],
-				 (unsigned long long)res.expired[FLOW_EXPIRE_IDLE]);
+				 (unsigned long long)res.expired[FLOW_EXPIRE_IDLE],
+				 (unsigned long long)res.expired[FLOW_EXPIRE_HALF_CLOSED],
+				 (unsigned long long)res.idle_reset);
 		if (res.reap_errors)
 			pr_warn("flow collection: the reaper failed %llu time(s); those flows wait for the "
 				"next pass\n", (unsigned long long)res.reap_errors);
@@ -379,14 +403,15 @@ static void log_summary(struct mqlbd *d)
 	if (!d->loader.skel || dp_stats_sum(&d->dp, s))
 		return;
 	pr_info("stopping: %llu packets, %llu new flows, %llu to backends, %llu to clients; "
-		"flows removed: %llu closed, %llu half-open, %llu idle\n",
+		"flows removed: %llu closed, %llu half-open, %llu idle, %llu half-closed\n",
 		(unsigned long long)s[MQLB_STAT_RX_PACKETS],
 		(unsigned long long)s[MQLB_STAT_FLOW_NEW],
 		(unsigned long long)s[MQLB_STAT_FWD_TO_BACKEND],
 		(unsigned long long)s[MQLB_STAT_FWD_TO_CLIENT],
 		(unsigned long long)d->expired_total[FLOW_EXPIRE_CLOSED],
 		(unsigned long long)d->expired_total[FLOW_EXPIRE_HALF_OPEN],
-		(unsigned long long)d->expired_total[FLOW_EXPIRE_IDLE]);
+		(unsigned long long)d->expired_total[FLOW_EXPIRE_IDLE],
+		(unsigned long long)d->expired_total[FLOW_EXPIRE_HALF_CLOSED]);
 }
 
 static int block_signals(void)
@@ -654,9 +679,7 @@ int main(int argc, char **argv)
 	}
 	if (daemon_mode && !o.log_given && d->conf.log_target != LOG_TARGET_AUTO)
 		log_set_target(d->conf.log_target, "mqlbd");
-	d->timeouts.idle_ns = (uint64_t)d->conf.idle_timeout_ms * 1000000ULL;
-	d->timeouts.syn_ns = (uint64_t)d->conf.syn_timeout_ms * 1000000ULL;
-	d->timeouts.close_ns = (uint64_t)d->conf.close_timeout_ms * 1000000ULL;
+	mqlbd_timeouts(&d->timeouts, &d->conf);
 	d->started_ns = mono_ns();
 
 	if (o.test) {

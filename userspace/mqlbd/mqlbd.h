@@ -53,6 +53,10 @@ struct mqlbd {
 };
 
 /* ---- mqlbd.c ---- */
+/* The data plane's settings for config c (interfaces resolved now). */
+void mqlbd_dp_config(const struct mqlbd *d, const struct mqlbd_config *c,
+		     struct mqlb_config *cfg);
+void mqlbd_timeouts(struct flow_timeouts *t, const struct mqlbd_config *c);
 /* Publish pool changes to the data plane (pool_sync), logging failures. */
 void mqlbd_publish(struct mqlbd *d);
 

@@ -190,15 +190,10 @@ int mqlbd_reload(struct mqlbd *d)
 		ret = -EINVAL;
 		goto out;
 	}
-	d->timeouts.idle_ns = (uint64_t)n->idle_timeout_ms * 1000000ULL;
-	d->timeouts.syn_ns = (uint64_t)n->syn_timeout_ms * 1000000ULL;
-	d->timeouts.close_ns = (uint64_t)n->close_timeout_ms * 1000000ULL;
-	if (!dp_read_config(&d->dp, &cfg)) {
-		cfg.flags &= ~(MQLB_CFG_KEEP_ON_DOWN | MQLB_CFG_STRICT);
-		cfg.flags |= (n->on_down_keep ? MQLB_CFG_KEEP_ON_DOWN : 0) |
-			     (n->strict ? MQLB_CFG_STRICT : 0);
-		dp_set_config(&d->dp, &cfg);
-	}
+	mqlbd_timeouts(&d->timeouts, n);
+	/* What may change at a reload did; the rest is refused above (restart_only). */
+	mqlbd_dp_config(d, n, &cfg);
+	dp_set_config(&d->dp, &cfg);
 	if (memcmp(&n->health, &d->conf.health, sizeof(n->health))) {
 		health_stop_all(&d->health);
 		d->health.conf = n->health;
@@ -213,6 +208,10 @@ int mqlbd_reload(struct mqlbd *d)
 	d->conf.idle_timeout_ms = n->idle_timeout_ms;
 	d->conf.syn_timeout_ms = n->syn_timeout_ms;
 	d->conf.close_timeout_ms = n->close_timeout_ms;
+	d->conf.fin_wait_timeout_ms = n->fin_wait_timeout_ms;
+	d->conf.close_wait_timeout_ms = n->close_wait_timeout_ms;
+	d->conf.limit_per_source = n->limit_per_source;
+	d->conf.rate_per_source = n->rate_per_source;
 	reload_backends(d, n);
 	health_start_all(&d->health);
 	mqlbd_publish(d);

@@ -1,25 +1,28 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The TCP options walk of the timestamp shift (tcp_ts.h), a global BPF
- * function of its own: the verifier checks its loop once, on its own,
- * rather than at each of the paths that forward a segment (inlined there,
- * the program no longer fit the verifier's budget of 1M instructions).
+ * The TCP options walk (tcp_opt.h: the timestamps of the shift, the window
+ * scale of a SYN), a global BPF function of its own: the verifier checks
+ * its loop once, on its own, rather than at each of the paths that forward
+ * a segment (inlined there, the program no longer fit the verifier's
+ * budget of 1M instructions).
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
-#include "tcp_ts.h"
+#include "tcp_opt.h"
 
 /*
  * Walk the TCP options at frame offset opt_off, optlen bytes long, from
  * the option boundary start on, by Linux's rules (tcp_parse_options()):
  * EOL ends the list, NOP is one byte, an option whose length byte is
- * below 2 or runs past the list ends the walk, and a kind-8 option of a
- * length other than 10 is skipped. Returns the offset from opt_off of the
- * first TSval found, or -1. It stops at the first one found:
- * tcp_ts_find() calls it again to look for a second.
+ * below 2 or runs past the list ends the walk, and an option of the kind
+ * sought but of another length is skipped (Linux ignores it too). kind_len
+ * is kind << 8 | length. Returns the offset from opt_off of the first such
+ * option's data, or -1. It stops at the first one found: tcp_ts_find()
+ * calls it again to look for a second.
  */
-__noinline int mqlb_tcp_ts_walk(struct xdp_md *ctx, __u32 opt_off, __u32 optlen, __u32 start)
+__noinline int mqlb_tcp_opt_find(struct xdp_md *ctx, __u32 opt_off, __u32 optlen, __u32 start,
+				 __u32 kind_len)
 {
 	__u8 *data = (__u8 *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
@@ -41,16 +44,16 @@ __noinline int mqlb_tcp_ts_walk(struct xdp_md *ctx, __u32 opt_off, __u32 optlen,
 		if ((void *)(o + 2) > data_end)
 			return -1;  /* a last NOP or EOL: nothing follows it */
 		kind = o[0];
-		if (kind == TCPOPT_EOL_)
+		if (kind == TCPOPT_EOL)
 			return -1;
-		if (kind == TCPOPT_NOP_) {
+		if (kind == TCPOPT_NOP) {
 			off++;
 			continue;
 		}
 		len = o[1];
 		if (len < 2 || off + len > optlen)
 			return -1;
-		if (kind == TCPOPT_TS_ && len == TCPOLEN_TS_)
+		if (((__u32)kind << 8 | len) == kind_len)
 			return (int)off + 2;
 		off += len;
 	}
