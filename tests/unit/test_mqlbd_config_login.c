@@ -154,7 +154,8 @@ static void test_refusals(void **state)
 	static const struct bad_case cases[] = {
 		{ BASE "health mqtt password-file %s/pw\n",
 		  "t.conf:3: health: password-file needs a user" },
-		{ BASE "health tcp user u\n", "t.conf:3: health: user and password-file apply to mqtt" },
+		{ BASE "health tcp user u\n",
+		  "t.conf:3: health: user and password-file apply to mqtt" },
 		{ BASE "health mqtt user u password-file %s/missing\n",
 		  "t.conf:3: health: can't read password-file /tmp/test_login." },
 		{ BASE "health mqtt user u password-file %s/pw-empty\n",

@@ -13,7 +13,8 @@ static void test_hysteresis(void **state)
 	struct watermark w = { 0 };
 
 	assert_int_equal(watermark_update(&w, 0, 1000, 80, 70), WM_SAME);
-	assert_int_equal(watermark_update(&w, 800, 1000, 80, 70), WM_SAME); /* at the mark: not above */
+	/* at the mark is not above it */
+	assert_int_equal(watermark_update(&w, 800, 1000, 80, 70), WM_SAME);
 	assert_int_equal(watermark_update(&w, 801, 1000, 80, 70), WM_ROSE);
 	assert_int_equal(watermark_update(&w, 950, 1000, 80, 70), WM_SAME);
 	assert_int_equal(watermark_update(&w, 790, 1000, 80, 70), WM_SAME); /* hovering */

@@ -144,8 +144,8 @@ static void emit_records(int prio, const char *text, size_t len)
 		if (log_target == LOG_TARGET_SYSLOG) {
 			syslog(prio, "%.*s", (int)(end - start), text + start);
 		} else {
-			n = (size_t)snprintf(out, sizeof(out), "<%d>%.*s\n", prio, (int)(end - start),
-					     text + start);
+			n = (size_t)snprintf(out, sizeof(out), "<%d>%.*s\n", prio,
+					     (int)(end - start), text + start);
 			fwrite(out, 1, n < sizeof(out) ? n : sizeof(out) - 1, stderr);
 		}
 		start = end + 1;

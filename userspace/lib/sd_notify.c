@@ -37,8 +37,9 @@ int sd_notify_send(const char *state)
 	if ((path[0] != '/' && path[0] != '@') || plen < 2 || plen >= sizeof(sa.sun_path))
 		return -EAFNOSUPPORT;
 	memcpy(sa.sun_path, path, plen);
+	/* Abstract: the name is the bytes after a NUL, not a string. */
 	if (path[0] == '@')
-		sa.sun_path[0] = '\0'; /* abstract: the name is the bytes after a NUL, not a string */
+		sa.sun_path[0] = '\0';
 	salen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + plen + (path[0] == '/'));
 	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)

@@ -96,8 +96,8 @@ static int send_connect(struct probe *pr)
 {
 	const struct pool_backend *b = &pr->h->pool->be[pr->id];
 	const struct health_conf *hc = &pr->h->conf;
-	uint8_t buf[64 + HEALTH_USER_LEN + HEALTH_PASSWORD_LEN + HEALTH_CID_PFX_LEN + BACKEND_NAME_LEN];
 	char cid[HEALTH_CID_PFX_LEN + BACKEND_NAME_LEN];
+	uint8_t buf[64 + HEALTH_USER_LEN + HEALTH_PASSWORD_LEN + sizeof(cid)];
 	struct mqtt_packet pkt;
 	long n;
 	int err = 0;
