@@ -72,6 +72,24 @@ variant_down() {
 	sleep 3
 }
 
+# Frames dropped before the balancer saw them: the sender veth's TX drops (a full peer
+# ring: native XDP), the balancer's RX drops, and the CPUs' backlog drops (generic XDP and
+# the kernel's own path; machine-wide, /proc/net/softnet_stat's second column).
+edge_drops() {
+	{
+		nsx cli ip -s -j link show eth0
+		nsx lb ip -s -j link show lbc
+	} | /usr/bin/python3 -c '
+import json, sys
+n = 0
+for line in sys.stdin.read().split("\n"):
+    for l in json.loads(line) if line.strip() else []:
+        n += l["stats64"]["tx"]["dropped"] + l["stats64"]["rx"]["dropped"]
+for line in open("/proc/net/softnet_stat"):
+    n += int(line.split()[1], 16)
+print(n)'
+}
+
 bed_up
 start_brokers_star
 {
@@ -79,8 +97,8 @@ start_brokers_star
 	echo
 	echo "Flood: random-source SYNs asked at $RATE/s for $SECS s (achieved rate below)."
 	echo
-	echo "| variant | spray: clients alive after 8 s | flood: SYNs sent, rate/s | real connections during the flood | held clients alive after it |"
-	echo "|---|---:|---:|---:|---:|"
+	echo "| variant | spray: clients alive after 8 s | flood: SYNs sent, rate/s | dropped before the balancer | real connections during the flood | held clients alive after it |"
+	echo "|---|---:|---:|---:|---:|---:|"
 } >"$OUT/report.md"
 for v in "${VARIANTS[@]}"; do
 	log "== $v"
@@ -89,10 +107,12 @@ for v in "${VARIANTS[@]}"; do
 	log "$v spray: $spray"
 	variant_down "$v"
 	variant_up "$v" || { log "$v did not start"; continue; }
+	d0=$(edge_drops)
 	flood=$(flood_survivors 50 200 "$RATE" "$SECS")
-	log "$v flood: $flood"
+	d1=$(edge_drops)
+	log "$v flood: $flood; dropped at the edge: $((d1 - d0))"
 	variant_down "$v"
 	read -r _ sent got _ burst _ _ held <<<"$flood"
-	echo "| $v | ${spray#pingresp } | $sent, $got | ${burst} | ${held} |" >>"$OUT/report.md"
+	echo "| $v | ${spray#pingresp } | $sent, $got | $((d1 - d0)) | ${burst} | ${held} |" >>"$OUT/report.md"
 done
 cat "$OUT/report.md"
