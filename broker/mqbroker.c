@@ -22,15 +22,20 @@
 #include "conf.h"
 #include "log.h"
 #include "netutil.h"
+#include "version.h"
 
-static void usage(const char *prog)
+static void usage(FILE *out, const char *prog)
 {
-	fprintf(stderr,
-		"Usage: %s [-c FILE] [-p PORT] [-v]\n"
-		"  -c FILE   Mosquitto-style configuration file\n"
-		"  -p PORT   listen on 127.0.0.1:PORT (like mosquitto 2.0 without listeners)\n"
-		"  -v        more logging (-vv: debug)\n"
-		"  -h        this help\n",
+	fprintf(out,
+		"Usage: %1$s [-c FILE] [-p PORT] [-v]\n"
+		"       %1$s -t -c FILE\n"
+		"  -c FILE        Mosquitto-style configuration file (mqbroker.conf(5))\n"
+		"  -p PORT        listen on 127.0.0.1:PORT (like mosquitto 2.0 without listeners)\n"
+		"  -t, --test     check FILE and its password file, then exit: 0 if they load,\n"
+		"                 1 with FILE:LINE: reason otherwise\n"
+		"  -v             more logging (-vv: debug)\n"
+		"  -V, --version  print the version\n"
+		"  -h, --help     this help\n",
 		prog);
 }
 
@@ -174,13 +179,20 @@ static int setup_signals(struct broker *b)
 
 int main(int argc, char **argv)
 {
+	static const struct option longopts[] = {
+		{ "test", no_argument, NULL, 't' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
 	const char *conf_path = NULL;
 	char err_buf[CONF_ERR_LEN];
 	struct broker *b;
 	int opt, cli_port = 0, verbose = 0, err;
+	bool test = false;
 	uint32_t port;
 
-	while ((opt = getopt(argc, argv, "c:p:vh")) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:p:tvVh", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			conf_path = optarg;
@@ -192,19 +204,25 @@ int main(int argc, char **argv)
 			}
 			cli_port = (int)port;
 			break;
+		case 't':
+			test = true;
+			break;
 		case 'v':
 			verbose++;
 			break;
+		case 'V':
+			printf("mqbroker %s\n", MQLB_VERSION_FULL);
+			return 0;
 		case 'h':
-			usage(argv[0]);
+			usage(stdout, argv[0]);
 			return 0;
 		default:
-			usage(argv[0]);
+			usage(stderr, argv[0]);
 			return 2;
 		}
 	}
-	if (optind < argc) {
-		usage(argv[0]);
+	if (optind < argc || (test && !conf_path)) {
+		usage(stderr, argv[0]);
 		return 2;
 	}
 	b = calloc(1, sizeof(*b));
@@ -231,6 +249,13 @@ int main(int argc, char **argv)
 		}
 		pr_info("password_file %s: %u users\n", b->conf.password_file,
 			auth_count(b->auth));
+	}
+	if (test) {
+		printf("%s: configuration is valid\n", conf_path);
+		auth_free(b->auth);
+		broker_conf_free(&b->conf);
+		free(b);
+		return 0;
 	}
 	raise_fd_limit();
 	err = broker_init(b);

@@ -37,8 +37,15 @@ fi
 STEP=start
 trap 'rc=$?; [ $rc = 0 ] || echo "demo: FAILED at step: $STEP (everything it created is being removed)" >&2' EXIT
 
+# Only what the demo needs; packages that run services of their own (mosquitto)
+# are installed without starting them (scripts/deps.sh says how).
 step "installing missing packages (make deps)"
-scripts/deps.sh || exit 1
+if [ "${DEMO_BROKER:-}" = mosquitto ]; then
+	scripts/deps.sh build demo demo-mosquitto || exit 1
+else
+	scripts/deps.sh build demo || exit 1
+	export BED_PEERS=
+fi
 step "building (make)"
 make -s all || exit 1
 
@@ -54,7 +61,7 @@ fi
 step "creating namespaces ${P}cli, ${P}lb, ${P}sw, ${P}b1..b3"
 bed_up
 step "starting three $(basename "$BROKER_BIN") brokers, b1 and b2 bridged to b3 with the study's bridge config"
-# The study's broker config (seed/, figure 5.8) with the address changed, and the
+# The study's broker config (the thesis' figure 5.8, docs/study.md) with the address changed, and the
 # connection named per broker: in the study each broker had its own host name, which
 # Mosquitto puts in the bridge's client id; here the namespaces share one.
 study_bridge() {
@@ -88,7 +95,7 @@ grep -E "XDP attached|balancing|down -> up" "$WORK/mqlbd.log" | cut -c25- | sed 
 mqlb() { nsx lb "$BUILD/mqlb" --pin-path "$PIN" --control "$CTL" "$@"; }
 
 step "the study's scenario with mqbench: $SUBS subscribers on 'kuliah' through the VIP, $PUBS publishers straight to broker1"
-nsx cli "$BUILD/mqbench" seed --sub-target "$VIP:$VIP_PORT" --pub-target "$(broker_addr 1):1883" \
+nsx cli "$BUILD/mqbench" seed --i-own-this-target --sub-target "$VIP:$VIP_PORT" --pub-target "$(broker_addr 1):1883" \
 	-m "$SUBS" -n "$PUBS" -t 120 -j >"$WORK/seed.json" 2>"$WORK/seed.err"
 seed_rc=$?
 [ -s "$WORK/seed.json" ] || { cat "$WORK/seed.err" >&2; exit 1; }
@@ -109,7 +116,7 @@ PY
 if [ "${KEEP:-0}" = 1 ]; then
 	bed_save
 	echo
-	echo "The deployment stays up. Try:"
+	echo "The deployment stays up. Try (mosquitto_sub and _pub: apt-get install mosquitto-clients):"
 	echo "    ip netns exec ${P}cli mosquitto_sub -h $VIP -t kuliah -v"
 	echo "    ip netns exec ${P}cli mosquitto_pub -h $VIP -t kuliah -m hello"
 	echo "    ip netns exec ${P}lb $BUILD/mqlb --pin-path $PIN backend show"

@@ -185,7 +185,7 @@ print(",".join(sorted({str(x["id"]) for x in json.load(sys.stdin)[0].get("xdp", 
 		;;
 	esac
 	# Neighbours and routes warm, and a first connection proves the path.
-	nsx cli "$MQBENCH" conn-rate --sub-target "$SUBT" -n 30 -d 1 -W 0 -t 10 >/dev/null
+	nsx cli "$MQBENCH" conn-rate --i-own-this-target --sub-target "$SUBT" -n 30 -d 1 -W 0 -t 10 >/dev/null
 }
 
 lb_down() {
@@ -205,7 +205,7 @@ lb_down() {
 # mqb WORKLOAD ARGS...: run mqbench in the client namespace, print its JSON or null.
 mqb() {
 	local out
-	out=$(nsx cli "$MQBENCH" "$@" --src "$SRC" "${CPU_ARGS[@]}" -j 2>>"$OUT/mqbench-stderr.txt")
+	out=$(nsx cli "$MQBENCH" "$@" --i-own-this-target --src "$SRC" "${CPU_ARGS[@]}" -j 2>>"$OUT/mqbench-stderr.txt")
 	[ -n "$out" ] && echo "$out" || echo null
 }
 

@@ -301,8 +301,11 @@ int main(int argc, char **argv)
 	int ret, i;
 
 	ret = mqb_parse_args(argc, argv, &b.o, err, sizeof(err));
-	if (ret == 1) {
-		mqb_usage(stdout);
+	if (ret == 1 || ret == 2) {
+		if (ret == 1)
+			mqb_usage(stdout);
+		else
+			mqb_version(stdout);
 		return 0;
 	}
 	if (ret) {

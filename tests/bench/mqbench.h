@@ -58,23 +58,25 @@ struct mqb_opts {
 	int nbpf;
 	const char *topic;
 	bool json;
+	bool own_target;		/* --i-own-this-target: any target address */
 };
 
 extern const char *const mqb_scenario_names[MQB_NR_SCENARIOS];
 
-/* The only places load may go: loopback and the e2e test bed (tests/e2e/lib.sh). */
-bool mqb_addr_allowed(struct in_addr a);
+/* Load goes to loopback, or anywhere the operator named with --i-own-this-target. */
+bool mqb_addr_allowed(struct in_addr a, bool own_target);
+void mqb_version(FILE *f);
 
 /*
  * "A.B.C.D[:PORT],..." into l. Without a port, default_port applies (0 for
  * source addresses, which must not carry one). -EINVAL for a malformed list,
- * -EPERM for an address outside mqb_addr_allowed(); err says which.
+ * -EPERM for an address outside mqb_addr_allowed(own_target); err says which.
  */
-int mqb_parse_addrs(const char *s, int default_port, bool port_allowed, struct mqb_addrs *l,
-		    char *err, size_t errlen);
+int mqb_parse_addrs(const char *s, int default_port, bool port_allowed, bool own_target,
+		    struct mqb_addrs *l, char *err, size_t errlen);
 
 /*
- * argv into o (defaults first). 0, 1 for -h, -EINVAL for bad options and
+ * argv into o (defaults first). 0, 1 for -h, 2 for -V, -EINVAL for bad options and
  * -EPERM for a refused address, with err saying why.
  */
 int mqb_parse_args(int argc, char **argv, struct mqb_opts *o, char *err, size_t errlen);

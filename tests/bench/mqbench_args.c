@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 
 #include "mqbench.h"
+#include "version.h"
 
 const char *const mqb_scenario_names[MQB_NR_SCENARIOS] = {
 	[MQB_CONN_RATE] = "conn-rate", [MQB_P2P] = "p2p", [MQB_FANOUT] = "fanout",
@@ -19,14 +20,18 @@ const char *const mqb_scenario_names[MQB_NR_SCENARIOS] = {
 
 /*
  * A load generator pointed at the wrong address is a denial-of-service
- * tool, so it only talks to loopback and to the namespaces of the test bed,
- * whose addresses exist nowhere else (tests/e2e/lib.sh: 10.201.x.y).
+ * tool: without a word from the operator it only talks to loopback. Any
+ * other target needs --i-own-this-target, which says that the operator
+ * runs (or may load) the brokers named, their own deployment or a test bed.
  */
-bool mqb_addr_allowed(struct in_addr a)
+bool mqb_addr_allowed(struct in_addr a, bool own_target)
 {
-	uint32_t h = ntohl(a.s_addr);
+	return own_target || (ntohl(a.s_addr) >> 24) == 127;
+}
 
-	return (h >> 24) == 127 || (h >> 16) == ((10u << 8) | 201u);
+void mqb_version(FILE *f)
+{
+	fprintf(f, "mqbench %s\n", MQLB_VERSION_FULL);
 }
 
 void mqb_usage(FILE *f)
@@ -58,12 +63,16 @@ void mqb_usage(FILE *f)
 		"                        (needs kernel.bpf_stats_enabled=1)\n"
 		"      --topic NAME      seed topic (default kuliah)\n"
 		"  -j          one JSON object on stdout\n"
-		"Targets must be in 127.0.0.0/8 or 10.201.0.0/16 (the e2e test bed).\n",
+		"      --i-own-this-target  allow targets outside 127.0.0.0/8: brokers you run,\n"
+		"                        or may load; mqbench opens thousands of connections\n"
+		"  -V, --version  print the version\n"
+		"  -h, --help     this help\n"
+		"Without --i-own-this-target, targets must be in 127.0.0.0/8.\n",
 		MQB_MIN_PAYLOAD, (int)(MQB_PROBE_NS / 1000000));
 }
 
-static int parse_one_addr(char *tok, int default_port, bool port_allowed, struct sockaddr_in *sa,
-			  char *err, size_t errlen)
+static int parse_one_addr(char *tok, int default_port, bool port_allowed, bool own_target,
+			  struct sockaddr_in *sa, char *err, size_t errlen)
 {
 	char *colon = strchr(tok, ':');
 	long port = default_port;
@@ -90,17 +99,17 @@ static int parse_one_addr(char *tok, int default_port, bool port_allowed, struct
 		snprintf(err, errlen, "'%s' is not an IPv4 address", tok);
 		return -EINVAL;
 	}
-	if (!mqb_addr_allowed(sa->sin_addr)) {
+	if (!mqb_addr_allowed(sa->sin_addr, own_target)) {
 		snprintf(err, errlen,
-			 "refusing %s: load goes only to 127.0.0.0/8 and the test bed's "
-			 "10.201.0.0/16", tok);
+			 "refusing %s: without --i-own-this-target, load goes only to "
+			 "127.0.0.0/8", tok);
 		return -EPERM;
 	}
 	return 0;
 }
 
-int mqb_parse_addrs(const char *s, int default_port, bool port_allowed, struct mqb_addrs *l,
-		    char *err, size_t errlen)
+int mqb_parse_addrs(const char *s, int default_port, bool port_allowed, bool own_target,
+		    struct mqb_addrs *l, char *err, size_t errlen)
 {
 	char buf[512], *tok, *save = NULL;
 	int ret;
@@ -116,7 +125,8 @@ int mqb_parse_addrs(const char *s, int default_port, bool port_allowed, struct m
 			snprintf(err, errlen, "more than %d addresses in '%s'", MQB_MAX_ADDRS, s);
 			return -EINVAL;
 		}
-		ret = parse_one_addr(tok, default_port, port_allowed, &l->a[l->n], err, errlen);
+		ret = parse_one_addr(tok, default_port, port_allowed, own_target, &l->a[l->n], err,
+				     errlen);
 		if (ret)
 			return ret;
 		l->n++;
@@ -181,7 +191,7 @@ static int parse_pids(const char *s, struct mqb_opts *o)
 	return o->npids ? 0 : -EINVAL;
 }
 
-enum { OPT_SUB = 256, OPT_PUB, OPT_SRC, OPT_CPU_PID, OPT_CPU_PIDS, OPT_BPF, OPT_TOPIC };
+enum { OPT_SUB = 256, OPT_PUB, OPT_SRC, OPT_CPU_PID, OPT_CPU_PIDS, OPT_BPF, OPT_TOPIC, OPT_OWN };
 
 static const struct option long_opts[] = {
 	{ "target", required_argument, NULL, 'T' },
@@ -193,6 +203,8 @@ static const struct option long_opts[] = {
 	{ "bpf-prog", required_argument, NULL, OPT_BPF },
 	{ "topic", required_argument, NULL, OPT_TOPIC },
 	{ "json", no_argument, NULL, 'j' },
+	{ "i-own-this-target", no_argument, NULL, OPT_OWN },
+	{ "version", no_argument, NULL, 'V' },
 	{ "help", no_argument, NULL, 'h' },
 	{ 0 }
 };
@@ -224,7 +236,7 @@ int mqb_parse_args(int argc, char **argv, struct mqb_opts *o, char *err, size_t 
 	err[0] = '\0';
 	optind = 0;	/* glibc: rescan from scratch (the unit test parses many argvs) */
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "T:n:m:c:q:s:r:d:W:w:k:t:P:jh", long_opts,
+	while ((opt = getopt_long(argc, argv, "T:n:m:c:q:s:r:d:W:w:k:t:P:jVh", long_opts,
 				  NULL)) != -1) {
 		const char *a = optarg;
 
@@ -263,6 +275,8 @@ int mqb_parse_args(int argc, char **argv, struct mqb_opts *o, char *err, size_t 
 			break;
 		case OPT_BPF: if (parse_bpf_ids(a, o)) BAD("--bpf-prog: bad id list '%s'", a); break;
 		case 'j': o->json = true; break;
+		case OPT_OWN: o->own_target = true; break;
+		case 'V': return 2;
 		case 'h': return 1;
 		default: BAD("unknown option or missing argument '%s'", argv[optind - 1]);
 		}
@@ -279,11 +293,13 @@ int mqb_parse_args(int argc, char **argv, struct mqb_opts *o, char *err, size_t 
 	/* Both sides default to --target, which defaults to the local broker. */
 	if (!both)
 		both = "127.0.0.1:1883";
-	ret = mqb_parse_addrs(sub ? sub : both, 1883, true, &o->sub, err, errlen);
+	ret = mqb_parse_addrs(sub ? sub : both, 1883, true, o->own_target, &o->sub, err, errlen);
 	if (!ret)
-		ret = mqb_parse_addrs(pub ? pub : both, 1883, true, &o->pub, err, errlen);
+		ret = mqb_parse_addrs(pub ? pub : both, 1883, true, o->own_target, &o->pub, err,
+				      errlen);
+	/* Source addresses are this machine's own: they send load to no one. */
 	if (!ret && src)
-		ret = mqb_parse_addrs(src, 0, false, &o->src, err, errlen);
+		ret = mqb_parse_addrs(src, 0, false, true, &o->src, err, errlen);
 	if (ret)
 		return ret;
 
@@ -291,7 +307,7 @@ int mqb_parse_args(int argc, char **argv, struct mqb_opts *o, char *err, size_t 
 		o->n = o->scenario == MQB_CONN_RATE ? 1000000 : 100;
 	if (o->m < 0)
 		o->m = o->scenario == MQB_SEED ? 800 : 100;
-	/* One process holds at most ~19,000 sockets here (DESIGN.md kernel facts). */
+	/* One process holds at most ~19,000 sockets here (docs/kernel.md). */
 	if ((o->scenario == MQB_P2P && 2 * o->n > 19000) ||
 	    ((o->scenario == MQB_SEED || o->scenario == MQB_FANIN) && o->n + o->m > 19000))
 		BAD("more than 19000 connections in one process");

@@ -183,7 +183,7 @@ void report(struct bench *b, long rss0, long rss1)
 	if (!cr && !idle && (b->lost || b->probes))
 		printf("  lost %llu (sequence numbers skipped: the broker dropped them), %llu probes\n",
 		       (unsigned long long)b->lost, (unsigned long long)b->probes);
-	/* Last, in the form 'make demo' ends with (DESIGN.md), so a script can tail -1 it. */
+	/* Last, in the form 'make demo' ends with (README.md), so a script can tail -1 it. */
 	if (!cr && !idle)
 		printf("delivered: %llu/%llu duplicates: %llu\n", (unsigned long long)b->delivered,
 		       (unsigned long long)exp, (unsigned long long)b->dups);

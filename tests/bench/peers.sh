@@ -6,7 +6,7 @@
 # round-robin DNAT with SNAT (Linux conntrack). Sourced by bench.sh and attack.sh.
 
 haproxy_conf() {
-	# The study's balancer (seed/): mode tcp, roundrobin, TCP checks, a stats page.
+	# The study's balancer (docs/study.md): mode tcp, roundrobin, TCP checks, a stats page.
 	cat <<EOF
 global
 	maxconn 9000

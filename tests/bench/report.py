@@ -146,7 +146,7 @@ def balancer_tables(d, md, plots):
     md.append("")
     md.append("Targets (ratios, not assertions): mqlb ≥ 0.97× the no-balancer limit and ≤ 10 µs CPU "
               "added per connection; measured earlier on this machine: HAProxy 0.69× / 184 µs, "
-              "nftables 0.86× / 36 µs (DESIGN.md).\n")
+              "nftables 0.86× / 36 µs.\n")
     plots["conn_rate"] = plot_rows
 
     for w, title, unit in (("fanout", "fanout: 1 publisher on broker1 → 100 subscribers through the "

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Run the BPF_PROG_TEST_RUN tests. As root, inside a scratch network
-# namespace that models the balancer of DESIGN.md (addresses: see
+# namespace that models the balancer of docs/design.md (addresses: see
 # tests/bpf/fixtures.h, keep both in sync):
 #
 #   lbc  10.99.1.1/24 (VIP)   <- veth ->  cli0   client side

@@ -48,7 +48,7 @@ start_mqlbd
 # 240 connections at 40/s; fails unless every one was clean.
 conn_burst() {
 	local out count errors p99
-	out=$(nsx cli "$BUILD/mqbench" conn-rate --sub-target "$VIP:$VIP_PORT" \
+	out=$(nsx cli "$BUILD/mqbench" conn-rate --i-own-this-target --sub-target "$VIP:$VIP_PORT" \
 		--src "$NET_CLI.10,$NET_CLI.20" -r 40 -n 240 -d 20 -W 0 -t 40 -j) ||
 		fail "mqbench failed: $out"
 	read -r count errors p99 <<<"$(echo "$out" | /usr/bin/python3 -c '
@@ -72,8 +72,8 @@ flows_collected() {
 # (drop_no_neigh, a SYN retransmission): warm them up, off the counts, and
 # without timestamps, so that they leave no TIME_WAIT behind.
 nsx cli sysctl -qw net.ipv4.tcp_timestamps=0
-nsx cli "$BUILD/mqbench" conn-rate --sub-target "$VIP:$VIP_PORT" -n 30 -d 3 -W 0 -t 10 >/dev/null ||
-	fail "warm-up connections failed"
+nsx cli "$BUILD/mqbench" conn-rate --i-own-this-target --sub-target "$VIP:$VIP_PORT" \
+	-n 30 -d 3 -W 0 -t 10 >/dev/null || fail "warm-up connections failed"
 flows_collected
 
 # Counter C since mark_counts.

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: GPL-2.0
 """mqbroker bridges between three mqbroker brokers on loopback: the study's
-star (b1 and b2 bridge '#' in and out to b3) and the full mesh of DESIGN.md
+star (b1 and b2 bridge '#' in and out to b3) and the full mesh of broker/README.md
 (b1-b2, b1-b3, b2-b3, '#' both, try_private). For every broker as the
 source, N messages published there must reach a subscriber on every broker
 exactly N times: no loss, no echo, no loop."""

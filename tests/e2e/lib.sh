@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # shellcheck shell=bash
 #
-# End-to-end test bed (DESIGN.md "Test topology"), built out of network
+# End-to-end test bed (the topology is drawn below), built out of network
 # namespaces that carry a per-run prefix:
 #
 #   ${P}cli  eth0 10.201.1.10 + .20 --- lbc  ${P}lb  lbb --- p-lb  ${P}sw (bridge br0)
@@ -79,7 +79,8 @@ bed_save() {
 
 bed_require() {
 	[ "$(id -u)" = 0 ] || skip "needs root (network namespaces, XDP)"
-	for t in ip ethtool mosquitto mosquitto_sub mosquitto_pub /usr/bin/python3; do
+	# BED_PEERS: the peer programs a script uses (make demo with mqbroker needs none).
+	for t in ip ethtool ${BED_PEERS-mosquitto mosquitto_sub mosquitto_pub} /usr/bin/python3; do
 		command -v "$t" >/dev/null || skip "$t is not installed (make deps)"
 	done
 	[ -x "$BUILD/mqlbd" ] || fail "$BUILD/mqlbd is not built"
@@ -135,11 +136,11 @@ bed_up() {
 		nsx "b$i" ip addr add "$NET_BRK.1$i/24" dev eth0
 		nsx "b$i" ip route add default via $SNAT
 		# Senders toward the balancer: full checksums, since XDP rewrites and
-		# forwards without the stack finishing a partial one (DESIGN.md).
+		# forwards without the stack finishing a partial one (docs/kernel.md).
 		nsx "b$i" ethtool -K eth0 tx off >/dev/null
 	done
 	nsx cli ethtool -K eth0 tx off >/dev/null
-	# Receivers of redirected frames under native XDP need GRO (DESIGN.md).
+	# Receivers of redirected frames under native XDP need GRO (docs/kernel.md).
 	nsx cli ethtool -K eth0 gro on >/dev/null
 	nsx sw ethtool -K p-lb gro on >/dev/null
 	# bpffs outside /sys: ip netns exec remounts /sys privately.

@@ -31,49 +31,52 @@ static struct in_addr ip(const char *s)
 
 static void test_fence(void **state)
 {
-	assert_true(mqb_addr_allowed(ip("127.0.0.1")));
-	assert_true(mqb_addr_allowed(ip("127.255.255.254")));
-	assert_true(mqb_addr_allowed(ip("10.201.1.1")));
-	assert_true(mqb_addr_allowed(ip("10.201.255.0")));
-	assert_false(mqb_addr_allowed(ip("10.200.1.1")));
-	assert_false(mqb_addr_allowed(ip("10.202.0.1")));
-	assert_false(mqb_addr_allowed(ip("128.0.0.1")));
-	assert_false(mqb_addr_allowed(ip("8.8.8.8")));
-	assert_false(mqb_addr_allowed(ip("0.0.0.0")));
-	assert_false(mqb_addr_allowed(ip("192.168.1.1")));
+	/* without --i-own-this-target: loopback only */
+	assert_true(mqb_addr_allowed(ip("127.0.0.1"), false));
+	assert_true(mqb_addr_allowed(ip("127.255.255.254"), false));
+	assert_false(mqb_addr_allowed(ip("10.201.1.1"), false));
+	assert_false(mqb_addr_allowed(ip("128.0.0.1"), false));
+	assert_false(mqb_addr_allowed(ip("8.8.8.8"), false));
+	assert_false(mqb_addr_allowed(ip("0.0.0.0"), false));
+	assert_false(mqb_addr_allowed(ip("192.168.1.1"), false));
+	/* with it: whatever the operator named */
+	assert_true(mqb_addr_allowed(ip("10.201.1.1"), true));
+	assert_true(mqb_addr_allowed(ip("192.168.1.1"), true));
+	assert_true(mqb_addr_allowed(ip("127.0.0.1"), true));
 }
 
 static void test_addr_lists(void **state)
 {
 	struct mqb_addrs l;
 
-	assert_int_equal(mqb_parse_addrs("10.201.2.11,10.201.2.12:1884", 1883, true, &l, err,
+	assert_int_equal(mqb_parse_addrs("10.201.2.11,10.201.2.12:1884", 1883, true, true, &l, err,
 					 sizeof(err)), 0);
 	assert_int_equal(l.n, 2);
 	assert_int_equal(ntohs(l.a[0].sin_port), 1883);
 	assert_int_equal(ntohs(l.a[1].sin_port), 1884);
 	assert_int_equal(l.a[1].sin_addr.s_addr, ip("10.201.2.12").s_addr);
 
-	assert_int_equal(mqb_parse_addrs("10.201.1.1,1.2.3.4", 1883, true, &l, err, sizeof(err)),
-			 -EPERM);
-	assert_non_null(strstr(err, "1.2.3.4"));
-	assert_int_equal(mqb_parse_addrs("127.0.0.1:0", 1883, true, &l, err, sizeof(err)), -EINVAL);
-	assert_int_equal(mqb_parse_addrs("127.0.0.1:65536", 1883, true, &l, err, sizeof(err)),
+	assert_int_equal(mqb_parse_addrs("127.0.0.1,1.2.3.4", 1883, true, false, &l, err,
+					 sizeof(err)), -EPERM);
+	assert_string_equal(err, "refusing 1.2.3.4: without --i-own-this-target, load goes only "
+				 "to 127.0.0.0/8");
+	assert_int_equal(mqb_parse_addrs("127.0.0.1:0", 1883, true, true, &l, err, sizeof(err)), -EINVAL);
+	assert_int_equal(mqb_parse_addrs("127.0.0.1:65536", 1883, true, true, &l, err, sizeof(err)),
 			 -EINVAL);
-	assert_int_equal(mqb_parse_addrs("127.0.0.1:x", 1883, true, &l, err, sizeof(err)), -EINVAL);
-	assert_int_equal(mqb_parse_addrs("localhost", 1883, true, &l, err, sizeof(err)), -EINVAL);
-	assert_int_equal(mqb_parse_addrs(",", 1883, true, &l, err, sizeof(err)), -EINVAL);
-	assert_int_equal(mqb_parse_addrs("", 1883, true, &l, err, sizeof(err)), -EINVAL);
+	assert_int_equal(mqb_parse_addrs("127.0.0.1:x", 1883, true, true, &l, err, sizeof(err)), -EINVAL);
+	assert_int_equal(mqb_parse_addrs("localhost", 1883, true, true, &l, err, sizeof(err)), -EINVAL);
+	assert_int_equal(mqb_parse_addrs(",", 1883, true, true, &l, err, sizeof(err)), -EINVAL);
+	assert_int_equal(mqb_parse_addrs("", 1883, true, true, &l, err, sizeof(err)), -EINVAL);
 	/* source addresses take no port */
-	assert_int_equal(mqb_parse_addrs("10.201.1.10:5", 0, false, &l, err, sizeof(err)), -EINVAL);
-	assert_int_equal(mqb_parse_addrs("10.201.1.10,10.201.1.20", 0, false, &l, err, sizeof(err)),
+	assert_int_equal(mqb_parse_addrs("10.201.1.10:5", 0, false, true, &l, err, sizeof(err)), -EINVAL);
+	assert_int_equal(mqb_parse_addrs("10.201.1.10,10.201.1.20", 0, false, true, &l, err, sizeof(err)),
 			 0);
 	assert_int_equal(l.a[1].sin_port, 0);
 	/* more than MQB_MAX_ADDRS */
 	assert_int_equal(mqb_parse_addrs("127.0.0.1,127.0.0.2,127.0.0.3,127.0.0.4,127.0.0.5,"
 					 "127.0.0.6,127.0.0.7,127.0.0.8,127.0.0.9,127.0.0.10,"
 					 "127.0.0.11,127.0.0.12,127.0.0.13,127.0.0.14,127.0.0.15,"
-					 "127.0.0.16,127.0.0.17", 1883, true, &l, err, sizeof(err)),
+					 "127.0.0.16,127.0.0.17", 1883, true, true, &l, err, sizeof(err)),
 			 -EINVAL);
 }
 
@@ -89,9 +92,9 @@ static void test_args_ok(void **state)
 	assert_int_equal(o.sub.n, 1);
 	assert_int_equal(o.sub.a[0].sin_addr.s_addr, ip("127.0.0.1").s_addr);
 
-	assert_int_equal(PARSE(&o, "seed", "--sub-target", "10.201.1.1:1883", "--pub-target",
-			       "10.201.2.11", "-n", "10", "-m", "20", "-q", "1", "-j", "--src",
-			       "10.201.1.10,10.201.1.20"), 0);
+	assert_int_equal(PARSE(&o, "seed", "--i-own-this-target", "--sub-target", "10.201.1.1:1883",
+			       "--pub-target", "10.201.2.11", "-n", "10", "-m", "20", "-q", "1", "-j",
+			       "--src", "10.201.1.10,10.201.1.20"), 0);
 	assert_int_equal(o.n, 10);
 	assert_int_equal(o.m, 20);
 	assert_int_equal(o.qos, 1);
@@ -143,9 +146,26 @@ static void test_args_bad(void **state)
 	/* refused addresses are -EPERM, whichever option carries them */
 	assert_int_equal(PARSE(&o, "p2p", "-T", "192.168.0.1"), -EPERM);
 	assert_int_equal(PARSE(&o, "seed", "--pub-target", "8.8.8.8:1883"), -EPERM);
-	assert_int_equal(PARSE(&o, "seed", "--sub-target", "10.201.1.1,172.16.0.1"), -EPERM);
-	assert_int_equal(PARSE(&o, "conn-rate", "--src", "1.2.3.4"), -EPERM);
-	assert_non_null(strstr(err, "refusing 1.2.3.4"));
+	assert_int_equal(PARSE(&o, "seed", "--sub-target", "127.0.0.1,172.16.0.1"), -EPERM);
+	assert_non_null(strstr(err, "refusing 172.16.0.1"));
+	assert_int_equal(PARSE(&o, "conn-rate", "-T", "10.201.1.1"), -EPERM);
+}
+
+/* --i-own-this-target: the operator names any target; source addresses are never fenced. */
+static void test_own_target(void **state)
+{
+	struct mqb_opts o;
+
+	assert_int_equal(PARSE(&o, "conn-rate", "--i-own-this-target", "-T", "192.0.2.10:1883"), 0);
+	assert_true(o.own_target);
+	assert_int_equal(o.sub.a[0].sin_addr.s_addr, ip("192.0.2.10").s_addr);
+	assert_int_equal(PARSE(&o, "seed", "--sub-target", "198.51.100.1", "--pub-target",
+			       "198.51.100.2:1884", "--i-own-this-target"), 0);
+	assert_int_equal(ntohs(o.pub.a[0].sin_port), 1884);
+	assert_int_equal(PARSE(&o, "conn-rate", "--src", "192.0.2.99"), 0);
+	assert_false(o.own_target);
+	assert_int_equal(PARSE(&o, "conn-rate", "-V"), 2);
+	assert_int_equal(PARSE(&o, "conn-rate", "--version"), 2);
 }
 
 static void test_percentile(void **state)
@@ -178,6 +198,7 @@ int main(void)
 		cmocka_unit_test(test_addr_lists),
 		cmocka_unit_test(test_args_ok),
 		cmocka_unit_test(test_args_bad),
+		cmocka_unit_test(test_own_target),
 		cmocka_unit_test(test_percentile),
 	};
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* mqlbd.conf: the DESIGN.md example loads; every bad line is refused with FILE:LINE: reason. */
+/* mqlbd.conf: the documented example loads; every bad line is refused with FILE:LINE: reason. */
 #include <arpa/inet.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -95,7 +95,7 @@ static void test_defaults(void **state)
 	assert_int_equal(c.xdp_mode, XDP_ATTACH_AUTO);
 	assert_int_equal(c.snat_port_max, CONF_DEFAULT_SNAT_PORT_MAX);
 	assert_true(c.snat_port_max < 32768); /* below Linux's default ephemeral range */
-	/* DESIGN.md defaults: mqtt, 1s, 500ms, 2, 2; reset on down; control socket */
+	/* the documented defaults (mqlbd.conf(5)): mqtt, 1s, 500ms, 2, 2; reset on down; control socket */
 	assert_int_equal(c.health.kind, HEALTH_MQTT);
 	assert_int_equal(c.health.interval_ms, 1000);
 	assert_int_equal(c.health.timeout_ms, 500);

@@ -6,12 +6,13 @@
  * JSON error object with -j) otherwise.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/libbpf.h>
 
+#include "version.h"
 #include "cli.h"
+#include "cli_opts.h"
 #include "mqlb_ctl.h"
 
 static int do_help(struct cli *c, int argc, char **argv)
@@ -23,6 +24,7 @@ static int do_help(struct cli *c, int argc, char **argv)
 		"       OBJECT := { backend | flow | stats | prog }\n"
 		"       " HELP_SPEC_OPTIONS "\n"
 		"\n"
+		"       Options go anywhere on the line (mqlb backend show -j); '--' ends them.\n"
 		"       -j, --json        JSON output\n"
 		"       -p, --pretty      pretty-printed JSON (implies -j)\n"
 		"       -V, --version     print the version\n"
@@ -41,10 +43,11 @@ static int do_version(struct cli *c, int argc, char **argv)
 		snprintf(lib, sizeof(lib), "%u.%u", libbpf_major_version(), libbpf_minor_version());
 		jsonw_start_object(json_wtr);
 		jsonw_string_field(json_wtr, "version", MQLB_VERSION);
+		jsonw_string_field(json_wtr, "build", MQLB_VERSION_FULL);
 		jsonw_string_field(json_wtr, "libbpf_version", lib);
 		jsonw_end_object(json_wtr);
 	} else {
-		fprintf(c->out, "%s v%s\nusing libbpf v%u.%u\n", c->prog, MQLB_VERSION,
+		fprintf(c->out, "%s v%s\nusing libbpf v%u.%u\n", c->prog, MQLB_VERSION_FULL,
 			libbpf_major_version(), libbpf_minor_version());
 	}
 	return 0;
@@ -69,62 +72,27 @@ static void libbpf_quiet(void)
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"json", no_argument, NULL, 'j'},
-	    {"pretty", no_argument, NULL, 'p'},
-	    {"version", no_argument, NULL, 'V'},
-	    {"help", no_argument, NULL, 'h'},
-	    {"pin-path", required_argument, NULL, 'P'},
-	    {"control", required_argument, NULL, 'C'},
-	    {0},
-	};
 	struct cli c = {
 	    .prog = "mqlb",
 	    .pin_path = getenv("MQLB_PIN_PATH"),
 	    .control_path = getenv("MQLB_CONTROL"),
 	    .out = stdout,
 	};
-	bool version = false, help = false, json = false;
+	struct cli_global_opts g = {0};
 	char opt_err[128] = "";
-	int opt, err;
+	int err, opt_ret;
 
 	if (!c.pin_path || !*c.pin_path)
 		c.pin_path = MQLB_PIN_DEFAULT;
 	if (!c.control_path || !*c.control_path)
 		c.control_path = MQLB_CTL_DEFAULT;
-	opterr = 0;
-	/* '+': stop at the object, so that verb options (stats watch -i) reach the verb. */
-	while ((opt = getopt_long(argc, argv, "+:jpVh", opts, NULL)) >= 0) {
-		switch (opt) {
-		case 'p':
-			c.pretty = true;
-			/* fall through */
-		case 'j':
-			json = true;
-			break;
-		case 'V':
-			version = true;
-			break;
-		case 'h':
-			help = true;
-			break;
-		case 'P':
-			c.pin_path = optarg;
-			break;
-		case 'C':
-			c.control_path = optarg;
-			break;
-		case ':':
-			snprintf(opt_err, sizeof(opt_err), "option '%s' needs a value",
-				 argv[optind - 1]);
-			break;
-		default:
-			snprintf(opt_err, sizeof(opt_err), "option '%s' is unknown, try '%s help'",
-				 argv[optind - 1], c.prog);
-			break;
-		}
-	}
-	if (json) {
+	opt_ret = cli_take_global_opts(&argc, argv, &g, opt_err, sizeof(opt_err));
+	if (g.pin_path)
+		c.pin_path = g.pin_path;
+	if (g.control)
+		c.control_path = g.control;
+	c.pretty = g.pretty;
+	if (g.json) {
 		json_wtr = jsonw_new(stdout);
 		if (!json_wtr) {
 			fprintf(stderr, "error: can't create the JSON writer: %s\n",
@@ -133,18 +101,18 @@ int main(int argc, char **argv)
 		}
 		jsonw_pretty(json_wtr, c.pretty);
 	}
-	if (opt_err[0]) {
-		/* Reported after the loop so that `-j -x` still gets a JSON error. */
+	if (opt_ret) {
+		/* Reported once the writer exists, so that `-j -x` still gets a JSON error. */
 		p_err("%s", opt_err);
 		jsonw_destroy(&json_wtr);
 		return 1;
 	}
 	libbpf_quiet();
-	argc -= optind;
-	argv += optind;
-	if (version)
+	argc -= 1;
+	argv += 1;
+	if (g.version)
 		err = do_version(&c, 0, argv);
-	else if (help)
+	else if (g.help)
 		err = do_help(&c, 0, argv);
 	else if (!argc)
 		err = do_help(&c, 0, argv);

@@ -14,3 +14,5 @@ $(eval $(call unit_test,test_cli_render,$(MQLB_TEST_SRCS)))
 $(eval $(call unit_test,test_cli_dispatch,$(MQLB_TEST_SRCS)))
 $(O)/san/tests/unit/test_cli_render.o $(O)/san/tests/unit/test_cli_dispatch.o: \
 	CFLAGS += -Iuserspace/mqlb
+$(eval $(call unit_test,test_cli_opts,userspace/mqlb/cli_opts.c))
+$(O)/san/tests/unit/test_cli_opts.o: CFLAGS += -Iuserspace/mqlb

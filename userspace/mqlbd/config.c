@@ -190,7 +190,89 @@ static int kw_xdp_mode(void *obj, const struct conf_kw *kw, const struct conf_li
 	return -EINVAL;
 }
 
-/* health mqtt|tcp|none [interval T] [timeout T] [rise N] [fall N] */
+/*
+ * The check's login, options of the health line: user NAME, password-file
+ * PATH, client-id-prefix PREFIX. The password is read from its file here,
+ * so that `mqlbd -t` proves the daemon can read it; it never appears in
+ * the config itself nor in any message.
+ */
+static int read_password_file(struct health_conf *h, const char *path, char *err)
+{
+	char buf[HEALTH_PASSWORD_LEN + 2];
+	size_t n;
+	FILE *f;
+
+	if (path[0] != '/' || strlen(path) >= sizeof(h->password_file)) {
+		conf_reason(err, "health: password-file needs an absolute path of at most %d "
+			    "characters, got '%s'", HEALTH_PATH_LEN - 1, path);
+		return -EINVAL;
+	}
+	f = fopen(path, "re");
+	if (!f) {
+		int e = errno;
+
+		conf_reason(err, "health: can't read password-file %s: %s", path, strerror(e));
+		return -e;
+	}
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	buf[strcspn(buf, "\r\n")] = '\0';
+	n = strlen(buf);
+	if (n == 0 || n >= sizeof(h->password)) {
+		conf_reason(err, "health: password-file %s must hold the password on its first line "
+			    "(1-%d bytes)", path, HEALTH_PASSWORD_LEN - 1);
+		explicit_bzero(buf, sizeof(buf));
+		return -EINVAL;
+	}
+	memcpy(h->password, buf, n + 1);
+	explicit_bzero(buf, sizeof(buf));
+	snprintf(h->password_file, sizeof(h->password_file), "%s", path);
+	return 0;
+}
+
+/* Client ids that every MQTT 3.1.1 broker must accept are made of [0-9A-Za-z] (3.1.3.1). */
+static bool valid_client_id_prefix(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n >= HEALTH_CID_PFX_LEN)
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && !strchr("_.-:", *s))
+			return false;
+	return true;
+}
+
+static int health_login_option(struct health_conf *h, const char *opt, const char *val,
+			       char *err)
+{
+	if (!strcmp(opt, "user")) {
+		if (!*val || strlen(val) >= sizeof(h->user)) {
+			conf_reason(err, "health: user needs 1-%d characters", HEALTH_USER_LEN - 1);
+			return -EINVAL;
+		}
+		snprintf(h->user, sizeof(h->user), "%s", val);
+		return 0;
+	}
+	if (!strcmp(opt, "password-file"))
+		return read_password_file(h, val, err);
+	if (!strcmp(opt, "client-id-prefix")) {
+		if (!valid_client_id_prefix(val)) {
+			conf_reason(err, "health: client-id-prefix must be 1-%d characters of "
+				    "[A-Za-z0-9_.:-], got '%s'", HEALTH_CID_PFX_LEN - 1, val);
+			return -EINVAL;
+		}
+		snprintf(h->client_id_prefix, sizeof(h->client_id_prefix), "%s", val);
+		return 0;
+	}
+	conf_reason(err, "health: unknown option '%s' (interval, timeout, rise, fall, user, "
+		    "password-file, client-id-prefix)", opt);
+	return -EINVAL;
+}
+
+/* health mqtt|tcp|none [interval T] [timeout T] [rise N] [fall N]
+ *        [user NAME] [password-file PATH] [client-id-prefix PREFIX] */
 static int kw_health(void *obj, const struct conf_kw *kw, const struct conf_line *ln, char *err)
 {
 	static const char *const kinds[] = { "mqtt", "tcp", "none" };
@@ -229,17 +311,33 @@ static int kw_health(void *obj, const struct conf_kw *kw, const struct conf_line
 				return -EINVAL;
 			}
 		} else {
-			conf_reason(err, "health: unknown option '%s' (interval, timeout, rise, fall)",
-				    opt);
-			return -EINVAL;
+			int ret = health_login_option(&h, opt, val, err);
+
+			if (ret) {
+				explicit_bzero(&h, sizeof(h));
+				return ret;
+			}
 		}
+	}
+	if (h.password_file[0] && !h.user[0]) {
+		/* MQTT 3.1.1 section 3.1.2.9: no password without a user name. */
+		conf_reason(err, "health: password-file needs a user (MQTT sends no password alone)");
+		explicit_bzero(&h, sizeof(h));
+		return -EINVAL;
+	}
+	if (h.user[0] && h.kind != HEALTH_MQTT) {
+		conf_reason(err, "health: user and password-file apply to mqtt checks only");
+		explicit_bzero(&h, sizeof(h));
+		return -EINVAL;
 	}
 	if (h.timeout_ms > h.interval_ms) {
 		conf_reason(err, "health: timeout %ums is longer than interval %ums", h.timeout_ms,
 			    h.interval_ms);
+		explicit_bzero(&h, sizeof(h));
 		return -EINVAL;
 	}
 	c->health = h;
+	explicit_bzero(&h, sizeof(h));
 	return 0;
 }
 
@@ -336,6 +434,19 @@ static int kw_strict(void *obj, const struct conf_kw *kw, const struct conf_line
 	return 0;
 }
 
+/* log auto|stderr|journal|syslog: where mqlbd logs (auto: the journal under systemd). */
+static int kw_log(void *obj, const struct conf_kw *kw, const struct conf_line *ln, char *err)
+{
+	struct mqlbd_config *c = obj;
+
+	if (log_parse_target(ln->argv[1], &c->log_target)) {
+		conf_reason(err, "'log' needs auto, stderr, journal or syslog, got '%s'",
+			    ln->argv[1]);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 #define OFF(f) offsetof(struct mqlbd_config, f)
 #define SEC_MS(s) ((uint64_t)(s) * 1000)
 
@@ -361,12 +472,13 @@ static const struct conf_kw mqlbd_kws[] = {
 	  SEC_MS(86400) },
 	{ "limit-per-source", conf_kw_u32, OFF(limit_per_source), 1, 1, 0, 1U << 24 },
 	{ "rate-per-source", kw_rate, 0, 1, 1, 0, 0 },
-	{ "health", kw_health, 0, 1, 9, 0, 0 },
+	{ "health", kw_health, 0, 1, 15, 0, 0 },
 	{ "on-down", kw_on_down, 0, 1, 1, 0, 0 },
 	{ "control", kw_abs_path, OFF(control), 1, 1, 0, 0 },
 	{ "persist", conf_kw_bool, OFF(persist), 1, 1, 0, 0 },
 	{ "stats", kw_stats, 0, 1, 2, 0, 0 },
 	{ "strict", kw_strict, 0, 0, 1, 0, 0 },
+	{ "log", kw_log, 0, 1, 1, 0, 0 },
 	{ NULL, NULL, 0, 0, 0, 0, 0 },
 };
 
@@ -385,10 +497,13 @@ void config_init(struct mqlbd_config *c)
 	c->close_wait_timeout_ms = 60 * 1000;
 	c->health = (struct health_conf){ .kind = HEALTH_MQTT, .interval_ms = 1000,
 					  .timeout_ms = 500, .rise = 2, .fall = 2 };
+	snprintf(c->health.client_id_prefix, sizeof(c->health.client_id_prefix), "%s",
+		 HEALTH_CID_PFX_DEFAULT);
 }
 
 void config_free(struct mqlbd_config *c)
 {
+	explicit_bzero(c->health.password, sizeof(c->health.password));
 	free(c->pin_path);
 	free(c->control);
 	free(c->stats_addr);

@@ -10,6 +10,7 @@
 
 #include "mqlb_abi.h"
 #include "conf.h"
+#include "log.h"
 
 #define BACKEND_NAME_LEN 32
 
@@ -25,12 +26,27 @@ enum health_kind {
 	HEALTH_NONE,
 };
 
+#define HEALTH_USER_LEN      128
+#define HEALTH_PASSWORD_LEN  256
+#define HEALTH_PATH_LEN      256
+#define HEALTH_CID_PFX_LEN   24
+#define HEALTH_CID_PFX_DEFAULT "mqlb-hc-"
+
+/*
+ * Fixed arrays rather than pointers: the struct is copied into the checker
+ * and compared with memcmp() on reload, and a changed password file must
+ * count as a change.
+ */
 struct health_conf {
 	enum health_kind kind;
 	uint32_t interval_ms;
 	uint32_t timeout_ms;
 	uint32_t rise;
 	uint32_t fall;
+	char user[HEALTH_USER_LEN];           /* empty: CONNECT without a user name */
+	char password_file[HEALTH_PATH_LEN];  /* empty: no password */
+	char password[HEALTH_PASSWORD_LEN];   /* the file's first line; never logged */
+	char client_id_prefix[HEALTH_CID_PFX_LEN]; /* checks log in as PREFIX + backend name */
 };
 
 struct backend_conf {
@@ -69,6 +85,7 @@ struct mqlbd_config {
 	char *stats_addr;   /* stats ADDR:PORT (NULL: no stats listener) */
 	char *stats_user;   /* basic auth, both or neither */
 	char *stats_password;
+	enum log_target log_target; /* log auto|stderr|journal|syslog */
 	int nbackends;
 	struct backend_conf backends[MQLB_MAX_BACKENDS];
 };

@@ -289,6 +289,8 @@ static void gc_one(struct dataplane *dp, const struct mqlb_flow_key *key,
 	enum flow_verdict v = flow_judge(f, g->now_ns, g->t);
 
 	g->res->scanned++;
+	if (f->backend_id < MQLB_MAX_BACKENDS)
+		g->res->held[f->backend_id]++;
 	if (v != FLOW_KEEP)
 		reap_queue(dp, key, f, v, g->res);
 	else if (!MQLB_FLOW_CLOSED(f->tcp_flags) && f->backend_id < MQLB_MAX_BACKENDS)

@@ -45,6 +45,7 @@ struct gc_result {
 	uint64_t scanned;
 	uint64_t expired[FLOW_VERDICT_MAX];
 	uint32_t active[MQLB_MAX_BACKENDS]; /* live (not closed) flows per backend */
+	uint32_t held[MQLB_MAX_BACKENDS];   /* records naming it, each holding a SNAT port */
 	uint64_t rst_time_wait;  /* RSTs sent to end a broker's TIME_WAIT */
 	uint64_t rst_lost;       /* RSTs sent to a live broker of a BACKEND_LOST flow */
 	uint64_t idle_reset;     /* flows removed while up (idle, half-closed): both ends reset */

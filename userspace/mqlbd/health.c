@@ -73,21 +73,36 @@ static void probe_done(struct probe *pr, bool ok, const char *msg)
 	uint32_t latency_us = (uint32_t)(mono_us() - pr->started_us);
 
 	probe_close(pr);
+	/*
+	 * A backend that never came up changes no state when its checks fail
+	 * (unknown counts as down), so the state-change log would say nothing.
+	 */
+	if (!ok && h->pool->be[pr->id].health == HEALTH_UNKNOWN && !pr->reported_down) {
+		pr_warn("backend %s: health check failed (%s): out of rotation until it passes\n",
+			h->pool->be[pr->id].name, msg);
+		pr->reported_down = true;
+	}
 	pool_check_result(h->pool, pr->id, ok, latency_us, msg, now * 1000000ULL);
 	probe_schedule(pr, next_delay(pr, ok, now));
 	h->on_result(h->arg);
 }
 
-/* MQTT 3.1.1 CONNECT: clean session, keep-alive 10 s, client id "mqlb-hc-NAME". */
+/*
+ * MQTT 3.1.1 CONNECT: clean session, keep-alive 10 s, client id PREFIX +
+ * backend name so that brokers' logs can tell checks from clients, and
+ * the configured login.
+ */
 static int send_connect(struct probe *pr)
 {
 	const struct pool_backend *b = &pr->h->pool->be[pr->id];
-	char cid[64];
-	uint8_t buf[128];
+	const struct health_conf *hc = &pr->h->conf;
+	char cid[HEALTH_CID_PFX_LEN + BACKEND_NAME_LEN];
+	uint8_t buf[64 + HEALTH_USER_LEN + HEALTH_PASSWORD_LEN + sizeof(cid)];
 	struct mqtt_packet pkt;
 	long n;
+	int err = 0;
 
-	snprintf(cid, sizeof(cid), "mqlb-hc-%s", b->name);
+	snprintf(cid, sizeof(cid), "%s%s", hc->client_id_prefix, b->name);
 	memset(&pkt, 0, sizeof(pkt));
 	pkt.type = MQTT_CONNECT;
 	pkt.connect.proto_name = mqtt_str_c("MQTT", 4);
@@ -95,12 +110,21 @@ static int send_connect(struct probe *pr)
 	pkt.connect.clean = true;
 	pkt.connect.keepalive = 10;
 	pkt.connect.client_id = mqtt_str_c(cid, strlen(cid));
+	if (hc->user[0]) {
+		pkt.connect.has_username = true;
+		pkt.connect.username = mqtt_str_c(hc->user, strlen(hc->user));
+	}
+	if (hc->password[0]) {
+		pkt.connect.has_password = true;
+		pkt.connect.password = mqtt_str_c(hc->password, strlen(hc->password));
+	}
 	n = mqtt_encode(&pkt, buf, sizeof(buf));
 	if (n < 0)
-		return (int)n;
-	if (send(pr->fd, buf, (size_t)n, MSG_NOSIGNAL) != n)
-		return errno ? -errno : -EIO;
-	return 0;
+		err = (int)n;
+	else if (send(pr->fd, buf, (size_t)n, MSG_NOSIGNAL) != n)
+		err = errno ? -errno : -EIO;
+	explicit_bzero(buf, sizeof(buf)); /* the password was in it */
+	return err;
 }
 
 static const char *connack_reason(uint8_t rc)
@@ -113,10 +137,42 @@ static const char *connack_reason(uint8_t rc)
 	return rc < sizeof(names) / sizeof(names[0]) ? names[rc] : "unknown return code";
 }
 
+/* CONNACK 4 and 5: the broker is up and refuses the check's login (see health.h). */
+static bool credentials_refused(uint8_t rc)
+{
+	return rc == 4 || rc == 5;
+}
+
+static void log_auth_change(struct probe *pr, uint8_t rc)
+{
+	const struct pool_backend *b = &pr->h->pool->be[pr->id];
+	const struct health_conf *hc = &pr->h->conf;
+	bool refused = credentials_refused(rc);
+	char addr[NET_ADDRSTR_LEN];
+
+	/* Once per change, and once more after a restart (a reload that did not fix it). */
+	if (refused == pr->auth_refused && (!refused || pr->auth_reported))
+		return;
+	pr->auth_refused = refused;
+	pr->auth_reported = refused;
+	net_fmt_ipv4_port(b->addr.sin_addr.s_addr, b->addr.sin_port, addr, sizeof(addr));
+	if (refused)
+		pr_warn("backend %s (%s): broker up, health check credentials refused "
+			"(CONNACK %u: %s) for %s%s: fix 'user' or 'password-file' on the health "
+			"line (the backend counts as up: clients log in with their own)\n",
+			b->name, addr, rc, connack_reason(rc),
+			hc->user[0] ? "user " : "no user name",
+			hc->user[0] ? hc->user : "");
+	else
+		pr_info("backend %s (%s): the health check's credentials are accepted again\n",
+			b->name, addr);
+}
+
 static void probe_read(struct probe *pr)
 {
 	char msg[MQLB_CHECK_MSG_LEN];
 	ssize_t n;
+	uint8_t rc;
 
 	n = recv(pr->fd, pr->buf + pr->got, sizeof(pr->buf) - pr->got, 0);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -132,16 +188,26 @@ static void probe_read(struct probe *pr)
 		probe_done(pr, false, "answer is not a CONNACK");
 		return;
 	}
-	snprintf(msg, sizeof(msg), "CONNACK %u%s%s", pr->buf[3], pr->buf[3] ? " " : "",
-		 pr->buf[3] ? connack_reason(pr->buf[3]) : "");
-	if (pr->buf[3] == 0) {
+	rc = pr->buf[3];
+	log_auth_change(pr, rc);
+	if (credentials_refused(rc))
+		snprintf(msg, sizeof(msg), HEALTH_MSG_AUTH_REFUSED, rc);
+	else
+		snprintf(msg, sizeof(msg), "CONNACK %u%s%s", rc, rc ? " " : "",
+			 rc ? connack_reason(rc) : "");
+	if (rc == 0) {
 		static const uint8_t disconnect[] = { 0xe0, 0x00 };
 
-		/* Best effort: the check has passed whether or not this goes out. */
+		/*
+		 * A clean goodbye, so the broker logs a client that disconnected
+		 * rather than one that vanished. Best effort: the check has
+		 * passed whether or not this goes out. A refused CONNECT gets
+		 * none: the broker closes that connection itself.
+		 */
 		if (send(pr->fd, disconnect, sizeof(disconnect), MSG_NOSIGNAL) < 0)
 			pr_debug("health: DISCONNECT: %s\n", strerror(errno));
 	}
-	probe_done(pr, pr->buf[3] == 0, msg);
+	probe_done(pr, rc == 0 || credentials_refused(rc), msg);
 }
 
 static void probe_io(struct ev_loop *l, int fd, uint32_t events, void *arg)
@@ -247,6 +313,9 @@ void health_start(struct health *h, uint32_t id)
 	if (h->conf.kind == HEALTH_NONE || id >= MQLB_MAX_BACKENDS)
 		return;
 	health_stop(h, id);
+	/* A restart (reload, backend re-added) reports what it still finds. */
+	h->probes[id].auth_reported = false;
+	h->probes[id].reported_down = false;
 	probe_schedule(&h->probes[id], 1 + jitter(h, h->conf.interval_ms / 10 + 1));
 }
 
@@ -268,4 +337,16 @@ void health_start_all(struct health *h)
 		else
 			health_stop(h, i);
 	}
+}
+
+bool health_first_round_done(const struct health *h)
+{
+	uint32_t i;
+
+	if (h->conf.kind == HEALTH_NONE)
+		return true;
+	for (i = 0; i < MQLB_MAX_BACKENDS; i++)
+		if (h->pool->be[i].used && h->pool->be[i].check_result == MQLB_CHECK_NONE)
+			return false;
+	return true;
 }

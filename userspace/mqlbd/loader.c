@@ -78,11 +78,15 @@ static int mount_bpffs(struct loader *l, const char *where)
 {
 	int err = mkdir_p(where);
 
-	if (err)
+	if (err) {
+		pr_warn("mount bpffs on %s: can't create the directory: %s\n", where, strerror(-err));
 		return err;
+	}
 	if (mount("bpf", where, "bpf", 0, "mode=0700")) {
 		err = -errno;
-		pr_warn("mount bpffs on %s: %s\n", where, strerror(-err));
+		pr_warn("mount bpffs on %s: %s%s\n", where, strerror(-err),
+			err == -EPERM ? " (needs CAP_SYS_ADMIN: mount it before mqlbd starts, as "
+					"mqlbd.service does for /sys/fs/bpf)" : "");
 		return err;
 	}
 	snprintf(l->mounted_at, sizeof(l->mounted_at), "%s", where);
@@ -234,7 +238,8 @@ int loader_attach(struct loader *l, const char *ifname, enum xdp_attach_mode mod
 			return fd;
 		}
 		if (fd < 0)
-			pr_info("interface %s: native XDP not available (%s), using generic\n",
+			pr_warn("interface %s: native XDP not available (%s), falling back to "
+				"generic XDP, which runs later and costs more per packet\n",
 				ifname, strerror(-fd));
 	} else {
 		fd = -1;

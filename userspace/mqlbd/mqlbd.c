@@ -29,8 +29,9 @@
 #include "log.h"
 #include "mqlb_ctl.h"
 #include "netutil.h"
+#include "preflight.h"
 #include "stats_http.h"
-#include "sysprobe.h"
+#include "version.h"
 
 #define TICK_MS             1000
 #define NEIGH_REFRESH_TICKS 5
@@ -39,20 +40,29 @@
 static void usage(FILE *out, const char *prog)
 {
 	fprintf(out,
-		"Usage: %s -c FILE [-v]\n"
-		"       %s --stop -c FILE\n"
-		"       %s -h\n"
+		"Usage: %1$s -c FILE [-v] [-L TARGET]\n"
+		"       %1$s -t -c FILE [-q]\n"
+		"       %1$s --stop -c FILE\n"
+		"       %1$s { -V | --version | -h | --help }\n"
 		"\n"
-		"  -c FILE   configuration (see README: vip, interface, backend, health, ...)\n"
-		"  --stop    stop the running daemon of FILE (or, with none running, remove what\n"
-		"            it left): detach XDP and remove the pinned maps and links\n"
-		"  -v        debug logging (-vv: libbpf's too)\n"
-		"  -h        this help\n"
+		"  -c, --config FILE  configuration (mqlbd.conf(5))\n"
+		"  -t, --test         check FILE and the machine as a start would, attach nothing;\n"
+		"                     exit 0 when a start would get past them, 1 with FILE:LINE:\n"
+		"                     reason otherwise\n"
+		"  -q, --quiet        with -t: print nothing when the test passes\n"
+		"      --stop         stop the running daemon of FILE (or, with none running, remove\n"
+		"                     what it left): detach XDP and remove the pinned maps and links\n"
+		"  -L, --log TARGET   auto | stderr | journal | syslog (default: the config's 'log',\n"
+		"                     else auto: the journal's format when systemd started mqlbd)\n"
+		"  -v, --verbose      debug logging (-vv: libbpf's too)\n"
+		"  -V, --version      print the version\n"
+		"  -h, --help         this help\n"
 		"\n"
-		"Runs in the foreground and logs to stderr. SIGHUP reloads FILE. SIGTERM or\n"
-		"SIGINT detaches XDP and removes the pinned maps, unless the config says\n"
-		"'persist yes': then the data plane keeps running for the next mqlbd to adopt.\n",
-		prog, prog, prog);
+		"Runs in the foreground. SIGHUP reloads FILE. SIGTERM or SIGINT detaches XDP and\n"
+		"removes the pinned maps, unless FILE says 'persist yes': then the data plane keeps\n"
+		"running for the next mqlbd to adopt. Under systemd (Type=notify) it reports READY\n"
+		"once XDP is attached and every backend has had its first health check.\n",
+		prog);
 }
 
 /* ---- the data plane behind the pool's ops table ---- */
@@ -105,64 +115,6 @@ void mqlbd_publish(struct mqlbd *d)
 }
 
 /* ---- start-up ---- */
-
-/* Everything that can be refused before anything is loaded or attached. */
-static int preflight(struct mqlbd *d)
-{
-	const struct mqlbd_config *c = &d->conf;
-	const char *bif = config_backend_ifname(c);
-	char vip[INET_ADDRSTRLEN], snat[INET_ADDRSTRLEN];
-	uint32_t eph_lo, eph_hi;
-	int fwd;
-
-	if (!if_nametoindex(c->ifname)) {
-		pr_warn("interface '%s' does not exist\n", c->ifname);
-		return -ENODEV;
-	}
-	if (!if_nametoindex(bif)) {
-		pr_warn("backend-interface '%s' does not exist\n", bif);
-		return -ENODEV;
-	}
-	inet_ntop(AF_INET, &c->vip.sin_addr, vip, sizeof(vip));
-	if (!sys_iface_has_addr(c->ifname, c->vip.sin_addr)) {
-		pr_warn("vip %s is not an address of %s, so nobody answers ARP for it; add it with:\n"
-			"    ip addr add %s/32 dev %s\n",
-			vip, c->ifname, vip, c->ifname);
-		return -EADDRNOTAVAIL;
-	}
-	if (c->have_snat) {
-		d->snat = c->snat;
-		inet_ntop(AF_INET, &d->snat, snat, sizeof(snat));
-		if (!sys_iface_has_addr(bif, d->snat)) {
-			pr_warn("snat %s is not an address of %s, so the brokers' replies cannot "
-				"reach it; add it with:\n    ip addr add %s/32 dev %s\n",
-				snat, bif, snat, bif);
-			return -EADDRNOTAVAIL;
-		}
-	} else if (sys_iface_first_addr(bif, &d->snat)) {
-		pr_warn("backend-interface %s has no IPv4 address to use as snat; set 'snat ADDR'\n",
-			bif);
-		return -EADDRNOTAVAIL;
-	}
-	fwd = sys_ipv4_forwarding();
-	if (fwd != 1) {
-		pr_warn("IPv4 forwarding is off in this network namespace, and bpf_fib_lookup() "
-			"needs it; turn it on with:\n    sysctl -w net.ipv4.ip_forward=1\n");
-		return -EPERM;
-	}
-	if (!sys_local_port_range(&eph_lo, &eph_hi) && c->snat_port_min <= eph_hi &&
-	    c->snat_port_max >= eph_lo) {
-		pr_warn("snat-ports %u-%u overlaps this machine's ephemeral ports %u-%u "
-			"(net.ipv4.ip_local_port_range): the balancer's own connections could be "
-			"taken for flows; choose another range\n",
-			c->snat_port_min, c->snat_port_max, eph_lo, eph_hi);
-		return -EINVAL;
-	}
-	if (c->nbackends == 0)
-		pr_warn("no backend configured: every SYN to %s:%u will be answered with a RST\n",
-			vip, ntohs(c->vip.sin_port));
-	return 0;
-}
 
 /*
  * Adopt what a previous daemon left in the pinned maps: a configured
@@ -381,6 +333,7 @@ static int stats_start(struct mqlbd *d)
 static void health_published(void *arg)
 {
 	mqlbd_publish(arg);
+	notify_checked(arg);
 }
 
 static int tick(struct ev_loop *l, long long id, void *arg)
@@ -417,6 +370,7 @@ static int tick(struct ev_loop *l, long long id, void *arg)
 		for (b = 0; b < MQLB_MAX_BACKENDS; b++)
 			pool_set_flows(&d->pool, b, res.active[b]);
 		mqlbd_publish(d);
+		capacity_check(d, &res);
 	}
 	if (d->ticks % NEIGH_REFRESH_TICKS == 0)
 		refresh_neighbours(d);
@@ -432,10 +386,13 @@ static void on_signal(struct ev_loop *l, int fd, uint32_t events, void *arg)
 		return;
 	if (si.ssi_signo == SIGHUP) {
 		pr_info("SIGHUP: reloading %s\n", d->conf.path);
+		notify_reloading();
 		mqlbd_reload(d);
+		notify_reloaded(d);
 		return;
 	}
 	pr_info("signal %s received\n", strsignal((int)si.ssi_signo));
+	notify_stopping();
 	ev_stop(l);
 }
 
@@ -474,7 +431,7 @@ static int block_signals(void)
 
 static int run_daemon(struct mqlbd *d)
 {
-	char vip[NET_ADDRSTR_LEN];
+	char vip[NET_ADDRSTR_LEN], msg[CONF_ERR_LEN];
 	int err;
 
 	/* A control client that hangs up before its reply must not kill the daemon. */
@@ -482,9 +439,11 @@ static int run_daemon(struct mqlbd *d)
 	d->sig_fd = block_signals();
 	if (d->sig_fd < 0)
 		return d->sig_fd;
-	err = preflight(d);
-	if (err)
+	err = preflight_check(&d->conf, &d->snat, msg, sizeof(msg));
+	if (err) {
+		pr_err("%s\n", msg);
 		return err;
+	}
 	d->loop = ev_loop_new(1024);
 	if (!d->loop) {
 		err = -errno;
@@ -515,6 +474,7 @@ static int run_daemon(struct mqlbd *d)
 		return (int)d->tick_timer;
 	}
 	health_start_all(&d->health);
+	notify_started(d);
 	pr_info("balancing %s over %d backend(s) (%s health checks), fullnat via %s, snat ports "
 		"%u-%u, flow table %u, control %s\n",
 		net_fmt_ipv4_port(d->conf.vip.sin_addr.s_addr, d->conf.vip.sin_port, vip,
@@ -579,45 +539,128 @@ static int stop_other(struct mqlbd *d)
 	return 0;
 }
 
-int main(int argc, char **argv)
+/* mqlbd -t: the config, then what the machine must offer; nothing is loaded or attached. */
+static int test_config(struct mqlbd *d, bool quiet)
+{
+	char msg[CONF_ERR_LEN];
+	struct in_addr snat;
+	int err;
+
+	err = preflight_check(&d->conf, &snat, msg, sizeof(msg));
+	if (err) {
+		pr_err("%s\n", msg);
+		return err;
+	}
+	if (!quiet)
+		printf("%s: configuration is valid (%d backend(s), snat %s, health %s)\n",
+		       d->conf.path, d->conf.nbackends, inet_ntoa(snat),
+		       health_kind_name(d->conf.health.kind));
+	return 0;
+}
+
+static void print_version(void)
+{
+	printf("mqlbd %s\n", MQLB_VERSION_FULL);
+}
+
+struct options {
+	const char *conf_path;
+	bool stop;
+	bool test;
+	bool quiet;
+	bool log_given;
+	enum log_target log_target;
+	int verbose;
+};
+
+/* 0 to go on, 1 when done (help, version), 2 on a usage error. */
+static int parse_options(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "test", no_argument, NULL, 't' },
+		{ "quiet", no_argument, NULL, 'q' },
 		{ "stop", no_argument, NULL, 'S' },
+		{ "log", required_argument, NULL, 'L' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	char err_buf[CONF_ERR_LEN];
-	const char *conf_path = NULL;
-	bool stop = false;
-	struct mqlbd *d;
-	int opt, verbose = 0, err;
+	int opt;
 
-	while ((opt = getopt_long(argc, argv, "c:vh", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:tqL:vVh", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
-			conf_path = optarg;
+			o->conf_path = optarg;
 			break;
-		case 'v':
-			verbose++;
+		case 't':
+			o->test = true;
+			break;
+		case 'q':
+			o->quiet = true;
 			break;
 		case 'S':
-			stop = true;
+			o->stop = true;
 			break;
+		case 'L':
+			if (log_parse_target(optarg, &o->log_target)) {
+				fprintf(stderr, "mqlbd: --log needs auto, stderr, journal or syslog, "
+					"got '%s'\n", optarg);
+				return 2;
+			}
+			o->log_given = true;
+			break;
+		case 'v':
+			o->verbose++;
+			break;
+		case 'V':
+			print_version();
+			return 1;
 		case 'h':
 			usage(stdout, argv[0]);
-			return 0;
+			return 1;
 		default:
 			usage(stderr, argv[0]);
 			return 2;
 		}
 	}
-	if (!conf_path || optind != argc) {
-		usage(stderr, argv[0]);
+	if (optind != argc) {
+		fprintf(stderr, "mqlbd: unexpected argument '%s'\n", argv[optind]);
 		return 2;
 	}
-	log_set_level(verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO);
-	loader_set_libbpf_debug(verbose >= 2);
-	log_set_timestamps(!stop);
+	if (!o->conf_path) {
+		fprintf(stderr, "mqlbd: no configuration given: -c FILE (try --help)\n");
+		return 2;
+	}
+	if (o->test && o->stop) {
+		fprintf(stderr, "mqlbd: -t and --stop exclude each other\n");
+		return 2;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct options o = { .log_target = LOG_TARGET_AUTO };
+	char err_buf[CONF_ERR_LEN];
+	bool daemon_mode;
+	struct mqlbd *d;
+	int err;
+
+	err = parse_options(argc, argv, &o);
+	if (err)
+		return err == 1 ? 0 : 2;
+	/*
+	 * -t and --stop are commands a person or the unit's ExecReload runs:
+	 * no timestamps, and a priority only when stderr is the journal, so
+	 * that a reload refused for FILE:LINE shows under journalctl -p err.
+	 */
+	daemon_mode = !o.stop && !o.test;
+	log_set_level(o.verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO);
+	log_set_target(daemon_mode || o.log_given ? o.log_target : LOG_TARGET_AUTO, "mqlbd");
+	log_set_timestamps(daemon_mode);
+	loader_set_libbpf_debug(o.verbose >= 2);
 	loader_setup_libbpf_logging();
 
 	d = calloc(1, sizeof(*d));
@@ -627,19 +670,25 @@ int main(int argc, char **argv)
 	}
 	d->kick_fd = d->ctl_fd = d->sig_fd = -1;
 	config_init(&d->conf);
-	err = config_load(&d->conf, conf_path, err_buf);
+	err = config_load(&d->conf, o.conf_path, err_buf);
 	if (err) {
-		fprintf(stderr, "mqlbd: %s\n", err_buf);
+		pr_err("%s\n", err_buf);
 		config_free(&d->conf);
 		free(d);
 		return 1;
 	}
+	if (daemon_mode && !o.log_given && d->conf.log_target != LOG_TARGET_AUTO)
+		log_set_target(d->conf.log_target, "mqlbd");
 	mqlbd_timeouts(&d->timeouts, &d->conf);
 	d->started_ns = mono_ns();
 
-	if (stop) {
+	if (o.test) {
+		err = test_config(d, o.quiet);
+	} else if (o.stop) {
 		err = stop_other(d);
 	} else {
+		pr_info("mqlbd %s starting, logging to %s\n", MQLB_VERSION_FULL,
+			log_target_name(log_get_target()));
 		err = run_daemon(d);
 		shutdown_daemon(d, err != 0);
 	}

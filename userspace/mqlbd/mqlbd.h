@@ -15,6 +15,7 @@
 #include "neigh.h"
 #include "pool.h"
 #include "snapshot.h"
+#include "watermark.h"
 
 struct stats_http;
 
@@ -40,6 +41,15 @@ struct mqlbd {
 	uint64_t started_ns;
 	struct snap_src snap_src;   /* map fds for the stats page's snapshots */
 	struct stats_http *http;
+	/* the service manager (notify.c) */
+	bool ready;                 /* READY=1 sent */
+	long long ready_timer;
+	uint32_t ready_wait_ms;
+	int status_up;              /* what the last STATUS= said */
+	int status_total;
+	/* capacity warnings (capacity.c) */
+	struct watermark wm_flows;
+	struct watermark wm_snat[MQLB_MAX_BACKENDS];
 };
 
 /* ---- mqlbd.c ---- */
@@ -59,6 +69,18 @@ int mqlbd_backend_admin(struct mqlbd *d, const char *name, enum admin_state admi
 			const char *reason, char *msg, size_t len);
 /* SIGHUP: re-read the file and apply the difference; a bad file changes nothing. */
 int mqlbd_reload(struct mqlbd *d);
+
+/* ---- the service manager: readiness and status (notify.c) ---- */
+/* XDP is attached and the checks started: READY now, or after the first round of checks. */
+void notify_started(struct mqlbd *d);
+/* A check finished: READY if that completed the first round, else STATUS if the up set changed. */
+void notify_checked(struct mqlbd *d);
+void notify_reloading(void);
+void notify_reloaded(struct mqlbd *d);
+void notify_stopping(void);
+
+/* ---- capacity warnings after each collector pass (capacity.c) ---- */
+void capacity_check(struct mqlbd *d, const struct gc_result *res);
 
 /* ---- control socket (ctl.c) ---- */
 int ctl_open(struct mqlbd *d);

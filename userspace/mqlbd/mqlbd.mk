@@ -15,10 +15,12 @@ $(O)/mqlbd: $(MQLBD_OBJS) $(COMMON) $(LIB)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) $(HTTP_LIBS)
 
 # Unit tests of the daemon's pure modules, each against the real source.
-MQLBD_TESTS := test_mqlbd_config test_pool test_flowgc test_kick test_pin_compat test_stats_http \
-	       test_maglev
+MQLBD_TESTS := test_mqlbd_config test_mqlbd_config_login test_watermark test_pool test_flowgc \
+	       test_kick test_pin_compat test_stats_http test_maglev
 $(eval $(call unit_test,test_mqlbd_config,userspace/mqlbd/config.c))
+$(eval $(call unit_test,test_mqlbd_config_login,userspace/mqlbd/config.c))
 $(eval $(call unit_test,test_pool,userspace/mqlbd/pool.c))
+$(eval $(call unit_test,test_watermark,userspace/mqlbd/watermark.c))
 $(eval $(call unit_test,test_flowgc,userspace/mqlbd/flowgc.c))
 $(eval $(call unit_test,test_kick,userspace/mqlbd/kick.c))
 $(eval $(call unit_test,test_pin_compat,userspace/mqlbd/pin_compat.c))

@@ -272,10 +272,14 @@ int pool_sync(struct pool *p, uint64_t now_ns)
 			continue;
 		if (old->state != now.state || old->addr_be != now.addr_be ||
 		    old->port_be != now.port_be) {
+			/* Losing a backend is a degradation: a warning, not news. */
+			bool went_down = now.state == MQLB_BE_DOWN && old->state != MQLB_BE_EMPTY;
+
 			if (b->used || old->state != MQLB_BE_EMPTY)
-				pr_info("backend %s: %s -> %s (%s)\n",
-					b->name[0] ? b->name : "?", pool_state_name(old->state),
-					pool_state_name(now.state), b->reason[0] ? b->reason : "-");
+				log_print(went_down ? LOG_LVL_WARN : LOG_LVL_INFO,
+					  "backend %s: %s -> %s (%s)\n", b->name[0] ? b->name : "?",
+					  pool_state_name(old->state), pool_state_name(now.state),
+					  b->reason[0] ? b->reason : "-");
 			b->state_since_ns = now_ns;
 			pub->dirty_info[id] = true;
 		}
