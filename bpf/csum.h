@@ -29,4 +29,25 @@ static __always_inline void csum_replace4(__u16 *sum, __u32 from, __u32 to)
 	csum_replace2(sum, (__u16)from, (__u16)to);
 }
 
+/* The TCP pseudo-header (RFC 793 3.1), summed before the segment. */
+struct pseudo_hdr {
+	__be32 saddr;
+	__be32 daddr;
+	__u8 zero;
+	__u8 proto;
+	__be16 len;
+};
+
+/* Fold a bpf_csum_diff() sum and complement it: the checksum field's value. */
+static __always_inline __u16 csum_fold64(__s64 csum)
+{
+	__u64 s = (__u64)csum;
+
+	s = (s & 0xffffffff) + (s >> 32);
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	return (__u16)~s;
+}
+
 #endif

@@ -228,8 +228,12 @@ static __always_inline void flow_note_tcp(struct mqlb_flow *f, const struct pkt 
 		 * end is the client side's end from then on) was sent before the
 		 * backend had it: the backend will hold TIME_WAIT.
 		 */
+		/* Bound flows: the ACK was already taken back to the client's numbers. */
+		__u32 ack = bpf_ntohl(tcp->ack_seq) +
+			    (f->tcp_flags & MQLB_FLOW_XLATE ? f->proxy_len : 0);
+
 		if (tcp->fin && (!(f->tcp_flags & MQLB_FLOW_FIN_CLIENT) ||
-				 bpf_ntohl(tcp->ack_seq) != f->side[MQLB_SIDE_CLIENT].end))
+				 ack != f->side[MQLB_SIDE_CLIENT].end))
 			bits |= MQLB_FLOW_FIN_BACKEND | MQLB_FLOW_BACKEND_TIME_WAIT;
 		else if (tcp->fin)
 			bits |= MQLB_FLOW_FIN_BACKEND;

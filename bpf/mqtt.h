@@ -48,6 +48,8 @@ struct mqtt_connect_info {
 	__u8 flags;              /* MQLB_MQTT_ID_TRUNCATED, MQLB_MQTT_BRIDGE */
 	__u8 id_len;             /* bytes in id */
 	__u16 keepalive;
+	__u16 id_full;           /* the client id's whole length (PARSED) */
+	__u32 id_off;            /* its frame offset (PARSED) */
 	char id[MQLB_CLIENT_ID_LEN];
 };
 
@@ -231,6 +233,8 @@ static __always_inline void mqtt_parse_connect(struct xdp_md *ctx, __u32 off, __
 	if (have < 0 || (__u32)have != (id_len < MQLB_CLIENT_ID_LEN ? id_len : MQLB_CLIENT_ID_LEN))
 		return;
 	ci->id_len = (__u8)have;
+	ci->id_full = (__u16)id_len;
+	ci->id_off = off + vo + cid + 2;
 	ci->level = level;
 	ci->keepalive = (__u16)keep;
 	ci->outcome = MQLB_MQTT_PARSED;

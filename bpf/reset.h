@@ -24,25 +24,6 @@
 #define RST_FRAME_LEN (sizeof(struct ethhdr) + sizeof(struct iphdr) + sizeof(struct tcphdr))
 #define IP_DF 0x4000
 
-struct pseudo_hdr {
-	__be32 saddr;
-	__be32 daddr;
-	__u8 zero;
-	__u8 proto;
-	__be16 len;
-};
-
-static __always_inline __u16 csum_fold64(__s64 csum)
-{
-	__u64 s = (__u64)csum;
-
-	s = (s & 0xffffffff) + (s >> 32);
-	s = (s & 0xffff) + (s >> 16);
-	s = (s & 0xffff) + (s >> 16);
-	s = (s & 0xffff) + (s >> 16);
-	return (__u16)~s;
-}
-
 /* Returns XDP_TX with the frame rewritten into the RST, or XDP_DROP if it cannot be. */
 static __always_inline int reply_rst(struct xdp_md *ctx, struct pkt *p)
 {

@@ -145,18 +145,29 @@ static __always_inline __u32 ts_to_backend(struct xdp_md *ctx, struct pkt *p,
 	}
 	val = bpf_ntohl(*ts) + f->ts_off;
 	tcp_word_set(p->tcp, ts, val);
+	/* A bound flow: the client echoes the backend's TSvals as it was shown them. */
+	if (f->tsval_delta && p->tcp->ack)
+		tcp_word_set(p->tcp, ts + 1, bpf_ntohl(ts[1]) + f->tsval_delta);
 	/* The fine clock, as at the SYN: the coarse one lags it by up to a tick. */
 	return closing && !ts_behind_clock(val, bpf_ktime_get_ns()) ? MQLB_FLOW_TS_STALE : 0;
 }
 
-/* Backend -> client: shift the TSecr back (it only means something with ACK set). */
+/*
+ * Backend -> client: shift the TSecr back (it only means something with ACK
+ * set), and for a bound flow the TSval too.
+ */
 static __always_inline void ts_to_client(struct xdp_md *ctx, struct pkt *p,
 					 const struct mqlb_flow *f)
 {
 	__be32 *ts = NULL;
 
-	if (p->tcp->ack && tcp_ts_find(ctx, p, &ts) == TS_FOUND)
+	if (tcp_ts_find(ctx, p, &ts) != TS_FOUND)
+		return;
+	if (p->tcp->ack)
 		tcp_word_set(p->tcp, ts + 1, bpf_ntohl(ts[1]) - f->ts_off);
+	/* A bound flow: the backend's TSvals as a continuation of the balancer's SYN-ACK. */
+	if (f->tsval_delta)
+		tcp_word_set(p->tcp, ts, bpf_ntohl(ts[0]) - f->tsval_delta);
 }
 
 #endif

@@ -137,7 +137,7 @@ static __always_inline int window_synack(struct xdp_md *ctx, const struct pkt *p
  * A SYN-ACK and the client's retransmitted SYN are dealt with before.
  */
 static __always_inline int window_half_open(const struct pkt *p, const struct mqlb_flow *f,
-					    int from)
+					    int from, __u32 seq, __u32 ack)
 {
 	const struct tcphdr *tcp = p->tcp;
 	__u32 cend = f->side[MQLB_SIDE_CLIENT].end;
@@ -145,21 +145,26 @@ static __always_inline int window_half_open(const struct pkt *p, const struct mq
 	if (!tcp->rst)
 		return SEG_DROP;
 	if (from == MQLB_SIDE_CLIENT)
-		return bpf_ntohl(tcp->seq) == cend ? SEG_RST_CLOSE : SEG_DROP;
-	return tcp->ack && bpf_ntohl(tcp->ack_seq) == cend ? SEG_RST_CLOSE : SEG_DROP;
+		return seq == cend ? SEG_RST_CLOSE : SEG_DROP;
+	return tcp->ack && ack == cend ? SEG_RST_CLOSE : SEG_DROP;
 }
 
-/* Judge a segment of flow f from side `from` (not a SYN of the client's), and track it. */
-static __always_inline int window_check(const struct pkt *p, struct mqlb_flow *f, int from)
+/*
+ * Judge a segment of flow f from side `from` (not a SYN of the client's),
+ * and track it. A bound flow (delayed binding) keeps its state in the
+ * backend's numbers: seq_add and ack_add take a client segment there.
+ */
+static __always_inline int window_check(const struct pkt *p, struct mqlb_flow *f, int from,
+					__u32 seq_add, __u32 ack_add)
 {
 	const struct tcphdr *tcp = p->tcp;
 	int s = from & 1;
 	struct mqlb_tcp_side *snd = &f->side[s], *rcv = &f->side[s ^ 1];
-	__u32 seq = bpf_ntohl(tcp->seq), ack = bpf_ntohl(tcp->ack_seq);
+	__u32 seq = bpf_ntohl(tcp->seq) + seq_add, ack = bpf_ntohl(tcp->ack_seq) + ack_add;
 	__u32 win = bpf_ntohs(tcp->window), end, maxackwin, right;
 
 	if (!rcv->maxwin || !snd->maxwin)
-		return window_half_open(p, f, s);
+		return window_half_open(p, f, s, seq, ack);
 	end = seq + seg_payload(p) + tcp->syn + tcp->fin;
 	if (tcp->rst) {
 		if (seq == snd->end || seq == rcv->maxack)

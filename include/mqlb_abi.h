@@ -56,7 +56,9 @@
 /* mqlb_config.flags */
 #define MQLB_CFG_STRICT       (1U << 0) /* reset flows whose first payload is not a CONNECT */
 #define MQLB_CFG_KEEP_ON_DOWN (1U << 1) /* on-down keep: flows of a down backend go on */
-#define MQLB_CFG_CLIENT_ID    (1U << 2) /* balance client-id: delayed binding, Maglev by client id */
+#define MQLB_CFG_CLIENT_ID    (1U << 2) /* balance client-id: the backend by the client id's hash */
+/* Every new connection is bound late (balance client-id, or a backend with proxy-v2). */
+#define MQLB_CFG_BIND         (1U << 3)
 
 /*
  * Global settings, single entry of the "config" array. A map rather than

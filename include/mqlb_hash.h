@@ -26,31 +26,48 @@ static inline __u64 mqlb_hash_mix(__u64 h)
 	return h;
 }
 
-/* Word i of buf (len bytes), little-endian, zero past the end. */
-static inline __u64 mqlb_hash_word(const __u8 *buf, __u32 len, __u32 i)
+/* The little-endian word of the 8 bytes at b (the caller zeroes those past the end). */
+static inline __u64 mqlb_hash_le64(const __u8 *b)
 {
-	__u64 w = 0;
-	__u32 b;
-
-	for (b = 0; b < 8; b++)
-		if (i * 8 + b < len)
-			w |= (__u64)buf[i * 8 + b] << (8 * b);
-	return w;
+	return (__u64)b[0] | (__u64)b[1] << 8 | (__u64)b[2] << 16 | (__u64)b[3] << 24 |
+	       (__u64)b[4] << 32 | (__u64)b[5] << 40 | (__u64)b[6] << 48 | (__u64)b[7] << 56;
 }
 
-/* The hash of buf[0..len) (len at most MQLB_HASH_MAX_LEN) with seed. */
+/* The steps, for a caller that reads the bytes a word at a time (the XDP program). */
+static inline __u64 mqlb_hash_init(__u64 seed, __u32 len)
+{
+	return seed ^ ((__u64)len * MQLB_HASH_M);
+}
+
+static inline __u64 mqlb_hash_step(__u64 h, __u64 word)
+{
+	h ^= mqlb_hash_mix(word * MQLB_HASH_M) * MQLB_HASH_M;
+	return h * MQLB_HASH_M;
+}
+
+/* The hash of buf[0..len) (only the first MQLB_HASH_MAX_LEN bytes count) with seed. */
 static inline __u64 mqlb_hash_bytes(__u64 seed, const __u8 *buf, __u32 len)
 {
-	__u64 h = seed ^ ((__u64)len * MQLB_HASH_M);
-	__u32 i;
+	__u64 h;
+	__u32 i, b;
 
 	if (len > MQLB_HASH_MAX_LEN)
 		len = MQLB_HASH_MAX_LEN;
-	for (i = 0; i < MQLB_HASH_MAX_LEN / 8 && i * 8 < len; i++) {
-		h ^= mqlb_hash_mix(mqlb_hash_word(buf, len, i) * MQLB_HASH_M) * MQLB_HASH_M;
-		h *= MQLB_HASH_M;
+	h = mqlb_hash_init(seed, len);
+	for (i = 0; i * 8 < len; i++) {
+		__u8 w[8] = { 0 };
+
+		for (b = 0; b < 8 && i * 8 + b < len; b++)
+			w[b] = buf[i * 8 + b];
+		h = mqlb_hash_step(h, mqlb_hash_le64(w));
 	}
 	return mqlb_hash_mix(h);
+}
+
+/* The Maglev slot of a hash. */
+static inline __u32 mqlb_hash_slot(__u64 h)
+{
+	return (__u32)(h % MQLB_MAGLEV_SIZE);
 }
 
 #endif /* MQLB_HASH_H */

@@ -1,0 +1,423 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Delayed binding's states in the XDP program (bind.h has the whole
+ * picture): the client's SYN answered with a cookie, its ACK making the
+ * flow, its first segment binding it to a backend, the backend's SYN-ACK
+ * completing it. Only a client that returned a valid cookie costs memory:
+ * a flow record, and for the backend's round trip the stashed segment.
+ */
+#ifndef MQLB_BPF_BIND_FLOW_H
+#define MQLB_BPF_BIND_FLOW_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "admit.h"
+#include "bind.h"
+#include "flow.h"
+#include "mqtt_record.h"
+#include "xmit.h"
+
+#define TCP_FLAG_SYN 0x02
+#define TCP_FLAG_ACK 0x10
+#define TCP_FLAG_PSH 0x08
+#define TCP_FLAG_RST 0x04
+
+/* The stash of the handshake being bound is made here: too large for the stack. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mqlb_stash);
+} stash_scratch SEC(".maps");
+
+/*
+ * The segment being written and the CONNECT being read, per CPU: on the
+ * stack they would leave too little of its 512 bytes for the functions
+ * the program calls (the verifier adds the frames of a call chain).
+ */
+struct bind_scratch {
+	struct bind_seg seg;
+	struct mqtt_connect_info ci;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct bind_scratch);
+} bind_scratch SEC(".maps");
+
+static __always_inline struct bind_scratch *bind_scratch_get(void)
+{
+	__u32 zero = 0;
+	struct bind_scratch *sc = bpf_map_lookup_elem(&bind_scratch, &zero);
+
+	if (sc)
+		__builtin_memset(sc, 0, sizeof(*sc));
+	return sc;
+}
+
+/* A SYN, delayed binding: answered with the balancer's SYN cookie, nothing kept. */
+static __always_inline int cookie_syn(struct xdp_md *ctx, const struct mqlb_config *cfg)
+{
+	__u32 mss_ws = (__u32)cfg->synack_mss | (__u32)cfg->synack_wscale << 16;
+
+	if (mqlb_cookie_synack(ctx, mss_ws))
+		return verdict(XDP_DROP, MQLB_STAT_DROP_BAD_IP);
+	stat_inc(MQLB_STAT_COOKIE_SYNACK);
+	return (int)bpf_redirect_map(&tx_ports, ctx->ingress_ifindex, XDP_TX);
+}
+
+/*
+ * Give up binding flow f at key: the client reset at its RCV.NXT (the
+ * cookie's ISN + 1, nothing sent since), the flow closed, its stash gone.
+ * The segment in hand carries the client's ACK, which that number is.
+ */
+static __always_inline int bind_fail(struct xdp_md *ctx, struct pkt *p,
+				     const struct mqlb_flow_key *key, struct mqlb_flow *f,
+				     __u32 stat)
+{
+	bpf_map_delete_elem(&stash, key);
+	__sync_fetch_and_or(&f->tcp_flags, MQLB_FLOW_RST | MQLB_FLOW_RESET_SENT);
+	return rst_back(ctx, p, stat);
+}
+
+/* The backend of a bound flow: the client id's Maglev slot, else round-robin. */
+static __always_inline int bind_choose(struct xdp_md *ctx, const struct mqlb_config *cfg,
+				       const struct mqtt_connect_info *ci, __u32 *id,
+				       __u64 *hash)
+{
+	struct mqlb_backend *be;
+	struct mqlb_maglev *m;
+	__u32 which;
+	int slot;
+
+	*hash = 0;
+	if ((cfg->flags & MQLB_CFG_CLIENT_ID) && ci->outcome == MQLB_MQTT_PARSED && ci->id_full) {
+		slot = mqlb_cid_slot(ctx, ci->id_off, ci->id_full, (__u32)cfg->hash_seed,
+				     (__u32)(cfg->hash_seed >> 32));
+		which = cfg->maglev_active & 1;
+		m = bpf_map_lookup_elem(&maglev, &which);
+		if (m && slot >= 0 && slot < MQLB_MAGLEV_SIZE) {
+			*id = m->slot[slot];
+			be = *id < MQLB_MAX_BACKENDS ? bpf_map_lookup_elem(&backends, id) : NULL;
+			if (be && be->state == MQLB_BE_UP) {
+				*hash = (__u64)slot + 1;
+				stat_inc(MQLB_STAT_CID_HASHED);
+				return 0;
+			}
+		}
+	}
+	if (cfg->flags & MQLB_CFG_CLIENT_ID)
+		stat_inc(MQLB_STAT_CID_FALLBACK);
+	return pick_backend(cfg, id);
+}
+
+/* The client's first segment into the stash: 0, or -1 (too long, no room). */
+static __always_inline int bind_stash(struct xdp_md *ctx, struct pkt *p,
+				      const struct mqlb_flow_key *key, __u32 tsval)
+{
+	__u32 zero = 0, len = seg_payload(p), off;
+	struct mqlb_stash *st = bpf_map_lookup_elem(&stash_scratch, &zero);
+
+	if (!st || !len || len > MQLB_STASH_MAX)
+		return -1;
+	off = ETH_HLEN + sizeof(struct iphdr) + (__u32)p->tcp->doff * 4;
+	st->len = (__u16)len;
+	st->window = bpf_ntohs(p->tcp->window);
+	st->tsval = tsval;
+	__builtin_memset(st->data + MQLB_STASH_MAX, 0, 4);
+	if (bpf_xdp_load_bytes(ctx, off, st->data, len))
+		return -1;
+	/* Zero up to the next word for the checksum (the scratch holds the last one's). */
+	*(__u32 *)(st->data + (len & ~3U)) &= bpf_htonl(~(0xffffffffU >> (8 * (len & 3))));
+	return bpf_map_update_elem(&stash, key, st, BPF_ANY) ? -1 : 0;
+}
+
+/*
+ * The client's first segment of a flow in BIND_CONNECT: read its CONNECT,
+ * choose the backend, reserve the SNAT port, keep the bytes, and turn the
+ * segment into the backend's SYN, with the client's ISN.
+ */
+static __always_inline int bind_connect(struct xdp_md *ctx, struct pkt *p,
+					const struct mqlb_config *cfg,
+					const struct mqlb_flow_key *key, struct mqlb_flow *f)
+{
+	struct bind_scratch *sc = bind_scratch_get();
+	struct mqlb_snat_key sk = {};
+	struct mqlb_backend *be;
+	__u32 id = 0, tsval = 0;
+	__be32 *ts = NULL;
+	__u64 hash = 0, now = bpf_ktime_get_ns();
+	struct bind_seg *s;
+	long err, rc;
+	bool refuse;
+
+	if (!sc)
+		return verdict(XDP_DROP, MQLB_STAT_DROP_BIND_PENDING);
+	s = &sc->seg;
+	/* Claimed once, as mqtt_first_payload() does: a retransmission is not bound twice. */
+	if (__sync_fetch_and_or(&f->tcp_flags, MQLB_FLOW_PAYLOAD) & MQLB_FLOW_PAYLOAD)
+		return verdict(XDP_DROP, MQLB_STAT_DROP_BIND_PENDING);
+	refuse = mqtt_judge(ctx, p, f, &sc->ci) && (cfg->flags & MQLB_CFG_STRICT);
+	if (refuse)
+		return bind_fail(ctx, p, key, f, MQLB_STAT_MQTT_STRICT_RESET);
+	if (bind_choose(ctx, cfg, &sc->ci, &id, &hash))
+		return bind_fail(ctx, p, key, f, MQLB_STAT_RESET_NO_BACKEND);
+	be = bpf_map_lookup_elem(&backends, &id);
+	if (!be)
+		return bind_fail(ctx, p, key, f, MQLB_STAT_RESET_NO_BACKEND);
+	if ((f->syn_opts & MQLB_SYNOPT_TS) && tcp_ts_find(ctx, p, &ts) == TS_FOUND && ts)
+		tsval = bpf_ntohl(*ts);
+	if (bind_stash(ctx, p, key, tsval))
+		return bind_fail(ctx, p, key, f, MQLB_STAT_RESET_BIND_FAILED);
+
+	sk.backend_addr_be = be->addr_be;
+	sk.backend_port_be = be->port_be;
+	sk.snat_addr_be = cfg->snat_addr_be;
+	err = mqlb_reserve_snat_port(cfg, &sk, key, !tsval, now);
+	if (err == -EEXIST || err == -E2BIG)
+		err = make_room(cfg, &sk, key, &id, err, !tsval, now);
+	if (err) {
+		bpf_map_delete_elem(&stash, key);
+		return bind_fail(ctx, p, key, f, err == -EEXIST ? MQLB_STAT_DROP_SNAT_EXHAUSTED :
+								   MQLB_STAT_DROP_TABLE_FULL);
+	}
+	be = bpf_map_lookup_elem(&backends, &id);
+	if (!be) {
+		bpf_map_delete_elem(&snat, &sk);
+		return bind_fail(ctx, p, key, f, MQLB_STAT_RESET_NO_BACKEND);
+	}
+	f->backend_addr_be = sk.backend_addr_be;
+	f->backend_port_be = sk.backend_port_be;
+	f->snat_addr_be = sk.snat_addr_be;
+	f->snat_port_be = sk.snat_port_be;
+	f->backend_id = (__u16)id;
+	f->cid_hash = hash;
+	f->proxy_len = be->flags & MQLB_BACKEND_PROXY_V2 ? MQLB_PROXY_V2_LEN : 0;
+	if (tsval) {
+		/* This flow's TSvals start at the balancer's clock (tcp_ts.h). */
+		f->ts_off = ts_clock(now) - tsval;
+		__sync_fetch_and_or(&f->tcp_flags, MQLB_FLOW_TS_SHIFT);
+		stat_inc(MQLB_STAT_FLOW_TS_SHIFTED);
+	}
+	rc = backend_nexthop(ctx, p, f, packet_clock());
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS) {
+		bpf_map_delete_elem(&snat, &sk);
+		return bind_fail(ctx, p, key, f, rc == BPF_FIB_LKUP_RET_NO_NEIGH ?
+							 MQLB_STAT_DROP_NO_NEIGH : MQLB_STAT_DROP_FIB);
+	}
+
+	/* The backend's SYN: what the client's SYN offered, as its cookie kept it. */
+	__builtin_memcpy(s->smac, f->nh_smac, ETH_ALEN);
+	__builtin_memcpy(s->dmac, f->nh_dmac, ETH_ALEN);
+	s->saddr = f->snat_addr_be;
+	s->daddr = f->backend_addr_be;
+	s->sport = f->snat_port_be;
+	s->dport = f->backend_port_be;
+	s->seq = f->client_isn;
+	s->flags = TCP_FLAG_SYN;
+	s->window = 65535;
+	s->syn_opts = f->syn_opts;
+	s->mss = synopt_mss(f->syn_opts);
+	s->wscale = f->syn_opts & MQLB_SYNOPT_WSCALE;
+	s->has_ts = tsval != 0;
+	s->tsval = tsval + f->ts_off;
+	__sync_fetch_and_or(&f->tcp_flags, MQLB_FLOW_SYN | MQLB_FLOW_BIND_SYNACK);
+	__sync_fetch_and_and(&f->tcp_flags, ~MQLB_FLOW_BIND_CONNECT);
+	if (mqlb_bind_write(ctx, s))
+		return verdict(XDP_DROP, MQLB_STAT_DROP_BAD_IP);
+	stat_inc(MQLB_STAT_FLOW_NEW);
+	stat_inc(MQLB_STAT_BIND_SYN);
+	backend_flow_new(id);
+	return xmit(ctx, f->nh_ifindex);
+}
+
+/*
+ * A client ACK without a flow, delayed binding: a valid cookie makes the
+ * flow (BIND_CONNECT), with what the cookie's TSval kept of the SYN.
+ */
+static __always_inline int cookie_ack(struct xdp_md *ctx, struct pkt *p,
+				      const struct mqlb_config *cfg,
+				      const struct mqlb_flow_key *key)
+{
+	__u32 zero = 0, spare_id = 0, opts = MQLB_SYNOPT_WSCALE;
+	struct mqlb_snat_key spare = {};
+	struct mqlb_flow *nf, *f;
+	__be32 *ts = NULL;
+	__u64 now;
+	long err;
+
+	if (p->tcp->rst || p->tcp->fin || bpf_tcp_raw_check_syncookie_ipv4(p->ip, p->tcp))
+		return verdict(XDP_DROP, MQLB_STAT_DROP_BAD_COOKIE);
+	if (tcp_ts_find(ctx, p, &ts) == TS_FOUND && ts &&
+	    (bpf_ntohl(ts[1]) & MQLB_SYNOPT_TS))
+		opts = bpf_ntohl(ts[1]) & MQLB_SYNOPT_MASK;
+	nf = bpf_map_lookup_elem(&flow_scratch, &zero);
+	if (!nf)
+		return verdict(XDP_DROP, MQLB_STAT_DROP_TABLE_FULL);
+	now = bpf_ktime_get_ns();
+	__builtin_memset(nf, 0, sizeof(*nf));
+	nf->created_ns = now;
+	nf->last_ns = now;
+	nf->backend_id = MQLB_MAX_BACKENDS; /* none yet */
+	nf->cli_ifindex = ctx->ingress_ifindex;
+	nf->tcp_flags = MQLB_FLOW_BIND_CONNECT;
+	nf->client_isn = bpf_ntohl(p->tcp->seq) - 1;
+	nf->s_isn = bpf_ntohl(p->tcp->ack_seq) - 1;
+	nf->syn_opts = (__u8)opts;
+	nf->s_tsval = opts & MQLB_SYNOPT_TS ? bpf_ntohl(ts[1]) : 0;
+	nf->s_wscale = (opts & MQLB_SYNOPT_WSCALE) != MQLB_SYNOPT_WSCALE ? cfg->synack_wscale : 0;
+	nf->wscale[MQLB_SIDE_CLIENT] = (opts & MQLB_SYNOPT_WSCALE) != MQLB_SYNOPT_WSCALE ?
+					       (opts & MQLB_SYNOPT_WSCALE) : MQLB_WSCALE_NONE;
+	nf->wscale[MQLB_SIDE_BACKEND] = MQLB_WSCALE_NONE;
+	__builtin_memcpy(nf->cli_mac, p->eth->h_source, ETH_ALEN);
+	__builtin_memcpy(nf->lb_mac, p->eth->h_dest, ETH_ALEN);
+	err = bpf_map_update_elem(&flows, key, nf, BPF_NOEXIST);
+	if (err == -E2BIG && !mqlb_evict_half_open(cfg, &spare, &spare_id))
+		err = bpf_map_update_elem(&flows, key, nf, BPF_NOEXIST);
+	if (err)
+		return verdict(XDP_DROP, err == -EEXIST ? MQLB_STAT_FLOW_RACE :
+							  MQLB_STAT_DROP_TABLE_FULL);
+	f = bpf_map_lookup_elem(&flows, key);
+	if (!f)
+		return verdict(XDP_DROP, MQLB_STAT_DROP_NO_FLOW);
+	embryo_push(cfg, key, now);
+	stat_inc(MQLB_STAT_COOKIE_ACK);
+	/* Data on the handshake's ACK already: it is the first segment. */
+	if (seg_payload(p))
+		return bind_connect(ctx, p, cfg, key, f);
+	return XDP_DROP;
+}
+
+/*
+ * A client segment of a flow not bound yet. In BIND_CONNECT its first
+ * segment binds it; a RST at its SND.NXT ends it. Anything else (its
+ * retransmission while the backend answers, say) is dropped: TCP sends it
+ * again, and once bound it goes through.
+ */
+static __always_inline int bind_client(struct xdp_md *ctx, struct pkt *p,
+				       const struct mqlb_config *cfg,
+				       const struct mqlb_flow_key *key, struct mqlb_flow *f)
+{
+	struct tcphdr *tcp = p->tcp;
+	__u32 seq = bpf_ntohl(tcp->seq);
+
+	if (tcp->rst) {
+		if (seq != f->client_isn + 1 || (f->tcp_flags & MQLB_FLOW_RST))
+			return verdict(XDP_DROP, MQLB_STAT_DROP_RST_OUT_OF_WINDOW);
+		__sync_fetch_and_or(&f->tcp_flags, MQLB_FLOW_RST);
+		bpf_map_delete_elem(&stash, key);
+		return verdict(XDP_DROP, MQLB_STAT_DROP_BIND_PENDING);
+	}
+	if ((f->tcp_flags & MQLB_FLOW_BIND_CONNECT) && !tcp->syn && seq == f->client_isn + 1 &&
+	    bpf_ntohl(tcp->ack_seq) == f->s_isn + 1 && seg_payload(p))
+		return bind_connect(ctx, p, cfg, key, f);
+	return verdict(XDP_DROP, MQLB_STAT_DROP_BIND_PENDING);
+}
+
+/*
+ * The backend's side before its SYN-ACK, delayed binding. Its SYN-ACK
+ * must acknowledge the SYN exactly; it is turned into the ACK that carries
+ * the PROXY header and the stashed bytes back to it, and the flow is bound:
+ * the backend's numbers and TSvals offset from what the client was told
+ * by the cookie's SYN-ACK, the window tracked in the backend's numbers.
+ * A RST+ACK of the SYN (the backend refuses) resets the client instead.
+ */
+static __always_inline int bind_synack(struct xdp_md *ctx, struct pkt *p,
+				       const struct mqlb_flow_key *ck, struct mqlb_flow *f)
+{
+	struct tcphdr *tcp = p->tcp;
+	__u32 ack = bpf_ntohl(tcp->ack_seq), b_isn = bpf_ntohl(tcp->seq), cend, win;
+	struct mqlb_tcp_side *c = &f->side[MQLB_SIDE_CLIENT], *b = &f->side[MQLB_SIDE_BACKEND];
+	struct bind_scratch *sc = bind_scratch_get();
+	struct mqlb_stash *st;
+	struct bind_seg *s;
+	__be32 *ts = NULL;
+	__u32 b_tsval = 0;
+	__u8 ws;
+
+	if (!sc)
+		return verdict(XDP_DROP, MQLB_STAT_DROP_BIND_PENDING);
+	s = &sc->seg;
+	if (!(tcp->ack && ack == f->client_isn + 1))
+		return verdict(XDP_DROP, tcp->rst ? MQLB_STAT_DROP_RST_OUT_OF_WINDOW :
+						    MQLB_STAT_DROP_OUT_OF_WINDOW);
+	st = bpf_map_lookup_elem(&stash, ck);
+	if (tcp->rst || !tcp->syn || !st) {
+		/* Refused, or its stash lost: the client is reset at its RCV.NXT. */
+		__sync_fetch_and_or(&f->tcp_flags, MQLB_FLOW_RST | MQLB_FLOW_RESET_SENT);
+		bpf_map_delete_elem(&stash, ck);
+		__builtin_memcpy(s->smac, f->lb_mac, ETH_ALEN);
+		__builtin_memcpy(s->dmac, f->cli_mac, ETH_ALEN);
+		s->saddr = ck->vip_addr_be;
+		s->daddr = ck->client_addr_be;
+		s->sport = ck->vip_port_be;
+		s->dport = ck->client_port_be;
+		s->seq = f->s_isn + 1;
+		s->flags = TCP_FLAG_RST;
+		if (mqlb_bind_write(ctx, s))
+			return verdict(XDP_DROP, MQLB_STAT_DROP_BAD_IP);
+		stat_inc(MQLB_STAT_RESET_BIND_FAILED);
+		return xmit(ctx, f->cli_ifindex);
+	}
+	if (tcp_ts_find(ctx, p, &ts) == TS_FOUND && ts)
+		b_tsval = bpf_ntohl(*ts);
+	ws = syn_wscale(ctx, p);
+	win = bpf_ntohs(tcp->window);
+
+	/* The bound connection's numbers. */
+	f->seq_delta = b_isn - f->s_isn;
+	f->tsval_delta = b_tsval && f->s_tsval ? b_tsval - f->s_tsval : 0;
+	if (f->wscale[MQLB_SIDE_CLIENT] == MQLB_WSCALE_NONE || ws == MQLB_WSCALE_NONE) {
+		f->wscale[MQLB_SIDE_CLIENT] = 0;
+		ws = 0;
+	}
+	f->wscale[MQLB_SIDE_BACKEND] = ws;
+	/* Both sides' state in the backend's numbers, as window_synack() would set it. */
+	cend = f->client_isn + 1 + f->proxy_len + st->len;
+	b->end = b_isn + 1;
+	b->maxend = b->end + ((__u32)st->window << f->wscale[MQLB_SIDE_CLIENT]);
+	b->maxwin = win ? win : 1;
+	b->maxack = ack;
+	c->end = cend;
+	c->maxend = b_isn + 1 + (win ? win : 1);
+	c->maxwin = (__u32)st->window << f->wscale[MQLB_SIDE_CLIENT];
+	if (!c->maxwin)
+		c->maxwin = 1;
+	c->maxack = b_isn + 1;
+
+	/* The SYN-ACK becomes the ACK with the PROXY header and the client's bytes. */
+	__builtin_memcpy(s->smac, p->eth->h_dest, ETH_ALEN);
+	__builtin_memcpy(s->dmac, p->eth->h_source, ETH_ALEN);
+	s->saddr = p->ip->daddr;
+	s->daddr = p->ip->saddr;
+	s->sport = tcp->dest;
+	s->dport = tcp->source;
+	s->seq = f->client_isn + 1;
+	s->ack = b_isn + 1;
+	s->flags = TCP_FLAG_ACK | TCP_FLAG_PSH;
+	s->window = st->window;
+	s->has_ts = st->tsval && b_tsval;
+	s->tsval = st->tsval + f->ts_off;
+	s->tsecr = b_tsval;
+	s->proxy_len = f->proxy_len;
+	s->proxy_src = ck->client_addr_be;
+	s->proxy_dst = ck->vip_addr_be;
+	s->proxy_sport = ck->client_port_be;
+	s->proxy_dport = ck->vip_port_be;
+	if (mqlb_bind_write_data(ctx, s, st))
+		return verdict(XDP_DROP, MQLB_STAT_DROP_BAD_IP);
+	bpf_map_delete_elem(&stash, ck);
+	__sync_fetch_and_or(&f->tcp_flags,
+			    MQLB_FLOW_SYNACK | MQLB_FLOW_ESTABLISHED | MQLB_FLOW_XLATE);
+	__sync_fetch_and_and(&f->tcp_flags, ~MQLB_FLOW_BIND_SYNACK);
+	stat_inc(MQLB_STAT_BIND_ACK);
+	if (f->proxy_len)
+		stat_inc(MQLB_STAT_PROXY_V2_SENT);
+	return (int)bpf_redirect_map(&tx_ports, ctx->ingress_ifindex, XDP_TX);
+}
+
+#endif
