@@ -66,6 +66,8 @@ __noinline int mqlb_evict_half_open(const struct mqlb_config *cfg, struct mqlb_s
 		owner = bpf_map_lookup_elem(&snat, &sk);
 		if (owner && flow_key_eq(owner, &e->key))
 			bpf_map_delete_elem(&snat, &sk);
+		if (f->tcp_flags & MQLB_FLOW_BIND_SYNACK)
+			bpf_map_delete_elem(&stash, &e->key);
 		bpf_map_delete_elem(&flows, &e->key);
 		stat_inc(MQLB_STAT_FLOW_EVICTED);
 		return 0;

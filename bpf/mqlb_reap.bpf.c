@@ -46,6 +46,9 @@ static long reap_one(__u32 i, void *unused)
 	tw_ts_mark(f, bpf_ktime_get_ns());
 	if (f->tcp_flags & MQLB_FLOW_SRC_COUNTED)
 		src_release(e->key.client_addr_be);
+	/* A flow caught binding holds its client's first segment too. */
+	if (f->tcp_flags & MQLB_FLOW_BIND_SYNACK)
+		bpf_map_delete_elem(&stash, &e->key);
 	bpf_map_delete_elem(&flows, &e->key);
 	/* The reservation goes too, unless a newer flow already holds that tuple. */
 	owner = bpf_map_lookup_elem(&snat, &sk);

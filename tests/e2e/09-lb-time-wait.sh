@@ -135,8 +135,6 @@ log "shifted flows: $shifted; TIME_WAITs left to timestamps: $covered, ended by 
 [ "$total" -ge 60 ] || fail "brokers hold only $total TIME_WAITs: the reuse was not exercised"
 
 log "phase 3: clients without timestamps again, within the minute: they keep off those tuples"
-bpftool -j map dump pinned "$PIN/tw_ts" > /tmp/exp/twts.json
-for i in 1 2 3; do nsx "b$i" ss -Htn state time-wait "( sport = :1883 )" | awk -v b=$i '{print b, $4}'; done > /tmp/exp/brokertw.txt
 stop_mqlbd
 write_mqlbd_conf "$mode" "snat-ports 20000-20383" "persist yes"
 start_mqlbd

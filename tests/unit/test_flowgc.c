@@ -138,10 +138,17 @@ static void test_half_closed(void **state)
 	f.side[MQLB_SIDE_CLIENT].maxack = 9;
 	assert_int_equal(flow_judge(&f, 160 * SEC, &t), FLOW_EXPIRE_HALF_CLOSED);
 	assert_string_equal(flow_verdict_name(FLOW_EXPIRE_HALF_CLOSED), "half-closed");
-	assert_true(flow_verdict_resets(FLOW_EXPIRE_HALF_CLOSED));
-	assert_true(flow_verdict_resets(FLOW_EXPIRE_IDLE));
-	assert_false(flow_verdict_resets(FLOW_EXPIRE_CLOSED));
-	assert_false(flow_verdict_resets(FLOW_EXPIRE_HALF_OPEN));
+	assert_true(flow_verdict_resets(FLOW_EXPIRE_HALF_CLOSED, &f));
+	assert_true(flow_verdict_resets(FLOW_EXPIRE_IDLE, &f));
+	assert_false(flow_verdict_resets(FLOW_EXPIRE_CLOSED, &f));
+	/* a forwarded SYN nobody completed: nothing to reset ... */
+	f.tcp_flags = MQLB_FLOW_SYN;
+	assert_false(flow_verdict_resets(FLOW_EXPIRE_HALF_OPEN, &f));
+	/* ... but a client past the cookie handshake holds an established connection */
+	f.tcp_flags = MQLB_FLOW_BIND_CONNECT;
+	assert_true(flow_verdict_resets(FLOW_EXPIRE_HALF_OPEN, &f));
+	f.tcp_flags = MQLB_FLOW_BIND_SYNACK;
+	assert_true(flow_verdict_resets(FLOW_EXPIRE_HALF_OPEN, &f));
 	(void)state;
 }
 

@@ -167,12 +167,69 @@ static void test_batch(void **state)
 	close(b.fd);
 }
 
+/* The queued RST's sequence number (TCP header after a 20-byte IP header). */
+static uint32_t queued_seq(const struct kick_batch *b, unsigned int i)
+{
+	uint32_t seq;
+
+	memcpy(&seq, b->pkt[i] + 20 + 4, sizeof(seq));
+	return ntohl(seq);
+}
+
+/*
+ * The collector's RSTs for a removed flow, each end in its own numbers:
+ * a plain flow at each side's maxack; a bound (translated) flow's client
+ * seq_delta behind the backend's numbers it is tracked in; a flow still
+ * binding at the cookie's ISN + 1, and its backend (only once a SYN went
+ * there) at the client's ISN + 1, the SYN's sequence number + 1.
+ */
+static void test_reset_numbers(void **state)
+{
+	struct mqlb_flow_key key = { .vip_addr_be = htonl(0x0a000101), .client_addr_be = htonl(0x0a000102) };
+	struct mqlb_flow f = {
+		.side[MQLB_SIDE_CLIENT].maxack = 5000,
+		.side[MQLB_SIDE_BACKEND].maxack = 9000,
+		.backend_addr_be = htonl(0x0a000202),
+		.s_isn = 100,
+		.client_isn = 700,
+		.seq_delta = 3000,
+	};
+	static struct kick_batch b;
+
+	(void)state;
+	b.fd = 0; /* queued and looked at, never sent */
+	kick_batch_add_reset(&b, &key, &f);
+	assert_int_equal(b.n, 2);
+	assert_int_equal(queued_seq(&b, 0), 5000);
+	assert_int_equal(queued_seq(&b, 1), 9000);
+	assert_int_equal(b.to[0].sin_addr.s_addr, key.client_addr_be);
+	assert_int_equal(b.to[1].sin_addr.s_addr, f.backend_addr_be);
+	b.n = 0;
+	f.tcp_flags = MQLB_FLOW_XLATE;
+	kick_batch_add_reset(&b, &key, &f);
+	assert_int_equal(queued_seq(&b, 0), 2000);
+	assert_int_equal(queued_seq(&b, 1), 9000);
+	b.n = 0;
+	f.tcp_flags = MQLB_FLOW_BIND_CONNECT;
+	kick_batch_add_reset(&b, &key, &f);
+	assert_int_equal(b.n, 1);
+	assert_int_equal(queued_seq(&b, 0), 101);
+	b.n = 0;
+	f.tcp_flags = MQLB_FLOW_BIND_SYNACK;
+	kick_batch_add_reset(&b, &key, &f);
+	assert_int_equal(b.n, 2);
+	assert_int_equal(queued_seq(&b, 0), 101);
+	assert_int_equal(queued_seq(&b, 1), 701);
+	b.n = 0;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_probe),
 		cmocka_unit_test(test_backend_rst),
 		cmocka_unit_test(test_backend_rst_wanted),
+		cmocka_unit_test(test_reset_numbers),
 		cmocka_unit_test(test_batch),
 	};
 

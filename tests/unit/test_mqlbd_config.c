@@ -77,6 +77,8 @@ static void test_good(void **state)
 	assert_string_equal(c.stats_addr, "127.0.0.1:9000");
 	assert_string_equal(c.stats_user, "admin");
 	assert_string_equal(c.stats_password, "s3cret:x"); /* the first ':' splits */
+	assert_int_equal(c.balance, BALANCE_ROUNDROBIN);
+	assert_false(config_delayed_binding(&c));
 	config_free(&c);
 }
 
@@ -112,6 +114,36 @@ static void test_defaults(void **state)
 	config_free(&c);
 }
 
+/* balance client-id and a PROXY v2 backend both ask for delayed binding; the seed takes hex. */
+static void test_client_id(void **state)
+{
+	static const char text[] = "vip 10.0.1.1\ninterface eth0\n"
+				   "balance client-id\nhash-seed 0xfeedface12345678\n"
+				   "backend b1 10.0.2.11\nbackend b2 10.0.2.12 weight 2 proxy-v2\n";
+	struct mqlbd_config c;
+	char err[CONF_ERR_LEN] = "";
+
+	config_init(&c);
+	assert_int_equal(config_load_string(&c, "c.conf", text, err), 0);
+	assert_int_equal(c.balance, BALANCE_CLIENT_ID);
+	assert_true(c.hash_seed == 0xfeedface12345678ULL);
+	assert_false(c.backends[0].proxy_v2);
+	assert_true(c.backends[1].proxy_v2);
+	assert_int_equal(c.backends[1].weight, 2);
+	assert_true(config_delayed_binding(&c));
+	config_free(&c);
+
+	/* round robin with one PROXY v2 backend still binds late: the header goes first */
+	config_init(&c);
+	assert_int_equal(config_load_string(&c, "p.conf",
+					    "vip 10.0.1.1\ninterface eth0\n"
+					    "backend b1 10.0.2.11 proxy-v2\n", err), 0);
+	assert_int_equal(c.balance, BALANCE_ROUNDROBIN);
+	assert_int_equal(c.hash_seed, 0);
+	assert_true(config_delayed_binding(&c));
+	config_free(&c);
+}
+
 struct bad_case {
 	const char *text;
 	const char *want;
@@ -137,10 +169,15 @@ static void test_bad(void **state)
 		{ BASE "backend b1 10.0.2.11:1883 weight\n", "bad.conf:3: backend 'b1': unknown option 'weight'" },
 		{ BASE "backend b1 10.0.2.11:1883 heavy\n", "bad.conf:3: backend 'b1': unknown option 'heavy'" },
 		{ BASE "backend b/1 10.0.2.11:1883\n", "bad.conf:3: backend name 'b/1'" },
-		{ BASE "backend\n", "bad.conf:3: 'backend' takes 2 to 5 arguments, got 0" },
+		{ BASE "backend\n", "bad.conf:3: 'backend' takes 2 to 6 arguments, got 0" },
 		{ BASE "mode dsr\n", "bad.conf:3: 'mode' needs fullnat or dnat, got 'dsr'" },
 		{ BASE "mode dnat\n", "bad.conf:3: mode 'dnat' is not implemented yet" },
-		{ BASE "balance leastconn\n", "bad.conf:3: 'balance' supports roundrobin only" },
+		{ BASE "balance leastconn\n", "bad.conf:3: 'balance' needs roundrobin or client-id, got 'leastconn'" },
+		{ BASE "hash-seed -1\n", "bad.conf:3: 'hash-seed' needs a 64-bit number" },
+		{ BASE "hash-seed 0x1g\n", "bad.conf:3: 'hash-seed' needs a 64-bit number" },
+		{ BASE "hash-seed 18446744073709551616\n", "bad.conf:3: 'hash-seed' needs a 64-bit number" },
+		{ BASE "hash-seed\n", "bad.conf:3: 'hash-seed' takes 1 argument" },
+		{ BASE "backend b1 10.0.2.11:1883 proxy-v1\n", "bad.conf:3: backend 'b1': unknown option 'proxy-v1' (weight N | disabled | proxy-v2)" },
 		{ BASE "snat 10.0.2\n", "bad.conf:3: 'snat' needs an IPv4 address" },
 		{ BASE "snat 10.0.1.1\n", "bad.conf: 'snat' must differ from the VIP's address" },
 		{ BASE "snat-ports 30000-20000\n", "bad.conf:3: 'snat-ports' needs LOW-HIGH" },
@@ -215,6 +252,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_good),
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_client_id),
 		cmocka_unit_test(test_bad),
 		cmocka_unit_test(test_too_many_backends),
 	};

@@ -98,11 +98,47 @@ static int kw_snat_ports(void *obj, const struct conf_kw *kw, const struct conf_
 
 static int kw_balance(void *obj, const struct conf_kw *kw, const struct conf_line *ln, char *err)
 {
-	if (strcmp(ln->argv[1], "roundrobin")) {
-		conf_reason(err, "'balance' supports roundrobin only, got '%s'", ln->argv[1]);
+	struct mqlbd_config *c = obj;
+
+	if (!strcmp(ln->argv[1], "roundrobin")) {
+		c->balance = BALANCE_ROUNDROBIN;
+		return 0;
+	}
+	if (!strcmp(ln->argv[1], "client-id")) {
+		c->balance = BALANCE_CLIENT_ID;
+		return 0;
+	}
+	conf_reason(err, "'balance' needs roundrobin or client-id, got '%s'", ln->argv[1]);
+	return -EINVAL;
+}
+
+/* hash-seed N: 64 bits, decimal or 0x hexadecimal; the same on every node of a fleet. */
+static int kw_hash_seed(void *obj, const struct conf_kw *kw, const struct conf_line *ln,
+			char *err)
+{
+	struct mqlbd_config *c = obj;
+	const char *v = ln->argv[1];
+	char *end;
+
+	errno = 0;
+	c->hash_seed = strtoull(v, &end, 0);
+	if (end == v || *end || *v == '-' || errno) {
+		conf_reason(err, "'hash-seed' needs a 64-bit number (decimal or 0x...), got '%s'", v);
 		return -EINVAL;
 	}
 	return 0;
+}
+
+bool config_delayed_binding(const struct mqlbd_config *c)
+{
+	int i;
+
+	if (c->balance == BALANCE_CLIENT_ID)
+		return true;
+	for (i = 0; i < c->nbackends; i++)
+		if (c->backends[i].proxy_v2)
+			return true;
+	return false;
 }
 
 bool config_valid_backend_name(const char *s)
@@ -138,6 +174,8 @@ static int kw_backend(void *obj, const struct conf_kw *kw, const struct conf_lin
 	for (i = 3; i < ln->argc; i++) {
 		if (!strcmp(ln->argv[i], "disabled")) {
 			b.disabled = true;
+		} else if (!strcmp(ln->argv[i], "proxy-v2")) {
+			b.proxy_v2 = true;
 		} else if (!strcmp(ln->argv[i], "weight") && i + 1 < ln->argc) {
 			if (conf_parse_u32(ln->argv[++i], 1, MQLB_MAX_WEIGHT, &b.weight)) {
 				conf_reason(err, "backend '%s': weight must be 1-%d, got '%s'",
@@ -145,7 +183,7 @@ static int kw_backend(void *obj, const struct conf_kw *kw, const struct conf_lin
 				return -EINVAL;
 			}
 		} else {
-			conf_reason(err, "backend '%s': unknown option '%s' (weight N | disabled)",
+			conf_reason(err, "backend '%s': unknown option '%s' (weight N | disabled | proxy-v2)",
 				    b.name, ln->argv[i]);
 			return -EINVAL;
 		}
@@ -458,7 +496,8 @@ static const struct conf_kw mqlbd_kws[] = {
 	{ "snat", kw_snat, 0, 1, 1, 0, 0 },
 	{ "snat-ports", kw_snat_ports, 0, 1, 1, 0, 0 },
 	{ "balance", kw_balance, 0, 1, 1, 0, 0 },
-	{ "backend", kw_backend, 0, 2, 5, 0, 0 },
+	{ "hash-seed", kw_hash_seed, 0, 1, 1, 0, 0 },
+	{ "backend", kw_backend, 0, 2, 6, 0, 0 },
 	{ "xdp-mode", kw_xdp_mode, 0, 1, 1, 0, 0 },
 	{ "pin-path", kw_abs_path, OFF(pin_path), 1, 1, 0, 0 },
 	{ "flow-table-size", conf_kw_u32, OFF(flow_table_size), 1, 1, 64, 1U << 24 },

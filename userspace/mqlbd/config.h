@@ -54,7 +54,13 @@ struct backend_conf {
 	struct sockaddr_in addr;
 	uint32_t weight;
 	bool disabled;
+	bool proxy_v2;  /* send a PROXY protocol v2 header before the client's stream */
 	int line; /* where it was declared, for later errors */
+};
+
+enum balance_kind {
+	BALANCE_ROUNDROBIN = 0,
+	BALANCE_CLIENT_ID,  /* Maglev over the CONNECT's client id, delayed binding */
 };
 
 struct mqlbd_config {
@@ -75,6 +81,8 @@ struct mqlbd_config {
 	uint32_t close_timeout_ms;
 	uint32_t fin_wait_timeout_ms;   /* one side sent FIN, not yet acknowledged */
 	uint32_t close_wait_timeout_ms; /* one side's FIN acknowledged, the other's not sent */
+	enum balance_kind balance;
+	uint64_t hash_seed;             /* balance client-id: the same on every balancer node */
 	uint32_t limit_per_source;      /* live flows of one client address (0: no limit) */
 	uint32_t rate_per_source;       /* new flows a second of one client address (0: no limit) */
 	struct health_conf health;
@@ -103,6 +111,8 @@ int config_load(struct mqlbd_config *c, const char *path, char *err);
 int config_load_string(struct mqlbd_config *c, const char *name, const char *text, char *err);
 
 const char *config_backend_ifname(const struct mqlbd_config *c);
+/* Whether new connections are bound late (client-id, or a backend that wants PROXY v2). */
+bool config_delayed_binding(const struct mqlbd_config *c);
 const char *health_kind_name(enum health_kind k);
 bool config_valid_backend_name(const char *s);
 

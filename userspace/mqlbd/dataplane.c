@@ -24,6 +24,7 @@ int dp_init(struct dataplane *dp, struct mqlb_bpf *skel)
 	dp->info_fd = bpf_map__fd(skel->maps.backend_info);
 	dp->tx_ports_fd = bpf_map__fd(skel->maps.tx_ports);
 	dp->baddrs_fd = bpf_map__fd(skel->maps.backend_addrs);
+	dp->maglev_fd = bpf_map__fd(skel->maps.maglev);
 	dp->reap_fd = bpf_program__fd(skel->progs.mqlb_reap);
 	dp->reap_batch = skel->bss->reap_batch;
 	dp->reap_count = &skel->bss->reap_count;
@@ -35,7 +36,8 @@ int dp_init(struct dataplane *dp, struct mqlb_bpf *skel)
 	dp->vals = calloc(GC_BATCH, sizeof(*dp->vals));
 	dp->rst = calloc(1, sizeof(*dp->rst));
 	dp->reap_vals = calloc(MQLB_REAP_MAX, sizeof(*dp->reap_vals));
-	if (!dp->keys || !dp->vals || !dp->rst || !dp->reap_vals) {
+	dp->maglev = calloc(1, sizeof(*dp->maglev));
+	if (!dp->keys || !dp->vals || !dp->rst || !dp->reap_vals || !dp->maglev) {
 		dp_free(dp);
 		return -ENOMEM;
 	}
@@ -48,6 +50,8 @@ void dp_free(struct dataplane *dp)
 	free(dp->vals);
 	free(dp->rst);
 	free(dp->reap_vals);
+	free(dp->maglev);
+	dp->maglev = NULL;
 	dp->keys = NULL;
 	dp->vals = NULL;
 	dp->rst = NULL;
@@ -66,8 +70,11 @@ int dp_set_config(struct dataplane *dp, const struct mqlb_config *cfg)
 	struct mqlb_config cur = { 0 }, next = *cfg;
 	__u32 zero = 0;
 
-	if (!dp_read_config(dp, &cur))
+	/* Which ring and Maglev table are live is the publishers' to say, not the config's. */
+	if (!dp_read_config(dp, &cur)) {
 		next.ring_active = cur.ring_active;
+		next.maglev_active = cur.maglev_active;
+	}
 	if (bpf_map_update_elem(dp->config_fd, &zero, &next, BPF_ANY))
 		return -errno;
 	dp->cfg = next;
@@ -143,6 +150,26 @@ int dp_publish_ring(struct dataplane *dp, struct mqlb_ring *r)
 	if (bpf_map_update_elem(dp->ring_fd, &inactive, r, BPF_ANY))
 		return -errno;
 	cfg.ring_active = (uint16_t)inactive;
+	if (bpf_map_update_elem(dp->config_fd, &zero, &cfg, BPF_ANY))
+		return -errno;
+	dp->cfg = cfg;
+	return 0;
+}
+
+int dp_publish_maglev(struct dataplane *dp)
+{
+	struct mqlb_config cfg;
+	__u32 inactive, zero = 0;
+	int err;
+
+	err = dp_read_config(dp, &cfg);
+	if (err)
+		return err;
+	inactive = !(cfg.maglev_active & 1);
+	dp->maglev->gen++;
+	if (bpf_map_update_elem(dp->maglev_fd, &inactive, dp->maglev, BPF_ANY))
+		return -errno;
+	cfg.maglev_active = (uint16_t)inactive;
 	if (bpf_map_update_elem(dp->config_fd, &zero, &cfg, BPF_ANY))
 		return -errno;
 	dp->cfg = cfg;
@@ -228,7 +255,7 @@ static void reap_flush(struct dataplane *dp, struct gc_result *res)
 		 * take the broker's RST: its numbers are not that connection's
 		 * (RFC 5961 answers it with a challenge ACK).
 		 */
-		if (flow_verdict_resets(dp->reap_verdict[i]))
+		if (flow_verdict_resets(dp->reap_verdict[i], &dp->reap_vals[i]))
 			kick_batch_add_reset(dp->rst, &dp->reap_batch[i].key, &dp->reap_vals[i]);
 	}
 	dp->reap_n = 0;

@@ -24,6 +24,8 @@ struct dataplane {
 	int info_fd;
 	int tx_ports_fd;
 	int baddrs_fd;
+	int maglev_fd;
+	struct mqlb_maglev *maglev; /* scratch for the next table, allocated once */
 	int ncpus;
 	int kick_fd;            /* raw socket for RSTs to brokers, -1 if none */
 	struct mqlb_config cfg; /* last written */
@@ -62,6 +64,8 @@ int dp_set_config(struct dataplane *dp, const struct mqlb_config *cfg);
 int dp_set_backend(struct dataplane *dp, uint32_t id, const struct mqlb_backend *be);
 /* Fill the inactive ring, then flip: readers never see a half-written ring. */
 int dp_publish_ring(struct dataplane *dp, struct mqlb_ring *r);
+/* The same for the Maglev table in dp->maglev (balance client-id). */
+int dp_publish_maglev(struct dataplane *dp);
 int dp_set_info(struct dataplane *dp, uint32_t id, const struct mqlb_backend_info *info);
 /* What a previous daemon left in slot id (adopting pinned state). */
 int dp_read_backend(struct dataplane *dp, uint32_t id, struct mqlb_backend *be,

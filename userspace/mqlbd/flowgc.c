@@ -61,7 +61,9 @@ const char *flow_verdict_name(enum flow_verdict v)
 	}
 }
 
-bool flow_verdict_resets(enum flow_verdict v)
+bool flow_verdict_resets(enum flow_verdict v, const struct mqlb_flow *f)
 {
+	if (v == FLOW_EXPIRE_HALF_OPEN)
+		return f->tcp_flags & (MQLB_FLOW_BIND_CONNECT | MQLB_FLOW_BIND_SYNACK);
 	return v == FLOW_EXPIRE_IDLE || v == FLOW_EXPIRE_HALF_CLOSED;
 }

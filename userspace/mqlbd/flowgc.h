@@ -42,7 +42,12 @@ enum flow_verdict flow_judge(const struct mqlb_flow *f, uint64_t now_ns,
 /* The idle limit of an established flow: idle_ns, or 1.5 x keep-alive when that is longer. */
 uint64_t flow_idle_limit_ns(const struct mqlb_flow *f, const struct flow_timeouts *t);
 const char *flow_verdict_name(enum flow_verdict v);
-/* Flows removed while their ends may still be up: the collector resets both. */
-bool flow_verdict_resets(enum flow_verdict v);
+/*
+ * Flows removed while their ends may still be up: the collector resets
+ * them. Idle and half-closed flows; and, with delayed binding, a half-open
+ * flow the client already holds as established (its handshake ended at the
+ * SYN cookie) that never got its CONNECT through to a broker.
+ */
+bool flow_verdict_resets(enum flow_verdict v, const struct mqlb_flow *f);
 
 #endif

@@ -127,12 +127,23 @@ void kick_build_client_rst(const struct mqlb_flow_key *key, uint32_t seq,
 void kick_batch_add_reset(struct kick_batch *b, const struct mqlb_flow_key *key,
 			  const struct mqlb_flow *f)
 {
+	uint32_t cli_seq = f->side[MQLB_SIDE_CLIENT].maxack;
+	uint32_t be_seq = f->side[MQLB_SIDE_BACKEND].maxack;
+	bool to_backend = true;
+
 	if (b->fd < 0)
 		return;
-	kick_build_client_rst(key, f->side[MQLB_SIDE_CLIENT].maxack,
+	if (f->tcp_flags & (MQLB_FLOW_BIND_CONNECT | MQLB_FLOW_BIND_SYNACK)) {
+		cli_seq = f->s_isn + 1;
+		be_seq = f->client_isn + 1;
+		to_backend = f->tcp_flags & MQLB_FLOW_BIND_SYNACK;
+	} else if (f->tcp_flags & MQLB_FLOW_XLATE) {
+		cli_seq -= f->seq_delta;
+	}
+	kick_build_client_rst(key, cli_seq,
 			      batch_slot(b, key->client_addr_be, MQLB_STAT_FLOW_IDLE_RESET));
-	kick_build_backend_rst(f, f->side[MQLB_SIDE_BACKEND].maxack,
-			       batch_slot(b, f->backend_addr_be, KICK_UNCOUNTED));
+	if (to_backend)
+		kick_build_backend_rst(f, be_seq, batch_slot(b, f->backend_addr_be, KICK_UNCOUNTED));
 }
 
 void kick_batch_flush(struct kick_batch *b)

@@ -61,7 +61,13 @@ struct kick_batch {
 };
 /* Queue f's broker RST if it wants one (flushing a full batch first). */
 void kick_batch_add(struct kick_batch *b, const struct mqlb_flow *f);
-/* Queue the RSTs of both ends of flow f at key (counted once, as flow_idle_reset). */
+/*
+ * Queue the RSTs of both ends of flow f at key (counted once, as
+ * flow_idle_reset), each in its own numbers: a bound flow (MQLB_FLOW_XLATE)
+ * keeps its state in the backend's, the client's are seq_delta behind.
+ * A flow still binding has only the cookie's handshake with the client
+ * (RCV.NXT s_isn + 1) and at most a SYN toward the backend (client_isn + 1).
+ */
 void kick_batch_add_reset(struct kick_batch *b, const struct mqlb_flow_key *key,
 			  const struct mqlb_flow *f);
 void kick_batch_flush(struct kick_batch *b);

@@ -24,6 +24,7 @@
 
 #include "mqlbd.h"
 #include "clock.h"
+#include "maglev.h"
 #include "ctl_client.h"
 #include "kick.h"
 #include "log.h"
@@ -77,9 +78,28 @@ static int op_set_info(void *ctx, uint32_t id, const struct mqlb_backend_info *i
 	return dp_set_info(&((struct mqlbd *)ctx)->dp, id, info);
 }
 
+/*
+ * The ring, and with balance client-id the Maglev table over the same
+ * backends, the ones up (each time the ring changes, the table does).
+ */
 static int op_publish_ring(void *ctx, struct mqlb_ring *ring)
 {
-	return dp_publish_ring(&((struct mqlbd *)ctx)->dp, ring);
+	struct mqlbd *d = ctx;
+	struct maglev_backend mb[MQLB_MAX_BACKENDS];
+	unsigned int n = 0;
+	int err, id;
+
+	err = dp_publish_ring(&d->dp, ring);
+	if (err || d->conf.balance != BALANCE_CLIENT_ID)
+		return err;
+	for (id = 0; id < MQLB_MAX_BACKENDS; id++) {
+		const struct pool_backend *b = &d->pool.be[id];
+
+		if (b->used && pool_effective_state(&d->pool, b) == MQLB_BE_UP)
+			mb[n++] = (struct maglev_backend){ (uint16_t)id, b->name, b->weight };
+	}
+	err = maglev_build(mb, n, d->conf.hash_seed, d->dp.maglev->slot);
+	return err ? err : dp_publish_maglev(&d->dp);
 }
 
 static void op_backend_lost(void *ctx, uint32_t id)
@@ -148,6 +168,7 @@ static int adopt_pool(struct mqlbd *d)
 					   * itself again; disabled or drained ones were healthy */
 					  be.state == MQLB_BE_DOWN ? HEALTH_UNKNOWN : HEALTH_UP);
 			if (err >= 0) {
+				pool_set_proxy_v2(&d->pool, b->name, b->proxy_v2);
 				taken[i] = true;
 				pr_info("backend %s: adopted in slot %u (%s)\n", b->name, id,
 					pool_state_name(be.state));
@@ -163,6 +184,7 @@ static int adopt_pool(struct mqlbd *d)
 			       b->disabled ? ADMIN_DISABLED : ADMIN_ENABLED);
 		if (err < 0)
 			return err;
+		d->pool.be[err].proxy_v2 = b->proxy_v2;
 		snprintf(d->pool.be[err].reason, sizeof(d->pool.be[err].reason), "configured");
 	}
 	return 0;
@@ -184,7 +206,14 @@ void mqlbd_dp_config(const struct mqlbd *d, const struct mqlbd_config *c,
 		.src_max_flows = c->limit_per_source,
 		.src_rate = c->rate_per_source,
 		.flow_slots = c->flow_table_size,
+		.hash_seed = c->hash_seed,
+		.synack_mss = MQLBD_SYNACK_MSS,
+		.synack_wscale = MQLBD_SYNACK_WSCALE,
 	};
+	if (c->balance == BALANCE_CLIENT_ID)
+		cfg->flags |= MQLB_CFG_CLIENT_ID;
+	if (config_delayed_binding(c))
+		cfg->flags |= MQLB_CFG_BIND;
 }
 
 void mqlbd_timeouts(struct flow_timeouts *t, const struct mqlbd_config *c)

@@ -52,6 +52,14 @@ struct mqlbd {
 	struct watermark wm_snat[MQLB_MAX_BACKENDS];
 };
 
+/*
+ * What the balancer's SYN cookies announce to clients (delayed binding): an
+ * Ethernet MSS, and Linux's usual window scale for its default buffers; a
+ * backend's own scale is translated to it on the way to the client.
+ */
+#define MQLBD_SYNACK_MSS    1460
+#define MQLBD_SYNACK_WSCALE 7
+
 /* ---- mqlbd.c ---- */
 /* The data plane's settings for config c (interfaces resolved now). */
 void mqlbd_dp_config(const struct mqlbd *d, const struct mqlbd_config *c,

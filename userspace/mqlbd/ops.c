@@ -158,9 +158,11 @@ static void reload_backends(struct mqlbd *d, const struct mqlbd_config *n)
 			if (mqlbd_backend_add(d, bc->name, addr, bc->weight, bc->disabled, "reload",
 					      msg, sizeof(msg)))
 				pr_warn("reload: %s\n", msg);
+			pool_set_proxy_v2(&d->pool, bc->name, bc->proxy_v2);
 			continue;
 		}
 		pool_set_weight(&d->pool, bc->name, bc->weight);
+		pool_set_proxy_v2(&d->pool, bc->name, bc->proxy_v2);
 		/* The file is the truth after a reload: drain set at run time is lifted. */
 		pool_set_admin(&d->pool, bc->name, bc->disabled ? ADMIN_DISABLED : ADMIN_ENABLED,
 			       "reload");
@@ -210,6 +212,11 @@ int mqlbd_reload(struct mqlbd *d)
 	d->conf.close_timeout_ms = n->close_timeout_ms;
 	d->conf.fin_wait_timeout_ms = n->fin_wait_timeout_ms;
 	d->conf.close_wait_timeout_ms = n->close_wait_timeout_ms;
+	/* Another seed or another balance: every client-id choice is made again. */
+	if (n->balance != d->conf.balance || n->hash_seed != d->conf.hash_seed)
+		d->pool.ring_dirty = true;
+	d->conf.balance = n->balance;
+	d->conf.hash_seed = n->hash_seed;
 	d->conf.limit_per_source = n->limit_per_source;
 	d->conf.rate_per_source = n->rate_per_source;
 	reload_backends(d, n);

@@ -138,6 +138,16 @@ int pool_set_weight(struct pool *p, const char *name, uint32_t weight)
 	return 0;
 }
 
+int pool_set_proxy_v2(struct pool *p, const char *name, bool on)
+{
+	int id = pool_find(p, name);
+
+	if (id < 0)
+		return id;
+	p->be[id].proxy_v2 = on;
+	return 0;
+}
+
 void pool_adopt_published(struct pool *p, uint32_t id, const struct mqlb_backend *be,
 			  const char *name)
 {
@@ -328,6 +338,7 @@ void pool_backend_to_abi(const struct pool_backend *b, enum mqlb_backend_state s
 	out->addr_be = b->addr.sin_addr.s_addr;
 	out->port_be = b->addr.sin_port;
 	out->state = (uint8_t)state;
+	out->flags = b->proxy_v2 ? MQLB_BACKEND_PROXY_V2 : 0;
 	out->weight = b->weight;
 }
 

@@ -49,6 +49,7 @@ struct pool_backend {
 	char name[BACKEND_NAME_LEN];
 	struct sockaddr_in addr;
 	uint32_t weight;
+	bool proxy_v2;           /* the data plane sends it a PROXY v2 header first */
 	enum admin_state admin;
 	enum health_state health;
 	uint32_t ok_streak;
@@ -92,6 +93,7 @@ int pool_add_at(struct pool *p, uint32_t id, const char *name, const struct sock
 int pool_del(struct pool *p, const char *name, const char *reason);
 int pool_set_admin(struct pool *p, const char *name, enum admin_state admin, const char *reason);
 int pool_set_weight(struct pool *p, const char *name, uint32_t weight);
+int pool_set_proxy_v2(struct pool *p, const char *name, bool on);
 int pool_find(const struct pool *p, const char *name);
 int pool_count(const struct pool *p, enum mqlb_backend_state state);
 
