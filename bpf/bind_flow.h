@@ -87,14 +87,14 @@ static __always_inline int bind_fail(struct xdp_md *ctx, struct pkt *p,
 /* The backend of a bound flow: the client id's Maglev slot, else round-robin. */
 static __always_inline int bind_choose(struct xdp_md *ctx, const struct mqlb_config *cfg,
 				       const struct mqtt_connect_info *ci, __u32 *id,
-				       __u64 *hash)
+				       __u64 *slot1)
 {
 	struct mqlb_backend *be;
 	struct mqlb_maglev *m;
 	__u32 which;
 	int slot;
 
-	*hash = 0;
+	*slot1 = 0;
 	if ((cfg->flags & MQLB_CFG_CLIENT_ID) && ci->outcome == MQLB_MQTT_PARSED && ci->id_full) {
 		slot = mqlb_cid_slot(ctx, ci->id_off, ci->id_full, (__u32)cfg->hash_seed,
 				     (__u32)(cfg->hash_seed >> 32));
@@ -104,7 +104,7 @@ static __always_inline int bind_choose(struct xdp_md *ctx, const struct mqlb_con
 			*id = m->slot[slot];
 			be = *id < MQLB_MAX_BACKENDS ? bpf_map_lookup_elem(&backends, id) : NULL;
 			if (be && be->state == MQLB_BE_UP) {
-				*hash = (__u64)slot + 1;
+				*slot1 = (__u64)slot + 1;
 				stat_inc(MQLB_STAT_CID_HASHED);
 				return 0;
 			}
@@ -148,9 +148,9 @@ static __always_inline int bind_connect(struct xdp_md *ctx, struct pkt *p,
 	struct bind_scratch *sc = bind_scratch_get();
 	struct mqlb_snat_key sk = {};
 	struct mqlb_backend *be;
-	__u32 id = 0, tsval = 0;
+	__u32 id = 0, chosen, tsval = 0;
 	__be32 *ts = NULL;
-	__u64 hash = 0, now = bpf_ktime_get_ns();
+	__u64 slot1 = 0, now = bpf_ktime_get_ns();
 	struct bind_seg *s;
 	long err, rc;
 	bool refuse;
@@ -164,7 +164,7 @@ static __always_inline int bind_connect(struct xdp_md *ctx, struct pkt *p,
 	refuse = mqtt_judge(ctx, p, f, &sc->ci) && (cfg->flags & MQLB_CFG_STRICT);
 	if (refuse)
 		return bind_fail(ctx, p, key, f, MQLB_STAT_MQTT_STRICT_RESET);
-	if (bind_choose(ctx, cfg, &sc->ci, &id, &hash))
+	if (bind_choose(ctx, cfg, &sc->ci, &id, &slot1))
 		return bind_fail(ctx, p, key, f, MQLB_STAT_RESET_NO_BACKEND);
 	be = bpf_map_lookup_elem(&backends, &id);
 	if (!be)
@@ -178,8 +178,15 @@ static __always_inline int bind_connect(struct xdp_md *ctx, struct pkt *p,
 	sk.backend_port_be = be->port_be;
 	sk.snat_addr_be = cfg->snat_addr_be;
 	err = mqlb_reserve_snat_port(cfg, &sk, key, !tsval, now);
-	if (err == -EEXIST || err == -E2BIG)
+	if (err == -EEXIST || err == -E2BIG) {
+		chosen = id;
 		err = make_room(cfg, &sk, key, &id, err, !tsval, now);
+		/* A victim's port toward another broker: not for a client its id placed. */
+		if (!err && slot1 && id != chosen) {
+			bpf_map_delete_elem(&snat, &sk);
+			err = -EEXIST;
+		}
+	}
 	if (err) {
 		bpf_map_delete_elem(&stash, key);
 		return bind_fail(ctx, p, key, f, err == -EEXIST ? MQLB_STAT_DROP_SNAT_EXHAUSTED :
@@ -195,7 +202,7 @@ static __always_inline int bind_connect(struct xdp_md *ctx, struct pkt *p,
 	f->snat_addr_be = sk.snat_addr_be;
 	f->snat_port_be = sk.snat_port_be;
 	f->backend_id = (__u16)id;
-	f->cid_hash = hash;
+	f->cid_slot = slot1;
 	f->proxy_len = be->flags & MQLB_BACKEND_PROXY_V2 ? MQLB_PROXY_V2_LEN : 0;
 	if (tsval) {
 		/* This flow's TSvals start at the balancer's clock (tcp_ts.h). */
@@ -231,7 +238,7 @@ static __always_inline int bind_connect(struct xdp_md *ctx, struct pkt *p,
 		return verdict(XDP_DROP, MQLB_STAT_DROP_BAD_IP);
 	stat_inc(MQLB_STAT_FLOW_NEW);
 	stat_inc(MQLB_STAT_BIND_SYN);
-	backend_flow_new(id);
+	backend_flow_bound(id, cfg->flags & MQLB_CFG_CLIENT_ID, slot1 != 0);
 	return xmit(ctx, f->nh_ifindex);
 }
 

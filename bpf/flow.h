@@ -293,4 +293,18 @@ static __always_inline void backend_flow_new(__u32 id)
 		bs->flows_total++;
 }
 
+/* A delayed-binding flow: counted too by how its backend was chosen (client id or not). */
+static __always_inline void backend_flow_bound(__u32 id, bool client_id_mode, bool hashed)
+{
+	struct mqlb_backend_stats *bs = bpf_map_lookup_elem(&backend_stats, &id);
+
+	if (!bs)
+		return;
+	bs->flows_total++;
+	if (hashed)
+		bs->flows_client_id++;
+	else if (client_id_mode)
+		bs->flows_fallback++;
+}
+
 #endif

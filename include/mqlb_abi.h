@@ -365,7 +365,7 @@ struct mqlb_flow {
 	__u64 created_ns;        /* bpf_ktime_get_ns() == CLOCK_MONOTONIC */
 	char client_id[MQLB_CLIENT_ID_LEN]; /* not NUL-terminated; bytes as sent */
 	/* -- delayed binding (MQLB_FLOW_XLATE and the BIND_* states) -- */
-	__u64 cid_hash;          /* hash of the client id that chose the backend (0: round-robin) */
+	__u64 cid_slot;          /* the client id's Maglev slot + 1 when it chose the backend; 0: it did not */
 	__u32 s_isn;             /* the balancer's ISN toward the client: its SYN cookie */
 	__u32 seq_delta;         /* the backend's SEQ minus the client's view of it */
 	__u32 s_tsval;           /* the TSval of the balancer's SYN-ACK (its cookie options) */
@@ -565,6 +565,9 @@ struct mqlb_backend_stats {
 	__u64 packets_out;       /* backend -> client */
 	__u64 bytes_out;
 	__u64 flows_total;
+	/* balance client-id: flows placed by their client id's Maglev slot, and by round-robin */
+	__u64 flows_client_id;
+	__u64 flows_fallback;
 };
 
 #ifndef __bpf__
@@ -632,7 +635,7 @@ MQLB_ABI_AT(mqlb_flow, client_isn, 112);
 MQLB_ABI_AT(mqlb_flow, reset_seq, 116);
 MQLB_ABI_AT(mqlb_flow, created_ns, 120);
 MQLB_ABI_AT(mqlb_flow, client_id, 128);
-MQLB_ABI_AT(mqlb_flow, cid_hash, 160);
+MQLB_ABI_AT(mqlb_flow, cid_slot, 160);
 MQLB_ABI_AT(mqlb_flow, proxy_len, 184);
 MQLB_ABI_SIZE(mqlb_stash, 1472);
 MQLB_ABI_SIZE(mqlb_src, 16);
@@ -642,6 +645,6 @@ MQLB_ABI_AT(mqlb_reap_entry, tcp_flags, 12);
 MQLB_ABI_AT(mqlb_reap_entry, created_ns, 16);
 MQLB_ABI_AT(mqlb_reap_entry, snat_port_be, 32);
 MQLB_ABI_AT(mqlb_reap_entry, result, 34);
-MQLB_ABI_SIZE(mqlb_backend_stats, 40); /* per-CPU values: a multiple of 8 bytes */
+MQLB_ABI_SIZE(mqlb_backend_stats, 56); /* per-CPU values: a multiple of 8 bytes */
 
 #endif /* MQLB_ABI_H */

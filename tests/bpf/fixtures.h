@@ -519,6 +519,8 @@ static void bstats_read(struct lb *lb, __u32 id, struct mqlb_backend_stats *sum)
 		sum->packets_out += v[c].packets_out;
 		sum->bytes_out += v[c].bytes_out;
 		sum->flows_total += v[c].flows_total;
+		sum->flows_client_id += v[c].flows_client_id;
+		sum->flows_fallback += v[c].flows_fallback;
 	}
 	free(v);
 }

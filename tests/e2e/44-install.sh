@@ -116,7 +116,7 @@ FAKE
 	' _ "$T/root/usr/share/bash-completion/completions/mqlb" 2>&1)
 	printf '%s\n' "$out" >"$T/compl"
 	expect() { [ "$(sed -n "$1p" "$T/compl")" = "$2" ] || fail "completion line $1: '$(sed -n "$1p" "$T/compl")', want '$2'"; }
-	expect 1 "backend flow stats prog version help"
+	expect 1 "backend flow stats prog maglev version help"
 	expect 2 "backend"
 	expect 3 "show list add del drain enable disable help"
 	expect 4 "drain"

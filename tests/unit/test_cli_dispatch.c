@@ -224,13 +224,14 @@ static void test_help_everywhere(void **state)
 {
 	struct env *e = *state;
 	json_writer_t *saved = json_wtr;
-	int (*objs[])(struct cli *, int, char **) = {do_backend, do_flow, do_stats, do_prog};
-	const char *names[] = {"backend", "flow", "stats", "prog"};
+	int (*objs[])(struct cli *, int, char **) = {do_backend, do_flow, do_stats, do_prog,
+						      do_maglev};
+	const char *names[] = {"backend", "flow", "stats", "prog", "maglev"};
 	char want[64];
 	size_t i;
 
 	json_wtr = NULL;
-	for (i = 0; i < 4; i++) {
+	for (i = 0; i < 5; i++) {
 		assert_int_equal(run(e, objs[i], "help"), 0);
 		assert_int_equal(run(e, objs[i], "h"), 0);
 		snprintf(want, sizeof(want), "Usage: mqlb %s ", names[i]);
@@ -262,6 +263,8 @@ static void test_missing_pins_other_objects(void **state)
 	assert_int_equal(run(e, do_stats, "watch -c 1"), -ENOENT);
 	assert_int_equal(run(e, do_prog, "show"), -ENOENT);
 	assert_non_null(strstr(json_text(e), "can't open pin path '/nonexistent/mqlb'"));
+	assert_int_equal(run(e, do_maglev, "show sensor-1"), -ENOENT);
+	assert_non_null(strstr(json_text(e), "can't open pinned map"));
 }
 
 static void test_bad_arguments(void **state)
@@ -301,6 +304,10 @@ static void test_bad_arguments(void **state)
 	assert_int_equal(run(e, do_stats, "watch -c -1"), -EINVAL);
 	assert_int_equal(run(e, do_stats, "watch -x 1"), -EINVAL);
 	assert_int_equal(run(e, do_prog, "show x"), -EINVAL);
+	/* maglev show needs at least one client id; unknown verbs are refused */
+	assert_int_equal(run(e, do_maglev, "show"), -EINVAL);
+	assert_non_null(strstr(json_text(e), "maglev show: expected CLIENT-ID"));
+	assert_int_equal(run(e, do_maglev, "frob"), -EINVAL);
 }
 
 static void test_daemon_not_running(void **state)

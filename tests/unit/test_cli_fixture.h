@@ -77,7 +77,9 @@ static inline void fixture_fill(struct snapshot *s)
 					    .bytes_in = 6400,
 					    .packets_out = 90,
 					    .bytes_out = 5000,
-					    .flows_total = 30};
+					    .flows_total = 30,
+					    .flows_client_id = 28,
+					    .flows_fallback = 2};
 
 	b = &s->backends[1];
 	fix_backend(b, 1, "b<2>", "10.201.2.12", 1883, MQLB_BE_DOWN);
@@ -111,6 +113,9 @@ static inline void fixture_fill(struct snapshot *s)
 	fix_flow(&s->flows[1], "10.201.1.10", 40001, 10002, "10.201.2.13", 5,
 		 FIX_EST | MQLB_FLOW_FIN_CLIENT, 2, 0, 0, "");
 	s->flows[1].f.mqtt_flags = MQLB_MQTT_NOT_MQTT;
+	/* placed by its client id (Maglev slot 15915), the backend told its address */
+	s->flows[0].f.cid_slot = 15915 + 1;
+	s->flows[0].f.proxy_len = 28;
 	fix_flow(&s->flows[2], "10.201.1.20", 5000, 10003, "10.201.2.11", 9, MQLB_FLOW_SYN, 0, 0, 5,
 		 "x\"y");
 	s->flows[2].f.mqtt_flags |= MQLB_MQTT_BRIDGE | MQLB_MQTT_ID_TRUNCATED;

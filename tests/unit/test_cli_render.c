@@ -31,15 +31,15 @@ static const char GOLD_FLOW_PLAIN[] =
 	"10.201.1.20:5000       #9          10.201.2.1:10003 -> 10.201.2.11:1883                0ms       0ms  syn          5.0/br     x\"y...\n";
 
 static const char GOLD_BACKEND_JSON[] =
-	"[{\"id\":0,\"name\":\"b1\",\"address\":\"10.201.2.11:1883\",\"state\":\"up\",\"weight\":1,\"active\":10,\"max\":12,\"total\":30,\"packets_in\":100,\"bytes_in\":6400,\"packets_out\":90,\"bytes_out\":5000,\"check\":\"ok\",\"check_message\":\"CONNACK 0\",\"check_latency_us\":1234,\"in_state_ms\":65000},"
-	"{\"id\":1,\"name\":\"b<2>\",\"address\":\"10.201.2.12:1883\",\"state\":\"down\",\"weight\":2,\"active\":0,\"max\":0,\"total\":0,\"packets_in\":0,\"bytes_in\":0,\"packets_out\":0,\"bytes_out\":0,\"check\":\"failed\",\"check_message\":\"connection \\\"refused\\\"\",\"check_latency_us\":500,\"in_state_ms\":7200000},"
-	"{\"id\":5,\"name\":\"#5\",\"address\":\"10.201.2.13:8883\",\"state\":\"drain\",\"weight\":1,\"active\":1,\"max\":1,\"total\":1,\"packets_in\":0,\"bytes_in\":0,\"packets_out\":0,\"bytes_out\":0,\"check\":\"none\",\"check_message\":null,\"check_latency_us\":null,\"in_state_ms\":null},"
-	"{\"id\":7,\"name\":\"weird\",\"address\":\"10.201.2.14:1883\",\"state\":\"unknown\",\"weight\":1,\"active\":0,\"max\":0,\"total\":0,\"packets_in\":0,\"bytes_in\":0,\"packets_out\":0,\"bytes_out\":0,\"check\":\"none\",\"check_message\":null,\"check_latency_us\":null,\"in_state_ms\":null}]\n";
+	"[{\"id\":0,\"name\":\"b1\",\"address\":\"10.201.2.11:1883\",\"state\":\"up\",\"weight\":1,\"active\":10,\"max\":12,\"total\":30,\"by_client_id\":28,\"by_fallback\":2,\"packets_in\":100,\"bytes_in\":6400,\"packets_out\":90,\"bytes_out\":5000,\"check\":\"ok\",\"check_message\":\"CONNACK 0\",\"check_latency_us\":1234,\"in_state_ms\":65000},"
+	"{\"id\":1,\"name\":\"b<2>\",\"address\":\"10.201.2.12:1883\",\"state\":\"down\",\"weight\":2,\"active\":0,\"max\":0,\"total\":0,\"by_client_id\":0,\"by_fallback\":0,\"packets_in\":0,\"bytes_in\":0,\"packets_out\":0,\"bytes_out\":0,\"check\":\"failed\",\"check_message\":\"connection \\\"refused\\\"\",\"check_latency_us\":500,\"in_state_ms\":7200000},"
+	"{\"id\":5,\"name\":\"#5\",\"address\":\"10.201.2.13:8883\",\"state\":\"drain\",\"weight\":1,\"active\":1,\"max\":1,\"total\":1,\"by_client_id\":0,\"by_fallback\":0,\"packets_in\":0,\"bytes_in\":0,\"packets_out\":0,\"bytes_out\":0,\"check\":\"none\",\"check_message\":null,\"check_latency_us\":null,\"in_state_ms\":null},"
+	"{\"id\":7,\"name\":\"weird\",\"address\":\"10.201.2.14:1883\",\"state\":\"unknown\",\"weight\":1,\"active\":0,\"max\":0,\"total\":0,\"by_client_id\":0,\"by_fallback\":0,\"packets_in\":0,\"bytes_in\":0,\"packets_out\":0,\"bytes_out\":0,\"check\":\"none\",\"check_message\":null,\"check_latency_us\":null,\"in_state_ms\":null}]\n";
 
 static const char GOLD_FLOW_JSON[] =
-	"[{\"client\":\"10.201.1.10:40000\",\"vip\":\"10.201.1.1:1883\",\"backend\":\"b1\",\"backend_id\":0,\"snat\":\"10.201.2.1:10001\",\"backend_address\":\"10.201.2.11:1883\",\"age_ms\":125000,\"idle_ms\":3000,\"tcp_state\":\"established\",\"tcp_flags\":4103,\"tcp_ts_shifted\":true,\"mqtt\":\"parsed\",\"mqtt_level\":4,\"mqtt_bridge\":false,\"keepalive_s\":60,\"client_id\":\"sensor-1\",\"client_id_truncated\":false},"
-	"{\"client\":\"10.201.1.10:40001\",\"vip\":\"10.201.1.1:1883\",\"backend\":\"#5\",\"backend_id\":5,\"snat\":\"10.201.2.1:10002\",\"backend_address\":\"10.201.2.13:1883\",\"age_ms\":2000,\"idle_ms\":0,\"tcp_state\":\"fin-client\",\"tcp_flags\":15,\"tcp_ts_shifted\":false,\"mqtt\":\"not-mqtt\",\"mqtt_level\":null,\"mqtt_bridge\":false,\"keepalive_s\":0,\"client_id\":null,\"client_id_truncated\":false},"
-	"{\"client\":\"10.201.1.20:5000\",\"vip\":\"10.201.1.1:1883\",\"backend\":\"#9\",\"backend_id\":9,\"snat\":\"10.201.2.1:10003\",\"backend_address\":\"10.201.2.11:1883\",\"age_ms\":0,\"idle_ms\":0,\"tcp_state\":\"syn\",\"tcp_flags\":1,\"tcp_ts_shifted\":false,\"mqtt\":\"parsed\",\"mqtt_level\":5,\"mqtt_bridge\":true,\"keepalive_s\":60,\"client_id\":\"x\\\"y\",\"client_id_truncated\":true}]\n";
+	"[{\"client\":\"10.201.1.10:40000\",\"vip\":\"10.201.1.1:1883\",\"backend\":\"b1\",\"backend_id\":0,\"snat\":\"10.201.2.1:10001\",\"backend_address\":\"10.201.2.11:1883\",\"age_ms\":125000,\"idle_ms\":3000,\"tcp_state\":\"established\",\"tcp_flags\":4103,\"tcp_ts_shifted\":true,\"mqtt\":\"parsed\",\"mqtt_level\":4,\"mqtt_bridge\":false,\"keepalive_s\":60,\"client_id\":\"sensor-1\",\"client_id_truncated\":false,\"maglev_slot\":15915,\"proxy_v2\":true},"
+	"{\"client\":\"10.201.1.10:40001\",\"vip\":\"10.201.1.1:1883\",\"backend\":\"#5\",\"backend_id\":5,\"snat\":\"10.201.2.1:10002\",\"backend_address\":\"10.201.2.13:1883\",\"age_ms\":2000,\"idle_ms\":0,\"tcp_state\":\"fin-client\",\"tcp_flags\":15,\"tcp_ts_shifted\":false,\"mqtt\":\"not-mqtt\",\"mqtt_level\":null,\"mqtt_bridge\":false,\"keepalive_s\":0,\"client_id\":null,\"client_id_truncated\":false,\"maglev_slot\":null,\"proxy_v2\":false},"
+	"{\"client\":\"10.201.1.20:5000\",\"vip\":\"10.201.1.1:1883\",\"backend\":\"#9\",\"backend_id\":9,\"snat\":\"10.201.2.1:10003\",\"backend_address\":\"10.201.2.11:1883\",\"age_ms\":0,\"idle_ms\":0,\"tcp_state\":\"syn\",\"tcp_flags\":1,\"tcp_ts_shifted\":false,\"mqtt\":\"parsed\",\"mqtt_level\":5,\"mqtt_bridge\":true,\"keepalive_s\":60,\"client_id\":\"x\\\"y\",\"client_id_truncated\":true,\"maglev_slot\":null,\"proxy_v2\":false}]\n";
 
 struct capture {
 	char *data;
@@ -118,6 +118,73 @@ static void test_backend_plain(void **state)
 	out = cap_close(&c);
 	assert_golden(out, GOLD_BACKEND_PLAIN);
 	free(out);
+}
+
+/* balance client-id: the total split by how each flow's backend was chosen. */
+static const char GOLD_BACKEND_PLAIN_CID[] =
+	"NAME  ADDRESS                STATE     ACTIVE     MAX     TOTAL     BY-ID     BY-RR     PKTS-IN      BYTES-IN    PKTS-OUT     BYTES-OUT   LATENCY  IN-STATE  CHECK\n"
+	"b1    10.201.2.11:1883       up            10      12        30        28         2         100          6400          90          5000     1.2ms      1m5s  ok (CONNACK 0)\n";
+
+static void test_backend_plain_client_id(void **state)
+{
+	struct snapshot *s = *state;
+	struct capture c;
+	char *out;
+
+	s->cfg.flags |= MQLB_CFG_CLIENT_ID;
+	assert_int_equal(backend_print_plain(cap_open(&c), s, "b1"), 0);
+	out = cap_close(&c);
+	assert_golden(out, GOLD_BACKEND_PLAIN_CID);
+	free(out);
+}
+
+/*
+ * mqlb maglev show over a fixture table: every slot b1's but sensor-0042's
+ * (53821 with seed 0, the hash test_maglev pins), which is b<2>'s, down.
+ */
+static const char GOLD_MAGLEV_PLAIN[] =
+	"CLIENT-ID                  HASH    SLOT  BACKEND     STATE     CHOICE\n"
+	"sensor-0001  0xd26b7c696843fc70   15915  b1          up        client-id\n"
+	"sensor-0042  0x62a269e9d2ce9dc3   53821  b<2>        down      round-robin: its backend is not up\n"
+	"\"\"                            -       -  -           -         round-robin: empty client id\n";
+
+static const char GOLD_MAGLEV_JSON[] =
+	"[{\"client_id\":\"sensor-0001\",\"hash\":\"0xd26b7c696843fc70\",\"slot\":15915,\"backend\":\"b1\",\"backend_id\":0,\"backend_state\":\"up\",\"chosen_by\":\"client_id\",\"reason\":null},"
+	"{\"client_id\":\"sensor-0042\",\"hash\":\"0x62a269e9d2ce9dc3\",\"slot\":53821,\"backend\":\"b<2>\",\"backend_id\":1,\"backend_state\":\"down\",\"chosen_by\":\"round_robin\",\"reason\":\"its backend is not up\"},"
+	"{\"client_id\":\"\",\"hash\":null,\"slot\":null,\"backend\":null,\"backend_id\":null,\"backend_state\":null,\"chosen_by\":\"round_robin\",\"reason\":\"empty client id\"}]\n";
+
+static void test_maglev_show(void **state)
+{
+	static const char *const ids[] = { "sensor-0001", "sensor-0042", "" };
+	struct mqlb_maglev *m = calloc(1, sizeof(*m));
+	struct maglev_answer a[3];
+	json_writer_t *w;
+	struct capture c;
+	char *out;
+	size_t i;
+
+	assert_non_null(m);
+	m->slot[53821] = 1;
+	for (i = 0; i < 3; i++)
+		maglev_answer(*state, m, ids[i], &a[i]);
+	maglev_print_plain(cap_open(&c), a, 3);
+	out = cap_close(&c);
+	assert_golden(out, GOLD_MAGLEV_PLAIN);
+	free(out);
+	w = jsonw_new(cap_open(&c));
+	maglev_print_json(w, a, 3);
+	jsonw_destroy(&w);
+	out = cap_close(&c);
+	assert_golden(out, GOLD_MAGLEV_JSON);
+	assert_json_parses(out);
+	free(out);
+	/* no backend in the slot at all (none was up when the table was built) */
+	m->slot[53821] = MQLB_MAGLEV_NONE;
+	maglev_answer(*state, m, "sensor-0042", &a[0]);
+	assert_false(a[0].by_id);
+	assert_null(a[0].backend);
+	assert_string_equal(a[0].why, "no backend up");
+	free(m);
 }
 
 static void test_backend_json(void **state)
@@ -311,6 +378,10 @@ static void test_formatting(void **state)
 					   MQLB_FLOW_RETIRED), "retired");
 	assert_string_equal(flow_tcp_state(FIX_EST | MQLB_FLOW_FIN_CLIENT | MQLB_FLOW_FIN_BACKEND),
 			    "closed");
+	/* delayed binding: the client's handshake done, then the backend's SYN sent */
+	assert_string_equal(flow_tcp_state(MQLB_FLOW_BIND_CONNECT), "await-connect");
+	assert_string_equal(flow_tcp_state(MQLB_FLOW_SYN | MQLB_FLOW_BIND_SYNACK), "binding");
+	assert_string_equal(flow_tcp_state(MQLB_FLOW_BIND_SYNACK | MQLB_FLOW_RST), "reset");
 	assert_string_equal(check_result_name(9), "unknown");
 	assert_string_equal(snap_state_name(MQLB_BE_DISABLED), "disabled");
 	assert_string_equal(snap_state_name(255), "unknown");
@@ -357,6 +428,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_backend_plain, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_backend_plain_client_id, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_maglev_show, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backend_json, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backend_filter, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flow_plain, setup, teardown),

@@ -72,6 +72,7 @@ int do_backend(struct cli *c, int argc, char **argv);
 int do_flow(struct cli *c, int argc, char **argv);
 int do_stats(struct cli *c, int argc, char **argv);
 int do_prog(struct cli *c, int argc, char **argv);
+int do_maglev(struct cli *c, int argc, char **argv);
 
 /* Renderers, pure over a snapshot; name == NULL means all. 0 or -ENOENT. */
 int backend_print_plain(FILE *out, const struct snapshot *s, const char *name);
@@ -81,6 +82,21 @@ int flow_print_json(json_writer_t *w, const struct snapshot *s, const char *back
 void stats_print_plain(FILE *out, const struct snapshot *s);
 void stats_print_json(json_writer_t *w, const struct snapshot *s);
 
+/* mqlb maglev show: where one client id goes (cli_maglev.c). */
+struct maglev_answer {
+	const char *id;
+	bool hashed;  /* not for the empty id */
+	bool by_id;   /* its slot's backend is up: chosen by the id, else by round-robin */
+	uint64_t hash;
+	uint32_t slot;
+	uint32_t backend_id;                /* the slot's, MQLB_MAGLEV_NONE if none */
+	const struct snap_backend *backend; /* the slot's, NULL if none */
+	const char *why;                    /* round-robin: the reason */
+};
+void maglev_answer(const struct snapshot *s, const struct mqlb_maglev *m, const char *id,
+		   struct maglev_answer *a);
+void maglev_print_plain(FILE *out, const struct maglev_answer *a, size_t n);
+void maglev_print_json(json_writer_t *w, const struct maglev_answer *a, size_t n);
 /* Control socket (cli_backend.c): sends line, prints the answer. */
 int ctl_request(struct cli *c, const char *line);
 

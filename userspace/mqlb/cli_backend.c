@@ -46,9 +46,15 @@ int backend_print_plain(FILE *out, const struct snapshot *s, const char *only)
 	int w = name_width(s, only);
 	unsigned int i, shown = 0;
 
-	fprintf(out, "%-*s  %-21s  %-8s  %6s  %6s  %8s  %10s  %12s  %10s  %12s  %8s  %8s  %s\n", w,
-		"NAME", "ADDRESS", "STATE", "ACTIVE", "MAX", "TOTAL", "PKTS-IN", "BYTES-IN",
-		"PKTS-OUT", "BYTES-OUT", "LATENCY", "IN-STATE", "CHECK");
+	bool by_id = s->have_config && (s->cfg.flags & MQLB_CFG_CLIENT_ID);
+
+	fprintf(out, "%-*s  %-21s  %-8s  %6s  %6s  %8s  ", w, "NAME", "ADDRESS", "STATE", "ACTIVE",
+		"MAX", "TOTAL");
+	/* balance client-id: how the total was placed, by the client id or by round-robin */
+	if (by_id)
+		fprintf(out, "%8s  %8s  ", "BY-ID", "BY-RR");
+	fprintf(out, "%10s  %12s  %10s  %12s  %8s  %8s  %s\n", "PKTS-IN", "BYTES-IN", "PKTS-OUT",
+		"BYTES-OUT", "LATENCY", "IN-STATE", "CHECK");
 	for (i = 0; i < s->nbackends; i++) {
 		const struct snap_backend *b = &s->backends[i];
 		char nbuf[16], addr[NET_ADDRSTR_LEN], lat[16], dur[24], check[80];
@@ -66,12 +72,15 @@ int backend_print_plain(FILE *out, const struct snapshot *s, const char *only)
 		else
 			snprintf(check, sizeof(check), "%s",
 				 check_result_name(b->info.check_result));
-		fprintf(out,
-			"%-*s  %-21s  %-8s  %6u  %6u  %8llu  %10llu  %12llu  %10llu  %12llu  %8s  "
-			"%8s  %s\n",
-			w, name, fmt_addr(b->be.addr_be, b->be.port_be, addr, sizeof(addr)),
+		fprintf(out, "%-*s  %-21s  %-8s  %6u  %6u  %8llu  ", w, name,
+			fmt_addr(b->be.addr_be, b->be.port_be, addr, sizeof(addr)),
 			snap_state_name(b->be.state), b->info.flows_active, b->info.flows_max,
-			(unsigned long long)b->st.flows_total, (unsigned long long)b->st.packets_in,
+			(unsigned long long)b->st.flows_total);
+		if (by_id)
+			fprintf(out, "%8llu  %8llu  ", (unsigned long long)b->st.flows_client_id,
+				(unsigned long long)b->st.flows_fallback);
+		fprintf(out, "%10llu  %12llu  %10llu  %12llu  %8s  %8s  %s\n",
+			(unsigned long long)b->st.packets_in,
 			(unsigned long long)b->st.bytes_in, (unsigned long long)b->st.packets_out,
 			(unsigned long long)b->st.bytes_out,
 			b->info.check_result == MQLB_CHECK_NONE
@@ -106,6 +115,8 @@ int backend_print_json(json_writer_t *w, const struct snapshot *s, const char *o
 		jsonw_uint_field(w, "active", b->info.flows_active);
 		jsonw_uint_field(w, "max", b->info.flows_max);
 		jsonw_uint_field(w, "total", b->st.flows_total);
+		jsonw_uint_field(w, "by_client_id", b->st.flows_client_id);
+		jsonw_uint_field(w, "by_fallback", b->st.flows_fallback);
 		jsonw_uint_field(w, "packets_in", b->st.packets_in);
 		jsonw_uint_field(w, "bytes_in", b->st.bytes_in);
 		jsonw_uint_field(w, "packets_out", b->st.packets_out);

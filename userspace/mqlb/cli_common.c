@@ -170,6 +170,11 @@ const char *flow_tcp_state(uint32_t f)
 		return "fin-client";
 	if (f & MQLB_FLOW_FIN_BACKEND)
 		return "fin-backend";
+	/* Delayed binding: the client's handshake is done, the backend's not yet. */
+	if (f & MQLB_FLOW_BIND_CONNECT)
+		return "await-connect";
+	if (f & MQLB_FLOW_BIND_SYNACK)
+		return "binding";
 	if (f & MQLB_FLOW_ESTABLISHED)
 		return "established";
 	if (f & MQLB_FLOW_SYNACK)

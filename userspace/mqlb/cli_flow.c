@@ -16,6 +16,9 @@ static const char *flow_backend_name(const struct snapshot *s, const struct snap
 {
 	const struct snap_backend *b = snapshot_backend_by_id(s, fl->f.backend_id);
 
+	/* Delayed binding: no backend before the client's CONNECT. */
+	if (fl->f.backend_id >= MQLB_MAX_BACKENDS)
+		return "-";
 	if (b)
 		return snap_backend_name(b, buf, len);
 	/* The backend was removed while the flow lives on: say which slot it was. */
@@ -139,6 +142,13 @@ int flow_print_json(json_writer_t *w, const struct snapshot *s, const char *only
 		else
 			jsonw_null_field(w, "client_id");
 		jsonw_bool_field(w, "client_id_truncated", fl->f.mqtt_flags & MQLB_MQTT_ID_TRUNCATED);
+		/* balance client-id: the slot the id hashed to (mqlb maglev show), if it chose */
+		if (fl->f.cid_slot)
+			jsonw_uint_field(w, "maglev_slot", fl->f.cid_slot - 1);
+		else
+			jsonw_null_field(w, "maglev_slot");
+		/* the backend sees the client's address in a PROXY v2 header */
+		jsonw_bool_field(w, "proxy_v2", fl->f.proxy_len != 0);
 		jsonw_end_object(w);
 	}
 	jsonw_end_array(w);

@@ -21,7 +21,7 @@ static int do_help(struct cli *c, int argc, char **argv)
 		"Usage: %1$s [OPTIONS] OBJECT { COMMAND | help }\n"
 		"       %1$s version\n"
 		"\n"
-		"       OBJECT := { backend | flow | stats | prog }\n"
+		"       OBJECT := { backend | flow | stats | prog | maglev }\n"
 		"       " HELP_SPEC_OPTIONS "\n"
 		"\n"
 		"       Options go anywhere on the line (mqlb backend show -j); '--' ends them.\n"
@@ -60,6 +60,7 @@ static const struct cmd objects[] = {
     {"flow", do_flow},
     {"stats", do_stats},
     {"prog", do_prog},
+    {"maglev", do_maglev},
     {"version", do_version},
     {0},
 };

@@ -203,6 +203,14 @@ static uint64_t g_total(const struct snapshot *s, const struct snap_backend *b)
 {
 	return b->st.flows_total;
 }
+static uint64_t g_by_id(const struct snapshot *s, const struct snap_backend *b)
+{
+	return b->st.flows_client_id;
+}
+static uint64_t g_by_rr(const struct snapshot *s, const struct snap_backend *b)
+{
+	return b->st.flows_fallback;
+}
 static uint64_t g_bin(const struct snapshot *s, const struct snap_backend *b)
 {
 	return b->st.bytes_in;
@@ -235,6 +243,11 @@ static const struct be_metric be_metrics[] = {
     {"mqlb_backend_flows_active", "gauge", "Live flows to the backend.", NULL, g_active, false},
     {"mqlb_backend_flows_max", "gauge", "Highest number of live flows seen.", NULL, g_max, false},
     {"mqlb_backend_flows_total", "counter", "Flows sent to the backend.", NULL, g_total, false},
+    {"mqlb_backend_flows_chosen_total", "counter",
+     "balance client-id: flows placed by their client id's Maglev slot, or by round-robin "
+     "(empty or unreadable client id, its backend not up).",
+     ",by=\"client_id\"", g_by_id, false},
+    {"mqlb_backend_flows_chosen_total", NULL, NULL, ",by=\"round_robin\"", g_by_rr, true},
     {"mqlb_backend_bytes_total", "counter", "Bytes forwarded, in = client to backend.",
      ",direction=\"in\"", g_bin, false},
     {"mqlb_backend_bytes_total", NULL, NULL, ",direction=\"out\"", g_bout, true},
