@@ -212,7 +212,7 @@ wait_port() {
 	return 1
 }
 
-# write_mqlbd_conf MODE [extra lines...]
+# write_mqlbd_conf MODE [extra lines...]; BALANCE=client-id for that algorithm
 write_mqlbd_conf() {
 	local mode=$1 i
 	shift
@@ -222,7 +222,7 @@ write_mqlbd_conf() {
 		echo "backend-interface lbb"
 		echo "mode fullnat"
 		echo "snat $SNAT"
-		echo "balance roundrobin"
+		echo "balance ${BALANCE:-roundrobin}"
 		for i in $(seq "$NBROKERS"); do echo "backend b$i $(broker_addr "$i"):1883"; done
 		echo "${HEALTH_LINE:-health none}"
 		echo "xdp-mode $mode"
