@@ -40,8 +40,7 @@ struct {
 	__type(value, struct cookie_scratch);
 } cookie_scratch SEC(".maps");
 
-static const __u8 proxy_sig[12] = { 0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d,
-				    0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a };
+static const __u8 proxy_sig[12] = MQLB_PROXY_V2_SIG;
 
 /* Resize the frame to len bytes; 0 or -1. */
 static __always_inline int frame_resize(struct xdp_md *ctx, __u32 len)

@@ -403,6 +403,8 @@ struct mqlb_stash {
 };
 
 #define MQLB_PROXY_V2_LEN 28     /* signature, version/command, family, length, IPv4 tuple */
+/* The PROXY protocol v2 signature (its specification, section 2.2), an initialiser. */
+#define MQLB_PROXY_V2_SIG { 0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a }
 
 #define MQLB_NEXTHOP_TTL_NS (1000ULL * 1000 * 1000)
 

@@ -88,6 +88,37 @@ static void probe_done(struct probe *pr, bool ok, const char *msg)
 }
 
 /*
+ * A backend that expects a PROXY v2 header (backend ... proxy-v2) gets one
+ * before the check, with the LOCAL command and no addresses: the
+ * connection is the balancer's own, as HAProxy's check-send-proxy says.
+ * Returns its length.
+ */
+static size_t put_proxy_local(const struct pool_backend *b, uint8_t *buf)
+{
+	static const uint8_t sig[12] = MQLB_PROXY_V2_SIG;
+
+	if (!b->proxy_v2)
+		return 0;
+	memcpy(buf, sig, sizeof(sig));
+	buf[12] = 0x20; /* version 2, LOCAL */
+	buf[13] = 0x00; /* AF_UNSPEC */
+	buf[14] = 0;    /* no address block */
+	buf[15] = 0;
+	return 16;
+}
+
+/* health tcp: connected, then only the PROXY header if the backend wants one. */
+static int send_proxy_only(struct probe *pr)
+{
+	uint8_t buf[16];
+	size_t n = put_proxy_local(&pr->h->pool->be[pr->id], buf);
+
+	if (n && send(pr->fd, buf, n, MSG_NOSIGNAL) != (ssize_t)n)
+		return errno ? -errno : -EIO;
+	return 0;
+}
+
+/*
  * MQTT 3.1.1 CONNECT: clean session, keep-alive 10 s, client id PREFIX +
  * backend name so that brokers' logs can tell checks from clients, and
  * the configured login.
@@ -97,7 +128,8 @@ static int send_connect(struct probe *pr)
 	const struct pool_backend *b = &pr->h->pool->be[pr->id];
 	const struct health_conf *hc = &pr->h->conf;
 	char cid[HEALTH_CID_PFX_LEN + BACKEND_NAME_LEN];
-	uint8_t buf[64 + HEALTH_USER_LEN + HEALTH_PASSWORD_LEN + sizeof(cid)];
+	uint8_t buf[16 + 64 + HEALTH_USER_LEN + HEALTH_PASSWORD_LEN + sizeof(cid)];
+	size_t off = put_proxy_local(b, buf);
 	struct mqtt_packet pkt;
 	long n;
 	int err = 0;
@@ -118,10 +150,10 @@ static int send_connect(struct probe *pr)
 		pkt.connect.has_password = true;
 		pkt.connect.password = mqtt_str_c(hc->password, strlen(hc->password));
 	}
-	n = mqtt_encode(&pkt, buf, sizeof(buf));
+	n = mqtt_encode(&pkt, buf + off, sizeof(buf) - off);
 	if (n < 0)
 		err = (int)n;
-	else if (send(pr->fd, buf, (size_t)n, MSG_NOSIGNAL) != n)
+	else if (send(pr->fd, buf, off + (size_t)n, MSG_NOSIGNAL) != (ssize_t)(off + (size_t)n))
 		err = errno ? -errno : -EIO;
 	explicit_bzero(buf, sizeof(buf)); /* the password was in it */
 	return err;
@@ -223,7 +255,8 @@ static void probe_io(struct ev_loop *l, int fd, uint32_t events, void *arg)
 			return;
 		}
 		if (pr->h->conf.kind == HEALTH_TCP) {
-			probe_done(pr, true, "connected");
+			err = send_proxy_only(pr);
+			probe_done(pr, !err, err ? strerror(-err) : "connected");
 			return;
 		}
 		err = send_connect(pr);

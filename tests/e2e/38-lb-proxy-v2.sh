@@ -1,0 +1,79 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# backend ... proxy-v2: the broker learns each client's real address. b1 and
+# b3 are strict PROXY v2 listeners (proxy_v2_broker.py: a connection without
+# a valid header is refused and logged), b2 a Debian mosquitto without it.
+# Under balance roundrobin and balance client-id, 30 clients connect through
+# the VIP: b1 and b3 must each log a header naming exactly the client's
+# ADDR:PORT (as the client's own socket sees it) and the VIP, before that
+# client's CONNECT; mosquitto must get plain MQTT; the health checks of b1
+# and b3 must pass with PROXY v2's LOCAL command.
+. "$(dirname "$0")/lib.sh"
+bed_require
+bed_up
+SINK=$(dirname "$(readlink -f "$0")")/proxy_v2_broker.py
+for i in 1 3; do
+	ip netns exec "${P}b$i" /usr/bin/python3 "$SINK" --listen 0.0.0.0:1883 \
+		--log "$WORK/px-b$i.log" --seconds 300 &
+	CLEANUP_PIDS+=($!)
+done
+start_mosquitto 2
+for i in 1 2 3; do wait_port "b$i" 1883 || fail "broker b$i did not start"; done
+
+mode=${XDP_MODES%% *}
+HEALTH_LINE="health mqtt interval 500ms timeout 300ms"
+N=30
+for balance in roundrobin client-id; do
+	log "== balance $balance, xdp-mode $mode"
+	: >"$WORK/px-b1.log"
+	: >"$WORK/px-b3.log"
+	BALANCE=$balance write_mqlbd_conf "$mode"
+	sed -i -e "s/^backend b1 .*/& proxy-v2/" -e "s/^backend b3 .*/& proxy-v2/" "$WORK/mqlbd.conf"
+	start_mqlbd
+	for _ in $(seq 50); do
+		[ "$("$BUILD/mqlb" --pin-path "$PIN" -j backend show | grep -o '"state":"up"' | wc -l)" = 3 ] &&
+			break
+		sleep 0.1
+	done
+	"$BUILD/mqlb" --pin-path "$PIN" backend show | grep -v ' up ' | grep -qv '^NAME' &&
+		fail "$balance: not every backend is up: $("$BUILD/mqlb" --pin-path "$PIN" backend show)"
+	ready=$WORK/ready-$balance tuples=$WORK/tuples-$balance
+	mqttc_bg hold --target $VIP:$VIP_PORT --count $N --hold 60 --ready-file "$ready" \
+		--tuples-file "$tuples" --src "$CLI_ADDRS"
+	holder=$BG_PID
+	for _ in $(seq 200); do [ -s "$ready" ] && break; sleep 0.1; done
+	grep -q "connected $N/$N" "$ready" 2>/dev/null || fail "$balance: $(cat "$ready" 2>/dev/null)"
+	for _ in $(seq 20); do [ -s "$tuples" ] && break; sleep 0.1; done
+	# Every connection a PROXY listener saw: a header naming one of our clients and the VIP.
+	/usr/bin/python3 - "$tuples" "$VIP:$VIP_PORT" "$WORK/px-b1.log" "$WORK/px-b3.log" <<'PY' ||
+import sys
+clients = set(open(sys.argv[1]).read().split())
+vip, seen, local = sys.argv[2], set(), 0
+for path in sys.argv[3:]:
+    for line in open(path):
+        w = line.split()
+        if w[0] == "local":
+            local += 1
+        elif w[0] == "proxy" and w[1] in clients and w[2] == vip:
+            if w[1] in seen:
+                sys.exit("%s: a second header for %s" % (path, w[1]))
+            seen.add(w[1])
+        else:
+            sys.exit("%s: %s" % (path, line.strip()))
+if not local:
+    sys.exit("no health check reached the PROXY listeners")
+pass
+PY
+		fail "$balance: PROXY headers wrong"
+	proxied=$(cat "$WORK/px-b1.log" "$WORK/px-b3.log" | grep -c '^proxy ')
+	plain=$(broker_conns 2)
+	log "$balance: $proxied clients behind PROXY v2 headers on b1+b3, $plain plain on mosquitto b2"
+	[ $((proxied + plain)) = $N ] || fail "$balance: $proxied + $plain connections, want $N"
+	[ "$proxied" -gt 0 ] && [ "$plain" -gt 0 ] || fail "$balance: one kind of backend got nothing"
+	sent=$(/usr/bin/python3 "$(dirname "$0")/mapsum.py" stat "$PIN" proxy_v2_sent)
+	[ "$sent" = "$proxied" ] || fail "$balance: proxy_v2_sent $sent, want $proxied"
+	kill "$holder"
+	wait "$holder" 2>/dev/null
+	stop_mqlbd
+done
+log PASS
