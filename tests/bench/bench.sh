@@ -8,7 +8,9 @@
 #              direct1 (straight to broker1), spread (clients spread themselves over
 #              the brokers: the no-balancer limit), haproxy (the study's config),
 #              nftables (numgen inc mod 3 DNAT + SNAT), mqlb native and generic XDP;
-#              workloads conn-rate, fanout, seed.
+#              and choosing the broker by client id: haproxy-cid (balance hash on
+#              mqtt_field_value(connect,client_identifier)), mqlb-cid (balance client-id,
+#              native); workloads conn-rate, fanout, seed.
 #   brokers    mosquitto -p PORT against build/mqbroker -p PORT on loopback (issue 5):
 #              p2p (100 pairs), fanout to 100 and to 1,000, fanin from 100 at QoS 0
 #              and 1, closed loop (the most each sustains) and paced to the same
@@ -22,6 +24,8 @@
 #   BENCH_ROUNDS=N   rounds (default 3; 1 with BENCH_QUICK=1)
 #   BENCH_QUICK=1    a ~2-minute smoke run (shorter runs, smaller counts)
 #   BENCH_ONLY=balancers|brokers   one half only
+#   BENCH_VARIANTS=a,b,...          these balancer variants only (spread, the reference,
+#                                   is always measured)
 #
 # Writes results/bench-YYYYmmdd-HHMM/{report.md,raw.jsonl,*.png} and results/latest.md.
 set -u
@@ -42,7 +46,15 @@ fi
 LAT_RATE=20000	# the brokers' paced rows: deliveries/s, the same for both
 case $ROUNDS in '' | *[!0-9]* | 0) echo "bench: BENCH_ROUNDS must be 1..9" >&2; exit 2 ;; esac
 [ "$ROUNDS" -le 9 ] || { echo "bench: BENCH_ROUNDS must be 1..9" >&2; exit 2; }
-VARIANTS=(direct1 spread haproxy nftables mqlb-native mqlb-generic)
+VARIANTS=(direct1 spread haproxy nftables mqlb-native mqlb-generic haproxy-cid mqlb-cid)
+if [ -n "${BENCH_VARIANTS:-}" ]; then
+	IFS=, read -r -a want <<<"spread,$BENCH_VARIANTS"
+	for v in "${want[@]}"; do
+		[[ " ${VARIANTS[*]} " == *" $v "* ]] || { echo "bench: unknown variant '$v'" >&2; exit 2; }
+	done
+	VARIANTS=()
+	for v in "${want[@]}"; do [[ " ${VARIANTS[*]} " == *" $v "* ]] || VARIANTS+=("$v"); done
+fi
 
 STAMP=$(date -u +%Y%m%d-%H%M)
 OUT=$ROOT/results/bench-$STAMP
@@ -153,8 +165,8 @@ lb_up() {
 	case $1 in
 	direct1) SUBT=$B1 ;;
 	spread) SUBT=$ALL3 ;;
-	haproxy)
-		haproxy_conf >"$WORK/haproxy.cfg"
+	haproxy | haproxy-cid)
+		if [ "$1" = haproxy ]; then haproxy_conf; else haproxy_cid_conf; fi >"$WORK/haproxy.cfg"
 		ip netns exec "${P}lb" haproxy -f "$WORK/haproxy.cfg" -db >"$WORK/haproxy.log" 2>&1 &
 		LB_PID=$!
 		wait_port lb "$VIP_PORT" || { cat "$WORK/haproxy.log"; return 1; }
@@ -164,8 +176,11 @@ lb_up() {
 		nft_conf >"$WORK/nft.conf"
 		nsx lb nft -f "$WORK/nft.conf" || return 1
 		;;
-	mqlb-native | mqlb-generic)
-		write_mqlbd_conf "${1#mqlb-}"
+	mqlb-native | mqlb-generic | mqlb-cid)
+		case $1 in
+		mqlb-cid) BALANCE=client-id write_mqlbd_conf native ;;
+		*) write_mqlbd_conf "${1#mqlb-}" ;;
+		esac
 		# lib.sh's start_mqlbd ends the script on failure; here a variant may fail alone.
 		ip netns exec "${P}lb" "$BUILD/mqlbd" -c "$WORK/mqlbd.conf" >"$WORK/mqlbd.log" 2>&1 &
 		MQLBD_PID=$! LB_PID=$!
@@ -190,7 +205,7 @@ print(",".join(sorted({str(x["id"]) for x in json.load(sys.stdin)[0].get("xdp", 
 
 lb_down() {
 	case $1 in
-	haproxy)
+	haproxy | haproxy-cid)
 		kill "$LB_PID" 2>/dev/null
 		wait "$LB_PID" 2>/dev/null
 		;;

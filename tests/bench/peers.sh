@@ -31,6 +31,13 @@ listen stats
 EOF
 }
 
+# HAProxy choosing the broker by the CONNECT's client id, as its manual shows it:
+# wait for a whole CONNECT (inspect delay), hash its client id, consistent hashing
+# (a broker going away moves only its own clients), the same health checks.
+haproxy_cid_conf() {
+	haproxy_conf | sed -e 's/^\tbalance roundrobin$/\ttcp-request inspect-delay 5s\n\ttcp-request content reject unless { req.payload(0,0),mqtt_is_valid }\n\tbalance hash req.payload(0,0),mqtt_field_value(connect,client_identifier)\n\thash-type consistent/'
+}
+
 nft_conf() {
 	# Round-robin DNAT in the balancer; SNAT toward the brokers so replies come back.
 	cat <<EOF

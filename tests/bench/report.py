@@ -19,7 +19,8 @@ import statistics
 import subprocess
 import sys
 
-VARIANTS = ["direct1", "spread", "haproxy", "nftables", "mqlb-native", "mqlb-generic"]
+VARIANTS = ["direct1", "spread", "haproxy", "nftables", "mqlb-native", "mqlb-generic",
+            "haproxy-cid", "mqlb-cid"]
 DESC = {
     "direct1": "straight to broker1",
     "spread": "clients spread over 3 brokers (no-balancer limit)",
@@ -27,6 +28,9 @@ DESC = {
     "nftables": "nftables DNAT numgen inc mod 3 + SNAT",
     "mqlb-native": "mqlb, native XDP",
     "mqlb-generic": "mqlb, generic XDP",
+    "haproxy-cid": "HAProxy choosing by client id (inspect delay, balance hash on "
+                   "mqtt_field_value(connect,client_identifier), hash-type consistent)",
+    "mqlb-cid": "mqlb, balance client-id (SYN cookies, delayed binding, translated), native XDP",
 }
 REF = "spread"
 BROKERS = ["mosquitto", "mqbroker"]
@@ -45,6 +49,9 @@ class Data:
     def __init__(self, rows):
         self.rows = rows
         self.rounds = sorted({r["round"] for r in rows})
+        # the balancer variants this run measured, in the report's order
+        seen = {r["variant"] for r in rows if r["kind"] == "lb"}
+        self.variants = [v for v in VARIANTS if v in seen]
 
     def get(self, kind, variant, workload, rnd):
         for r in self.rows:
@@ -126,7 +133,7 @@ def balancer_tables(d, md, plots):
               "XDP ns/packet |")
     md.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     plot_rows = []
-    for v in VARIANTS:
+    for v in d.variants:
         rate = lb(v, "conn-rate", lambda r, _: r["rate"])
         ratio = [a / b if a and b else None for a, b in zip(rate, ref_rate)]
         cpu = lb(v, "conn-rate", lambda r, _: per_k(r, "cpu"))
@@ -161,7 +168,7 @@ def balancer_tables(d, md, plots):
                   f"| XDP ns/packet |")
         md.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
         rows = []
-        for v in VARIANTS:
+        for v in d.variants:
             rate = lb(v, w, lambda r, _: r["rate"])
             ratio = [a / b if a and b else None for a, b in zip(rate, ref)]
             cpu = lb(v, w, lambda r, _: per_k(r, "cpu"))
@@ -180,6 +187,42 @@ def balancer_tables(d, md, plots):
             rows.append((v, med(rate), p50, p99, med(cpu)))
         md.append("")
         plots[w] = rows
+    client_id_table(d, md)
+
+
+def client_id_table(d, md):
+    """balance client-id against round-robin mqlb and HAProxy hashing, round by round."""
+    if "mqlb-cid" not in d.variants:
+        return
+    lb = lambda v, w, fn: d.per_round("lb", v, w, fn)
+    rate = lambda v, w: lb(v, w, lambda r, _: r["rate"])
+    ratio = lambda a, b: [x / y if x and y else None for x, y in zip(a, b)]
+    md.append("## Choosing the broker by client id\n")
+    md.append("mqlb's `balance client-id` (the balancer answers the handshake with SYN cookies, "
+              "reads the CONNECT, then opens the broker's connection and translates every "
+              "segment) against mqlb round-robin and HAProxy hashing the same client id, per "
+              "round; connect latency is mqbench's, TCP connect to CONNACK.\n")
+    md.append("| comparison | ratio (per round) | target |")
+    md.append("|---|---:|---:|")
+    cid_cr, cid_fan = rate("mqlb-cid", "conn-rate"), rate("mqlb-cid", "fanout")
+    for label, a, b, target in (
+            ("conn/s, client-id ÷ mqlb round-robin", cid_cr, rate("mqlb-native", "conn-rate"),
+             "≥ 0.90"),
+            ("conn/s, client-id ÷ HAProxy hash on client id", cid_cr,
+             rate("haproxy-cid", "conn-rate"), "≥ 1.5"),
+            ("fan-out deliveries/s, client-id ÷ mqlb round-robin", cid_fan,
+             rate("mqlb-native", "fanout"), "≥ 0.97")):
+        r = ratio(a, b)
+        md.append(f"| {label} | {fmt(med(r), '.2f')}× ({rounds_str(r, '.2f')}) | {target} |")
+    md.append("")
+    md.append("| variant | connect p50 µs | connect p99 µs |")
+    md.append("|---|---:|---:|")
+    for v in ("mqlb-native", "mqlb-cid", "haproxy-cid"):
+        if v in d.variants:
+            p50 = med(lb(v, "conn-rate", lambda r, _: r["p50_us"]))
+            p99 = med(lb(v, "conn-rate", lambda r, _: r["p99_us"]))
+            md.append(f"| {v} | {fmt(p50)} | {fmt(p99)} |")
+    md.append("")
 
 
 SCEN_DESC = {
@@ -374,7 +417,7 @@ def main():
           f"medians. Workloads: {meta.get('params', '')}. Load generator: `build/mqbench`, "
           f"in the client namespace; load generator, brokers and balancer share the same "
           f"{meta.get('cpus', '?')} CPUs.\n",
-          "Variants: " + "; ".join(f"`{v}` {DESC[v]}" for v in VARIANTS) + ".\n"]
+          "Variants: " + "; ".join(f"`{v}` {DESC[v]}" for v in d.variants) + ".\n"]
     busy = [r.get("pre_busy", 0) for r in rows]
     noisy = sum(1 for b in busy if b >= 15)
     md.append(f"The machine is shared with other work: before each measurement the script waits up to "
@@ -410,8 +453,15 @@ def main():
                          ("table_client_to_backend_ns", "random flow, client → backend"),
                          ("table_backend_to_client_ns", "random flow, backend → client"),
                          ("new_flow_ns", "new flow (SYN: backend, SNAT port, two inserts)"),
-                         ("not_ours_ns", "not ours (passed to the kernel)")):
-            md.append(f"| {label} | {fmt(x.get(k))} |")
+                         ("not_ours_ns", "not ours (passed to the kernel)"),
+                         ("xlate_client_to_backend_ns", "translated (client-id), one busy flow, "
+                          "client → backend"),
+                         ("xlate_backend_to_client_ns", "translated, one busy flow, backend → client"),
+                         ("xlate_table_client_to_backend_ns", "translated, random flow, client → backend"),
+                         ("xlate_table_backend_to_client_ns", "translated, random flow, backend → client"),
+                         ("cookie_synack_ns", "SYN answered with a cookie (client-id: nothing stored)")):
+            if k in x:
+                md.append(f"| {label} | {fmt(x.get(k))} |")
         md.append("")
     if any(r["kind"] == "lb" for r in rows):
         balancer_tables(d, md, plots)

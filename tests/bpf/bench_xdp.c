@@ -23,6 +23,13 @@
  *                       put it: the cache misses of random flows
  *   backend -> client   the same cycles walked backwards (VIP:1883 ->
  *                       SNAT:next(p) comes out as VIP:1883 -> SNAT:p)
+ *   translated          the same cycles with every flow bound late
+ *                       (balance client-id, MQLB_FLOW_XLATE): acknowledgment
+ *                       or sequence number moved by the flow's offset,
+ *                       the TSecr or TSval by its timestamp offset. The
+ *                       offsets alternate in sign along the cycle (+D,
+ *                       -D), so the numbers stay in every flow's window
+ *                       however many repetitions run
  *   not ours            a segment to another port, passed: the frame is
  *                       not changed, so it repeats as it is
  *   new flow (SYN)      a SYN cannot lead to the next SYN; these are single
@@ -31,6 +38,8 @@
  *                       'mqlb prog show' reports it in production), less
  *                       the same statistics' figure for "not ours" minus
  *                       its repeat figure (their own clock reads)
+ *   cookie SYN-ACK      delayed binding's answer to a SYN (XDP_TX), single
+ *                       runs timed the same way
  *
  * Each figure is the median of ROUNDS runs. Output: one line per path; with
  * -j (or MQLB_BENCH_JSON=1 in the environment), one JSON object.
@@ -67,6 +76,10 @@
 
 static bool json;
 static __u16 next_port[TABLE_FLOWS];
+/* Translated cycles: a flow's offset sign, by port index (its place in the cycle, odd or even). */
+static bool xlate;
+static bool xlate_minus[TABLE_FLOWS];
+#define XLATE_D 1000u /* the offset between the client's numbers and the backend's */
 
 /*
  * What the data plane's TCP checks look at: the flows' windows and the
@@ -88,6 +101,9 @@ static void bench_flow_window(struct mqlb_flow *f)
 	};
 	f->wscale[MQLB_SIDE_CLIENT] = 7;
 	f->wscale[MQLB_SIDE_BACKEND] = 7;
+	/* Translated: the backend's numbers reach XLATE_D past what the segments carry. */
+	if (xlate)
+		f->side[MQLB_SIDE_BACKEND].end += XLATE_D;
 }
 
 static void bench_seg_client(struct pkt_spec *s)
@@ -183,6 +199,12 @@ static void put_flow(struct lb *lb, __u16 p, __u16 next, __u64 now)
 		.client_isn = 1,
 	};
 
+	if (xlate) {
+		f.tcp_flags |= MQLB_FLOW_XLATE;
+		f.seq_delta = xlate_minus[p - PORT_BASE] ? -XLATE_D : XLATE_D;
+		f.tsval_delta = 777;
+		f.s_wscale = 7;
+	}
 	memcpy(f.cli_mac, client_mac, ETH_ALEN);
 	memcpy(f.lb_mac, E.mac_cli, ETH_ALEN);
 	memcpy(f.nh_smac, E.mac_bk, ETH_ALEN);
@@ -216,8 +238,10 @@ static void make_cycle(int n)
 		order[i] = order[j];
 		order[j] = t;
 	}
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		next_port[order[i]] = (__u16)(PORT_BASE + order[(i + 1) % n]);
+		xlate_minus[order[i]] = i & 1; /* n is even: signs alternate all the way round */
+	}
 }
 
 /* The segment: timestamps (Linux's NOP, NOP, TS layout), ACK, PAYLOAD bytes. */
@@ -358,6 +382,27 @@ static uint64_t time_new_flows(struct lb *lb, uint64_t *stats_floor)
 	return median(ns, ROUNDS);
 }
 
+/* Delayed binding's SYN: answered with a cookie SYN-ACK out of the same port, nothing stored. */
+static uint64_t time_cookie_synack(struct lb *lb)
+{
+	struct mqlb_config cfg;
+	uint64_t ns[ROUNDS];
+	int r;
+
+	lb_reset(lb);
+	set_snat_range(lb, PORT_BASE, PORT_BASE + TABLE_FLOWS);
+	config_get(lb, &cfg);
+	cfg.flags |= MQLB_CFG_BIND | MQLB_CFG_CLIENT_ID;
+	cfg.synack_mss = 1460;
+	cfg.synack_wscale = 7;
+	config_put(lb, &cfg);
+	for (r = 0; r < ROUNDS; r++)
+		ns[r] = time_stats(lb, NEW_FLOWS, syn_frame, XDP_REDIRECT);
+	cfg.flags &= ~(MQLB_CFG_BIND | MQLB_CFG_CLIENT_ID);
+	config_put(lb, &cfg);
+	return median(ns, ROUNDS);
+}
+
 static int sysctl_bpf_stats(int on)
 {
 	FILE *f = fopen("/proc/sys/kernel/bpf_stats_enabled", "r+");
@@ -375,7 +420,8 @@ static int sysctl_bpf_stats(int on)
 
 static void bench(void)
 {
-	uint64_t busy_c2b, busy_b2c, tc2b, tb2c, other, syn, stats_other;
+	uint64_t busy_c2b, busy_b2c, tc2b, tb2c, other, syn, stats_other, cookie;
+	uint64_t x_busy_c2b, x_busy_b2c, x_tc2b, x_tb2c;
 	struct lb *lb = &E.lb;
 	int old_stats;
 
@@ -395,22 +441,46 @@ static void bench(void)
 	tb2c = time_cycle(lb, TABLE_FLOWS, false);
 	other = time_not_ours(lb);
 
+	/* The same cycles, every flow translated (delayed binding). */
+	xlate = true;
+	map_clear(lb->flows);
+	map_clear(lb->snat);
+	make_cycle(2);
+	x_busy_c2b = time_cycle(lb, 2, true);
+	x_busy_b2c = time_cycle(lb, 2, false);
+	map_clear(lb->flows);
+	map_clear(lb->snat);
+	make_cycle(TABLE_FLOWS);
+	x_tc2b = time_cycle(lb, TABLE_FLOWS, true);
+	x_tb2c = time_cycle(lb, TABLE_FLOWS, false);
+	xlate = false;
+	map_clear(lb->flows);
+	map_clear(lb->snat);
+
 	old_stats = sysctl_bpf_stats(1);
 	syn = time_new_flows(lb, &stats_other);
+	cookie = time_cookie_synack(lb);
 	if (old_stats >= 0)
 		sysctl_bpf_stats(old_stats);
 	/* The statistics' own clock reads: what they add to a path the repeat timed. */
 	syn = syn > stats_other - other ? syn - (stats_other - other) : syn;
+	cookie = cookie > stats_other - other ? cookie - (stats_other - other) : cookie;
 	lb_reset(lb);
 
 	if (json)
 		printf("{\"method\":\"repeat\",\"client_to_backend_ns\":%llu,"
 		       "\"backend_to_client_ns\":%llu,\"table_client_to_backend_ns\":%llu,"
 		       "\"table_backend_to_client_ns\":%llu,\"new_flow_ns\":%llu,"
-		       "\"not_ours_ns\":%llu,\"table_flows\":%d}\n",
+		       "\"not_ours_ns\":%llu,\"table_flows\":%d,"
+		       "\"xlate_client_to_backend_ns\":%llu,\"xlate_backend_to_client_ns\":%llu,"
+		       "\"xlate_table_client_to_backend_ns\":%llu,"
+		       "\"xlate_table_backend_to_client_ns\":%llu,\"cookie_synack_ns\":%llu}\n",
 		       (unsigned long long)busy_c2b, (unsigned long long)busy_b2c,
 		       (unsigned long long)tc2b, (unsigned long long)tb2c,
-		       (unsigned long long)syn, (unsigned long long)other, TABLE_FLOWS);
+		       (unsigned long long)syn, (unsigned long long)other, TABLE_FLOWS,
+		       (unsigned long long)x_busy_c2b, (unsigned long long)x_busy_b2c,
+		       (unsigned long long)x_tc2b, (unsigned long long)x_tb2c,
+		       (unsigned long long)cookie);
 	else
 		printf("XDP program, ns per packet (BPF_PROG_TEST_RUN repeat %d, median of %d):\n"
 		       "  one busy flow, client -> backend          %5llu\n"
@@ -418,11 +488,19 @@ static void bench(void)
 		       "  %d flows, random one, client -> backend %5llu\n"
 		       "  %d flows, random one, backend -> client %5llu\n"
 		       "  new flow (SYN; bpf_stats, single runs)    %5llu\n"
-		       "  not ours (passed to the kernel)           %5llu\n",
+		       "  not ours (passed to the kernel)           %5llu\n"
+		       "translated flows (balance client-id, proxy-v2):\n"
+		       "  one busy flow, client -> backend          %5llu\n"
+		       "  one busy flow, backend -> client          %5llu\n"
+		       "  %d flows, random one, client -> backend %5llu\n"
+		       "  %d flows, random one, backend -> client %5llu\n"
+		       "  SYN answered with a cookie (bpf_stats)    %5llu\n",
 		       REPEAT, ROUNDS, (unsigned long long)busy_c2b,
 		       (unsigned long long)busy_b2c, TABLE_FLOWS, (unsigned long long)tc2b,
 		       TABLE_FLOWS, (unsigned long long)tb2c, (unsigned long long)syn,
-		       (unsigned long long)other);
+		       (unsigned long long)other, (unsigned long long)x_busy_c2b,
+		       (unsigned long long)x_busy_b2c, TABLE_FLOWS, (unsigned long long)x_tc2b,
+		       TABLE_FLOWS, (unsigned long long)x_tb2c, (unsigned long long)cookie);
 }
 
 int main(int argc, char **argv)

@@ -78,13 +78,14 @@ bed_save() {
 }
 
 bed_require() {
+	# First: a skip or a failure below still removes $WORK.
+	trap bed_cleanup EXIT
 	[ "$(id -u)" = 0 ] || skip "needs root (network namespaces, XDP)"
 	# BED_PEERS: the peer programs a script uses (make demo with mqbroker needs none).
 	for t in ip ethtool ${BED_PEERS-mosquitto mosquitto_sub mosquitto_pub} /usr/bin/python3; do
 		command -v "$t" >/dev/null || skip "$t is not installed (make deps)"
 	done
 	[ -x "$BUILD/mqlbd" ] || fail "$BUILD/mqlbd is not built"
-	trap bed_cleanup EXIT
 	trap 'exit 130' INT TERM
 	# A reader that went away (... | head) or a closed terminal: still clean up.
 	trap 'exit 141' PIPE
