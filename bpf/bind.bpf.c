@@ -244,18 +244,19 @@ static __always_inline void write_proxy(__u8 *p, const struct bind_seg *s)
 }
 
 __noinline int mqlb_bind_write_data(struct xdp_md *ctx, const struct bind_seg *s,
-				    const struct mqlb_stash *st)
+				    const struct mqlb_stash *st, __u32 len)
 {
 	__u8 o[20] = {};
 	struct tcphdr *tcp;
-	__u32 optlen, hl, len, words, i;
+	__u32 optlen, hl, words, i;
 	__s64 sum = 0;
 	void *end;
 
 	if (!ctx || !s || !st)
 		return -1;
-	len = st->len;
-	if (len > MQLB_STASH_MAX || (s->proxy_len && s->proxy_len != MQLB_PROXY_V2_LEN))
+	/* All the bytes or none: past len, the stash's words must be zero for the sum. */
+	if ((len && len != st->len) || len > MQLB_STASH_MAX ||
+	    (s->proxy_len && s->proxy_len != MQLB_PROXY_V2_LEN))
 		return -1;
 	optlen = seg_options(o, s);
 	if (optlen > 12)

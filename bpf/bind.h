@@ -66,9 +66,14 @@ struct bind_seg {
 int mqlb_cookie_synack(struct xdp_md *ctx, __u32 mss_wscale);
 /* The frame, in place, made into segment s (options for a SYN when s->flags has SYN). */
 int mqlb_bind_write(struct xdp_md *ctx, const struct bind_seg *s);
-/* The frame, in place, made into the ACK of s carrying the PROXY header and st's bytes. */
+/*
+ * The frame, in place, made into the ACK of s carrying the PROXY header and
+ * the first len (st->len or 0) of st's bytes. -1 when the frame cannot grow
+ * that far (a driver's buffer has only so much room past the frame), with
+ * the frame as it was.
+ */
 int mqlb_bind_write_data(struct xdp_md *ctx, const struct bind_seg *s,
-			 const struct mqlb_stash *st);
+			 const struct mqlb_stash *st, __u32 len);
 /*
  * Translate a segment's numbers (xlate.bpf.c): SEQ += seq_add, ACK +=
  * ack_add, SACK edges += ack_add; the window field shifted by win_shift

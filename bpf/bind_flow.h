@@ -390,7 +390,8 @@ static __always_inline int bind_synack(struct xdp_md *ctx, struct pkt *p,
 	b->maxwin = win ? win : 1;
 	b->maxack = ack;
 	c->end = cend;
-	c->maxend = b_isn + 1 + (win ? win : 1);
+	/* The client may send as far as the backend's SYN-ACK lets it (its window is not scaled). */
+	c->maxend = ack + (win ? win : 1);
 	c->maxwin = (__u32)st->window << f->wscale[MQLB_SIDE_CLIENT];
 	if (!c->maxwin)
 		c->maxwin = 1;
@@ -415,8 +416,20 @@ static __always_inline int bind_synack(struct xdp_md *ctx, struct pkt *p,
 	s->proxy_dst = ck->vip_addr_be;
 	s->proxy_sport = ck->client_port_be;
 	s->proxy_dport = ck->vip_port_be;
-	if (mqlb_bind_write_data(ctx, s, st))
-		return verdict(XDP_DROP, MQLB_STAT_DROP_BAD_IP);
+	if (mqlb_bind_write_data(ctx, s, st, st->len)) {
+		/*
+		 * The frame could not grow by the client's bytes (a veth gives an
+		 * skb's frame little room past its end; a NIC driver's page more).
+		 * The handshake completes with the PROXY header alone, the client
+		 * resends its bytes when no ACK has come for them (its RTO, 200 ms
+		 * at least), and they go through as those of any bound flow.
+		 */
+		s->flags = TCP_FLAG_ACK;
+		if (mqlb_bind_write_data(ctx, s, st, 0))
+			return verdict(XDP_DROP, MQLB_STAT_DROP_BAD_IP);
+		c->end = f->client_isn + 1 + f->proxy_len;
+		stat_inc(MQLB_STAT_BIND_DATA_DEFERRED);
+	}
 	bpf_map_delete_elem(&stash, ck);
 	__sync_fetch_and_or(&f->tcp_flags,
 			    MQLB_FLOW_SYNACK | MQLB_FLOW_ESTABLISHED | MQLB_FLOW_XLATE);

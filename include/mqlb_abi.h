@@ -547,6 +547,8 @@ static inline struct mqlb_reap_entry mqlb_reap_entry_of(const struct mqlb_flow_k
 	X(CID_FALLBACK, cid_fallback) \
 	X(BIND_SYN, bind_syn)                     /* the backend's SYN sent for a bound flow */ \
 	X(BIND_ACK, bind_ack)                     /* its SYN-ACK turned into the ACK with the data */ \
+	/* the data did not fit in the SYN-ACK's frame: a bare ACK, the client resends the data */ \
+	X(BIND_DATA_DEFERRED, bind_data_deferred) \
 	/* a client segment while the backend's handshake is under way: dropped, resent by TCP */ \
 	X(DROP_BIND_PENDING, drop_bind_pending) \
 	/* binding failed (the backend refused, no stash room): the client reset */ \

@@ -436,6 +436,35 @@ static void test_bind_wrap(void **state)
 	assert_true(b.c.cnxt < 0x100); /* wrapped */
 }
 
+/*
+ * The client's next segment before any from the backend (a PUBLISH right
+ * behind the CONNECT, or the CONNECT resent when it did not fit in the
+ * SYN-ACK's frame): the client's side must already allow what the
+ * backend's SYN-ACK window allows, in the client's numbers as the backend
+ * sees them, wherever the backend's own numbers lie (here 2^30 behind).
+ */
+static void test_client_first_after_bind(void **state)
+{
+	struct lb *lb = &E.lb;
+	struct frame in, out;
+	struct pkt_spec s;
+	struct pkt_view v;
+	struct bound b;
+
+	NEED_LB();
+	set_bind(lb, MQLB_CFG_CLIENT_ID, NULL);
+	bind_all(lb, &b, 44250, 1000, "early", 1, 1000u - 0x40000000u);
+	spec_conn(&s, &b.c, TF_ACK | TF_PSH);
+	s.ack_seq = b.cookie + 1;
+	s.payload = "\xc0\x00";
+	s.payload_len = 2;
+	pkt_build(&in, &s);
+	assert_int_equal(xdp_run(lb, &in, E.if_cli, &out), XDP_REDIRECT);
+	assert_int_equal(pkt_view_tcp4(&out, &v), 0);
+	assert_int_equal(ntohl(v.tcp->seq), b.c.cnxt + b.proxy);
+	assert_int_equal(ntohl(v.tcp->ack_seq), b.b_isn + 1);
+}
+
 /* A backend marked proxy-v2 gets the client's address first: signature, family, tuple. */
 static void test_proxy_v2(void **state)
 {
@@ -564,7 +593,7 @@ int main(void)
 		T(test_cookie_handshake_no_state), T(test_bind_and_translate),
 		T(test_bind_wrap),		   T(test_proxy_v2),
 		T(test_backend_refuses),	   T(test_no_backend),
-		T(test_empty_id_round_robin),
+		T(test_empty_id_round_robin),	   T(test_client_first_after_bind),
 	};
 
 	return cmocka_run_group_tests_name("bind", tests, group_setup, group_teardown);
