@@ -4,7 +4,7 @@
 # make attack: the balancers under an off-path attacker, side by side on the e2e test bed
 # (tests/e2e/lib.sh, prefix mqlb-atk-), each in front of the same three Debian mosquitto
 # brokers: HAProxy (the study's config), nftables round-robin DNAT + SNAT (conntrack),
-# mqlb in native and generic XDP.
+# mqlb in native and generic XDP, and mqlb balance client-id (SYN cookies, native).
 #
 #   spray  60 idle MQTT clients held; forged RST, RST+ACK, SYN with random numbers from
 #          each client's ADDR:PORT to the VIP, RSTs from every broker's address to every
@@ -27,7 +27,7 @@ export MQLB_WORK=/run/mqlb-atk-work
 
 RATE=${ATTACK_FLOOD_RATE:-300000}
 SECS=${ATTACK_FLOOD_SECS:-20}
-read -r -a VARIANTS <<<"${ATTACK_VARIANTS:-haproxy nftables mqlb-native mqlb-generic}"
+read -r -a VARIANTS <<<"${ATTACK_VARIANTS:-haproxy nftables mqlb-native mqlb-generic mqlb-cid}"
 OUT=$ROOT/results/attack-$(date -u +%Y%m%d-%H%M)
 
 [ "$(id -u)" = 0 ] || { echo "attack: needs root (namespaces, XDP)" >&2; exit 1; }
@@ -52,8 +52,11 @@ variant_up() {
 		nft_conf >"$WORK/nft.conf"
 		nsx lb nft -f "$WORK/nft.conf"
 		;;
-	mqlb-native | mqlb-generic)
-		write_mqlbd_conf "${1#mqlb-}"
+	mqlb-native | mqlb-generic | mqlb-cid)
+		case $1 in
+		mqlb-cid) BALANCE=client-id write_mqlbd_conf native ;; # SYN cookies
+		*) write_mqlbd_conf "${1#mqlb-}" ;;
+		esac
 		start_mqlbd
 		;;
 	esac
