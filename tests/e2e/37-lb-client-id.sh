@@ -7,7 +7,8 @@
 # rounds every broker is sent a QoS 1 message for each of them. Each round
 # every client must land on the broker of the round before (the one mqlb
 # maglev show names), find its session there and get the message queued for
-# it. Then one broker is killed: only its clients move (to where the Maglev
+# it, once more while mqlbd is killed (-9: the pinned data plane binds on its
+# own). Then one broker is killed: only its clients move (to where the Maglev
 # table without it sends them); when it comes back no connection moves, and
 # on their next connection its clients return to it. The limits: a CONNECT
 # of several segments, a client without TCP timestamps, a broker whose host
@@ -127,6 +128,22 @@ by_id=$("${MQLB[@]}" -j backend show | /usr/bin/python3 -c '
 import json, sys
 print(sum(b["by_client_id"] for b in json.load(sys.stdin)))')
 [ "$by_id" -ge $((3 * N)) ] || fail "backend show counts $by_id flows placed by client id, want >= $((3 * N))"
+
+log "== kill -9 mqlbd: the pinned data plane goes on binding without it"
+kill -9 "$MQLBD_PID"
+wait "$MQLBD_PID" 2>/dev/null
+MQLBD_PID=
+publish_all cid- queued-3
+clients_bg cid- 3k --persistent --hold 120 --expect queued-3
+got=$(wait_ready 3k)
+placement "$WORK/p3k"
+stop_clients
+[ "$got" = "ready $N/$N" ] || fail "without mqlbd: $got"
+cmp -s "$WORK/p1" "$WORK/p3k" || fail "without mqlbd: clients moved"
+msg=$(result_check 3k queued-3) || fail "without mqlbd: $msg"
+start_mqlbd
+grep -q "adopting the pinned state" "$WORK/mqlbd.log" || fail "the new mqlbd did not adopt the pinned data plane"
+log "without mqlbd: all on the same broker; $msg; a new mqlbd adopted it"
 
 log "== broker b2 killed, then restored"
 clients_bg cid- 4 --persistent --hold 300
