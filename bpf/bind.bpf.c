@@ -365,12 +365,7 @@ __noinline int mqlb_cookie_synack(struct xdp_md *ctx, __u32 mss_wscale)
 	eth = (void *)(long)ctx->data;
 	if ((void *)(eth + 1) > (void *)(long)ctx->data_end)
 		return -1;
-	__builtin_memcpy(s->smac, eth->h_dest, ETH_ALEN);
-	__builtin_memcpy(s->dmac, eth->h_source, ETH_ALEN);
-	s->saddr = ip->daddr;
-	s->daddr = ip->saddr;
-	s->sport = tcp->dest;
-	s->dport = tcp->source;
+	bind_seg_ends(s, eth->h_dest, eth->h_source, ip->daddr, tcp->dest, ip->saddr, tcp->source);
 	s->seq = (__u32)gen;
 	s->ack = bpf_ntohl(tcp->seq) + 1;
 	s->window = 65535;

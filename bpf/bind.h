@@ -59,6 +59,18 @@ struct bind_seg {
 	__be16 proxy_dport;
 };
 
+/* Where a segment the balancer writes goes: from smac, saddr:sport to dmac, daddr:dport. */
+static __always_inline void bind_seg_ends(struct bind_seg *s, const __u8 *smac, const __u8 *dmac,
+					  __be32 saddr, __be16 sport, __be32 daddr, __be16 dport)
+{
+	__builtin_memcpy(s->smac, smac, ETH_ALEN);
+	__builtin_memcpy(s->dmac, dmac, ETH_ALEN);
+	s->saddr = saddr;
+	s->daddr = daddr;
+	s->sport = sport;
+	s->dport = dport;
+}
+
 /*
  * The client's SYN, in place, turned into the balancer's SYN-ACK with a
  * cookie (bind.bpf.c). 0, or -1: the frame is to be dropped.

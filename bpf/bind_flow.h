@@ -218,12 +218,8 @@ static __always_inline int bind_connect(struct xdp_md *ctx, struct pkt *p,
 	}
 
 	/* The backend's SYN: what the client's SYN offered, as its cookie kept it. */
-	__builtin_memcpy(s->smac, f->nh_smac, ETH_ALEN);
-	__builtin_memcpy(s->dmac, f->nh_dmac, ETH_ALEN);
-	s->saddr = f->snat_addr_be;
-	s->daddr = f->backend_addr_be;
-	s->sport = f->snat_port_be;
-	s->dport = f->backend_port_be;
+	bind_seg_ends(s, f->nh_smac, f->nh_dmac, f->snat_addr_be, f->snat_port_be,
+		      f->backend_addr_be, f->backend_port_be);
 	s->seq = f->client_isn;
 	s->flags = TCP_FLAG_SYN;
 	s->window = 65535;
@@ -357,12 +353,8 @@ static __always_inline int bind_synack(struct xdp_md *ctx, struct pkt *p,
 		/* Refused, or its stash lost: the client is reset at its RCV.NXT. */
 		__sync_fetch_and_or(&f->tcp_flags, MQLB_FLOW_RST | MQLB_FLOW_RESET_SENT);
 		bpf_map_delete_elem(&stash, ck);
-		__builtin_memcpy(s->smac, f->lb_mac, ETH_ALEN);
-		__builtin_memcpy(s->dmac, f->cli_mac, ETH_ALEN);
-		s->saddr = ck->vip_addr_be;
-		s->daddr = ck->client_addr_be;
-		s->sport = ck->vip_port_be;
-		s->dport = ck->client_port_be;
+		bind_seg_ends(s, f->lb_mac, f->cli_mac, ck->vip_addr_be, ck->vip_port_be,
+			      ck->client_addr_be, ck->client_port_be);
 		s->seq = f->s_isn + 1;
 		s->flags = TCP_FLAG_RST;
 		if (mqlb_bind_write(ctx, s))
@@ -398,12 +390,8 @@ static __always_inline int bind_synack(struct xdp_md *ctx, struct pkt *p,
 	c->maxack = b_isn + 1;
 
 	/* The SYN-ACK becomes the ACK with the PROXY header and the client's bytes. */
-	__builtin_memcpy(s->smac, p->eth->h_dest, ETH_ALEN);
-	__builtin_memcpy(s->dmac, p->eth->h_source, ETH_ALEN);
-	s->saddr = p->ip->daddr;
-	s->daddr = p->ip->saddr;
-	s->sport = tcp->dest;
-	s->dport = tcp->source;
+	bind_seg_ends(s, p->eth->h_dest, p->eth->h_source, p->ip->daddr, tcp->dest, p->ip->saddr,
+		      tcp->source);
 	s->seq = f->client_isn + 1;
 	s->ack = b_isn + 1;
 	s->flags = TCP_FLAG_ACK | TCP_FLAG_PSH;

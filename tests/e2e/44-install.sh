@@ -147,6 +147,6 @@ for b in mqlbd mqbroker mqbench; do
 	"$BUILD/$b" --help >/dev/null || fail "$b --help"
 done
 "$BUILD/mqlb" --version | grep -qE "^mqlb v$v( \(git [^)]+\))?$" || fail "mqlb --version: $("$BUILD/mqlb" --version)"
-"$BUILD/mqlb" --help | grep -q "OBJECT := { backend | flow | stats | prog }" || fail "mqlb --help"
+"$BUILD/mqlb" --help | grep -q "OBJECT := { backend | flow | stats | prog | maglev }" || fail "mqlb --help"
 log "version $v everywhere; --help and --version answer"
 log "PASS"

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/bpf.h>
@@ -130,50 +131,46 @@ int dp_set_backend(struct dataplane *dp, uint32_t id, const struct mqlb_backend 
 }
 
 /*
- * Two publishes in quick succession (a reload makes several) rewrite the
- * ring that was active a moment ago, which an XDP program still running on
- * another CPU may be reading. The worst it can do is pick a slot from the
- * newer ring; pick_backend() re-checks that the backend is up, so a flow
- * can never go to a backend that is not.
+ * Double-buffered publication (the ring, the Maglev table): write the copy
+ * the data plane is not reading (the config's selector at active_off names
+ * the other), then flip the selector. Two publishes in quick succession (a
+ * reload makes several) rewrite the copy that was active a moment ago,
+ * which an XDP program still running on another CPU may be reading. The
+ * worst it can do is pick a slot from the newer copy; the program
+ * re-checks that the backend is up, so a flow can never go to one that is
+ * not.
  */
-int dp_publish_ring(struct dataplane *dp, struct mqlb_ring *r)
+static int publish_flip(struct dataplane *dp, int map_fd, const void *val, size_t active_off)
 {
 	struct mqlb_config cfg;
 	__u32 inactive, zero = 0;
+	__u16 *active = (__u16 *)((char *)&cfg + active_off);
 	int err;
 
 	err = dp_read_config(dp, &cfg);
 	if (err)
 		return err;
-	inactive = !(cfg.ring_active & 1);
-	r->gen = ++dp->ring_gen;
-	if (bpf_map_update_elem(dp->ring_fd, &inactive, r, BPF_ANY))
+	inactive = !(*active & 1);
+	if (bpf_map_update_elem(map_fd, &inactive, val, BPF_ANY))
 		return -errno;
-	cfg.ring_active = (uint16_t)inactive;
+	*active = (__u16)inactive;
 	if (bpf_map_update_elem(dp->config_fd, &zero, &cfg, BPF_ANY))
 		return -errno;
 	dp->cfg = cfg;
 	return 0;
 }
 
+int dp_publish_ring(struct dataplane *dp, struct mqlb_ring *r)
+{
+	r->gen = ++dp->ring_gen;
+	return publish_flip(dp, dp->ring_fd, r, offsetof(struct mqlb_config, ring_active));
+}
+
 int dp_publish_maglev(struct dataplane *dp)
 {
-	struct mqlb_config cfg;
-	__u32 inactive, zero = 0;
-	int err;
-
-	err = dp_read_config(dp, &cfg);
-	if (err)
-		return err;
-	inactive = !(cfg.maglev_active & 1);
 	dp->maglev->gen++;
-	if (bpf_map_update_elem(dp->maglev_fd, &inactive, dp->maglev, BPF_ANY))
-		return -errno;
-	cfg.maglev_active = (uint16_t)inactive;
-	if (bpf_map_update_elem(dp->config_fd, &zero, &cfg, BPF_ANY))
-		return -errno;
-	dp->cfg = cfg;
-	return 0;
+	return publish_flip(dp, dp->maglev_fd, dp->maglev,
+			    offsetof(struct mqlb_config, maglev_active));
 }
 
 int dp_set_info(struct dataplane *dp, uint32_t id, const struct mqlb_backend_info *info)
