@@ -97,7 +97,7 @@ static int send_connect(struct bridge *br)
 								 MQTT_PROTO_NAME_V311;
 
 	p->proto_name = mqtt_str_c(name, strlen(name));
-	p->level = bc->protocol_level | (bc->try_private ? 0x80 : 0);
+	p->level = bc->protocol_level | (bc->try_private ? MQTT_PROTO_BRIDGE_BIT : 0);
 	p->keepalive = bc->keepalive_s;
 	p->clean = bc->cleansession;
 	p->client_id = mqtt_str_c(br->clientid, strlen(br->clientid));
@@ -118,6 +118,25 @@ static int send_connect(struct bridge *br)
 		p->password = mqtt_str_c(bc->remote_password, strlen(bc->remote_password));
 	}
 	return send_packet(br->c, &pkt);
+}
+
+static struct mqtt_str topic_in(struct bridge *br, struct mqtt_str t)
+{
+	long n = bridge_remap(br->conf, BRIDGE_IN, (const char *)t.p, t.len, br->topic_buf,
+			      MQTT_MAX_STR);
+
+	return n < 0 ? t : mqtt_str_c(br->topic_buf, (size_t)n);
+}
+
+/* client->topic_out of a bridge connection: local names to remote ones. */
+static struct mqtt_str topic_out(struct client *c, const struct msg *m)
+{
+	struct bridge *br = c->bridge;
+	long n = bridge_remap(br->conf, BRIDGE_OUT, m->topic, m->topic_len, br->topic_buf,
+			      MQTT_MAX_STR);
+
+	br->msgs_out++; /* one call per PUBLISH sent, DUP re-sends included */
+	return n < 0 ? mqtt_str_c(m->topic, m->topic_len) : mqtt_str_c(br->topic_buf, (size_t)n);
 }
 
 static void on_connected(struct ev_loop *l, int fd, uint32_t events, void *arg)
@@ -149,6 +168,7 @@ static void on_connected(struct ev_loop *l, int fd, uint32_t events, void *arg)
 	}
 	br->fd = -1;
 	br->c->bridge = br;
+	br->c->topic_out = topic_out;
 	br->c->level = br->conf->protocol_level;
 	br->c->keepalive = br->conf->keepalive_s;
 	pr_info("bridge %s: sending CONNECT as %s\n", br->conf->name, br->clientid);
@@ -343,24 +363,6 @@ static int on_connack(struct bridge *br, const struct mqtt_connack *ca)
 		notify_local(br, "1");
 	}
 	return 0;
-}
-
-static struct mqtt_str topic_in(struct bridge *br, struct mqtt_str t)
-{
-	long n = bridge_remap(br->conf, BRIDGE_IN, (const char *)t.p, t.len, br->topic_buf,
-			      MQTT_MAX_STR);
-
-	return n < 0 ? t : mqtt_str_c(br->topic_buf, (size_t)n);
-}
-
-struct mqtt_str bridge_topic_out(struct client *c, const struct msg *m)
-{
-	struct bridge *br = c->bridge;
-	long n = bridge_remap(br->conf, BRIDGE_OUT, m->topic, m->topic_len, br->topic_buf,
-			      MQTT_MAX_STR);
-
-	br->msgs_out++; /* one call per PUBLISH sent, DUP re-sends included */
-	return n < 0 ? mqtt_str_c(m->topic, m->topic_len) : mqtt_str_c(br->topic_buf, (size_t)n);
 }
 
 /* Window after a SUBSCRIBE in which the remote sends us its retained set. */

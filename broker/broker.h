@@ -259,7 +259,7 @@ struct client;
 /* What a session is to the bridge loop rule (bridge.c). */
 enum session_link {
 	LINK_NONE,	/* an ordinary client */
-	LINK_IN,	/* a remote bridge connected to us (protocol level | 0x80) */
+	LINK_IN,	/* a remote bridge connected to us (MQTT_PROTO_BRIDGE_BIT) */
 	LINK_OUT,	/* the local end of one of our own 'connection's */
 };
 
@@ -332,7 +332,13 @@ struct client {
 	uint8_t state;
 	uint8_t level;
 	bool dirty;
-	bool bridge_peer;		/* CONNECT had the 0x80 bit (try_private) */
+	bool bridge_peer;		/* CONNECT had MQTT_PROTO_BRIDGE_BIT (try_private) */
+	/*
+	 * The topic a PUBLISH of m carries on this connection; NULL: m's own.
+	 * Set by whoever sets the connection up (bridge.c remaps), so the
+	 * sending layer never needs to know about bridges.
+	 */
+	struct mqtt_str (*topic_out)(struct client *c, const struct msg *m);
 };
 
 /* ---- the broker context ---- */
@@ -374,7 +380,7 @@ struct broker {
 	uint32_t next_link_id;
 	uint64_t id;			/* random, names this broker to mqbroker peers */
 	struct broker_stats st;
-	struct log_sink *log;
+	struct log_dest *log;		/* log_dest other than stderr (logdest.c) */
 	struct auth_table *auth;	/* password_file's users; NULL: none */
 };
 
@@ -462,8 +468,6 @@ void bridge_sys_publish(struct broker *b);
 int bridge_handle(struct client *c, const struct mqtt_packet *pkt);
 /* The connection of c->bridge closed. */
 void bridge_on_close(struct client *c);
-/* Topic for a PUBLISH sent over c when c is a bridge connection (prefix remapping). */
-struct mqtt_str bridge_topic_out(struct client *c, const struct msg *m);
 /* bridge_topic.c: pure helpers, unit-tested */
 /*
  * Map topic to the other side through the first 'topic' line of direction
@@ -521,10 +525,11 @@ static inline bool bridge_may_deliver(const struct msg *m, const struct session 
 /* sys.c */
 void sys_publish(struct broker *b);
 
-/* logdest.c */
-int log_sink_open(struct broker *b);
-void log_sink_flush(struct broker *b);
-void log_sink_close(struct broker *b);
+/* logdest.c: log_dest and log_type, through log.c's sink hook */
+int log_dest_open(struct broker *b);
+/* Publish the lines buffered for $SYS/broker/log (before_sleep only). */
+void log_dest_flush(struct broker *b);
+void log_dest_close(struct broker *b);
 bool log_subscribe_enabled(const struct broker *b);
 
 #endif

@@ -21,7 +21,10 @@ $(eval $(call unit_test,test_bridge_topic,broker/conf.c broker/bridge_conf.c bro
 	broker/bridge_topic.c))
 $(eval $(call unit_test,test_broker_auth,broker/auth.c))
 $(eval $(call unit_test,test_broker_out,$(BROKER_SRCS)))
-$(O)/tests/test_subs $(O)/tests/test_broker_auth $(O)/tests/test_broker_out: LDLIBS += $(CRYPTO_LIBS)
+$(eval $(call unit_test,test_broker_logdest,$(BROKER_SRCS)))
+# Tests linking the whole broker need libcrypto (auth.c).
+BROKER_FULL_TESTS := test_subs test_broker_auth test_broker_out test_broker_logdest
+$(patsubst %,$(O)/tests/%,$(BROKER_FULL_TESTS)): LDLIBS += $(CRYPTO_LIBS)
 
 # libFuzzer target for the codec; 'make fuzz-codec FUZZ_SECONDS=N'.
 FUZZ_SECONDS ?= 30
@@ -60,10 +63,9 @@ fuzz-broker: $(O)/fuzz/fuzz_broker
 .PHONY: fuzz-codec fuzz-broker
 
 # The broker's tests include broker/broker.h.
-$(O)/san/tests/unit/test_topic.o $(O)/san/tests/unit/test_subs.o \
-$(O)/san/tests/unit/test_broker_conf.o $(O)/san/tests/unit/test_bridge_conf.o \
-$(O)/san/tests/unit/test_bridge_topic.o $(O)/san/tests/unit/test_broker_auth.o \
-$(O)/san/tests/unit/test_broker_out.o: CFLAGS += -Ibroker
+BROKER_UNIT_TESTS := test_topic test_broker_conf test_bridge_conf test_bridge_topic \
+	$(BROKER_FULL_TESTS)
+$(patsubst %,$(O)/san/tests/unit/%.o,$(BROKER_UNIT_TESTS)): CFLAGS += -Ibroker
 
 # The broker's integration tests against an ASan+UBSan build of it:
 # 'make broker-e2e-asan' (not part of 'make test', which runs them on the normal build).

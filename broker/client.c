@@ -32,23 +32,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 
 #include "broker.h"
+#include "clock.h"
 #include "log.h"
 #include "netutil.h"
 
 static void client_flush(struct client *c);
-
-static uint64_t clock_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 const char *client_name(const struct client *c, char *buf, size_t len)
 {
@@ -151,7 +143,7 @@ static void client_on_event(struct ev_loop *l, int fd, uint32_t events, void *ar
 	 * match array is being iterated between two events.
 	 */
 	if (b->dirty && (b->dirty != b->dirty_tail ||
-			 clock_ns() - b->dirty_since_ns >= b->out_hold_ns))
+			 mono_ns() - b->dirty_since_ns >= b->out_hold_ns))
 		client_flush_all(b);
 }
 
@@ -289,7 +281,7 @@ void client_out_commit(struct client *c, uint32_t n)
 			c->b->dirty_tail->dirty_next = c;
 		} else {
 			c->b->dirty = c;
-			c->b->dirty_since_ns = clock_ns();
+			c->b->dirty_since_ns = mono_ns();
 		}
 		c->b->dirty_tail = c;
 	}

@@ -36,15 +36,15 @@ static const char *reason_of(int err, uint8_t *code)
 }
 
 /*
- * try_private: a bridge sends protocol level 3 or 4 with the 0x80 bit so
+ * try_private: a bridge sends protocol level 3 or 4 with MQTT_PROTO_BRIDGE_BIT so
  * the other side knows not to echo what it sends. The codec only knows the
  * plain levels, so decode a copy with the bit cleared and remember it.
  */
 static int decode_private_connect(struct client *c, uint8_t hdr, const uint8_t *body,
 				  uint32_t len, struct mqtt_packet *pkt, uint8_t **copy)
 {
+	uint8_t lvl, plain;
 	uint32_t off;
-	uint8_t lvl;
 
 	if (len < 2)
 		return -EBADMSG;
@@ -52,13 +52,14 @@ static int decode_private_connect(struct client *c, uint8_t hdr, const uint8_t *
 	if (off >= len)
 		return -EBADMSG;
 	lvl = body[off];
-	if (!(lvl & 0x80) || ((lvl & 0x7f) != MQTT_PROTO_V31 && (lvl & 0x7f) != MQTT_PROTO_V311))
+	plain = lvl & (uint8_t)~MQTT_PROTO_BRIDGE_BIT;
+	if (!(lvl & MQTT_PROTO_BRIDGE_BIT) || (plain != MQTT_PROTO_V31 && plain != MQTT_PROTO_V311))
 		return mqtt_decode(hdr, body, len, pkt) ? -EBADMSG : 0;
 	*copy = malloc(len);
 	if (!*copy)
 		return -ENOMEM;
 	memcpy(*copy, body, len);
-	(*copy)[off] = lvl & 0x7f;
+	(*copy)[off] = plain;
 	c->bridge_peer = true;
 	return mqtt_decode(hdr, *copy, len, pkt) ? -EBADMSG : 0;
 }

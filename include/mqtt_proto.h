@@ -31,6 +31,12 @@ enum mqtt_type {
 #define MQTT_PROTO_V5		5
 #define MQTT_PROTO_NAME_V31	"MQIsdp"
 #define MQTT_PROTO_NAME_V311	"MQTT"
+/*
+ * Not in the specification: Mosquitto's bridges (try_private) set this bit
+ * on the CONNECT's protocol level to say "I am a bridge, do not echo what
+ * I send you"; mqbroker's bridges and its loop rule use it the same way.
+ */
+#define MQTT_PROTO_BRIDGE_BIT	0x80
 
 /* CONNECT flags (3.1.2.3). */
 #define MQTT_CONN_RESERVED	0x01
