@@ -285,6 +285,62 @@ static int on_tick(struct ev_loop *l, long long id, void *arg)
 	return BRIDGE_TICK_MS;
 }
 
+/* A packet id from the session's space, so it never equals an in-flight PUBLISH's. */
+static uint16_t next_pid(struct bridge *br)
+{
+	uint16_t pid = br->sess->next_pid++;
+
+	if (!br->sess->next_pid)
+		br->sess->next_pid = 1;
+	return pid;
+}
+
+static bool subscribed_in(const struct bridge_conf *bc, const char *remote)
+{
+	int i;
+
+	for (i = 0; i < bc->ntopics; i++)
+		if (bc->topics[i].dir & BRIDGE_IN && !strcmp(bc->topics[i].remote, remote))
+			return true;
+	return false;
+}
+
+/*
+ * bridge_attempt_unsubscribe, as Mosquitto: the remote filter of each
+ * 'out' line is unsubscribed on the remote, in case an earlier
+ * configuration had it 'in' and a persistent session there still holds
+ * it. Unlike Mosquitto, not a filter that an 'in' line of this
+ * configuration subscribes to (they would undo each other).
+ */
+static int send_unsubscribe(struct bridge *br)
+{
+	struct mqtt_topic_req reqs[BRIDGE_MAX_TOPICS];
+	struct mqtt_packet pkt = { .type = MQTT_UNSUBSCRIBE };
+	const struct bridge_conf *bc = br->conf;
+	uint32_t n = 0;
+	int i;
+
+	for (i = 0; i < bc->ntopics; i++) {
+		const struct bridge_topic *t = &bc->topics[i];
+
+		if (t->dir & BRIDGE_IN || subscribed_in(bc, t->remote))
+			continue;
+		reqs[n++].filter = mqtt_str_c(t->remote, strlen(t->remote));
+	}
+	if (!n)
+		return 0;
+	pkt.sub.pid = next_pid(br);
+	pkt.sub.count = n;
+	pkt.sub.reqs = reqs;
+	return send_packet(br->c, &pkt);
+}
+
+/*
+ * The 'in' topics at their configured QoS, on every connection, session
+ * present or not (as Mosquitto's bridges do): a QoS changed in the
+ * configuration applies at once, and a remote that lost our session gets
+ * the subscriptions back.
+ */
 static int send_subscribe(struct bridge *br)
 {
 	struct mqtt_topic_req reqs[BRIDGE_MAX_TOPICS];
@@ -304,10 +360,7 @@ static int send_subscribe(struct bridge *br)
 	if (!n)
 		return 0;
 	br->subscribed_ms = ev_now_ms(br->b->loop);
-	/* From the session's id space, so it never equals an in-flight PUBLISH's. */
-	pkt.sub.pid = br->sess->next_pid++;
-	if (!br->sess->next_pid)
-		br->sess->next_pid = 1;
+	pkt.sub.pid = next_pid(br);
 	pkt.sub.count = n;
 	pkt.sub.reqs = reqs;
 	return send_packet(br->c, &pkt);
@@ -333,18 +386,17 @@ static int on_connack(struct bridge *br, const struct mqtt_connack *ca)
 	br->last_ping_ms = ev_now_ms(b->loop);
 	b->st.clients_connected++;
 	/*
-	 * A remote that kept our session kept our subscriptions: subscribing
-	 * again would only make it re-send every retained message.
+	 * Subscribing again makes the remote re-send its retained messages:
+	 * retained_again() keeps those we already have from local subscribers.
 	 */
-	if (!ca->session_present) {
+	err = br->conf->attempt_unsubscribe ? send_unsubscribe(br) : 0;
+	if (!err)
 		err = send_subscribe(br);
-		if (err)
-			return err;
-	}
+	if (err)
+		return err;
 	bridge_hello_all(b);
 	/* Unacknowledged ones again with DUP, then what queued while down. */
 	session_resend(b, br->sess);
-	session_pump(b, br->sess);
 	/* After the re-sends: a DUP re-send must not include the new notification. */
 	if (br->conf->notifications) {
 		struct msg one = {
@@ -474,6 +526,7 @@ static int bridge_session(struct broker *b, struct bridge *br)
 	if (!br->sess)
 		return -ENOMEM;
 	br->sess->link = LINK_OUT;
+	br->sess->trusted = true; /* we chose the remote in our own configuration */
 	br->sess->link_id = ++b->next_link_id;
 	br->sess->offline_since_ms = ev_now_ms(b->loop);
 	for (i = 0; i < br->conf->ntopics; i++) {

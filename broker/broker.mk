@@ -13,7 +13,7 @@ $(O)/mqbroker: $(patsubst %.c,$(O)/obj/%.o,broker/mqbroker.c $(BROKER_SRCS)) $(L
 $(eval $(call unit_test,test_packet,))
 $(eval $(call unit_test,test_varint,))
 $(eval $(call unit_test,test_evloop,))
-$(eval $(call unit_test,test_topic,broker/topic.c broker/subs.c broker/msg.c))
+$(eval $(call unit_test,test_topic,broker/topic.c broker/subs.c broker/msg.c broker/mem.c))
 $(eval $(call unit_test,test_subs,$(BROKER_SRCS)))
 $(eval $(call unit_test,test_broker_conf,broker/conf.c broker/bridge_conf.c broker/topic.c))
 $(eval $(call unit_test,test_bridge_conf,broker/conf.c broker/bridge_conf.c broker/topic.c))
@@ -22,6 +22,7 @@ $(eval $(call unit_test,test_bridge_topic,broker/conf.c broker/bridge_conf.c bro
 $(eval $(call unit_test,test_broker_auth,broker/auth.c))
 $(eval $(call unit_test,test_broker_out,$(BROKER_SRCS)))
 $(eval $(call unit_test,test_broker_logdest,$(BROKER_SRCS)))
+$(eval $(call unit_test,test_siphash,))
 # Tests linking the whole broker need libcrypto (auth.c).
 BROKER_FULL_TESTS := test_subs test_broker_auth test_broker_out test_broker_logdest
 $(patsubst %,$(O)/tests/%,$(BROKER_FULL_TESTS)): LDLIBS += $(CRYPTO_LIBS)
@@ -32,7 +33,7 @@ FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=
 	-std=gnu11 -D_GNU_SOURCE -Iinclude -Iuserspace/lib -Wall -Werror
 EXTRA_TESTS += fuzz-codec fuzz-broker
 FUZZ_LIB := userspace/lib/log.c userspace/lib/conf.c userspace/lib/netutil.c \
-	userspace/lib/evloop.c userspace/lib/mqtt_codec.c
+	userspace/lib/evloop.c userspace/lib/mqtt_codec.c userspace/lib/siphash.c
 
 $(O)/fuzz/fuzz_codec: tests/fuzz/fuzz_codec.c userspace/lib/mqtt_codec.c userspace/lib/mqtt_codec.h
 	$(call msg,FUZZ-CC,$@)

@@ -23,7 +23,7 @@ void retain_store(struct broker *b, struct msg *m)
 	n = tree_get(&b->tree, m->topic, m->topic_len, true);
 	if (!n)
 		return;
-	m = msg_hold(m);
+	m = msg_hold(&b->mem, m);
 	if (!m) {
 		tree_prune(&b->tree, n);
 		return;

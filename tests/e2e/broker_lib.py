@@ -102,6 +102,28 @@ class Broker:
         return False
 
 
+# ---- bridges trusted by the broker they connect to ----
+
+BRIDGE_PW = "bridge-secret"
+
+
+def bridge_users_conf(*names):
+    """The receiving side of trusted bridges: a password_file (written by
+    mosquitto_passwd) with one user per name, each a bridge_user."""
+    d = tempfile.mkdtemp(prefix="mqbroker-pw-")
+    _dirs.append(d)
+    path = os.path.join(d, "passwd")
+    for i, n in enumerate(names):
+        subprocess.run(["mosquitto_passwd"] + (["-c"] if i == 0 else []) +
+                       ["-b", path, n, BRIDGE_PW], check=True)
+    return f"password_file {path}\n" + "".join(f"bridge_user {n}\n" for n in names)
+
+
+def bridge_login(name):
+    """The connection block lines that authenticate a bridge as bridge_user `name`."""
+    return f"remote_username {name}\nremote_password {BRIDGE_PW}\n"
+
+
 # ---- raw MQTT over a socket, for what paho will not do ----
 
 def s16(b):

@@ -110,7 +110,7 @@ static void test_tree_agrees(void **state)
 		struct topic_tree tree;
 		int n;
 
-		assert_int_equal(tree_init(&tree), 0);
+		assert_int_equal(tree_init(&tree, NULL), 0);
 		assert_int_equal(sub_add(&tree, &s, f, strlen(f), 1), 1);
 		n = sub_match(&tree, &mc, t, strlen(t));
 		if ((n == 1) != match_cases[i].match)
