@@ -128,7 +128,7 @@ static struct mqtt_str topic_in(struct bridge *br, struct mqtt_str t)
 	return n < 0 ? t : mqtt_str_c(br->topic_buf, (size_t)n);
 }
 
-/* client->topic_out of a bridge connection: local names to remote ones. */
+/* b->bridge_topic_out: local names to remote ones. */
 static struct mqtt_str topic_out(struct client *c, const struct msg *m)
 {
 	struct bridge *br = c->bridge;
@@ -168,7 +168,6 @@ static void on_connected(struct ev_loop *l, int fd, uint32_t events, void *arg)
 	}
 	br->fd = -1;
 	br->c->bridge = br;
-	br->c->topic_out = topic_out;
 	br->c->level = br->conf->protocol_level;
 	br->c->keepalive = br->conf->keepalive_s;
 	pr_info("bridge %s: sending CONNECT as %s\n", br->conf->name, br->clientid);
@@ -379,6 +378,7 @@ static int on_connack(struct bridge *br, const struct mqtt_connack *ca)
 	pr_info("bridge %s: connected (session present %u)\n", br->conf->name,
 		ca->session_present);
 	c->state = CS_CONNECTED;
+	c->last_rx_ms = ev_now_ms(b->loop);
 	c->sess = br->sess;
 	br->sess->client = c;
 	br->up = true;
@@ -578,6 +578,7 @@ int bridge_start_all(struct broker *b)
 	if (!b->bridges)
 		return -ENOMEM;
 	b->nbridges = b->conf.nbridges;
+	b->bridge_topic_out = topic_out;
 	for (i = 0; i < b->nbridges; i++) {
 		struct bridge *br = &b->bridges[i];
 		long long t;

@@ -16,7 +16,7 @@ int broker_init(struct broker *b)
 	b->out_hold_ns = BROKER_OUT_HOLD_NS;
 	b->out_limit = BROKER_OUT_LIMIT;
 	b->out_hard = BROKER_OUT_HARD;
-	b->out_stall_ms = BROKER_OUT_STALL_MS;
+	b->out_stall_s = BROKER_OUT_STALL_S;
 	b->slice_ns = BROKER_SLICE_NS;
 	b->match.mem = &b->mem;
 	err = siphash_key_random(&b->id_key);

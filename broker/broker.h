@@ -28,11 +28,11 @@
  * in its session queue. Nothing should then add more than a few packets;
  * a packet added with BROKER_OUT_HARD already pending closes it, and so
  * does output that stays over the limit with nothing written for
- * BROKER_OUT_STALL_MS (a client that never reads).
+ * BROKER_OUT_STALL_S (a client that never reads).
  */
 #define BROKER_OUT_LIMIT	(1024 * 1024)
 #define BROKER_OUT_HARD		(4 * BROKER_OUT_LIMIT)
-#define BROKER_OUT_STALL_MS	60000
+#define BROKER_OUT_STALL_S	60
 /* Counted from accept, whatever the client sends meanwhile. */
 #define BROKER_CONNECT_TIMEOUT_MS 5000
 /*
@@ -190,7 +190,7 @@ void bridge_conf_free(struct broker_conf *c);
  * malloc really gave. Fixed start-up state is not counted.
  */
 struct mem_budget {
-	size_t used;
+	size_t used;		/* counted only while there is a limit */
 	size_t limit;		/* 0: none */
 	uint64_t refused;	/* allocations refused because of the limit */
 };
@@ -245,15 +245,18 @@ struct tnode {
 	struct tnode *hnext;		/* edge hash chain */
 	struct tnode *child;		/* first child (enumeration) */
 	struct tnode *sib_next, *sib_prev;
-	struct tnode *wild_plus;	/* the "+" child, looked up on every match */
-	struct tnode *wild_hash;	/* the "#" child */
 	struct sub_ent *subs;
 	uint32_t nsubs, subs_cap;
 	struct msg *retained;
 	uint32_t hash;
 	uint16_t len;
+	uint8_t wild;			/* TNODE_HAS_*: which wildcard children exist */
 	char name[];
 };
+
+/* Most levels have no wildcard child: then matching does not even look for one. */
+#define TNODE_HAS_PLUS	(1 << 0)
+#define TNODE_HAS_HASH	(1 << 1)
 
 struct topic_tree {
 	struct tnode *root;
@@ -350,26 +353,29 @@ enum session_link {
 struct session {
 	struct session *hnext;
 	struct client *client;		/* NULL while offline */
-	uint16_t id_len;
-	bool clean;
-	uint16_t next_pid;
-	uint32_t hash;
 	struct sess_sub *subs;
-	uint32_t nsubs, subs_cap;
 	uint32_t *sub_index;		/* node -> subs index + 1, once nsubs grows (subs.c) */
-	uint32_t sub_index_cap;
 	struct inflight *inf;		/* in send order */
+	struct queued *q;		/* ring */
+	struct qos2_slot *q2;		/* inbound QoS 2 awaiting PUBREL */
+	uint64_t *peer_nbrs;		/* the brokers it is bridged to */
+	uint64_t inf_bytes;		/* payload bytes in flight (max_inflight_bytes) */
+	uint64_t q_bytes;		/* payload bytes queued (max_queued_bytes) */
+	uint64_t offline_since_ms;
+	uint64_t peer_id;		/* mqbroker at the far end (bridge_peer.c); 0: unknown */
+	uint64_t dropped;		/* messages for it dropped (queue bound, link down) */
+	uint32_t hash;
+	uint32_t nsubs, subs_cap, sub_index_cap;
 	uint32_t ninf, inf_cap;
 	uint32_t resend_pos;		/* inf[resend_pos..] still to re-send after a reconnection */
-	uint64_t inf_bytes;		/* payload bytes in flight (max_inflight_bytes) */
-	struct queued *q;		/* ring */
 	uint32_t q_head, q_count, q_cap;
-	uint64_t q_bytes;		/* payload bytes queued (max_queued_bytes) */
-	struct qos2_slot *q2;		/* inbound QoS 2 awaiting PUBREL */
 	uint32_t nq2, q2_cap;
-	uint64_t offline_since_ms;
 	uint32_t match_gen, match_idx;
 	uint32_t link_id;		/* non-zero for bridge links */
+	uint32_t npeer_nbrs;
+	uint16_t id_len;
+	uint16_t next_pid;
+	bool clean;
 	uint8_t link;			/* LINK_* */
 	/*
 	 * The loop rule may use what this link says (bridge hellos): our own
@@ -378,14 +384,18 @@ struct session {
 	 * offline session).
 	 */
 	bool trusted;
-	uint64_t peer_id;		/* mqbroker at the far end (bridge_peer.c); 0: unknown */
-	uint64_t *peer_nbrs;		/* the brokers it is bridged to */
-	uint32_t npeer_nbrs;
-	uint64_t dropped;		/* messages for it dropped (queue bound, link down) */
 	char id[];			/* client id, NUL-terminated */
 };
 
 /* ---- connections (client.c) ---- */
+
+/* Why a connection is to be closed at the next safe point (client_doom()). */
+enum client_doom {
+	DOOM_NONE,
+	DOOM_OUT_HARD,		/* output over b->out_hard */
+	DOOM_OUT_MEM,		/* no memory for its output (memory_limit) */
+	DOOM_MSG_MEM,		/* no memory for its messages (memory_limit) */
+};
 
 enum client_state {
 	CS_NEW,		/* waiting for CONNECT */
@@ -420,30 +430,23 @@ struct client {
 	uint8_t *rbuf;			/* partial packet carried between reads */
 	uint8_t *wbuf;
 	uint32_t rlen, rcap, rneed;
-	size_t wlen, woff, wcap;
+	uint32_t wlen, woff, wcap;	/* at most 2 GiB: reserve checks in size_t */
 	struct sub_job *job;		/* a SUBSCRIBE or UNSUBSCRIBE being handled in slices */
-	struct client *job_next;	/* b->jobs */
-	const char *doomed;		/* close at the next safe point, for this reason */
-	uint64_t accepted_ms;
+	/* Accept time while CS_NEW (the CONNECT deadline), then the last packet's. */
 	uint64_t last_rx_ms;
-	uint64_t last_tx_ms;		/* output last made progress (or was empty) */
+	uint32_t last_tx_s;		/* output last made progress (or was empty), s */
 	int fd;
 	uint32_t peer_addr;
 	uint16_t peer_port;
 	uint16_t keepalive;
 	uint8_t state;
 	uint8_t level;
+	uint8_t doom;			/* DOOM_*: close at the next safe point, and why */
 	bool dirty;
 	bool reading;			/* EV_READ is in its mask */
 	bool want_write;		/* the kernel buffer was full: EV_WRITE is in its mask */
 	bool bridge_peer;		/* CONNECT had MQTT_PROTO_BRIDGE_BIT (try_private) */
 	bool bridge_user;		/* authenticated as one of conf.bridge_users */
-	/*
-	 * The topic a PUBLISH of m carries on this connection; NULL: m's own.
-	 * Set by whoever sets the connection up (bridge.c remaps), so the
-	 * sending layer never needs to know about bridges.
-	 */
-	struct mqtt_str (*topic_out)(struct client *c, const struct msg *m);
 };
 
 /* ---- the broker context ---- */
@@ -468,12 +471,18 @@ struct broker {
 	struct client *dirty_tail;
 	uint64_t dirty_since_ns;	/* when the oldest pending output was committed */
 	uint64_t out_hold_ns;		/* BROKER_OUT_HOLD_NS; tests change it */
-	size_t out_limit, out_hard;	/* BROKER_OUT_LIMIT, BROKER_OUT_HARD; tests change them */
-	uint64_t out_stall_ms;		/* BROKER_OUT_STALL_MS */
+	uint32_t out_limit, out_hard;	/* BROKER_OUT_LIMIT, BROKER_OUT_HARD; tests change them */
+	uint32_t out_stall_s;		/* BROKER_OUT_STALL_S */
 	uint64_t slice_ns;		/* BROKER_SLICE_NS */
-	struct client *jobs;		/* connections with a sub_job */
+	struct sub_job *jobs;		/* SUBSCRIBE/UNSUBSCRIBE in slices, served in turn */
 	long long job_timer;		/* runs the jobs while there are any; 0: none */
 	struct client *closed;		/* freed after the current iteration */
+	/*
+	 * The topic a PUBLISH of m carries over one of our bridge connections
+	 * (c->bridge set): bridge.c sets it when it starts the bridges, so the
+	 * sending layer never calls up into bridge code.
+	 */
+	struct mqtt_str (*bridge_topic_out)(struct client *c, const struct msg *m);
 	uint32_t nclients;
 	struct session **sess_buckets;
 	uint32_t sess_nbuckets, nsessions;
@@ -555,14 +564,14 @@ void client_close(struct client *c, bool abnormal, const char *why);
  * Close c at the next safe point (client_flush_all()): for callers that
  * may be inside a walk over sessions, which closing now could free.
  */
-void client_doom(struct client *c, const char *why);
+void client_doom(struct client *c, enum client_doom why);
 /*
  * Room for n more output bytes; NULL when out of memory or when
  * b->out_hard bytes are already pending (c is then doomed).
  */
 uint8_t *client_out_reserve(struct client *c, size_t n);
 void client_out_commit(struct client *c, size_t n);
-static inline size_t client_out_pending(const struct client *c)
+static inline uint32_t client_out_pending(const struct client *c)
 {
 	return c->wlen - c->woff;
 }

@@ -23,8 +23,11 @@ $(eval $(call unit_test,test_broker_auth,broker/auth.c))
 $(eval $(call unit_test,test_broker_out,$(BROKER_SRCS)))
 $(eval $(call unit_test,test_broker_logdest,$(BROKER_SRCS)))
 $(eval $(call unit_test,test_siphash,))
+$(eval $(call unit_test,test_broker_mosq,$(BROKER_SRCS) tests/unit/broker_harness.c))
+$(eval $(call unit_test,test_broker_limits,$(BROKER_SRCS) tests/unit/broker_harness.c))
 # Tests linking the whole broker need libcrypto (auth.c).
-BROKER_FULL_TESTS := test_subs test_broker_auth test_broker_out test_broker_logdest
+BROKER_FULL_TESTS := test_subs test_broker_auth test_broker_out test_broker_logdest \
+	test_broker_mosq test_broker_limits
 $(patsubst %,$(O)/tests/%,$(BROKER_FULL_TESTS)): LDLIBS += $(CRYPTO_LIBS)
 
 # libFuzzer target for the codec; 'make fuzz-codec FUZZ_SECONDS=N'.
@@ -66,7 +69,7 @@ fuzz-broker: $(O)/fuzz/fuzz_broker
 # The broker's tests include broker/broker.h.
 BROKER_UNIT_TESTS := test_topic test_broker_conf test_bridge_conf test_bridge_topic \
 	$(BROKER_FULL_TESTS)
-$(patsubst %,$(O)/san/tests/unit/%.o,$(BROKER_UNIT_TESTS)): CFLAGS += -Ibroker
+$(patsubst %,$(O)/san/tests/unit/%.o,$(BROKER_UNIT_TESTS) broker_harness): CFLAGS += -Ibroker
 
 # The broker's integration tests against an ASan+UBSan build of it:
 # 'make broker-e2e-asan' (not part of 'make test', which runs them on the normal build).

@@ -67,7 +67,7 @@ void client_update_events(struct client *c)
 
 	if (c->state == CS_CLOSED)
 		return;
-	c->reading = !c->job && !c->doomed && !client_out_full(c);
+	c->reading = !c->job && !c->doom && !client_out_full(c);
 	if (c->reading)
 		mask |= EV_READ;
 	if (c->want_write)
@@ -139,7 +139,8 @@ static void client_read(struct client *c)
 		if (n <= 0)
 			goto out_err;
 		b->st.bytes_received += (uint64_t)n;
-		c->last_rx_ms = ev_now_ms(b->loop);
+		if (c->state == CS_CONNECTED)
+			c->last_rx_ms = ev_now_ms(b->loop);
 		c->rlen += (uint32_t)n;
 		if (c->rlen < c->rneed)
 			return;
@@ -157,7 +158,9 @@ static void client_read(struct client *c)
 	if (n <= 0)
 		goto out_err;
 	b->st.bytes_received += (uint64_t)n;
-	c->last_rx_ms = ev_now_ms(b->loop);
+	/* Before CONNECT it stays the accept time: the deadline does not restart per byte. */
+	if (c->state == CS_CONNECTED)
+		c->last_rx_ms = ev_now_ms(b->loop);
 	client_consume(c, len + (size_t)n);
 	return;
 
@@ -219,7 +222,8 @@ struct client *client_attach(struct broker *b, int fd, const struct sockaddr_in 
 	c->peer_addr = peer->sin_addr.s_addr;
 	c->peer_port = peer->sin_port;
 	c->state = CS_NEW;
-	c->accepted_ms = c->last_rx_ms = c->last_tx_ms = ev_now_ms(b->loop);
+	c->last_rx_ms = ev_now_ms(b->loop);
+	c->last_tx_s = (uint32_t)(c->last_rx_ms / 1000);
 	if (b->conf.set_tcp_nodelay)
 		net_set_nodelay(fd, true);
 	err = ev_add(b->loop, fd, EV_READ, client_on_event, c);
@@ -303,52 +307,67 @@ static void mark_dirty(struct client *c)
 	b->dirty_tail = c;
 }
 
-void client_doom(struct client *c, const char *why)
+static const char *doom_why(uint8_t doom)
 {
-	if (c->state == CS_CLOSED || c->doomed)
+	switch (doom) {
+	case DOOM_OUT_HARD:
+		return "output over its limit (not reading)";
+	case DOOM_OUT_MEM:
+		return "out of memory for its output (memory_limit)";
+	default:
+		return "out of memory for its messages (memory_limit)";
+	}
+}
+
+void client_doom(struct client *c, enum client_doom why)
+{
+	if (c->state == CS_CLOSED || c->doom)
 		return;
-	c->doomed = why;
+	c->doom = (uint8_t)why;
 	mark_dirty(c);
 }
 
+/* The buffer never grows past this: packets are at most 256 MiB, pending output 4 MiB. */
+#define WBUF_MAX ((size_t)1 << 30)
+
 uint8_t *client_out_reserve(struct client *c, size_t n)
 {
-	size_t pending = client_out_pending(c);
+	size_t pending = client_out_pending(c), cap;
+	uint8_t *p;
 
-	if (c->doomed)
+	if (c->doom)
 		return NULL;
 	if (pending >= c->b->out_hard) {
-		client_doom(c, "output over its limit (not reading)");
+		client_doom(c, DOOM_OUT_HARD);
 		return NULL;
 	}
 	if (c->woff && !pending)
 		c->woff = c->wlen = 0;
-	if (c->wcap - c->wlen >= n)
+	if ((size_t)c->wcap - c->wlen >= n)
 		return c->wbuf + c->wlen;
 	if (c->woff) {
 		/* Reclaim the written head before growing. */
 		memmove(c->wbuf, c->wbuf + c->woff, pending);
 		c->woff = 0;
-		c->wlen = pending;
+		c->wlen = (uint32_t)pending;
 	}
-	if (c->wcap - c->wlen < n) {
-		/* Small first: most idle connections only ever get CONNACK and SUBACK. */
-		size_t cap = c->wcap ? c->wcap : 64;
-		uint8_t *p;
-
-		if (n > SIZE_MAX / 4 - c->wlen)
-			return NULL;
-		while (cap - c->wlen < n)
-			cap *= 2;
-		p = mem_realloc(&c->b->mem, c->wbuf, cap);
-		if (!p) {
-			/* memory_limit: the message is dropped and its receiver closed. */
-			client_doom(c, "out of memory for its output (memory_limit)");
-			return NULL;
-		}
-		c->wbuf = p;
-		c->wcap = cap;
+	if ((size_t)c->wcap - c->wlen >= n)
+		return c->wbuf + c->wlen;
+	if (n > WBUF_MAX - pending) {
+		client_doom(c, DOOM_OUT_HARD);
+		return NULL;
 	}
+	/* Small first: most idle connections only ever get CONNACK and SUBACK. */
+	for (cap = c->wcap ? c->wcap : 64; cap - pending < n; cap *= 2)
+		;
+	p = mem_realloc(&c->b->mem, c->wbuf, cap);
+	if (!p) {
+		/* memory_limit: the message is dropped and its receiver closed. */
+		client_doom(c, DOOM_OUT_MEM);
+		return NULL;
+	}
+	c->wbuf = p;
+	c->wcap = (uint32_t)cap;
 	return c->wbuf + c->wlen;
 }
 
@@ -359,8 +378,8 @@ void client_out_commit(struct client *c, size_t n)
 {
 	/* From empty: the clock of "no output progress" (expired()) starts now. */
 	if (c->wlen == c->woff)
-		c->last_tx_ms = ev_now_ms(c->b->loop);
-	c->wlen += n;
+		c->last_tx_s = (uint32_t)(ev_now_ms(c->b->loop) / 1000);
+	c->wlen += (uint32_t)n;
 	if (client_out_pending(c) >= OUT_EAGER && c->state != CS_CLOSED) {
 		/*
 		 * One event batch can carry megabytes of input; writing only at
@@ -371,9 +390,9 @@ void client_out_commit(struct client *c, size_t n)
 		ssize_t w = write(c->fd, c->wbuf + c->woff, client_out_pending(c));
 
 		if (w > 0) {
-			c->woff += (size_t)w;
+			c->woff += (uint32_t)w;
 			c->b->st.bytes_sent += (uint64_t)w;
-			c->last_tx_ms = ev_now_ms(c->b->loop);
+			c->last_tx_s = (uint32_t)(ev_now_ms(c->b->loop) / 1000);
 		}
 	}
 	/* Full: stop reading now, not at the flush, so this batch asks for no more. */
@@ -386,8 +405,8 @@ static void client_flush(struct client *c)
 {
 	struct broker *b = c->b;
 
-	if (c->doomed) {
-		client_close(c, true, c->doomed);
+	if (c->doom) {
+		client_close(c, true, doom_why(c->doom));
 		return;
 	}
 	c->want_write = false;
@@ -404,9 +423,9 @@ static void client_flush(struct client *c)
 			client_close(c, true, strerror(errno));
 			return;
 		}
-		c->woff += (size_t)n;
+		c->woff += (uint32_t)n;
 		b->st.bytes_sent += (uint64_t)n;
-		c->last_tx_ms = ev_now_ms(b->loop);
+		c->last_tx_s = (uint32_t)(ev_now_ms(b->loop) / 1000);
 	}
 	if (c->woff == c->wlen)
 		c->woff = c->wlen = 0;
@@ -509,14 +528,14 @@ void client_free_closed(struct broker *b)
 /* Why c must go now, or NULL. */
 static const char *expired(const struct client *c, uint64_t now)
 {
-	if (c->state == CS_NEW && now - c->accepted_ms > BROKER_CONNECT_TIMEOUT_MS)
+	if (c->state == CS_NEW && now - c->last_rx_ms > BROKER_CONNECT_TIMEOUT_MS)
 		return "no CONNECT within 5 s of connecting";
 	/* [MQTT-3.1.2-24]: silent for one and a half keep-alive periods. */
 	if (c->state == CS_CONNECTED && c->keepalive &&
 	    now - c->last_rx_ms > (uint64_t)c->keepalive * 1500)
 		return "keep-alive expired";
 	/* Not reading, so it cannot be told by its silence if its keep-alive is 0. */
-	if (client_out_full(c) && now - c->last_tx_ms > c->b->out_stall_ms)
+	if (client_out_full(c) && now / 1000 - c->last_tx_s > c->b->out_stall_s)
 		return "output over its limit and not read";
 	return NULL;
 }

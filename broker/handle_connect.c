@@ -230,6 +230,7 @@ int handle_connect(struct client *c, const struct mqtt_connect *p)
 	set_link(c, s);
 	c->keepalive = p->keepalive;
 	c->state = CS_CONNECTED;
+	c->last_rx_ms = ev_now_ms(b->loop); /* it was the accept time until now */
 	b->st.clients_connected++;
 	if (b->st.clients_connected > b->st.clients_max)
 		b->st.clients_max = b->st.clients_connected;

@@ -4,7 +4,9 @@
  * broker past the limit are refused, and the caller drops what it was
  * doing (a message, a subscription, a connection). Charges are what
  * malloc_usable_size() reports, on allocation and on free alike, so the
- * count cannot drift whatever malloc rounds sizes up to.
+ * count cannot drift whatever malloc rounds sizes up to. Without a limit
+ * nothing is counted: the two malloc_usable_size() calls per message are
+ * the limit's whole cost, and only a configured limit pays it.
  */
 #include <errno.h>
 #include <malloc.h>
@@ -15,21 +17,26 @@
 
 static bool over(struct mem_budget *m, size_t add, size_t sub)
 {
-	if (!m->limit || add <= sub || m->used - sub + add <= m->limit)
+	if (add <= sub || m->used - sub + add <= m->limit)
 		return false;
 	m->refused++;
 	errno = ENOMEM;
 	return true;
 }
 
+static bool counted(const struct mem_budget *m)
+{
+	return m && m->limit;
+}
+
 void *mem_alloc(struct mem_budget *m, size_t n)
 {
 	void *p;
 
-	if (m && over(m, n, 0))
+	if (counted(m) && over(m, n, 0))
 		return NULL;
 	p = malloc(n);
-	if (p && m)
+	if (p && counted(m))
 		m->used += malloc_usable_size(p);
 	return p;
 }
@@ -45,22 +52,23 @@ void *mem_zalloc(struct mem_budget *m, size_t n)
 
 void *mem_realloc(struct mem_budget *m, void *p, size_t n)
 {
-	size_t old = p ? malloc_usable_size(p) : 0;
+	size_t old;
 	void *q;
 
-	if (m && over(m, n, old))
+	if (!counted(m))
+		return realloc(p, n);
+	old = p ? malloc_usable_size(p) : 0;
+	if (over(m, n, old))
 		return NULL;
 	q = realloc(p, n);
-	if (q && m)
+	if (q)
 		m->used = m->used - old + malloc_usable_size(q);
 	return q;
 }
 
 void mem_free(struct mem_budget *m, void *p)
 {
-	if (!p)
-		return;
-	if (m)
+	if (p && counted(m))
 		m->used -= malloc_usable_size(p);
 	free(p);
 }

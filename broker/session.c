@@ -121,7 +121,7 @@ static void dropped(struct broker *b, struct session *s, bool oom)
 	s->dropped++;
 	/* memory_limit: the receiving client of a message that could not be kept is closed. */
 	if (oom && s->client)
-		client_doom(s->client, "out of memory for its messages (memory_limit)");
+		client_doom(s->client, DOOM_MSG_MEM);
 }
 
 static void queue_push(struct broker *b, struct session *s, struct msg *m, uint8_t qos,

@@ -35,6 +35,8 @@ enum job_phase {
 #define JOB_CHECK_EVERY 64
 
 struct sub_job {
+	struct client *c;
+	struct sub_job *next;	/* b->jobs */
 	uint8_t type;		/* MQTT_SUBSCRIBE or MQTT_UNSUBSCRIBE */
 	uint8_t phase;
 	uint16_t pid;
@@ -161,48 +163,51 @@ static void job_release(struct mem_budget *mem, struct sub_job *j)
 void sub_job_free(struct client *c)
 {
 	struct broker *b = c->b;
-	struct client **pp;
+	struct sub_job **pp;
 
 	if (!c->job)
 		return;
-	for (pp = &b->jobs; *pp; pp = &(*pp)->job_next) {
-		if (*pp == c) {
-			*pp = c->job_next;
+	for (pp = &b->jobs; *pp; pp = &(*pp)->next) {
+		if (*pp == c->job) {
+			*pp = c->job->next;
 			break;
 		}
 	}
 	job_release(&b->mem, c->job);
 	mem_free(&b->mem, c->job);
 	c->job = NULL;
-	c->job_next = NULL;
 }
 
-static void jobs_append(struct broker *b, struct client *c)
+static void jobs_append(struct broker *b, struct sub_job *j)
 {
-	struct client **pp = &b->jobs;
+	struct sub_job **pp = &b->jobs;
 
 	while (*pp)
-		pp = &(*pp)->job_next;
-	c->job_next = NULL;
-	*pp = c;
+		pp = &(*pp)->next;
+	j->next = NULL;
+	*pp = j;
 }
 
 /* One slice of the job at the head of the list, which then goes to the back. */
 static int jobs_tick(struct ev_loop *l, long long id, void *arg)
 {
 	struct broker *b = arg;
-	struct client *c = b->jobs;
+	struct sub_job *j = b->jobs;
+	struct client *c;
 	int ret;
 
-	if (c) {
-		b->jobs = c->job_next;
-		ret = job_run(c, c->job, mono_ns() + b->slice_ns);
+	if (j) {
+		uint8_t type = j->type;
+
+		c = j->c;
+		b->jobs = j->next;
+		ret = job_run(c, j, mono_ns() + b->slice_ns);
 		if (!ret) {
-			jobs_append(b, c);
+			jobs_append(b, j);
 		} else {
 			sub_job_free(c);
 			if (ret < 0)
-				read_handle_fail(c, ret, MQTT_SUBSCRIBE);
+				read_handle_fail(c, ret, type);
 			else
 				client_resume(c); /* may start another job */
 		}
@@ -249,8 +254,9 @@ static int job_keep(struct client *c, const struct sub_job *j, const uint8_t *li
 		memcpy(h->owned, list, list_len);
 		h->it.p = h->owned;
 	}
+	h->c = c;
 	c->job = h;
-	jobs_append(b, c);
+	jobs_append(b, h);
 	client_update_events(c);
 	return -EINPROGRESS;
 }

@@ -17,8 +17,9 @@
  * to walk as one with two. Level names come from clients, so the hash is
  * SipHash with a random key: nobody can pick names that share a bucket.
  * The "+" and "#" children, wanted at every level of every match, are
- * also pointed at directly. Each node keeps a sibling list, which only
- * retained-message lookups with wildcards and pruning use.
+ * only looked up where a flag says they exist. Each node keeps a sibling
+ * list, which only retained-message lookups with wildcards and pruning
+ * use.
  *
  * Depth: tree_get() refuses paths of more than BROKER_TOPIC_MAX_SEPARATORS
  * separators, so no walk here goes deeper than that; the walks over whole
@@ -156,9 +157,9 @@ static struct tnode *child_add(struct topic_tree *t, struct tnode *parent, const
 		parent->child->sib_prev = n;
 	parent->child = n;
 	if (is_level(name, len, '+'))
-		parent->wild_plus = n;
+		parent->wild |= TNODE_HAS_PLUS;
 	else if (is_level(name, len, '#'))
-		parent->wild_hash = n;
+		parent->wild |= TNODE_HAS_HASH;
 	if (++t->nnodes > t->nbuckets)
 		tree_grow(t);
 	return n;
@@ -209,10 +210,10 @@ void tree_prune(struct topic_tree *t, struct tnode *n)
 			parent->child = n->sib_next;
 		if (n->sib_next)
 			n->sib_next->sib_prev = n->sib_prev;
-		if (parent->wild_plus == n)
-			parent->wild_plus = NULL;
-		if (parent->wild_hash == n)
-			parent->wild_hash = NULL;
+		if (is_level(n->name, n->len, '+'))
+			parent->wild &= (uint8_t)~TNODE_HAS_PLUS;
+		else if (is_level(n->name, n->len, '#'))
+			parent->wild &= (uint8_t)~TNODE_HAS_HASH;
 		node_free(t, n);
 		t->nnodes--;
 		n = parent;
@@ -248,12 +249,22 @@ static void match_collect(struct match_ctx *mc, const struct tnode *n)
 	}
 }
 
-/* The topic ended at n: n's own filter, and "n/#" which also matches its parent level. */
-static void match_end(struct match_ctx *mc, const struct tnode *n)
+static const struct tnode *wild_child(const struct topic_tree *t, const struct tnode *n,
+				     uint8_t bit)
 {
+	if (!(n->wild & bit))
+		return NULL;
+	return child_find(t, n, bit == TNODE_HAS_PLUS ? "+" : "#", 1);
+}
+
+/* The topic ended at n: n's own filter, and "n/#" which also matches its parent level. */
+static void match_end(const struct topic_tree *t, struct match_ctx *mc, const struct tnode *n)
+{
+	const struct tnode *c = wild_child(t, n, TNODE_HAS_HASH);
+
 	match_collect(mc, n);
-	if (n->wild_hash)
-		match_collect(mc, n->wild_hash);
+	if (c)
+		match_collect(mc, c);
 }
 
 /*
@@ -271,12 +282,13 @@ static void match_level(const struct topic_tree *t, struct match_ctx *mc, const 
 	while (e < len && topic[e] != '/')
 		e++;
 	if (!dollar) {
-		if (n->wild_hash)
-			match_collect(mc, n->wild_hash);
-		c = n->wild_plus;
+		c = wild_child(t, n, TNODE_HAS_HASH);
+		if (c)
+			match_collect(mc, c);
+		c = wild_child(t, n, TNODE_HAS_PLUS);
 		if (c) {
 			if (e >= len)
-				match_end(mc, c);
+				match_end(t, mc, c);
 			else
 				match_level(t, mc, c, topic, len, e + 1, false);
 		}
@@ -284,7 +296,7 @@ static void match_level(const struct topic_tree *t, struct match_ctx *mc, const 
 	c = child_find(t, n, topic + i, e - i);
 	if (c) {
 		if (e >= len)
-			match_end(mc, c);
+			match_end(t, mc, c);
 		else
 			match_level(t, mc, c, topic, len, e + 1, false);
 	}

@@ -6,7 +6,6 @@ slow subscriber cannot stall others and its output stays bounded."""
 import os
 import socket
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
