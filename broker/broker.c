@@ -73,7 +73,7 @@ int broker_publish(struct broker *b, struct msg *m, bool retain)
 	 * queues, the retained store) is copied once here, not once per
 	 * subscriber.
 	 */
-	if (!m->refcnt && (m->qos || retain)) {
+	if (!m->refcnt && (m->qos || retain || b->conf.upgrade_outgoing_qos)) {
 		own = msg_hold(&b->mem, m);
 		if (!own) {
 			b->st.pub_dropped++;
@@ -87,11 +87,11 @@ int broker_publish(struct broker *b, struct msg *m, bool retain)
 	/*
 	 * Deliveries never touch the tree or the match array, so iterating
 	 * mc->v while delivering is safe. Forwarded copies carry retain 0
-	 * [MQTT-3.3.1-9]; the granted QoS is the lower of the two [MQTT-3.8.4-6].
+	 * [MQTT-3.3.1-9].
 	 */
 	for (i = 0; i < n; i++) {
 		struct session *s = mc->v[i].s;
-		uint8_t qos = mc->v[i].qos < m->qos ? mc->v[i].qos : m->qos;
+		uint8_t qos = deliver_qos(b->conf.upgrade_outgoing_qos, m->qos, mc->v[i].qos);
 
 		if (!bridge_may_deliver(m, s))
 			continue;

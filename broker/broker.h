@@ -161,6 +161,7 @@ struct broker_conf {
 	bool connection_messages;
 	bool log_timestamp;
 	bool set_tcp_nodelay;
+	bool upgrade_outgoing_qos;	/* deliver at the subscription's QoS (Mosquitto's) */
 	char *user;
 	char *pid_file;
 	struct bridge_conf *bridges;
@@ -303,6 +304,12 @@ void sub_remove_all(struct topic_tree *t, struct session *s);
 void retain_walk(struct topic_tree *t, const char *filter, size_t len,
 		 void (*fn)(void *arg, struct msg *m), void *arg);
 
+/* The QoS a message of qos goes out at to a subscription of sub_qos [MQTT-3.8.4-6]. */
+static inline uint8_t deliver_qos(bool upgrade, uint8_t qos, uint8_t sub_qos)
+{
+	return upgrade || sub_qos < qos ? sub_qos : qos;
+}
+
 /* ---- sessions (session.c) ---- */
 
 enum inflight_state {
@@ -367,7 +374,7 @@ struct session {
 	uint32_t hash;
 	uint32_t nsubs, subs_cap, sub_index_cap;
 	uint32_t ninf, inf_cap;
-	uint32_t resend_pos;		/* inf[resend_pos..] still to re-send after a reconnection */
+	uint32_t resend_pos;		/* inf[resend_pos..] to re-send after a reconnection */
 	uint32_t q_head, q_count, q_cap;
 	uint32_t nq2, q2_cap;
 	uint32_t match_gen, match_idx;
@@ -388,6 +395,9 @@ struct session {
 };
 
 /* ---- connections (client.c) ---- */
+
+#define CEV_READ	(1 << 0)	/* reading from it */
+#define CEV_WRITE	(1 << 1)	/* its kernel buffer was full: waiting for room */
 
 /* Why a connection is to be closed at the next safe point (client_doom()). */
 enum client_doom {
@@ -443,8 +453,7 @@ struct client {
 	uint8_t level;
 	uint8_t doom;			/* DOOM_*: close at the next safe point, and why */
 	bool dirty;
-	bool reading;			/* EV_READ is in its mask */
-	bool want_write;		/* the kernel buffer was full: EV_WRITE is in its mask */
+	uint8_t ev;			/* CEV_*: what its epoll mask holds now */
 	bool bridge_peer;		/* CONNECT had MQTT_PROTO_BRIDGE_BIT (try_private) */
 	bool bridge_user;		/* authenticated as one of conf.bridge_users */
 };
@@ -471,7 +480,7 @@ struct broker {
 	struct client *dirty_tail;
 	uint64_t dirty_since_ns;	/* when the oldest pending output was committed */
 	uint64_t out_hold_ns;		/* BROKER_OUT_HOLD_NS; tests change it */
-	uint32_t out_limit, out_hard;	/* BROKER_OUT_LIMIT, BROKER_OUT_HARD; tests change them */
+	uint32_t out_limit, out_hard;	/* BROKER_OUT_LIMIT, BROKER_OUT_HARD; tests change */
 	uint32_t out_stall_s;		/* BROKER_OUT_STALL_S */
 	uint64_t slice_ns;		/* BROKER_SLICE_NS */
 	struct sub_job *jobs;		/* SUBSCRIBE/UNSUBSCRIBE in slices, served in turn */

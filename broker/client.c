@@ -61,19 +61,24 @@ const char *client_name(const struct client *c, char *buf, size_t len)
 	return buf;
 }
 
-void client_update_events(struct client *c)
+/* The epoll mask from c's state; epoll is only told when it changes. */
+static void set_events(struct client *c, bool want_write)
 {
-	uint32_t mask = 0;
+	uint8_t ev = want_write ? CEV_WRITE : 0;
 
 	if (c->state == CS_CLOSED)
 		return;
-	c->reading = !c->job && !c->doom && !client_out_full(c);
-	if (c->reading)
-		mask |= EV_READ;
-	if (c->want_write)
-		mask |= EV_WRITE;
-	if (ev_mask(c->b->loop, c->fd) != mask)
-		ev_mod(c->b->loop, c->fd, mask);
+	if (!c->job && !c->doom && !client_out_full(c))
+		ev |= CEV_READ;
+	if (ev == c->ev)
+		return;
+	c->ev = ev;
+	ev_mod(c->b->loop, c->fd, (ev & CEV_READ ? EV_READ : 0) | (ev & CEV_WRITE ? EV_WRITE : 0));
+}
+
+void client_update_events(struct client *c)
+{
+	set_events(c, c->ev & CEV_WRITE);
 }
 
 /*
@@ -196,7 +201,7 @@ static void client_on_event(struct ev_loop *l, int fd, uint32_t events, void *ar
 		 * Not reading (a job, full output): input waits in the kernel. A
 		 * hang-up or error is still reported; the connection is over then.
 		 */
-		if (c->reading)
+		if (c->ev & CEV_READ)
 			client_read(c);
 		else if (events & (EPOLLHUP | EPOLLERR))
 			client_close(c, true, "connection lost");
@@ -232,7 +237,7 @@ struct client *client_attach(struct broker *b, int fd, const struct sockaddr_in 
 		errno = -err;
 		return NULL;
 	}
-	c->reading = true;
+	c->ev = CEV_READ;
 	c->next = b->clients;
 	if (b->clients)
 		b->clients->prev = c;
@@ -396,7 +401,7 @@ void client_out_commit(struct client *c, size_t n)
 		}
 	}
 	/* Full: stop reading now, not at the flush, so this batch asks for no more. */
-	if (c->reading && client_out_full(c))
+	if (c->ev & CEV_READ && client_out_full(c))
 		client_update_events(c);
 	mark_dirty(c);
 }
@@ -404,12 +409,12 @@ void client_out_commit(struct client *c, size_t n)
 static void client_flush(struct client *c)
 {
 	struct broker *b = c->b;
+	bool want_write = false;
 
 	if (c->doom) {
 		client_close(c, true, doom_why(c->doom));
 		return;
 	}
-	c->want_write = false;
 	while (c->woff < c->wlen) {
 		ssize_t n = write(c->fd, c->wbuf + c->woff, c->wlen - c->woff);
 
@@ -417,7 +422,7 @@ static void client_flush(struct client *c)
 			if (errno == EINTR)
 				continue;
 			if (errno == EAGAIN) {
-				c->want_write = true; /* the kernel buffer is full: wait for room */
+				want_write = true; /* the kernel buffer is full: wait for room */
 				break;
 			}
 			client_close(c, true, strerror(errno));
@@ -432,7 +437,7 @@ static void client_flush(struct client *c)
 	/* Output room may let re-sends and queued QoS 1/2 messages out. */
 	if (c->sess && (c->sess->q_count || c->sess->resend_pos < c->sess->ninf))
 		session_pump(b, c->sess);
-	client_update_events(c);
+	set_events(c, want_write);
 }
 
 void client_flush_all(struct broker *b)

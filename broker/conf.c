@@ -338,6 +338,7 @@ static const struct conf_kw broker_kws[] = {
 	{ "connection_messages", conf_kw_bool, OFF(connection_messages), 1, 1, 0, 0 },
 	{ "log_timestamp", conf_kw_bool, OFF(log_timestamp), 1, 1, 0, 0 },
 	{ "set_tcp_nodelay", conf_kw_bool, OFF(set_tcp_nodelay), 1, 1, 0, 0 },
+	{ "upgrade_outgoing_qos", conf_kw_bool, OFF(upgrade_outgoing_qos), 1, 1, 0, 0 },
 	{ "user", conf_kw_str, OFF(user), 1, 1, 0, 0 },
 	{ "pid_file", conf_kw_str, OFF(pid_file), 1, 1, 0, 0 },
 	{ "persistence", kw_persistence, 0, 1, 1, 0, 0 },

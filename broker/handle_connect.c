@@ -48,7 +48,7 @@ static int check_connect(struct client *c, const struct mqtt_connect *p)
 		return -EPROTO;
 	/* As Mosquitto: a will it would not accept as a PUBLISH is not authorised. */
 	if (p->will && lim && p->will_msg.len > lim)
-		return refuse(c, MQTT_CONNACK_NOT_AUTHORIZED, "will larger than message_size_limit");
+		return refuse(c, MQTT_CONNACK_NOT_AUTHORIZED, "will over message_size_limit");
 	return 0;
 }
 
@@ -144,8 +144,8 @@ static void set_link(struct client *c, struct session *s)
 	if (c->bridge_peer && !s->trusted && b->conf.nbridge_users) {
 		char name[96];
 
-		pr_info("client %s set the bridge bit but is not a bridge_user: not trusted as a bridge\n",
-			client_name(c, name, sizeof(name)));
+		pr_info("client %s set the bridge bit but is not a bridge_user: %s\n",
+			client_name(c, name, sizeof(name)), "not trusted as a bridge");
 	}
 	if (!s->trusted) {
 		mem_free(&b->mem, s->peer_nbrs);

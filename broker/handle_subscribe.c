@@ -15,7 +15,7 @@ struct retained_ctx {
 static void send_retained(void *arg, struct msg *m)
 {
 	struct retained_ctx *r = arg;
-	uint8_t qos = r->qos < m->qos ? r->qos : m->qos;
+	uint8_t qos = deliver_qos(r->b->conf.upgrade_outgoing_qos, m->qos, r->qos);
 
 	/* [MQTT-3.3.1-8]: retained messages go out with the retain flag set. */
 	/* Never a retained message back over the bridge link it came from. */

@@ -22,7 +22,7 @@ static uint32_t home(const struct broker *b, uint16_t pid, uint32_t cap)
 {
 	uint8_t k[2] = { (uint8_t)(pid >> 8), (uint8_t)pid };
 
-	return (uint32_t)siphash24(&b->id_key, k, sizeof(k)) & (cap - 1);
+	return (uint32_t)siphash13(&b->id_key, k, sizeof(k)) & (cap - 1);
 }
 
 struct qos2_slot *qos2_in_find(const struct broker *b, const struct session *s, uint16_t pid)

@@ -25,7 +25,7 @@
 
 static uint32_t id_hash(const struct broker *b, const char *id, size_t len)
 {
-	uint64_t h = siphash24(&b->id_key, id, len);
+	uint64_t h = siphash13(&b->id_key, id, len);
 
 	return (uint32_t)(h ^ (h >> 32));
 }

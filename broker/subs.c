@@ -41,7 +41,7 @@
 static uint32_t edge_hash(const struct topic_tree *t, const struct tnode *parent,
 			  const char *name, size_t len)
 {
-	uint64_t h = siphash24(&t->key, name, len) ^
+	uint64_t h = siphash13(&t->key, name, len) ^
 		     (uint64_t)(uintptr_t)parent * 0x9e3779b97f4a7c15ull;
 
 	return (uint32_t)(h ^ (h >> 32));
@@ -188,7 +188,7 @@ struct tnode *tree_get(struct topic_tree *t, const char *path, size_t len, bool 
 		n = c;
 		if (e >= len)
 			return n;
-		/* Checked by topic.c already; this keeps the tree's depth bounded whatever the caller. */
+		/* topic.c checked it; this bounds the tree's depth whatever the caller. */
 		if (++seps > BROKER_TOPIC_MAX_SEPARATORS)
 			return NULL;
 		i = e + 1;

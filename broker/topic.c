@@ -21,13 +21,30 @@ static bool depth_ok(const char *t, size_t len)
 	return true;
 }
 
+/* One pass, as every PUBLISH goes through here. */
 bool topic_name_valid(const char *t, size_t len)
 {
-	/* [MQTT-4.7.3-1] at least one character; [MQTT-3.3.2-2] no wildcards. */
+	unsigned int seps = 0;
+	size_t i;
+
+	/* [MQTT-4.7.3-1] at least one character. */
 	if (!len || len > MQTT_MAX_STR)
 		return false;
-	return !memchr(t, '+', len) && !memchr(t, '#', len) && !memchr(t, '\0', len) &&
-	       depth_ok(t, len);
+	for (i = 0; i < len; i++) {
+		switch (t[i]) {
+		case '+':
+		case '#':
+		case '\0':
+			return false; /* [MQTT-3.3.2-2]: no wildcards */
+		case '/':
+			if (++seps > BROKER_TOPIC_MAX_SEPARATORS)
+				return false;
+			break;
+		default:
+			break;
+		}
+	}
+	return true;
 }
 
 bool topic_filter_valid(const char *f, size_t len)
@@ -95,6 +112,6 @@ bool topic_sys_denied(const char *t, size_t len)
 {
 	static const char state[] = "$SYS/broker/connection/+/state";
 
-	return len >= 4 && !memcmp(t, "$SYS", 4) &&
+	return len >= 4 && t[0] == '$' && !memcmp(t, "$SYS", 4) &&
 	       !topic_matches(state, sizeof(state) - 1, t, len);
 }

@@ -74,7 +74,8 @@ def main():
         with Broker(bridge_conf(m.port, "# out 1"), port=port) as b:
             up(b)
             check(through(m.port, port, 1) is None,
-                  "'out' only, bridge_attempt_unsubscribe true (default): unsubscribed on the remote")
+                  "'out' only, bridge_attempt_unsubscribe true (the default): "
+                  "unsubscribed on the remote")
     print("PASS")
 
 

@@ -43,7 +43,8 @@ static void test_full(void **state)
 		"max_keepalive 120\n"
 		"memory_limit 1073741824\n"
 		"bridge_user b1\n"
-		"bridge_user b2\n";
+		"bridge_user b2\n"
+		"upgrade_outgoing_qos true\n";
 	struct broker_conf c;
 	char err[CONF_ERR_LEN] = "";
 
@@ -78,6 +79,7 @@ static void test_full(void **state)
 	assert_int_equal(c.memory_limit, 1073741824ull);
 	assert_int_equal(c.nbridge_users, 2);
 	assert_string_equal(c.bridge_users[1], "b2");
+	assert_true(c.upgrade_outgoing_qos);
 	broker_conf_free(&c);
 }
 
@@ -102,6 +104,7 @@ static void test_defaults(void **state)
 	assert_false(c.max_keepalive_set);
 	assert_int_equal(c.memory_limit, 0);
 	assert_int_equal(c.nbridge_users, 0);
+	assert_false(c.upgrade_outgoing_qos);
 	assert_int_equal(broker_conf_parse_string(&c, "e.conf", "max_connections -1\nport 1999\n"
 					"bind_address 127.0.0.1\npersistent_client_expiration 1y\n", err), 0);
 	assert_int_equal(c.max_connections, -1);

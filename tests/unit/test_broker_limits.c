@@ -98,7 +98,7 @@ static void test_output_bounds(void **state)
 		th_run(b);
 	}
 	assert_true(client_out_full(c));
-	assert_false(c->reading);
+	assert_false(c->ev & CEV_READ);
 	assert_true(b->st.pub_dropped > 0); /* QoS 0 past the limit */
 	assert_true(client_out_pending(c) < b->out_limit + sizeof(payload) + 16);
 	/* Nothing else comes in while it does not read: its PINGREQ waits in the kernel. */
@@ -125,7 +125,7 @@ static void test_output_stall(void **state)
 
 	b->out_limit = 16;
 	b->out_stall_s = 1;
-	/* 64 bytes pending, none written for 2 s (commit starts the clock when output was empty). */
+	/* 64 bytes pending, none written for 2 s (the clock starts when output was empty). */
 	assert_non_null(client_out_reserve(c, 64));
 	c->wlen += 64;
 	c->last_tx_s -= 2;

@@ -257,7 +257,7 @@ static void test_takeover_will(void **state)
 	}
 }
 
-/* user 'bridge', password 'secret-pw': SHA-512 of password then salt, as mosquitto_passwd -H sha512. */
+/* User 'bridge', password 'secret-pw': SHA-512 of password then salt (the $6$ format). */
 #define PW_FILE                                                                            \
 	"bridge:$6$bXFicm9rZXItdGVzdA==$NHUEeHNvEAjXskfKT6PCssR5NesKgcIH7VCKfWUBWgvOb4JOCPNDU5U3m" \
 	"6DizPnJ6CILOUwqmGM3V9cq8dfb9g==\n"
@@ -454,6 +454,40 @@ static void test_max_keepalive(void **state)
 	th_broker_free(b);
 }
 
+/* Mosquitto's non-standard option: deliver at the subscription's QoS, retained ones too. */
+static void test_upgrade_outgoing_qos(void **state)
+{
+	int upgrade;
+
+	for (upgrade = 0; upgrade < 2; upgrade++) {
+		struct broker *b = th_broker(upgrade ? "upgrade_outgoing_qos true" : NULL);
+		struct peer *p = th_client(b, "p", true);
+		struct mqtt_packet pkt;
+
+		th_publish(p, "up", "retained", 0, 0, true);
+		th_subscribe(b, p, "up", 1);
+		assert_int_equal(th_recv(b, p, &pkt) >> 4, MQTT_PUBLISH);
+		assert_int_equal(pkt.publish.qos, upgrade ? 1 : 0);
+		assert_true(pkt.publish.retain);
+		if (pkt.publish.qos)
+			th_ack(p, MQTT_PUBACK, pkt.publish.pid);
+		th_publish(p, "up", "live", 0, 0, false);
+		assert_int_equal(th_recv(b, p, &pkt) >> 4, MQTT_PUBLISH);
+		assert_int_equal(pkt.publish.qos, upgrade ? 1 : 0);
+		/* Never above what the subscription granted, retained (sent again) or live. */
+		th_subscribe(b, p, "up", 0);
+		assert_int_equal(th_recv(b, p, &pkt) >> 4, MQTT_PUBLISH);
+		assert_int_equal(pkt.publish.qos, 0);
+		th_publish(p, "up", "two", 2, 3, false);
+		assert_int_equal(th_recv(b, p, &pkt) >> 4, MQTT_PUBREC);
+		th_ack(p, MQTT_PUBREL, 3);
+		assert_int_equal(th_recv(b, p, &pkt) >> 4, MQTT_PUBLISH);
+		assert_int_equal(pkt.publish.qos, 0);
+		th_peer_free(p);
+		th_broker_free(b);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -468,6 +502,7 @@ int main(void)
 		cmocka_unit_test(test_topic_depth),
 		cmocka_unit_test(test_max_packet_size),
 		cmocka_unit_test(test_max_keepalive),
+		cmocka_unit_test(test_upgrade_outgoing_qos),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * SipHash-2-4 against the reference vectors of the SipHash paper
- * (key 00..0f, message 00..len-1), and the random key.
+ * (key 00..0f, message 00..len-1), SipHash-1-3 against Python's, and the
+ * random key.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -33,6 +34,25 @@ static void test_vectors(void **state)
 		assert_int_equal(siphash24(&k, msg, v[i].len), v[i].h);
 }
 
+/*
+ * SipHash-1-3 against Python's bytes hash (siphash13 since 3.11): with
+ * PYTHONHASHSEED=0 its key is all zeros, e.g.
+ * PYTHONHASHSEED=0 python3 -c "print(hash(b'abcdefgh'))".
+ */
+static void test_vectors_13(void **state)
+{
+	struct siphash_key zero = { 0, 0 };
+	uint8_t msg[15];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(msg); i++)
+		msg[i] = (uint8_t)i;
+	assert_int_equal((int64_t)siphash13(&zero, "abcdefgh", 8), 4574395652268504554LL);
+	assert_int_equal((int64_t)siphash13(&zero, "a", 1), 4644417185603328019LL);
+	assert_int_equal((int64_t)siphash13(&zero, msg, 15), -932606700130547222LL);
+}
+
 static void test_key_changes_hash(void **state)
 {
 	struct siphash_key a, b;
@@ -48,6 +68,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_vectors),
+		cmocka_unit_test(test_vectors_13),
 		cmocka_unit_test(test_key_changes_hash),
 	};
 
