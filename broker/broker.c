@@ -102,7 +102,7 @@ int broker_publish(struct broker *b, struct msg *m, bool retain)
 		 */
 		session_deliver(b, s, m, qos, s->link != LINK_NONE && retain);
 	}
-	msg_put(own);
+	msg_put(&b->mem, own);
 	return 0;
 }
 

@@ -381,9 +381,6 @@ uint8_t *client_out_reserve(struct client *c, size_t n)
 
 void client_out_commit(struct client *c, size_t n)
 {
-	/* From empty: the clock of "no output progress" (expired()) starts now. */
-	if (c->wlen == c->woff)
-		c->last_tx_s = (uint32_t)(ev_now_ms(c->b->loop) / 1000);
 	c->wlen += (uint32_t)n;
 	if (client_out_pending(c) >= OUT_EAGER && c->state != CS_CLOSED) {
 		/*
@@ -555,6 +552,9 @@ void client_housekeeping(struct broker *b)
 		char name[96];
 
 		next = c->next;
+		/* Not full: not stuck either, so the clock of "no progress" starts from now. */
+		if (!client_out_full(c))
+			c->last_tx_s = (uint32_t)(now / 1000);
 		if (why) {
 			pr_info("closing %s: %s\n", client_name(c, name, sizeof(name)), why);
 			client_close(c, c->state == CS_CONNECTED, why);

@@ -20,7 +20,7 @@ int handle_ack(struct client *c, uint8_t type, uint16_t pid)
 		 */
 		if (m) {
 			broker_publish(c->b, m, retain);
-			msg_put(m);
+			msg_put(&c->b->mem, m);
 		}
 		return send_ack(c, MQTT_PUBCOMP, pid);
 	}

@@ -24,40 +24,32 @@ static bool over(struct mem_budget *m, size_t add, size_t sub)
 	return true;
 }
 
-static bool counted(const struct mem_budget *m)
-{
-	return m && m->limit;
-}
-
-void *mem_alloc(struct mem_budget *m, size_t n)
+void *mem_alloc_counted(struct mem_budget *m, size_t n)
 {
 	void *p;
 
-	if (counted(m) && over(m, n, 0))
+	if (over(m, n, 0))
 		return NULL;
 	p = malloc(n);
-	if (p && counted(m))
+	if (p)
 		m->used += malloc_usable_size(p);
 	return p;
 }
 
-void *mem_zalloc(struct mem_budget *m, size_t n)
+void *mem_zalloc_counted(struct mem_budget *m, size_t n)
 {
-	void *p = mem_alloc(m, n);
+	void *p = mem_alloc_counted(m, n);
 
 	if (p)
 		memset(p, 0, n);
 	return p;
 }
 
-void *mem_realloc(struct mem_budget *m, void *p, size_t n)
+void *mem_realloc_counted(struct mem_budget *m, void *p, size_t n)
 {
-	size_t old;
+	size_t old = p ? malloc_usable_size(p) : 0;
 	void *q;
 
-	if (!counted(m))
-		return realloc(p, n);
-	old = p ? malloc_usable_size(p) : 0;
 	if (over(m, n, old))
 		return NULL;
 	q = realloc(p, n);
@@ -66,9 +58,9 @@ void *mem_realloc(struct mem_budget *m, void *p, size_t n)
 	return q;
 }
 
-void mem_free(struct mem_budget *m, void *p)
+void mem_free_counted(struct mem_budget *m, void *p)
 {
-	if (p && counted(m))
+	if (p)
 		m->used -= malloc_usable_size(p);
 	free(p);
 }

@@ -23,7 +23,6 @@ struct msg *msg_new(struct mem_budget *mem, const char *topic, uint16_t tlen, co
 	m->qos = qos;
 	m->origin = 0;
 	m->origin_peer = 0;
-	m->mem = mem;
 	memcpy(m->data, topic, tlen);
 	m->data[tlen] = '\0';
 	if (plen)
@@ -49,10 +48,10 @@ struct msg *msg_hold(struct mem_budget *mem, struct msg *m)
 	return m;
 }
 
-void msg_put(struct msg *m)
+void msg_put(struct mem_budget *mem, struct msg *m)
 {
 	if (m && m->refcnt && --m->refcnt == 0)
-		mem_free(m->mem, m);
+		mem_free(mem, m);
 }
 
 bool msg_same(const struct msg *a, const struct msg *b)

@@ -86,7 +86,7 @@ void qos2_in_replace(struct broker *b, struct qos2_slot *slot, struct msg *m, bo
 	/* Out of memory: keep the old one rather than lose the id. */
 	if (!held)
 		return;
-	msg_put(slot->m);
+	msg_put(&b->mem, slot->m);
 	slot->m = held;
 	slot->retain = retain;
 }
@@ -121,7 +121,7 @@ void qos2_in_free(struct broker *b, struct session *s)
 
 	for (i = 0; i < s->q2_cap; i++)
 		if (s->q2[i].used)
-			msg_put(s->q2[i].m);
+			msg_put(&b->mem, s->q2[i].m);
 	mem_free(&b->mem, s->q2);
 	s->q2 = NULL;
 	s->q2_cap = s->nq2 = 0;

@@ -95,9 +95,9 @@ void session_free(struct broker *b, struct session *s)
 	b->nsubscriptions -= s->nsubs;
 	sub_remove_all(&b->tree, s);
 	for (i = 0; i < s->ninf; i++)
-		msg_put(s->inf[i].m);
+		msg_put(&b->mem, s->inf[i].m);
 	for (i = 0; i < s->q_count; i++)
-		msg_put(s->q[(s->q_head + i) % s->q_cap].m);
+		msg_put(&b->mem, s->q[(s->q_head + i) % s->q_cap].m);
 	qos2_in_free(b, s);
 	if (s->client)
 		s->client->sess = NULL;
@@ -210,14 +210,14 @@ static int inflight_send(struct broker *b, struct session *s, struct msg *m, uin
 }
 
 /* Room in the window (count and bytes) for one more message. */
-static bool window_open(const struct broker *b, const struct session *s)
+static inline bool window_open(const struct broker *b, const struct session *s)
 {
 	uint64_t max_bytes = b->conf.max_inflight_bytes;
 
 	return s->ninf < session_inflight_max(b) && (!max_bytes || s->inf_bytes < max_bytes);
 }
 
-static bool can_send(const struct broker *b, const struct session *s)
+static inline bool can_send(const struct broker *b, const struct session *s)
 {
 	const struct client *c = s->client;
 
@@ -257,7 +257,7 @@ void session_deliver(struct broker *b, struct session *s, struct msg *m, uint8_t
 	if (!held) {
 		dropped(b, s, true);
 	} else if (inflight_send(b, s, held, qos, retain)) {
-		msg_put(held);
+		msg_put(&b->mem, held);
 		dropped(b, s, true);
 	}
 }
@@ -291,7 +291,7 @@ void session_pump(struct broker *b, struct session *s)
 		s->q_count--;
 		s->q_bytes -= q.m->payload_len;
 		if (inflight_send(b, s, q.m, q.qos, q.retain)) {
-			msg_put(q.m);
+			msg_put(&b->mem, q.m);
 			dropped(b, s, true);
 		}
 	}
@@ -303,11 +303,11 @@ void session_resend(struct broker *b, struct session *s)
 	session_pump(b, s);
 }
 
-static void inflight_remove(struct session *s, uint32_t i)
+static void inflight_remove(struct broker *b, struct session *s, uint32_t i)
 {
 	if (s->inf[i].m)
 		s->inf_bytes -= s->inf[i].m->payload_len;
-	msg_put(s->inf[i].m);
+	msg_put(&b->mem, s->inf[i].m);
 	memmove(&s->inf[i], &s->inf[i + 1], (s->ninf - i - 1) * sizeof(s->inf[0]));
 	s->ninf--;
 	if (i < s->resend_pos)
@@ -327,7 +327,7 @@ int session_ack(struct broker *b, struct session *s, uint8_t type, uint16_t pid)
 	case MQTT_PUBACK:
 		if (s->inf[i].qos != 1)
 			return -EPROTO;
-		inflight_remove(s, i);
+		inflight_remove(b, s, i);
 		break;
 	case MQTT_PUBREC:
 		if (s->inf[i].qos != 2)
@@ -335,7 +335,7 @@ int session_ack(struct broker *b, struct session *s, uint8_t type, uint16_t pid)
 		/* [MQTT-4.3.3-1]: the message is delivered; only the id lives on. */
 		if (s->inf[i].state == INF_WAIT_ACK) {
 			s->inf_bytes -= s->inf[i].m->payload_len;
-			msg_put(s->inf[i].m);
+			msg_put(&b->mem, s->inf[i].m);
 			s->inf[i].m = NULL;
 			s->inf[i].state = INF_WAIT_COMP;
 		}
@@ -345,7 +345,7 @@ int session_ack(struct broker *b, struct session *s, uint8_t type, uint16_t pid)
 	case MQTT_PUBCOMP:
 		if (s->inf[i].state != INF_WAIT_COMP)
 			return -EPROTO;
-		inflight_remove(s, i);
+		inflight_remove(b, s, i);
 		break;
 	default:
 		return -EINVAL;

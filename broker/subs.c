@@ -38,13 +38,18 @@
 /* A session with more subscriptions than this finds them through sub_index. */
 #define SUB_SCAN_MAX 8
 
+/* An edge's hash: the level name's keyed hash, mixed with its parent. */
+static uint32_t edge_mix(const struct tnode *parent, uint64_t name_h)
+{
+	uint64_t h = name_h ^ (uint64_t)(uintptr_t)parent * 0x9e3779b97f4a7c15ull;
+
+	return (uint32_t)(h ^ (h >> 32));
+}
+
 static uint32_t edge_hash(const struct topic_tree *t, const struct tnode *parent,
 			  const char *name, size_t len)
 {
-	uint64_t h = siphash13(&t->key, name, len) ^
-		     (uint64_t)(uintptr_t)parent * 0x9e3779b97f4a7c15ull;
-
-	return (uint32_t)(h ^ (h >> 32));
+	return edge_mix(parent, siphash13(&t->key, name, len));
 }
 
 int tree_init(struct topic_tree *t, struct mem_budget *mem)
@@ -56,6 +61,9 @@ int tree_init(struct topic_tree *t, struct mem_budget *mem)
 	err = siphash_key_random(&t->key);
 	if (err)
 		return err;
+	/* Looked up at most levels of every match: hashed once here. */
+	t->plus_h = siphash13(&t->key, "+", 1);
+	t->hash_h = siphash13(&t->key, "#", 1);
 	t->nbuckets = 1024;
 	t->buckets = mem_zalloc(mem, t->nbuckets * sizeof(*t->buckets));
 	t->root = mem_zalloc(mem, sizeof(*t->root));
@@ -71,7 +79,7 @@ int tree_init(struct topic_tree *t, struct mem_budget *mem)
 
 static void node_free(struct topic_tree *t, struct tnode *n)
 {
-	msg_put(n->retained);
+	msg_put(t->mem, n->retained);
 	mem_free(t->mem, n->subs);
 	mem_free(t->mem, n);
 }
@@ -98,10 +106,9 @@ void tree_free(struct topic_tree *t)
 	memset(t, 0, sizeof(*t));
 }
 
-static struct tnode *child_find(const struct topic_tree *t, const struct tnode *parent,
-				const char *name, size_t len)
+static struct tnode *child_find_h(const struct topic_tree *t, const struct tnode *parent,
+				  const char *name, size_t len, uint32_t h)
 {
-	uint32_t h = edge_hash(t, parent, name, len);
 	struct tnode *n;
 
 	for (n = t->buckets[h & (t->nbuckets - 1)]; n; n = n->hnext)
@@ -109,6 +116,12 @@ static struct tnode *child_find(const struct topic_tree *t, const struct tnode *
 		    !memcmp(n->name, name, len))
 			return n;
 	return NULL;
+}
+
+static struct tnode *child_find(const struct topic_tree *t, const struct tnode *parent,
+				const char *name, size_t len)
+{
+	return child_find_h(t, parent, name, len, edge_hash(t, parent, name, len));
 }
 
 static void tree_grow(struct topic_tree *t)
@@ -254,7 +267,9 @@ static const struct tnode *wild_child(const struct topic_tree *t, const struct t
 {
 	if (!(n->wild & bit))
 		return NULL;
-	return child_find(t, n, bit == TNODE_HAS_PLUS ? "+" : "#", 1);
+	if (bit == TNODE_HAS_PLUS)
+		return child_find_h(t, n, "+", 1, edge_mix(n, t->plus_h));
+	return child_find_h(t, n, "#", 1, edge_mix(n, t->hash_h));
 }
 
 /* The topic ended at n: n's own filter, and "n/#" which also matches its parent level. */

@@ -37,7 +37,7 @@ void will_free(struct will *w)
 {
 	if (!w)
 		return;
-	msg_put(w->m);
+	msg_put(w->mem, w->m);
 	mem_free(w->mem, w);
 }
 

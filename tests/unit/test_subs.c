@@ -259,7 +259,7 @@ static void test_qos2_inbound_ids(void **state)
 	assert_non_null(m);
 	assert_true(retain);
 	assert_int_equal(m->payload_len, 1);
-	msg_put(m);
+	msg_put(&b->mem, m);
 	assert_null(qos2_in_find(b, s, 5 * 977));
 	assert_null(qos2_in_release(b, s, 5 * 977, &retain));
 	/* Every other one is still found after the deletion shifted the table. */
