@@ -283,7 +283,8 @@ void session_pump(struct broker *b, struct session *s)
 
 	if (!c || c->state != CS_CONNECTED)
 		return;
-	resend_some(s);
+	if (s->resend_pos < s->ninf)
+		resend_some(s);
 	while (s->q_count && can_send(b, s)) {
 		struct queued q = s->q[s->q_head];
 
