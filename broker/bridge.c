@@ -98,7 +98,7 @@ static int send_connect(struct bridge *br)
 								 MQTT_PROTO_NAME_V311;
 
 	p->proto_name = mqtt_str_c(name, strlen(name));
-	p->level = bc->protocol_level | (bc->try_private ? 0x80 : 0);
+	p->level = bc->protocol_level | (bc->try_private ? MQTT_PROTO_BRIDGE_BIT : 0);
 	p->keepalive = bc->keepalive_s;
 	p->clean = bc->cleansession;
 	p->client_id = mqtt_str_c(br->clientid, strlen(br->clientid));
@@ -119,6 +119,25 @@ static int send_connect(struct bridge *br)
 		p->password = mqtt_str_c(bc->remote_password, strlen(bc->remote_password));
 	}
 	return send_packet(br->c, &pkt);
+}
+
+static struct mqtt_str topic_in(struct bridge *br, struct mqtt_str t)
+{
+	long n = bridge_remap(br->conf, BRIDGE_IN, (const char *)t.p, t.len, br->topic_buf,
+			      MQTT_MAX_STR);
+
+	return n < 0 ? t : mqtt_str_c(br->topic_buf, (size_t)n);
+}
+
+/* b->bridge_topic_out: local names to remote ones. */
+static struct mqtt_str topic_out(struct client *c, const struct msg *m)
+{
+	struct bridge *br = c->bridge;
+	long n = bridge_remap(br->conf, BRIDGE_OUT, m->topic, m->topic_len, br->topic_buf,
+			      MQTT_MAX_STR);
+
+	br->msgs_out++; /* one call per PUBLISH sent, DUP re-sends included */
+	return n < 0 ? mqtt_str_c(m->topic, m->topic_len) : mqtt_str_c(br->topic_buf, (size_t)n);
 }
 
 static void on_connected(struct ev_loop *l, int fd, uint32_t events, void *arg)
@@ -266,6 +285,62 @@ static int on_tick(struct ev_loop *l, long long id, void *arg)
 	return BRIDGE_TICK_MS;
 }
 
+/* A packet id from the session's space, so it never equals an in-flight PUBLISH's. */
+static uint16_t next_pid(struct bridge *br)
+{
+	uint16_t pid = br->sess->next_pid++;
+
+	if (!br->sess->next_pid)
+		br->sess->next_pid = 1;
+	return pid;
+}
+
+static bool subscribed_in(const struct bridge_conf *bc, const char *remote)
+{
+	int i;
+
+	for (i = 0; i < bc->ntopics; i++)
+		if (bc->topics[i].dir & BRIDGE_IN && !strcmp(bc->topics[i].remote, remote))
+			return true;
+	return false;
+}
+
+/*
+ * bridge_attempt_unsubscribe, as Mosquitto: the remote filter of each
+ * 'out' line is unsubscribed on the remote, in case an earlier
+ * configuration had it 'in' and a persistent session there still holds
+ * it. Unlike Mosquitto, not a filter that an 'in' line of this
+ * configuration subscribes to (they would undo each other).
+ */
+static int send_unsubscribe(struct bridge *br)
+{
+	struct mqtt_topic_req reqs[BRIDGE_MAX_TOPICS];
+	struct mqtt_packet pkt = { .type = MQTT_UNSUBSCRIBE };
+	const struct bridge_conf *bc = br->conf;
+	uint32_t n = 0;
+	int i;
+
+	for (i = 0; i < bc->ntopics; i++) {
+		const struct bridge_topic *t = &bc->topics[i];
+
+		if (t->dir & BRIDGE_IN || subscribed_in(bc, t->remote))
+			continue;
+		reqs[n++].filter = mqtt_str_c(t->remote, strlen(t->remote));
+	}
+	if (!n)
+		return 0;
+	pkt.sub.pid = next_pid(br);
+	pkt.sub.count = n;
+	pkt.sub.reqs = reqs;
+	return send_packet(br->c, &pkt);
+}
+
+/*
+ * The 'in' topics at their configured QoS, on every connection, session
+ * present or not (as Mosquitto's bridges do): a QoS changed in the
+ * configuration applies at once, and a remote that lost our session gets
+ * the subscriptions back.
+ */
 static int send_subscribe(struct bridge *br)
 {
 	struct mqtt_topic_req reqs[BRIDGE_MAX_TOPICS];
@@ -285,10 +360,7 @@ static int send_subscribe(struct bridge *br)
 	if (!n)
 		return 0;
 	br->subscribed_ms = ev_now_ms(br->b->loop);
-	/* From the session's id space, so it never equals an in-flight PUBLISH's. */
-	pkt.sub.pid = br->sess->next_pid++;
-	if (!br->sess->next_pid)
-		br->sess->next_pid = 1;
+	pkt.sub.pid = next_pid(br);
 	pkt.sub.count = n;
 	pkt.sub.reqs = reqs;
 	return send_packet(br->c, &pkt);
@@ -307,6 +379,7 @@ static int on_connack(struct bridge *br, const struct mqtt_connack *ca)
 	pr_info("bridge %s: connected (session present %u)\n", br->conf->name,
 		ca->session_present);
 	c->state = CS_CONNECTED;
+	c->last_rx_ms = ev_now_ms(b->loop);
 	c->sess = br->sess;
 	br->sess->client = c;
 	br->up = true;
@@ -314,18 +387,17 @@ static int on_connack(struct bridge *br, const struct mqtt_connack *ca)
 	br->last_ping_ms = ev_now_ms(b->loop);
 	b->st.clients_connected++;
 	/*
-	 * A remote that kept our session kept our subscriptions: subscribing
-	 * again would only make it re-send every retained message.
+	 * Subscribing again makes the remote re-send its retained messages:
+	 * retained_again() keeps those we already have from local subscribers.
 	 */
-	if (!ca->session_present) {
+	err = br->conf->attempt_unsubscribe ? send_unsubscribe(br) : 0;
+	if (!err)
 		err = send_subscribe(br);
-		if (err)
-			return err;
-	}
+	if (err)
+		return err;
 	bridge_hello_all(b);
 	/* Unacknowledged ones again with DUP, then what queued while down. */
 	session_resend(b, br->sess);
-	session_pump(b, br->sess);
 	/* After the re-sends: a DUP re-send must not include the new notification. */
 	if (br->conf->notifications) {
 		struct msg one = {
@@ -344,24 +416,6 @@ static int on_connack(struct bridge *br, const struct mqtt_connack *ca)
 		notify_local(br, "1");
 	}
 	return 0;
-}
-
-static struct mqtt_str topic_in(struct bridge *br, struct mqtt_str t)
-{
-	long n = bridge_remap(br->conf, BRIDGE_IN, (const char *)t.p, t.len, br->topic_buf,
-			      MQTT_MAX_STR);
-
-	return n < 0 ? t : mqtt_str_c(br->topic_buf, (size_t)n);
-}
-
-struct mqtt_str bridge_topic_out(struct client *c, const struct msg *m)
-{
-	struct bridge *br = c->bridge;
-	long n = bridge_remap(br->conf, BRIDGE_OUT, m->topic, m->topic_len, br->topic_buf,
-			      MQTT_MAX_STR);
-
-	br->msgs_out++; /* one call per PUBLISH sent, DUP re-sends included */
-	return n < 0 ? mqtt_str_c(m->topic, m->topic_len) : mqtt_str_c(br->topic_buf, (size_t)n);
 }
 
 /* Window after a SUBSCRIBE in which the remote sends us its retained set. */
@@ -473,6 +527,7 @@ static int bridge_session(struct broker *b, struct bridge *br)
 	if (!br->sess)
 		return -ENOMEM;
 	br->sess->link = LINK_OUT;
+	br->sess->trusted = true; /* we chose the remote in our own configuration */
 	br->sess->link_id = ++b->next_link_id;
 	br->sess->offline_since_ms = ev_now_ms(b->loop);
 	for (i = 0; i < br->conf->ntopics; i++) {
@@ -524,6 +579,7 @@ int bridge_start_all(struct broker *b)
 	if (!b->bridges)
 		return -ENOMEM;
 	b->nbridges = b->conf.nbridges;
+	b->bridge_topic_out = topic_out;
 	for (i = 0; i < b->nbridges; i++) {
 		struct bridge *br = &b->bridges[i];
 		long long t;

@@ -4,7 +4,7 @@
  * NAME' opens a block and every bridge directive after it applies to that
  * block, up to the next 'connection'. Other directives stay global
  * wherever they appear, as in Mosquitto. The block's directives are a
- * sub-table (STYLE.md item 8) dispatched on the current bridge.
+ * sub-table dispatched on the current bridge.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -51,6 +51,7 @@ int bridge_kw_connection(void *obj, const struct conf_kw *kw, const struct conf_
 	br->try_private = true;
 	br->protocol_level = MQTT_PROTO_V311;
 	br->keepalive_s = 60;
+	br->attempt_unsubscribe = true;
 	br->lineno = ln->lineno;
 	return 0;
 }
@@ -266,6 +267,7 @@ static const struct conf_kw bridge_kws[] = {
 	{ "remote_password", conf_kw_str, BOFF(remote_password), 1, 1, 0, 0 },
 	{ "keepalive_interval", kw_keepalive, 0, 1, 1, 0, 0 },
 	{ "start_type", kw_start_type, 0, 1, 1, 0, 0 },
+	{ "bridge_attempt_unsubscribe", conf_kw_bool, BOFF(attempt_unsubscribe), 1, 1, 0, 0 },
 	{ "local_clientid", kw_unsupported, 0, 0, CONF_MAX_ARGS - 1, 0, 0 },
 	{ NULL, NULL, 0, 0, 0, 0, 0 },
 };

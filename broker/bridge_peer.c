@@ -109,14 +109,14 @@ bool bridge_hello_recv(struct broker *b, struct session *s, const struct mqtt_pu
 	}
 	if (!n)
 		return true;
-	v = n > 1 ? malloc((n - 1) * sizeof(*v)) : NULL;
+	v = n > 1 ? mem_alloc(&b->mem, (n - 1) * sizeof(*v)) : NULL;
 	if (n > 1 && !v)
 		return true;
 	if (n > 1)
 		memcpy(v, ids + 1, (n - 1) * sizeof(*v));
 	changed = s->peer_id != ids[0];
 	s->peer_id = ids[0];
-	free(s->peer_nbrs);
+	mem_free(&b->mem, s->peer_nbrs);
 	s->peer_nbrs = v;
 	s->npeer_nbrs = n - 1;
 	/* Learning who is at the end of this link changes what we are linked to. */

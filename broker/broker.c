@@ -11,16 +11,30 @@
 
 int broker_init(struct broker *b)
 {
+	int err;
+
+	b->mem.limit = b->conf.memory_limit;
+	b->out_hold_ns = BROKER_OUT_HOLD_NS;
+	b->out_limit = BROKER_OUT_LIMIT;
+	b->out_hard = BROKER_OUT_HARD;
+	b->out_stall_s = BROKER_OUT_STALL_S;
+	b->slice_ns = BROKER_SLICE_NS;
+	b->match.mem = &b->mem;
+	err = siphash_key_random(&b->id_key);
+	if (err)
+		return err;
 	b->sess_nbuckets = 1024;
-	b->sess_buckets = calloc(b->sess_nbuckets, sizeof(*b->sess_buckets));
+	b->sess_buckets = mem_zalloc(&b->mem, b->sess_nbuckets * sizeof(*b->sess_buckets));
 	b->scratch = malloc(BROKER_READ_SCRATCH);
-	if (!b->sess_buckets || !b->scratch || tree_init(&b->tree))
+	if (!b->sess_buckets || !b->scratch)
 		return -ENOMEM;
+	err = tree_init(&b->tree, &b->mem);
+	if (err)
+		return err;
 	b->loop = ev_loop_new(BROKER_FD_SETSIZE);
 	if (!b->loop)
 		return -errno;
 	b->start_ms = mono_ms();
-	b->out_hold_ns = BROKER_OUT_HOLD_NS;
 	/* Only needs to differ between the brokers of one bridged set. */
 	b->id = ((uint64_t)getpid() << 40) ^ (b->start_ms << 8) ^ (uint64_t)(uintptr_t)b;
 	if (!b->id)
@@ -42,14 +56,14 @@ void broker_fini(struct broker *b)
 		close(b->listeners[i].fd);
 	bridge_fini(b);
 	tree_free(&b->tree);
-	free(b->match.v);
-	free(b->sess_buckets);
+	mem_free(&b->mem, b->match.v);
+	mem_free(&b->mem, b->sess_buckets);
 	free(b->scratch);
 	ev_loop_free(b->loop);
 	b->loop = NULL;
 }
 
-void broker_publish(struct broker *b, struct msg *m, bool retain)
+int broker_publish(struct broker *b, struct msg *m, bool retain)
 {
 	struct match_ctx *mc = &b->match;
 	struct msg *own = NULL;
@@ -60,11 +74,11 @@ void broker_publish(struct broker *b, struct msg *m, bool retain)
 	 * queues, the retained store) is copied once here, not once per
 	 * subscriber.
 	 */
-	if (!m->refcnt && (m->qos || retain)) {
-		own = msg_hold(m);
+	if (!m->refcnt && (m->qos || retain || b->conf.upgrade_outgoing_qos)) {
+		own = msg_hold(&b->mem, m);
 		if (!own) {
 			b->st.pub_dropped++;
-			return;
+			return -ENOMEM;
 		}
 		m = own;
 	}
@@ -74,11 +88,11 @@ void broker_publish(struct broker *b, struct msg *m, bool retain)
 	/*
 	 * Deliveries never touch the tree or the match array, so iterating
 	 * mc->v while delivering is safe. Forwarded copies carry retain 0
-	 * [MQTT-3.3.1-9]; the granted QoS is the lower of the two [MQTT-3.8.4-6].
+	 * [MQTT-3.3.1-9].
 	 */
 	for (i = 0; i < n; i++) {
 		struct session *s = mc->v[i].s;
-		uint8_t qos = mc->v[i].qos < m->qos ? mc->v[i].qos : m->qos;
+		uint8_t qos = deliver_qos(b->conf.upgrade_outgoing_qos, m->qos, mc->v[i].qos);
 
 		if (!bridge_may_deliver(m, s))
 			continue;
@@ -89,7 +103,8 @@ void broker_publish(struct broker *b, struct msg *m, bool retain)
 		 */
 		session_deliver(b, s, m, qos, s->link != LINK_NONE && retain);
 	}
-	msg_put(own);
+	msg_put(&b->mem, own);
+	return 0;
 }
 
 void broker_publish_str(struct broker *b, const char *topic, const void *payload, uint32_t plen,

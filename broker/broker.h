@@ -10,18 +10,41 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <netinet/in.h>
 
 #include "conf.h"
 #include "evloop.h"
 #include "mqtt_codec.h"
+#include "siphash.h"
 
 #define MQBROKER_VERSION	"0.1.0"
 #define BROKER_MAX_LISTENERS	16
 #define BROKER_READ_SCRATCH	(64 * 1024)
-/* Past this much unsent output, QoS 0 to a client is dropped and QoS 1/2 queued. */
+/*
+ * Unsent output to one connection (client.c). At BROKER_OUT_LIMIT the
+ * broker stops reading from it, QoS 0 to it is dropped and QoS 1/2 waits
+ * in its session queue. Nothing should then add more than a few packets;
+ * a packet added with BROKER_OUT_HARD already pending closes it, and so
+ * does output that stays over the limit with nothing written for
+ * BROKER_OUT_STALL_S (a client that never reads).
+ */
 #define BROKER_OUT_LIMIT	(1024 * 1024)
+#define BROKER_OUT_HARD		(4 * BROKER_OUT_LIMIT)
+#define BROKER_OUT_STALL_S	60
+/* Counted from accept, whatever the client sends meanwhile. */
 #define BROKER_CONNECT_TIMEOUT_MS 5000
+/*
+ * Mosquitto 2.0's TOPIC_HIERARCHY_LIMIT: a topic or filter with more '/'
+ * than this is refused. It also bounds every recursion over the topic
+ * tree (subs.c), whose depth would otherwise be the client's to choose.
+ */
+#define BROKER_TOPIC_MAX_SEPARATORS 200
+/*
+ * SUBSCRIBE and UNSUBSCRIBE are handled in slices of this much time, the
+ * loop serving other connections in between (sub_job.c).
+ */
+#define BROKER_SLICE_NS		(2 * 1000 * 1000)
 /*
  * Output to one connection waits for before_sleep to be written in one
  * batch, but not longer than this: past it, what is pending is written
@@ -103,6 +126,7 @@ struct bridge_conf {
 	char *remote_username;
 	char *remote_password;
 	uint16_t keepalive_s;
+	bool attempt_unsubscribe;	/* UNSUBSCRIBE 'out' topics on the remote at connect */
 	int lineno;			/* of 'connection', for errors found at the end */
 };
 
@@ -115,10 +139,18 @@ struct broker_conf {
 	bool has_bind_address;
 	bool allow_anonymous;
 	char *password_file;		/* NULL: no authentication (auth.c) */
+	char **bridge_users;		/* password_file users trusted as remote bridges */
+	int nbridge_users;
 	int64_t max_connections;	/* -1: unlimited */
 	uint32_t max_inflight_messages;	/* 0: unlimited */
+	uint64_t max_inflight_bytes;	/* 0: unlimited */
 	uint32_t max_queued_messages;	/* 0: unlimited */
+	uint64_t max_queued_bytes;	/* 0: unlimited */
 	uint32_t message_size_limit;	/* 0: protocol maximum */
+	uint32_t max_packet_size;	/* 0: protocol maximum */
+	uint32_t max_keepalive;		/* 0: any; only applies when max_keepalive_set */
+	bool max_keepalive_set;
+	uint64_t memory_limit;		/* bytes, 0: none */
 	uint64_t persistent_client_expiration_s; /* 0: never */
 	uint32_t sys_interval;		/* seconds, 0: off */
 	unsigned int log_dest;		/* LOGD_* (0: default stderr) */
@@ -128,6 +160,7 @@ struct broker_conf {
 	bool connection_messages;
 	bool log_timestamp;
 	bool set_tcp_nodelay;
+	bool upgrade_outgoing_qos;	/* deliver at the subscription's QoS (Mosquitto's) */
 	char *user;
 	char *pid_file;
 	struct bridge_conf *bridges;
@@ -148,6 +181,55 @@ int bridge_kw(void *obj, const struct conf_kw *kw, const struct conf_line *ln, c
 int bridge_conf_check(struct broker_conf *c, const char *name, char *err);
 void bridge_conf_free(struct broker_conf *c);
 
+/* ---- memory (mem.c): what memory_limit counts ---- */
+
+/*
+ * Every allocation whose number or size a client decides (connections,
+ * their buffers, sessions, subscriptions, tree nodes, messages and the
+ * queues that hold them) goes through a budget, charged with the size
+ * malloc really gave. Fixed start-up state is not counted.
+ */
+struct mem_budget {
+	size_t used;		/* counted only while there is a limit */
+	size_t limit;		/* 0: none */
+	uint64_t refused;	/* allocations refused because of the limit */
+};
+
+/* The counted paths (mem.c), for a budget with a limit. */
+void *mem_alloc_counted(struct mem_budget *m, size_t n);
+void *mem_zalloc_counted(struct mem_budget *m, size_t n);
+void *mem_realloc_counted(struct mem_budget *m, void *p, size_t n);
+void mem_free_counted(struct mem_budget *m, void *p);
+
+/*
+ * NULL when malloc fails or the limit would be passed (errno ENOMEM either
+ * way). Without a limit these are malloc and free themselves: inline, as
+ * every message goes through them.
+ */
+static inline void *mem_alloc(struct mem_budget *m, size_t n)
+{
+	return m && m->limit ? mem_alloc_counted(m, n) : malloc(n);
+}
+
+static inline void *mem_zalloc(struct mem_budget *m, size_t n)
+{
+	return m && m->limit ? mem_zalloc_counted(m, n) : calloc(1, n);
+}
+
+/* On failure p is left as it was. */
+static inline void *mem_realloc(struct mem_budget *m, void *p, size_t n)
+{
+	return m && m->limit ? mem_realloc_counted(m, p, n) : realloc(p, n);
+}
+
+static inline void mem_free(struct mem_budget *m, void *p)
+{
+	if (m && m->limit)
+		mem_free_counted(m, p);
+	else
+		free(p);
+}
+
 /* ---- messages (msg.c): refcounted, shared by every queue that holds them ---- */
 
 struct msg {
@@ -162,18 +244,30 @@ struct msg {
 	char data[];
 };
 
-struct msg *msg_new(const char *topic, uint16_t tlen, const void *payload, uint32_t plen,
-		    uint8_t qos);
-/* Owned copy of m when m is borrowed; otherwise a new reference. */
-struct msg *msg_hold(struct msg *m);
-void msg_put(struct msg *m);
+struct msg *msg_new(struct mem_budget *mem, const char *topic, uint16_t tlen, const void *payload,
+		    uint32_t plen, uint8_t qos);
+/*
+ * Owned copy of m when m is borrowed; otherwise a new reference. mem is the
+ * budget it is charged to, the same for msg_put(). Not kept in the msg: 8
+ * more bytes took a 64-byte QoS 1 message out of glibc's fast bins.
+ */
+struct msg *msg_hold(struct mem_budget *mem, struct msg *m);
+void msg_put(struct mem_budget *mem, struct msg *m);
+/* Same topic and payload. */
+bool msg_same(const struct msg *a, const struct msg *b);
 
 /* ---- topic tree (subs.c) and topic checks (topic.c) ---- */
 
 struct session;
 
+/*
+ * A subscription is one entry in its node's array and one in its
+ * session's, each holding the other's index, so removing it is O(1) from
+ * either side (subs.c).
+ */
 struct sub_ent {
 	struct session *s;
+	uint32_t sidx;			/* in s->subs */
 	uint8_t qos;
 };
 
@@ -187,23 +281,37 @@ struct tnode {
 	struct msg *retained;
 	uint32_t hash;
 	uint16_t len;
+	uint8_t wild;			/* TNODE_HAS_*: which wildcard children exist */
 	char name[];
 };
+
+/* Most levels have no wildcard child: then matching does not even look for one. */
+#define TNODE_HAS_PLUS	(1 << 0)
+#define TNODE_HAS_HASH	(1 << 1)
 
 struct topic_tree {
 	struct tnode *root;
 	struct tnode **buckets;
 	uint32_t nbuckets, nnodes;
+	struct siphash_key key;		/* random: level names come from clients */
+	uint64_t plus_h, hash_h;	/* the keyed hashes of "+" and "#" */
+	struct mem_budget *mem;
 };
 
 bool topic_name_valid(const char *t, size_t len);
 bool topic_filter_valid(const char *f, size_t len);
+/* A topic under $SYS that clients may not publish to (Mosquitto's rule). */
+bool topic_sys_denied(const char *t, size_t len);
 /* Pure reference matcher, used by tests and kept in step with subs.c. */
 bool topic_matches(const char *filter, size_t flen, const char *topic, size_t tlen);
 
-int tree_init(struct topic_tree *t);
+/* mem may be NULL (nothing counted). */
+int tree_init(struct topic_tree *t, struct mem_budget *mem);
 void tree_free(struct topic_tree *t);
-/* Node for a filter or topic, created when create is set; NULL if absent/ENOMEM. */
+/*
+ * Node for a filter or topic, created when create is set; NULL if absent,
+ * out of memory, or deeper than BROKER_TOPIC_MAX_SEPARATORS.
+ */
 struct tnode *tree_get(struct topic_tree *t, const char *path, size_t len, bool create);
 /* Drop nodes that hold nothing, from n upwards. */
 void tree_prune(struct topic_tree *t, struct tnode *n);
@@ -212,6 +320,7 @@ struct match_ctx {
 	struct sub_ent *v;
 	uint32_t n, cap;
 	uint32_t gen;
+	struct mem_budget *mem;
 };
 
 /* Collect every session subscribed to topic, one entry each at its highest QoS. */
@@ -225,6 +334,12 @@ void sub_remove_all(struct topic_tree *t, struct session *s);
 /* Call fn on every retained message whose topic matches filter. */
 void retain_walk(struct topic_tree *t, const char *filter, size_t len,
 		 void (*fn)(void *arg, struct msg *m), void *arg);
+
+/* The QoS a message of qos goes out at to a subscription of sub_qos [MQTT-3.8.4-6]. */
+static inline uint8_t deliver_qos(bool upgrade, uint8_t qos, uint8_t sub_qos)
+{
+	return upgrade || sub_qos < qos ? sub_qos : qos;
+}
 
 /* ---- sessions (session.c) ---- */
 
@@ -241,6 +356,17 @@ struct inflight {
 	bool retain;
 };
 
+/*
+ * An inbound QoS 2 message between PUBLISH and PUBREL (qos2_in.c): kept,
+ * and delivered on PUBREL, as Mosquitto does. Open addressing on the id.
+ */
+struct qos2_slot {
+	struct msg *m;
+	uint16_t pid;
+	bool used;
+	bool retain;
+};
+
 struct queued {
 	struct msg *m;
 	uint8_t qos;
@@ -249,6 +375,7 @@ struct queued {
 
 struct sess_sub {
 	struct tnode *node;
+	uint32_t nidx;			/* in node->subs */
 	uint8_t qos;
 };
 
@@ -257,37 +384,59 @@ struct client;
 /* What a session is to the bridge loop rule (bridge.c). */
 enum session_link {
 	LINK_NONE,	/* an ordinary client */
-	LINK_IN,	/* a remote bridge connected to us (protocol level | 0x80) */
+	LINK_IN,	/* a client that set MQTT_PROTO_BRIDGE_BIT: a remote bridge */
 	LINK_OUT,	/* the local end of one of our own 'connection's */
 };
 
 struct session {
 	struct session *hnext;
 	struct client *client;		/* NULL while offline */
-	uint16_t id_len;
-	bool clean;
-	uint16_t next_pid;
-	uint32_t hash;
 	struct sess_sub *subs;
-	uint32_t nsubs, subs_cap;
+	uint32_t *sub_index;		/* node -> subs index + 1, once nsubs grows (subs.c) */
 	struct inflight *inf;		/* in send order */
-	uint32_t ninf, inf_cap;
 	struct queued *q;		/* ring */
-	uint32_t q_head, q_count, q_cap;
-	uint16_t *qos2_in;		/* inbound QoS 2 ids awaiting PUBREL */
-	uint32_t nqos2_in, qos2_in_cap;
+	struct qos2_slot *q2;		/* inbound QoS 2 awaiting PUBREL */
+	uint64_t *peer_nbrs;		/* the brokers it is bridged to */
+	uint64_t inf_bytes;		/* payload bytes in flight (max_inflight_bytes) */
+	uint64_t q_bytes;		/* payload bytes queued (max_queued_bytes) */
 	uint64_t offline_since_ms;
+	uint64_t peer_id;		/* mqbroker at the far end (bridge_peer.c); 0: unknown */
+	uint64_t dropped;		/* messages for it dropped (queue bound, link down) */
+	uint32_t hash;
+	uint32_t nsubs, subs_cap, sub_index_cap;
+	uint32_t ninf, inf_cap;
+	uint32_t resend_pos;		/* inf[resend_pos..] to re-send after a reconnection */
+	uint32_t q_head, q_count, q_cap;
+	uint32_t nq2, q2_cap;
 	uint32_t match_gen, match_idx;
 	uint32_t link_id;		/* non-zero for bridge links */
-	uint8_t link;			/* LINK_* */
-	uint64_t peer_id;		/* mqbroker at the far end (bridge_peer.c); 0: unknown */
-	uint64_t *peer_nbrs;		/* the brokers it is bridged to */
 	uint32_t npeer_nbrs;
-	uint64_t dropped;		/* messages for it dropped (queue bound, link down) */
+	uint16_t id_len;
+	uint16_t next_pid;
+	bool clean;
+	uint8_t link;			/* LINK_* */
+	/*
+	 * The loop rule may use what this link says (bridge hellos): our own
+	 * connections, and remote bridges that authenticated as a bridge_user
+	 * on the connection they are on now (never carried over from an
+	 * offline session).
+	 */
+	bool trusted;
 	char id[];			/* client id, NUL-terminated */
 };
 
 /* ---- connections (client.c) ---- */
+
+#define CEV_READ	(1 << 0)	/* reading from it */
+#define CEV_WRITE	(1 << 1)	/* its kernel buffer was full: waiting for room */
+
+/* Why a connection is to be closed at the next safe point (client_doom()). */
+enum client_doom {
+	DOOM_NONE,
+	DOOM_OUT_HARD,		/* output over b->out_hard */
+	DOOM_OUT_MEM,		/* no memory for its output (memory_limit) */
+	DOOM_MSG_MEM,		/* no memory for its messages (memory_limit) */
+};
 
 enum client_state {
 	CS_NEW,		/* waiting for CONNECT */
@@ -297,6 +446,7 @@ enum client_state {
 
 struct will {
 	struct msg *m;
+	struct mem_budget *mem;
 	uint8_t qos;
 	bool retain;
 };
@@ -321,16 +471,22 @@ struct client {
 	uint8_t *rbuf;			/* partial packet carried between reads */
 	uint8_t *wbuf;
 	uint32_t rlen, rcap, rneed;
-	uint32_t wlen, woff, wcap;
+	uint32_t wlen, woff, wcap;	/* at most 2 GiB: reserve checks in size_t */
+	struct sub_job *job;		/* a SUBSCRIBE or UNSUBSCRIBE being handled in slices */
+	/* Accept time while CS_NEW (the CONNECT deadline), then the last packet's. */
 	uint64_t last_rx_ms;
+	uint32_t last_tx_s;		/* output last progressed, or was seen not full, in s */
 	int fd;
 	uint32_t peer_addr;
 	uint16_t peer_port;
 	uint16_t keepalive;
 	uint8_t state;
 	uint8_t level;
+	uint8_t doom;			/* DOOM_*: close at the next safe point, and why */
 	bool dirty;
-	bool bridge_peer;		/* CONNECT had the 0x80 bit (try_private) */
+	uint8_t ev;			/* CEV_*: what its epoll mask holds now */
+	bool bridge_peer;		/* CONNECT had MQTT_PROTO_BRIDGE_BIT (try_private) */
+	bool bridge_user;		/* authenticated as one of conf.bridge_users */
 };
 
 /* ---- the broker context ---- */
@@ -340,6 +496,8 @@ struct broker_stats {
 	uint64_t pub_received, pub_sent, pub_dropped;
 	uint64_t bytes_received, bytes_sent;
 	uint64_t connections_total;
+	uint64_t pub_denied;		/* clients' PUBLISH to $SYS, dropped */
+	uint64_t pub_oversize;		/* over message_size_limit, dropped */
 	uint32_t clients_connected, clients_max;
 };
 
@@ -353,10 +511,23 @@ struct broker {
 	struct client *dirty_tail;
 	uint64_t dirty_since_ns;	/* when the oldest pending output was committed */
 	uint64_t out_hold_ns;		/* BROKER_OUT_HOLD_NS; tests change it */
+	uint32_t out_limit, out_hard;	/* BROKER_OUT_LIMIT, BROKER_OUT_HARD; tests change */
+	uint32_t out_stall_s;		/* BROKER_OUT_STALL_S */
+	uint64_t slice_ns;		/* BROKER_SLICE_NS */
+	struct sub_job *jobs;		/* SUBSCRIBE/UNSUBSCRIBE in slices, served in turn */
+	long long job_timer;		/* runs the jobs while there are any; 0: none */
 	struct client *closed;		/* freed after the current iteration */
+	/*
+	 * The topic a PUBLISH of m carries over one of our bridge connections
+	 * (c->bridge set): bridge.c sets it when it starts the bridges, so the
+	 * sending layer never calls up into bridge code.
+	 */
+	struct mqtt_str (*bridge_topic_out)(struct client *c, const struct msg *m);
 	uint32_t nclients;
 	struct session **sess_buckets;
 	uint32_t sess_nbuckets, nsessions;
+	struct siphash_key id_key;	/* client ids come from clients: keyed hash */
+	struct mem_budget mem;
 	struct topic_tree tree;
 	struct match_ctx match;
 	uint32_t nretained;
@@ -372,15 +543,19 @@ struct broker {
 	uint32_t next_link_id;
 	uint64_t id;			/* random, names this broker to mqbroker peers */
 	struct broker_stats st;
-	struct log_sink *log;
+	struct log_dest *log;		/* log_dest other than stderr (logdest.c) */
 	struct auth_table *auth;	/* password_file's users; NULL: none */
 };
 
 /* broker.c */
 int broker_init(struct broker *b);
 void broker_fini(struct broker *b);
-/* Route a message to every matching subscriber and, if retain, store it [MQTT-3.3.1-5]. */
-void broker_publish(struct broker *b, struct msg *m, bool retain);
+/*
+ * Route a message to every matching subscriber and, if retain, store it
+ * [MQTT-3.3.1-5]. -ENOMEM when a borrowed m could not be kept (the
+ * publisher is then disconnected, as memory_limit says).
+ */
+int broker_publish(struct broker *b, struct msg *m, bool retain);
 /* Publish a message the broker makes itself ($SYS, will, log). */
 void broker_publish_str(struct broker *b, const char *topic, const void *payload, uint32_t plen,
 			uint8_t qos, bool retain);
@@ -393,13 +568,25 @@ void session_free(struct broker *b, struct session *s);
 void session_deliver(struct broker *b, struct session *s, struct msg *m, uint8_t qos, bool retain);
 /* Move queued messages into the in-flight window while there is room. */
 void session_pump(struct broker *b, struct session *s);
-/* Re-send unacknowledged PUBLISH (DUP) and PUBREL, in order [MQTT-4.4.0-1]. */
+/*
+ * Re-send unacknowledged PUBLISH (DUP) and PUBREL, in order [MQTT-4.4.0-1],
+ * as output room allows (session_pump() goes on with the rest).
+ */
 void session_resend(struct broker *b, struct session *s);
 int session_ack(struct broker *b, struct session *s, uint8_t type, uint16_t pid);
-bool session_qos2_in_has(struct session *s, uint16_t pid);
-int session_qos2_in_add(struct session *s, uint16_t pid);
-void session_qos2_in_del(struct session *s, uint16_t pid);
 void session_expire(struct broker *b);
+/* The largest in-flight window (max_inflight_messages; 0 means 65535). */
+uint32_t session_inflight_max(const struct broker *b);
+
+/* qos2_in.c: inbound QoS 2 between PUBLISH and PUBREL, O(1) by packet id */
+struct qos2_slot *qos2_in_find(const struct broker *b, const struct session *s, uint16_t pid);
+/* Keep m (a reference is taken) until PUBREL; -ENOSPC past max_inflight_messages. */
+int qos2_in_store(struct broker *b, struct session *s, uint16_t pid, struct msg *m, bool retain);
+/* Replace the message of a slot (a re-used id with other content). */
+void qos2_in_replace(struct broker *b, struct qos2_slot *slot, struct msg *m, bool retain);
+/* Forget pid; its message (the caller's reference now), or NULL when unknown. */
+struct msg *qos2_in_release(struct broker *b, struct session *s, uint16_t pid, bool *retain);
+void qos2_in_free(struct broker *b, struct session *s);
 
 /* listener.c */
 int listener_open(struct broker *b, const struct sockaddr_in *sa);
@@ -413,13 +600,30 @@ void client_accept(struct broker *b, struct listener *lst);
 struct client *client_attach(struct broker *b, int fd, const struct sockaddr_in *peer);
 /* Close a connection; abnormal closes publish the will [MQTT-3.1.2-8]. */
 void client_close(struct client *c, bool abnormal, const char *why);
-/* Room for n more output bytes; NULL when out of memory. */
-uint8_t *client_out_reserve(struct client *c, uint32_t n);
-void client_out_commit(struct client *c, uint32_t n);
+/*
+ * Close c at the next safe point (client_flush_all()): for callers that
+ * may be inside a walk over sessions, which closing now could free.
+ */
+void client_doom(struct client *c, enum client_doom why);
+/*
+ * Room for n more output bytes; NULL when out of memory or when
+ * b->out_hard bytes are already pending (c is then doomed).
+ */
+uint8_t *client_out_reserve(struct client *c, size_t n);
+void client_out_commit(struct client *c, size_t n);
 static inline uint32_t client_out_pending(const struct client *c)
 {
 	return c->wlen - c->woff;
 }
+/* Output at or over b->out_limit: no more reading, QoS 0 dropped, QoS 1/2 queued. */
+static inline bool client_out_full(const struct client *c)
+{
+	return client_out_pending(c) >= c->b->out_limit;
+}
+/* Read from c when nothing holds it back (a job, full output); epoll mask from state. */
+void client_update_events(struct client *c);
+/* Handle what was carried over in c->rbuf, as after a read (when a job ends). */
+void client_resume(struct client *c);
 void client_flush_all(struct broker *b);
 void client_free_closed(struct broker *b);
 void client_housekeeping(struct broker *b);
@@ -433,17 +637,38 @@ int send_publish(struct client *c, const struct msg *m, uint8_t qos, uint16_t pi
 		 bool dup);
 
 /* read_handle.c */
-/* Parse and handle every complete packet in buf; bytes consumed, or -1 if c was closed. */
+/*
+ * Parse and handle every complete packet in buf (up to one that starts a
+ * sub_job); bytes consumed, or -1 if c was closed.
+ */
 long read_handle(struct client *c, const uint8_t *buf, size_t len);
+/* Close c for a handler's -errno, with the one log line naming the reason. */
+void read_handle_fail(struct client *c, int err, uint8_t type);
 
 /* handle_*.c: 0 or -errno (read_handle.c maps it to a reason and closes) */
 int handle_connect(struct client *c, const struct mqtt_connect *p);
 int handle_publish(struct client *c, const struct mqtt_publish *p);
-int handle_subscribe(struct client *c, const struct mqtt_subscribe *p);
-int handle_unsubscribe(struct client *c, const struct mqtt_subscribe *p);
+/*
+ * SUBSCRIBE and UNSUBSCRIBE, decoded here rather than by the codec so that
+ * a packet of any size is handled in slices (sub_job.c): 0 when done,
+ * -EINPROGRESS when a job goes on (reading from c stops until it ends).
+ */
+int handle_sub_packet(struct client *c, uint8_t type, const uint8_t *body, uint32_t len);
 int handle_pingreq(struct client *c);
 int handle_disconnect(struct client *c);
 int handle_ack(struct client *c, uint8_t type, uint16_t pid);
+
+/* sub_job.c */
+void sub_job_free(struct client *c);
+/* handle_subscribe.c, handle_unsubscribe.c: one filter each, for the job */
+struct sub_job;
+int subscribe_one(struct client *c, const struct mqtt_topic_req *req, uint8_t *rc);
+void subscribe_retained(struct client *c, const struct mqtt_topic_req *req);
+void unsubscribe_one(struct client *c, const struct mqtt_topic_req *req);
+
+/* escape.c: client-chosen text made fit for a log line */
+/* Printable ASCII and UTF-8 kept, controls as \xNN, cut at cap with "..."; returns buf. */
+const char *log_esc(const void *s, size_t len, char *buf, size_t cap);
 
 /* will.c */
 int will_set(struct client *c, const struct mqtt_connect *p);
@@ -460,8 +685,6 @@ void bridge_sys_publish(struct broker *b);
 int bridge_handle(struct client *c, const struct mqtt_packet *pkt);
 /* The connection of c->bridge closed. */
 void bridge_on_close(struct client *c);
-/* Topic for a PUBLISH sent over c when c is a bridge connection (prefix remapping). */
-struct mqtt_str bridge_topic_out(struct client *c, const struct msg *m);
 /* bridge_topic.c: pure helpers, unit-tested */
 /*
  * Map topic to the other side through the first 'topic' line of direction
@@ -519,10 +742,11 @@ static inline bool bridge_may_deliver(const struct msg *m, const struct session 
 /* sys.c */
 void sys_publish(struct broker *b);
 
-/* logdest.c */
-int log_sink_open(struct broker *b);
-void log_sink_flush(struct broker *b);
-void log_sink_close(struct broker *b);
+/* logdest.c: log_dest and log_type, through log.c's sink hook */
+int log_dest_open(struct broker *b);
+/* Publish the lines buffered for $SYS/broker/log (before_sleep only). */
+void log_dest_flush(struct broker *b);
+void log_dest_close(struct broker *b);
 bool log_subscribe_enabled(const struct broker *b);
 
 #endif

@@ -10,7 +10,7 @@ $(O)/mqbroker: $(patsubst %.c,$(O)/obj/%.o,broker/mqbroker.c $(BROKER_SRCS)) $(L
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(CRYPTO_LIBS)
 
-$(eval $(call unit_test,test_topic,broker/topic.c broker/subs.c broker/msg.c))
+$(eval $(call unit_test,test_topic,broker/topic.c broker/subs.c broker/msg.c broker/mem.c))
 $(eval $(call unit_test,test_subs,$(BROKER_SRCS)))
 $(eval $(call unit_test,test_broker_conf,broker/conf.c broker/bridge_conf.c broker/topic.c))
 $(eval $(call unit_test,test_bridge_conf,broker/conf.c broker/bridge_conf.c broker/topic.c))
@@ -18,7 +18,13 @@ $(eval $(call unit_test,test_bridge_topic,broker/conf.c broker/bridge_conf.c bro
 	broker/bridge_topic.c))
 $(eval $(call unit_test,test_broker_auth,broker/auth.c))
 $(eval $(call unit_test,test_broker_out,$(BROKER_SRCS)))
-$(O)/tests/test_subs $(O)/tests/test_broker_auth $(O)/tests/test_broker_out: LDLIBS += $(CRYPTO_LIBS)
+$(eval $(call unit_test,test_broker_logdest,$(BROKER_SRCS)))
+$(eval $(call unit_test,test_broker_mosq,$(BROKER_SRCS) tests/unit/broker_harness.c))
+$(eval $(call unit_test,test_broker_limits,$(BROKER_SRCS) tests/unit/broker_harness.c))
+# Tests linking the whole broker need libcrypto (auth.c).
+BROKER_FULL_TESTS := test_subs test_broker_auth test_broker_out test_broker_logdest \
+	test_broker_mosq test_broker_limits
+$(patsubst %,$(O)/tests/%,$(BROKER_FULL_TESTS)): LDLIBS += $(CRYPTO_LIBS)
 
 # libFuzzer target for the codec; 'make fuzz-codec FUZZ_SECONDS=N'.
 FUZZ_SECONDS ?= 30
@@ -26,7 +32,7 @@ FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=
 	-std=gnu11 -D_GNU_SOURCE -Iinclude -Iuserspace/lib -Wall -Werror
 EXTRA_TESTS += fuzz-codec fuzz-broker
 FUZZ_LIB := userspace/lib/log.c userspace/lib/conf.c userspace/lib/netutil.c \
-	userspace/lib/evloop.c userspace/lib/mqtt_codec.c
+	userspace/lib/evloop.c userspace/lib/mqtt_codec.c userspace/lib/siphash.c
 
 $(O)/fuzz/fuzz_codec: tests/fuzz/fuzz_codec.c userspace/lib/mqtt_codec.c userspace/lib/mqtt_codec.h
 	$(call msg,FUZZ-CC,$@)
@@ -57,10 +63,9 @@ fuzz-broker: $(O)/fuzz/fuzz_broker
 .PHONY: fuzz-codec fuzz-broker
 
 # The broker's tests include broker/broker.h.
-$(O)/san/tests/unit/test_topic.o $(O)/san/tests/unit/test_subs.o \
-$(O)/san/tests/unit/test_broker_conf.o $(O)/san/tests/unit/test_bridge_conf.o \
-$(O)/san/tests/unit/test_bridge_topic.o $(O)/san/tests/unit/test_broker_auth.o \
-$(O)/san/tests/unit/test_broker_out.o: CFLAGS += -Ibroker
+BROKER_UNIT_TESTS := test_topic test_broker_conf test_bridge_conf test_bridge_topic \
+	$(BROKER_FULL_TESTS)
+$(patsubst %,$(O)/san/tests/unit/%.o,$(BROKER_UNIT_TESTS) broker_harness): CFLAGS += -Ibroker
 
 # The broker's integration tests against an ASan+UBSan build of it:
 # 'make broker-e2e-asan' (not part of 'make test', which runs them on the normal build).

@@ -9,13 +9,20 @@
  * read is copied into the connection's rbuf, and prepended to the next
  * read. A packet too big for that (over half the scratch) is read straight
  * into an rbuf of exactly its size, then handled, then freed. So an idle
- * connection holds no input memory at all.
+ * connection holds no input memory at all. A SUBSCRIBE or UNSUBSCRIBE
+ * handled in slices (sub_job.c) stops the handling of what follows it:
+ * reading stops too, the rest waits in rbuf, and client_resume() goes on
+ * with it once the job is done, so packets keep their order.
  *
  * Output. Packets are encoded straight into the connection's wbuf, and
  * the connection is put on the dirty list; before_sleep writes every dirty
  * connection once per loop iteration, so many messages to one subscriber
- * leave in one write(). Past BROKER_OUT_LIMIT pending bytes, QoS 0 to it
- * is dropped and QoS 1/2 waits in its session queue (session.c).
+ * leave in one write(). At b->out_limit pending bytes the broker stops
+ * reading from it (it asks for nothing more), QoS 0 to it is dropped and
+ * QoS 1/2 waits in its session queue (session.c); reading resumes once
+ * the output drains. What still comes is bounded: a packet added with
+ * b->out_hard already pending dooms the connection, and so does output
+ * over the limit that has not moved for b->out_stall_ms.
  *
  * Holding output until before_sleep costs latency when one iteration
  * brings many events: after the broker was off the CPU for a millisecond,
@@ -30,36 +37,98 @@
  */
 #include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 
 #include "broker.h"
+#include "clock.h"
 #include "log.h"
 #include "netutil.h"
 
 static void client_flush(struct client *c);
 
-static uint64_t clock_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 const char *client_name(const struct client *c, char *buf, size_t len)
 {
-	char addr[NET_ADDRSTR_LEN];
+	char addr[NET_ADDRSTR_LEN], id[72];
 
 	net_fmt_ipv4_port(c->peer_addr, c->peer_port, addr, sizeof(addr));
 	if (c->sess)
-		snprintf(buf, len, "%s (%s)", c->sess->id, addr);
+		snprintf(buf, len, "%s (%s)", log_esc(c->sess->id, c->sess->id_len, id, sizeof(id)),
+			 addr);
 	else
 		snprintf(buf, len, "%s", addr);
 	return buf;
+}
+
+/* The epoll mask from c's state; epoll is only told when it changes. */
+static void set_events(struct client *c, bool want_write)
+{
+	uint8_t ev = want_write ? CEV_WRITE : 0;
+
+	if (c->state == CS_CLOSED)
+		return;
+	if (!c->job && !c->doom && !client_out_full(c))
+		ev |= CEV_READ;
+	if (ev == c->ev)
+		return;
+	c->ev = ev;
+	ev_mod(c->b->loop, c->fd, (ev & CEV_READ ? EV_READ : 0) | (ev & CEV_WRITE ? EV_WRITE : 0));
+}
+
+void client_update_events(struct client *c)
+{
+	set_events(c, c->ev & CEV_WRITE);
+}
+
+/*
+ * Keep what read_handle() left at buf (len bytes) for the next round. Its
+ * first packet is incomplete, unless a job stopped the handling early:
+ * then it is kept as it is, for client_resume().
+ */
+static void keep_tail(struct client *c, const uint8_t *buf, size_t len)
+{
+	uint32_t rem = 0, need = 0, cap;
+	uint8_t hdr;
+	int hl = mqtt_fixed_header(buf, len, &hdr, &rem);
+
+	if (hl > 0 && !c->job)
+		need = (uint32_t)hl + rem;
+	cap = need > BROKER_READ_SCRATCH / 2 ? need : (uint32_t)len;
+	if (c->rcap < cap) {
+		uint8_t *p = mem_realloc(&c->b->mem, c->rbuf, cap);
+
+		if (!p) {
+			client_close(c, true, "out of memory for its input (memory_limit)");
+			return;
+		}
+		c->rbuf = p;
+		c->rcap = cap;
+	}
+	memmove(c->rbuf, buf, len);
+	c->rlen = (uint32_t)len;
+	c->rneed = need;
+}
+
+/* Handle the len bytes at the scratch buffer: what was carried over, then what was read. */
+static void client_consume(struct client *c, size_t len)
+{
+	uint8_t *buf = c->b->scratch;
+	long used = read_handle(c, buf, len);
+
+	if (used < 0)
+		return; /* closed */
+	len -= (size_t)used;
+	if (len) {
+		keep_tail(c, buf + used, len);
+		return;
+	}
+	if (c->rcap > 256) {
+		mem_free(&c->b->mem, c->rbuf);
+		c->rbuf = NULL;
+		c->rcap = 0;
+	}
+	c->rlen = c->rneed = 0;
 }
 
 static void client_read(struct client *c)
@@ -68,7 +137,6 @@ static void client_read(struct client *c)
 	uint8_t *buf = b->scratch;
 	size_t len = c->rlen;
 	ssize_t n;
-	long used;
 
 	if (c->rneed > BROKER_READ_SCRATCH / 2) {
 		/* A big packet: straight into its own buffer, never past its end. */
@@ -76,13 +144,15 @@ static void client_read(struct client *c)
 		if (n <= 0)
 			goto out_err;
 		b->st.bytes_received += (uint64_t)n;
-		c->last_rx_ms = ev_now_ms(b->loop);
+		if (c->state == CS_CONNECTED)
+			c->last_rx_ms = ev_now_ms(b->loop);
 		c->rlen += (uint32_t)n;
 		if (c->rlen < c->rneed)
 			return;
 		if (read_handle(c, c->rbuf, c->rlen) < 0)
 			return;
-		free(c->rbuf);
+		/* A job may have taken the buffer over (sub_job.c): then rbuf is NULL here. */
+		mem_free(&b->mem, c->rbuf);
 		c->rbuf = NULL;
 		c->rlen = c->rcap = c->rneed = 0;
 		return;
@@ -93,48 +163,30 @@ static void client_read(struct client *c)
 	if (n <= 0)
 		goto out_err;
 	b->st.bytes_received += (uint64_t)n;
-	c->last_rx_ms = ev_now_ms(b->loop);
-	len += (size_t)n;
-	used = read_handle(c, buf, len);
-	if (used < 0)
-		return;
-	len -= (size_t)used;
-	if (!len) {
-		if (c->rcap > 256) {
-			free(c->rbuf);
-			c->rbuf = NULL;
-			c->rcap = 0;
-		}
-		c->rlen = c->rneed = 0;
-		return;
-	} else {
-		uint32_t rem = 0, need = 0, cap;
-		uint8_t hdr;
-		int hl = mqtt_fixed_header(buf + used, len, &hdr, &rem);
-
-		if (hl > 0)
-			need = (uint32_t)hl + rem;
-		cap = need > BROKER_READ_SCRATCH / 2 ? need : (uint32_t)len;
-		if (c->rcap < cap) {
-			uint8_t *p = realloc(c->rbuf, cap);
-
-			if (!p) {
-				client_close(c, true, "out of memory");
-				return;
-			}
-			c->rbuf = p;
-			c->rcap = cap;
-		}
-		memmove(c->rbuf, buf + used, len);
-		c->rlen = (uint32_t)len;
-		c->rneed = need;
-	}
+	/* Before CONNECT it stays the accept time: the deadline does not restart per byte. */
+	if (c->state == CS_CONNECTED)
+		c->last_rx_ms = ev_now_ms(b->loop);
+	client_consume(c, len + (size_t)n);
 	return;
 
 out_err:
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	client_close(c, true, n == 0 ? "closed its connection" : strerror(errno));
+}
+
+void client_resume(struct client *c)
+{
+	size_t len = c->rlen;
+
+	if (c->state == CS_CLOSED)
+		return;
+	client_update_events(c);
+	/* Nothing carried over, or the start of a big packet still being read. */
+	if (!len || c->rneed > BROKER_READ_SCRATCH / 2)
+		return;
+	memcpy(c->b->scratch, c->rbuf, len);
+	client_consume(c, len);
 }
 
 static void client_on_event(struct ev_loop *l, int fd, uint32_t events, void *arg)
@@ -144,20 +196,28 @@ static void client_on_event(struct ev_loop *l, int fd, uint32_t events, void *ar
 
 	if (events & EPOLLOUT)
 		client_flush(c);
-	if (c->state != CS_CLOSED && (events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
-		client_read(c);
+	if (c->state != CS_CLOSED && (events & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
+		/*
+		 * Not reading (a job, full output): input waits in the kernel. A
+		 * hang-up or error is still reported; the connection is over then.
+		 */
+		if (c->ev & CEV_READ)
+			client_read(c);
+		else if (events & (EPOLLHUP | EPOLLERR))
+			client_close(c, true, "connection lost");
+	}
 	/*
 	 * Bounded batching (see the top comment). Safe here: no session or
 	 * match array is being iterated between two events.
 	 */
 	if (b->dirty && (b->dirty != b->dirty_tail ||
-			 clock_ns() - b->dirty_since_ns >= b->out_hold_ns))
+			 mono_ns() - b->dirty_since_ns >= b->out_hold_ns))
 		client_flush_all(b);
 }
 
 struct client *client_attach(struct broker *b, int fd, const struct sockaddr_in *peer)
 {
-	struct client *c = calloc(1, sizeof(*c));
+	struct client *c = mem_zalloc(&b->mem, sizeof(*c));
 	int err;
 
 	if (!c)
@@ -168,14 +228,16 @@ struct client *client_attach(struct broker *b, int fd, const struct sockaddr_in 
 	c->peer_port = peer->sin_port;
 	c->state = CS_NEW;
 	c->last_rx_ms = ev_now_ms(b->loop);
+	c->last_tx_s = (uint32_t)(c->last_rx_ms / 1000);
 	if (b->conf.set_tcp_nodelay)
 		net_set_nodelay(fd, true);
 	err = ev_add(b->loop, fd, EV_READ, client_on_event, c);
 	if (err) {
-		free(c);
+		mem_free(&b->mem, c);
 		errno = -err;
 		return NULL;
 	}
+	c->ev = CEV_READ;
 	c->next = b->clients;
 	if (b->clients)
 		b->clients->prev = c;
@@ -232,97 +294,147 @@ void client_accept(struct broker *b, struct listener *lst)
 	}
 }
 
-uint8_t *client_out_reserve(struct client *c, uint32_t n)
+/* Put c on the dirty list (FIFO), so the flush that comes looks at it. */
+static void mark_dirty(struct client *c)
 {
-	if (c->woff && c->woff == c->wlen)
-		c->woff = c->wlen = 0;
-	if (c->wcap - c->wlen < n) {
-		uint32_t pending = c->wlen - c->woff, cap;
-		uint8_t *p;
+	struct broker *b = c->b;
 
-		if (c->woff) {
-			/* Reclaim the written head before growing. */
-			memmove(c->wbuf, c->wbuf + c->woff, pending);
-			c->woff = 0;
-			c->wlen = pending;
-		}
-		if (c->wcap - c->wlen < n) {
-			/* Small first: most idle connections only ever get CONNACK and SUBACK. */
-			cap = c->wcap ? c->wcap : 64;
-			while (cap - c->wlen < n)
-				cap *= 2;
-			p = realloc(c->wbuf, cap);
-			if (!p)
-				return NULL;
-			c->wbuf = p;
-			c->wcap = cap;
-		}
+	if (c->dirty || c->state == CS_CLOSED)
+		return;
+	c->dirty = true;
+	c->dirty_next = NULL;
+	if (b->dirty) {
+		b->dirty_tail->dirty_next = c;
+	} else {
+		b->dirty = c;
+		b->dirty_since_ns = mono_ns();
 	}
+	b->dirty_tail = c;
+}
+
+static const char *doom_why(uint8_t doom)
+{
+	switch (doom) {
+	case DOOM_OUT_HARD:
+		return "output over its limit (not reading)";
+	case DOOM_OUT_MEM:
+		return "out of memory for its output (memory_limit)";
+	default:
+		return "out of memory for its messages (memory_limit)";
+	}
+}
+
+void client_doom(struct client *c, enum client_doom why)
+{
+	if (c->state == CS_CLOSED || c->doom)
+		return;
+	c->doom = (uint8_t)why;
+	mark_dirty(c);
+}
+
+/* The buffer never grows past this: packets are at most 256 MiB, pending output 4 MiB. */
+#define WBUF_MAX ((size_t)1 << 30)
+
+uint8_t *client_out_reserve(struct client *c, size_t n)
+{
+	size_t pending = client_out_pending(c), cap;
+	uint8_t *p;
+
+	if (c->doom)
+		return NULL;
+	if (pending >= c->b->out_hard) {
+		client_doom(c, DOOM_OUT_HARD);
+		return NULL;
+	}
+	if (c->woff && !pending)
+		c->woff = c->wlen = 0;
+	if ((size_t)c->wcap - c->wlen >= n)
+		return c->wbuf + c->wlen;
+	if (c->woff) {
+		/* Reclaim the written head before growing. */
+		memmove(c->wbuf, c->wbuf + c->woff, pending);
+		c->woff = 0;
+		c->wlen = (uint32_t)pending;
+	}
+	if ((size_t)c->wcap - c->wlen >= n)
+		return c->wbuf + c->wlen;
+	if (n > WBUF_MAX - pending) {
+		client_doom(c, DOOM_OUT_HARD);
+		return NULL;
+	}
+	/* Small first: most idle connections only ever get CONNACK and SUBACK. */
+	for (cap = c->wcap ? c->wcap : 64; cap - pending < n; cap *= 2)
+		;
+	p = mem_realloc(&c->b->mem, c->wbuf, cap);
+	if (!p) {
+		/* memory_limit: the message is dropped and its receiver closed. */
+		client_doom(c, DOOM_OUT_MEM);
+		return NULL;
+	}
+	c->wbuf = p;
+	c->wcap = (uint32_t)cap;
 	return c->wbuf + c->wlen;
 }
 
 /* Pending bytes past which a write is tried at once rather than at before_sleep. */
 #define OUT_EAGER (64 * 1024)
 
-void client_out_commit(struct client *c, uint32_t n)
+void client_out_commit(struct client *c, size_t n)
 {
-	c->wlen += n;
-	if (c->wlen - c->woff >= OUT_EAGER && c->state != CS_CLOSED) {
+	c->wlen += (uint32_t)n;
+	if (client_out_pending(c) >= OUT_EAGER && c->state != CS_CLOSED) {
 		/*
 		 * One event batch can carry megabytes of input; writing only at
 		 * before_sleep would hold the first messages back for all of it.
 		 * Errors are left for the flush: closing a client here could free
 		 * a session the publish path is iterating over.
 		 */
-		ssize_t w = write(c->fd, c->wbuf + c->woff, c->wlen - c->woff);
+		ssize_t w = write(c->fd, c->wbuf + c->woff, client_out_pending(c));
 
 		if (w > 0) {
 			c->woff += (uint32_t)w;
 			c->b->st.bytes_sent += (uint64_t)w;
+			c->last_tx_s = (uint32_t)(ev_now_ms(c->b->loop) / 1000);
 		}
 	}
-	if (!c->dirty && c->state != CS_CLOSED) {
-		/* FIFO, so the connection that got output first is written first. */
-		c->dirty = true;
-		c->dirty_next = NULL;
-		if (c->b->dirty) {
-			c->b->dirty_tail->dirty_next = c;
-		} else {
-			c->b->dirty = c;
-			c->b->dirty_since_ns = clock_ns();
-		}
-		c->b->dirty_tail = c;
-	}
+	/* Full: stop reading now, not at the flush, so this batch asks for no more. */
+	if (c->ev & CEV_READ && client_out_full(c))
+		client_update_events(c);
+	mark_dirty(c);
 }
 
 static void client_flush(struct client *c)
 {
 	struct broker *b = c->b;
-	uint32_t mask;
+	bool want_write = false;
 
+	if (c->doom) {
+		client_close(c, true, doom_why(c->doom));
+		return;
+	}
 	while (c->woff < c->wlen) {
 		ssize_t n = write(c->fd, c->wbuf + c->woff, c->wlen - c->woff);
 
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			if (errno == EAGAIN)
+			if (errno == EAGAIN) {
+				want_write = true; /* the kernel buffer is full: wait for room */
 				break;
+			}
 			client_close(c, true, strerror(errno));
 			return;
 		}
 		c->woff += (uint32_t)n;
 		b->st.bytes_sent += (uint64_t)n;
+		c->last_tx_s = (uint32_t)(ev_now_ms(b->loop) / 1000);
 	}
-	mask = EV_READ;
 	if (c->woff == c->wlen)
 		c->woff = c->wlen = 0;
-	else
-		mask |= EV_WRITE; /* the kernel buffer is full: wait for room */
-	ev_mod(b->loop, c->fd, mask);
-	/* Output room may let queued QoS 1/2 messages into the window. */
-	if (c->sess && c->sess->q_count)
+	/* Output room may let re-sends and queued QoS 1/2 messages out. */
+	if (c->sess && (c->sess->q_count || c->sess->resend_pos < c->sess->ninf))
 		session_pump(b, c->sess);
+	set_events(c, want_write);
 }
 
 void client_flush_all(struct broker *b)
@@ -364,6 +476,7 @@ void client_close(struct client *c, bool abnormal, const char *why)
 	} else {
 		pr_debug("connection %s closed: %s\n", name, why);
 	}
+	sub_job_free(c);
 	ev_del(b->loop, c->fd);
 	close(c->fd);
 	c->fd = -1;
@@ -408,10 +521,25 @@ void client_free_closed(struct broker *b)
 		struct client *c = b->closed;
 
 		b->closed = c->next;
-		free(c->rbuf);
-		free(c->wbuf);
-		free(c);
+		mem_free(&b->mem, c->rbuf);
+		mem_free(&b->mem, c->wbuf);
+		mem_free(&b->mem, c);
 	}
+}
+
+/* Why c must go now, or NULL. */
+static const char *expired(const struct client *c, uint64_t now)
+{
+	if (c->state == CS_NEW && now - c->last_rx_ms > BROKER_CONNECT_TIMEOUT_MS)
+		return "no CONNECT within 5 s of connecting";
+	/* [MQTT-3.1.2-24]: silent for one and a half keep-alive periods. */
+	if (c->state == CS_CONNECTED && c->keepalive &&
+	    now - c->last_rx_ms > (uint64_t)c->keepalive * 1500)
+		return "keep-alive expired";
+	/* Not reading, so it cannot be told by its silence if its keep-alive is 0. */
+	if (client_out_full(c) && now / 1000 - c->last_tx_s > c->b->out_stall_s)
+		return "output over its limit and not read";
+	return NULL;
 }
 
 void client_housekeeping(struct broker *b)
@@ -420,26 +548,21 @@ void client_housekeeping(struct broker *b)
 	struct client *c, *next;
 
 	for (c = b->clients; c; c = next) {
-		uint64_t idle = now - c->last_rx_ms;
+		const char *why = expired(c, now);
+		char name[96];
 
 		next = c->next;
-		if (c->state == CS_NEW && idle > BROKER_CONNECT_TIMEOUT_MS) {
-			char name[96];
-
-			pr_info("closing %s: no CONNECT within %u ms\n",
-				client_name(c, name, sizeof(name)), BROKER_CONNECT_TIMEOUT_MS);
-			client_close(c, false, "no CONNECT");
-			continue;
-		}
-		/* [MQTT-3.1.2-24]: silent for one and a half keep-alive periods. */
-		if (c->state == CS_CONNECTED && c->keepalive &&
-		    idle > (uint64_t)c->keepalive * 1500) {
-			client_close(c, true, "keep-alive expired");
+		/* Not full: not stuck either, so the clock of "no progress" starts from now. */
+		if (!client_out_full(c))
+			c->last_tx_s = (uint32_t)(now / 1000);
+		if (why) {
+			pr_info("closing %s: %s\n", client_name(c, name, sizeof(name)), why);
+			client_close(c, c->state == CS_CONNECTED, why);
 			continue;
 		}
 		/* Give idle connections' output buffers back. */
 		if (c->wbuf && c->wlen == 0 && !c->dirty) {
-			free(c->wbuf);
+			mem_free(&b->mem, c->wbuf);
 			c->wbuf = NULL;
 			c->wcap = 0;
 		}

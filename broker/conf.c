@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * mqbroker.conf: Mosquitto's grammar for the directives mqbroker
- * implements, parsed from one keyword table (STYLE.md item 8). Anything
+ * implements, parsed from one keyword table (docs/design.md, code conventions). Anything
  * else, including a directive mqbroker does not implement yet, stops the
  * start with FILE:LINE: reason rather than being silently ignored.
  */
 #include <errno.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
@@ -16,6 +17,8 @@
 #include "netutil.h"
 
 #define OFF(f) offsetof(struct broker_conf, f)
+/* Byte-count directives: far above any memory, far below overflow. */
+#define CONF_MAX_BYTES (1ULL << 50)
 
 void broker_conf_init(struct broker_conf *c)
 {
@@ -33,6 +36,13 @@ void broker_conf_init(struct broker_conf *c)
 
 void broker_conf_free(struct broker_conf *c)
 {
+	int i;
+
+	for (i = 0; i < c->nbridge_users; i++)
+		free(c->bridge_users[i]);
+	free(c->bridge_users);
+	c->bridge_users = NULL;
+	c->nbridge_users = 0;
 	free(c->log_file);
 	free(c->user);
 	free(c->pid_file);
@@ -251,6 +261,56 @@ static int kw_password_file(void *obj, const struct conf_kw *kw, const struct co
 	return conf_kw_str(obj, kw, ln, err);
 }
 
+/* A byte count or such: kw->min..kw->max into a uint64_t field. */
+static int kw_u64(void *obj, const struct conf_kw *kw, const struct conf_line *ln, char *err)
+{
+	uint64_t *field = (uint64_t *)((char *)obj + kw->off);
+
+	if (conf_parse_u64(ln->argv[1], kw->min, kw->max, field)) {
+		conf_reason(err, "'%s' needs an integer from %llu to %llu, got '%s'", kw->name,
+			    (unsigned long long)kw->min, (unsigned long long)kw->max, ln->argv[1]);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Set or not matters: unset lets keep-alive 0 in, as Mosquitto 2.0.11 did (handle_connect.c). */
+static int kw_max_keepalive(void *obj, const struct conf_kw *kw, const struct conf_line *ln,
+			    char *err)
+{
+	struct broker_conf *c = obj;
+	int e = conf_kw_u32(obj, kw, ln, err);
+
+	if (!e)
+		c->max_keepalive_set = true;
+	return e;
+}
+
+/* A password_file user whose connections with the bridge bit are trusted as bridges. */
+static int kw_bridge_user(void *obj, const struct conf_kw *kw, const struct conf_line *ln,
+			  char *err)
+{
+	struct broker_conf *c = obj;
+	char **v;
+	int i;
+
+	for (i = 0; i < c->nbridge_users; i++) {
+		if (!strcmp(c->bridge_users[i], ln->argv[1])) {
+			conf_reason(err, "duplicate bridge_user '%s'", ln->argv[1]);
+			return -EEXIST;
+		}
+	}
+	v = realloc(c->bridge_users, (size_t)(c->nbridge_users + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	c->bridge_users = v;
+	v[c->nbridge_users] = strdup(ln->argv[1]);
+	if (!v[c->nbridge_users])
+		return -ENOMEM;
+	c->nbridge_users++;
+	return 0;
+}
+
 /* Bridge directives go to the current 'connection' block (bridge_conf.c). */
 #define BRIDGE_KW(name) { name, bridge_kw, 0, 0, CONF_MAX_ARGS - 1, 0, 0 }
 
@@ -261,9 +321,16 @@ static const struct conf_kw broker_kws[] = {
 	{ "allow_anonymous", conf_kw_bool, OFF(allow_anonymous), 1, 1, 0, 0 },
 	{ "password_file", kw_password_file, OFF(password_file), 1, 1, 0, 0 },
 	{ "max_connections", kw_max_connections, 0, 1, 1, 0, 0 },
+	{ "bridge_user", kw_bridge_user, 0, 1, 1, 0, 0 },
 	{ "max_inflight_messages", conf_kw_u32, OFF(max_inflight_messages), 1, 1, 0, 65535 },
+	{ "max_inflight_bytes", kw_u64, OFF(max_inflight_bytes), 1, 1, 0, CONF_MAX_BYTES },
 	{ "max_queued_messages", conf_kw_u32, OFF(max_queued_messages), 1, 1, 0, 0 },
+	{ "max_queued_bytes", kw_u64, OFF(max_queued_bytes), 1, 1, 0, CONF_MAX_BYTES },
 	{ "message_size_limit", conf_kw_u32, OFF(message_size_limit), 1, 1, 0, MQTT_MAX_REMAINING },
+	/* Mosquitto refuses below 20; the largest packet has a remaining length + 1 of 2^28. */
+	{ "max_packet_size", conf_kw_u32, OFF(max_packet_size), 1, 1, 20, MQTT_MAX_REMAINING + 1 },
+	{ "max_keepalive", kw_max_keepalive, OFF(max_keepalive), 1, 1, 0, 65535 },
+	{ "memory_limit", kw_u64, OFF(memory_limit), 1, 1, 0, CONF_MAX_BYTES },
 	{ "persistent_client_expiration", kw_expiration, 0, 1, 1, 0, 0 },
 	{ "sys_interval", conf_kw_u32, OFF(sys_interval), 1, 1, 0, 86400 },
 	{ "log_dest", kw_log_dest, 0, 1, 2, 0, 0 },
@@ -271,6 +338,7 @@ static const struct conf_kw broker_kws[] = {
 	{ "connection_messages", conf_kw_bool, OFF(connection_messages), 1, 1, 0, 0 },
 	{ "log_timestamp", conf_kw_bool, OFF(log_timestamp), 1, 1, 0, 0 },
 	{ "set_tcp_nodelay", conf_kw_bool, OFF(set_tcp_nodelay), 1, 1, 0, 0 },
+	{ "upgrade_outgoing_qos", conf_kw_bool, OFF(upgrade_outgoing_qos), 1, 1, 0, 0 },
 	{ "user", conf_kw_str, OFF(user), 1, 1, 0, 0 },
 	{ "pid_file", conf_kw_str, OFF(pid_file), 1, 1, 0, 0 },
 	{ "persistence", kw_persistence, 0, 1, 1, 0, 0 },
@@ -290,19 +358,33 @@ static const struct conf_kw broker_kws[] = {
 	BRIDGE_KW("keepalive_interval"),
 	BRIDGE_KW("start_type"),
 	BRIDGE_KW("notification_topic"),
+	BRIDGE_KW("bridge_attempt_unsubscribe"),
 	{ NULL, NULL, 0, 0, 0, 0, 0 },
 };
+
+/* What only the whole file can tell. */
+static int conf_check(struct broker_conf *c, const char *name, char *err)
+{
+	/* Without a password_file a user name is whatever the client says. */
+	if (c->nbridge_users && !c->password_file) {
+		snprintf(err, CONF_ERR_LEN,
+			 "%s: bridge_user '%s' needs a password_file to authenticate against", name,
+			 c->bridge_users[0]);
+		return -EINVAL;
+	}
+	return bridge_conf_check(c, name, err);
+}
 
 int broker_conf_parse_file(struct broker_conf *c, const char *path, char *err)
 {
 	int e = conf_parse_file(path, broker_kws, c, 0, err);
 
-	return e ? e : bridge_conf_check(c, path, err);
+	return e ? e : conf_check(c, path, err);
 }
 
 int broker_conf_parse_string(struct broker_conf *c, const char *name, const char *text, char *err)
 {
 	int e = conf_parse_string(name, text, broker_kws, c, 0, err);
 
-	return e ? e : bridge_conf_check(c, name, err);
+	return e ? e : conf_check(c, name, err);
 }

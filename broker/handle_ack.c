@@ -10,11 +10,18 @@ int handle_ack(struct client *c, uint8_t type, uint16_t pid)
 	int err;
 
 	if (type == MQTT_PUBREL) {
+		bool retain = false;
+		struct msg *m = qos2_in_release(c->b, s, pid, &retain);
+
 		/*
-		 * [MQTT-4.3.3-2]: PUBREL releases the id; PUBCOMP answers even an
-		 * id we no longer know (a PUBREL re-sent after reconnection).
+		 * [MQTT-4.3.3-2]: the message kept since its PUBLISH goes out now.
+		 * PUBCOMP answers even an id we no longer know (a PUBREL re-sent
+		 * after reconnection, or a message that was dropped).
 		 */
-		session_qos2_in_del(s, pid);
+		if (m) {
+			broker_publish(c->b, m, retain);
+			msg_put(&c->b->mem, m);
+		}
 		return send_ack(c, MQTT_PUBCOMP, pid);
 	}
 	err = session_ack(c->b, s, type, pid);

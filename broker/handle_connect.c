@@ -29,6 +29,7 @@ static int check_connect(struct client *c, const struct mqtt_connect *p)
 {
 	bool v31 = str_is(p->proto_name, MQTT_PROTO_NAME_V31);
 	bool v311 = str_is(p->proto_name, MQTT_PROTO_NAME_V311);
+	uint32_t lim = c->b->conf.message_size_limit;
 
 	/* [MQTT-3.1.2-1]: not MQTT at all: close without a CONNACK. */
 	if (!v31 && !v311)
@@ -45,34 +46,35 @@ static int check_connect(struct client *c, const struct mqtt_connect *p)
 	/* The will topic is a topic name [MQTT-3.1.3-10]: no wildcards, not empty. */
 	if (p->will && !topic_name_valid((const char *)p->will_topic.p, p->will_topic.len))
 		return -EPROTO;
+	/* As Mosquitto: a will it would not accept as a PUBLISH is not authorised. */
+	if (p->will && lim && p->will_msg.len > lim)
+		return refuse(c, MQTT_CONNACK_NOT_AUTHORIZED, "will over message_size_limit");
 	return 0;
 }
 
-/* A user name fit for a log line: at most 64 bytes, whole UTF-8 characters, no controls. */
-static const char *log_user(struct mqtt_str u, char *buf, size_t len)
+static bool is_bridge_user(const struct broker *b, struct mqtt_str u)
 {
-	size_t n = u.len < len - 1 ? u.len : len - 1, i;
+	int i;
 
-	if (n < u.len)
-		while (n && (u.p[n] & 0xc0) == 0x80)
-			n--;
-	for (i = 0; i < n; i++)
-		buf[i] = u.p[i] < 0x20 || u.p[i] == 0x7f ? '?' : (char)u.p[i];
-	buf[n] = '\0';
-	return buf;
+	for (i = 0; i < b->conf.nbridge_users; i++)
+		if (str_is(u, b->conf.bridge_users[i]))
+			return true;
+	return false;
 }
 
 /*
  * Who may connect. No user name: allowed only with allow_anonymous. A user
  * name with a password_file: it must be there and the password must match
  * (even with allow_anonymous true, as Mosquitto does); without one, any
- * user name is taken as it is. The password flag needs the user name flag
- * [MQTT-3.1.2-22]: the codec already closes such a CONNECT without CONNACK.
+ * user name is taken as it is. Every refusal is CONNACK 5 (not
+ * authorised), as Mosquitto 2.0 answers 3.1.1 clients. The password flag
+ * needs the user name flag [MQTT-3.1.2-22]: the codec already closes such
+ * a CONNECT without CONNACK.
  */
 static int check_auth(struct client *c, const struct mqtt_connect *p)
 {
 	struct broker *b = c->b;
-	char user[65], why[160];
+	char user[72], why[160];
 	int err;
 
 	if (!p->has_username) {
@@ -84,10 +86,12 @@ static int check_auth(struct client *c, const struct mqtt_connect *p)
 		return 0;
 	err = auth_check(b->auth, (const char *)p->username.p, p->username.len,
 			 p->has_password ? p->password.p : NULL, p->password.len);
-	if (!err)
+	if (!err) {
+		c->bridge_user = is_bridge_user(b, p->username);
 		return 0;
+	}
 	/* The reason, the user name; never the password. */
-	log_user(p->username, user, sizeof(user));
+	log_esc(p->username.p, p->username.len, user, sizeof(user));
 	if (err == -ENOENT) {
 		snprintf(why, sizeof(why), "unknown user '%s'", user);
 	} else if (err == -EACCES) {
@@ -98,7 +102,71 @@ static int check_auth(struct client *c, const struct mqtt_connect *p)
 			 strerror(-err));
 		return refuse(c, MQTT_CONNACK_UNAVAILABLE, why);
 	}
-	return refuse(c, MQTT_CONNACK_BAD_AUTH, why);
+	return refuse(c, MQTT_CONNACK_NOT_AUTHORIZED, why);
+}
+
+/*
+ * max_keepalive, as Mosquitto 2.0.12 and later apply it to 3.1/3.1.1
+ * clients (CVE-2020-13849): a keep-alive over it, or 0 (never checked),
+ * is refused with CONNACK 2; max_keepalive 0 lets every value in.
+ */
+static int check_keepalive(struct client *c, const struct mqtt_connect *p)
+{
+	const struct broker_conf *conf = &c->b->conf;
+	char why[80];
+
+	if (!conf->max_keepalive_set || !conf->max_keepalive)
+		return 0;
+	if (p->keepalive && p->keepalive <= conf->max_keepalive)
+		return 0;
+	snprintf(why, sizeof(why), "keep-alive %u not within max_keepalive %u", p->keepalive,
+		 conf->max_keepalive);
+	return refuse(c, MQTT_CONNACK_ID_REJECTED, why);
+}
+
+/*
+ * The bridge bit makes a session a link (LINK_IN): nothing is echoed back
+ * to it and retained flags reach it as published, as Mosquitto does for
+ * try_private. Only a bridge_user is trusted beyond that (its hellos feed
+ * the loop rule), and only for this connection: what an offline session
+ * learnt is dropped unless the new connection is trusted too.
+ */
+static void set_link(struct client *c, struct session *s)
+{
+	struct broker *b = c->b;
+
+	s->link = c->bridge_peer ? LINK_IN : LINK_NONE;
+	s->trusted = c->bridge_peer && c->bridge_user;
+	if (c->bridge_peer && !s->link_id)
+		s->link_id = ++b->next_link_id;
+	if (!c->bridge_peer)
+		s->link_id = 0;
+	if (c->bridge_peer && !s->trusted && b->conf.nbridge_users) {
+		char name[96];
+
+		pr_info("client %s set the bridge bit but is not a bridge_user: %s\n",
+			client_name(c, name, sizeof(name)), "not trusted as a bridge");
+	}
+	if (!s->trusted) {
+		mem_free(&b->mem, s->peer_nbrs);
+		s->peer_nbrs = NULL;
+		s->npeer_nbrs = 0;
+		s->peer_id = 0;
+	}
+}
+
+static void log_connected(struct client *c, const struct mqtt_connect *p)
+{
+	char addr[NET_ADDRSTR_LEN], id[72], user[72], u[80] = "";
+
+	/* As Mosquitto's line: the user name, if any, as u'NAME'. */
+	if (p->has_username)
+		snprintf(u, sizeof(u), ", u'%s'",
+			 log_esc(p->username.p, p->username.len, user, sizeof(user)));
+	pr_info("new client connected from %s as %s (p%u, c%u, k%u%s)\n",
+		net_fmt_ipv4_port(c->peer_addr, c->peer_port, addr, sizeof(addr)),
+		log_esc(c->sess->id, c->sess->id_len, id, sizeof(id)), p->level, p->clean,
+		p->keepalive, u);
 }
 
 int handle_connect(struct client *c, const struct mqtt_connect *p)
@@ -106,7 +174,7 @@ int handle_connect(struct client *c, const struct mqtt_connect *p)
 	struct broker *b = c->b;
 	const char *id = (const char *)p->client_id.p;
 	size_t id_len = p->client_id.len;
-	char auto_id[40], addr[NET_ADDRSTR_LEN];
+	char auto_id[40], name[72];
 	struct session *s;
 	bool present = false;
 	int err;
@@ -114,6 +182,8 @@ int handle_connect(struct client *c, const struct mqtt_connect *p)
 	err = check_connect(c, p);
 	if (!err)
 		err = check_auth(c, p);
+	if (!err)
+		err = check_keepalive(c, p);
 	if (err)
 		return err;
 	if (!id_len) {
@@ -128,9 +198,14 @@ int handle_connect(struct client *c, const struct mqtt_connect *p)
 	if (s && s->link == LINK_OUT)
 		return refuse(c, MQTT_CONNACK_ID_REJECTED, "client id of a local bridge session");
 	if (s && s->client) {
-		/* [MQTT-3.1.4-2]: the new connection takes over; the old one's will goes out. */
-		pr_info("client %s already connected, closing the old connection\n", s->id);
-		client_close(s->client, true, "taken over by a new connection");
+		/*
+		 * [MQTT-3.1.4-2]: the new connection takes over. The old one's
+		 * will goes out only when the session ends with it (either side
+		 * asked for a clean session), as Mosquitto 2.0 decides.
+		 */
+		pr_info("client %s already connected, closing the old connection\n",
+			log_esc(s->id, s->id_len, name, sizeof(name)));
+		client_close(s->client, s->clean || p->clean, "taken over by a new connection");
 		s = session_find(b, id, id_len); /* a clean session was freed by the close */
 	}
 	if (s && p->clean) {
@@ -152,34 +227,19 @@ int handle_connect(struct client *c, const struct mqtt_connect *p)
 	}
 	s->client = c;
 	c->sess = s;
-	/* The peer said it is a bridge: the loop rule (bridge.c) needs its link id. */
-	s->link = c->bridge_peer ? LINK_IN : LINK_NONE;
-	if (c->bridge_peer && !s->link_id)
-		s->link_id = ++b->next_link_id;
-	if (!c->bridge_peer)
-		s->link_id = 0;
+	set_link(c, s);
 	c->keepalive = p->keepalive;
 	c->state = CS_CONNECTED;
+	c->last_rx_ms = ev_now_ms(b->loop); /* it was the accept time until now */
 	b->st.clients_connected++;
 	if (b->st.clients_connected > b->st.clients_max)
 		b->st.clients_max = b->st.clients_connected;
-	if (b->conf.connection_messages) {
-		char name[65], user[72] = "";
-
-		/* As Mosquitto's line: the user name, if any, as u'NAME'. */
-		if (p->has_username)
-			snprintf(user, sizeof(user), ", u'%s'",
-				 log_user(p->username, name, sizeof(name)));
-		pr_info("new client connected from %s as %s (p%u, c%u, k%u%s)\n",
-			net_fmt_ipv4_port(c->peer_addr, c->peer_port, addr, sizeof(addr)), s->id,
-			p->level, p->clean, p->keepalive, user);
-	}
+	if (b->conf.connection_messages)
+		log_connected(c, p);
 	send_connack(c, present, MQTT_CONNACK_ACCEPTED);
-	if (c->bridge_peer)
+	if (s->trusted)
 		bridge_hello_all(b);
-	if (present) {
+	if (present)
 		session_resend(b, s);
-		session_pump(b, s);
-	}
 	return 0;
 }

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
-/* SUBSCRIBE and its SUBACK (MQTT 3.1.1 sections 3.8 and 3.9). */
-#include <errno.h>
-#include <stdlib.h>
-
+/*
+ * SUBSCRIBE (MQTT 3.1.1 sections 3.8 and 3.9), one filter at a time:
+ * sub_job.c walks the packet, checks it, and sends the SUBACK.
+ */
 #include "broker.h"
 #include "log.h"
 
@@ -15,7 +15,7 @@ struct retained_ctx {
 static void send_retained(void *arg, struct msg *m)
 {
 	struct retained_ctx *r = arg;
-	uint8_t qos = r->qos < m->qos ? r->qos : m->qos;
+	uint8_t qos = deliver_qos(r->b->conf.upgrade_outgoing_qos, m->qos, r->qos);
 
 	/* [MQTT-3.3.1-8]: retained messages go out with the retain flag set. */
 	/* Never a retained message back over the bridge link it came from. */
@@ -23,60 +23,33 @@ static void send_retained(void *arg, struct msg *m)
 		session_deliver(r->b, r->s, m, qos, true);
 }
 
-int handle_subscribe(struct client *c, const struct mqtt_subscribe *p)
+int subscribe_one(struct client *c, const struct mqtt_topic_req *req, uint8_t *rc)
 {
 	struct broker *b = c->b;
 	struct session *s = c->sess;
-	struct mqtt_packet ack = { .type = MQTT_SUBACK };
-	struct mqtt_topic_req req;
-	struct pkt_reader it;
-	uint8_t *rcs, stack_rcs[16];
-	uint32_t i = 0;
-	int err = 0, ret;
+	int ret = sub_add(&b->tree, s, (const char *)req->filter.p, req->filter.len, req->qos);
 
-	rcs = p->count <= sizeof(stack_rcs) ? stack_rcs : malloc(p->count);
-	if (!rcs)
-		return -ENOMEM;
-	/* Validate every filter before changing anything, so a bad packet changes nothing. */
-	it = mqtt_topic_iter(p);
-	while ((ret = mqtt_topic_next(&it, true, &req)) > 0) {
-		if (!topic_filter_valid((const char *)req.filter.p, req.filter.len)) {
-			err = -EPROTO; /* [MQTT-4.7.1-1]..[MQTT-4.7.1-3], [MQTT-4.7.3-1] */
-			goto out_free;
-		}
+	if (ret < 0) {
+		*rc = MQTT_SUBACK_FAILURE;
+		return ret;
 	}
-	it = mqtt_topic_iter(p);
-	while (mqtt_topic_next(&it, true, &req) > 0) {
-		ret = sub_add(&b->tree, s, (const char *)req.filter.p, req.filter.len, req.qos);
-		if (ret < 0) {
-			rcs[i++] = MQTT_SUBACK_FAILURE;
-			continue;
-		}
-		if (ret > 0)
-			b->nsubscriptions++;
-		/* [MQTT-3.9.3-1]: one return code per filter, in order; we grant what was asked. */
-		rcs[i++] = req.qos;
-		if (log_subscribe_enabled(b))
-			pr_info("%s subscribed to %.*s (QoS %u)\n", s->id, req.filter.len,
-				(const char *)req.filter.p, req.qos);
-	}
-	ack.suback.pid = p->pid;
-	ack.suback.count = i;
-	ack.suback.rcs = rcs;
-	err = send_packet(c, &ack); /* [MQTT-3.8.4-1] */
-	if (err)
-		goto out_free;
-	/* [MQTT-3.8.4-3]: retained messages follow, for new and replaced subscriptions. */
-	it = mqtt_topic_iter(p);
-	for (i = 0; mqtt_topic_next(&it, true, &req) > 0; i++) {
-		struct retained_ctx r = { b, s, req.qos };
+	if (ret > 0)
+		b->nsubscriptions++;
+	/* We grant what was asked. */
+	*rc = req->qos;
+	if (log_subscribe_enabled(b)) {
+		char id[72], f[200];
 
-		if (rcs[i] != MQTT_SUBACK_FAILURE)
-			retain_walk(&b->tree, (const char *)req.filter.p, req.filter.len,
-				    send_retained, &r);
+		pr_info("%s subscribed to %s (QoS %u)\n", log_esc(s->id, s->id_len, id, sizeof(id)),
+			log_esc(req->filter.p, req->filter.len, f, sizeof(f)), req->qos);
 	}
-out_free:
-	if (rcs != stack_rcs)
-		free(rcs);
-	return err;
+	return 0;
+}
+
+/* [MQTT-3.8.4-3]: retained messages follow, for new and replaced subscriptions. */
+void subscribe_retained(struct client *c, const struct mqtt_topic_req *req)
+{
+	struct retained_ctx r = { c->b, c->sess, req->qos };
+
+	retain_walk(&c->b->tree, (const char *)req->filter.p, req->filter.len, send_retained, &r);
 }

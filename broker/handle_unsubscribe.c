@@ -1,29 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0
-/* UNSUBSCRIBE and its UNSUBACK (MQTT 3.1.1 sections 3.10 and 3.11). */
-#include <errno.h>
-
+/*
+ * UNSUBSCRIBE (MQTT 3.1.1 sections 3.10 and 3.11), one filter at a time:
+ * sub_job.c walks the packet, checks it, and sends the UNSUBACK.
+ */
 #include "broker.h"
 #include "log.h"
 
-int handle_unsubscribe(struct client *c, const struct mqtt_subscribe *p)
+void unsubscribe_one(struct client *c, const struct mqtt_topic_req *req)
 {
 	struct broker *b = c->b;
 	struct session *s = c->sess;
-	struct mqtt_topic_req req;
-	struct pkt_reader it = mqtt_topic_iter(p);
 
-	while (mqtt_topic_next(&it, false, &req) > 0)
-		if (!topic_filter_valid((const char *)req.filter.p, req.filter.len))
-			return -EPROTO;
-	it = mqtt_topic_iter(p);
-	while (mqtt_topic_next(&it, false, &req) > 0) {
-		/* [MQTT-3.10.4-1]: only an identical filter is removed. */
-		if (!sub_remove(&b->tree, s, (const char *)req.filter.p, req.filter.len))
-			b->nsubscriptions--;
-		if (log_subscribe_enabled(b))
-			pr_info("%s unsubscribed from %.*s\n", s->id, req.filter.len,
-				(const char *)req.filter.p);
+	/* [MQTT-3.10.4-1]: only an identical filter is removed. */
+	if (!sub_remove(&b->tree, s, (const char *)req->filter.p, req->filter.len))
+		b->nsubscriptions--;
+	if (log_subscribe_enabled(b)) {
+		char id[72], f[200];
+
+		pr_info("%s unsubscribed from %s\n", log_esc(s->id, s->id_len, id, sizeof(id)),
+			log_esc(req->filter.p, req->filter.len, f, sizeof(f)));
 	}
-	/* [MQTT-3.10.4-4], [MQTT-3.10.4-5]: UNSUBACK even when nothing matched. */
-	return send_ack(c, MQTT_UNSUBACK, p->pid);
 }

@@ -58,7 +58,7 @@ static void before_sleep(struct ev_loop *l, void *arg)
 {
 	struct broker *b = arg;
 
-	log_sink_flush(b);
+	log_dest_flush(b);
 	client_flush_all(b);
 	client_free_closed(b);
 }
@@ -177,7 +177,9 @@ static int setup_signals(struct broker *b)
 	return ev_add(b->loop, fd, EV_READ, on_signal, b);
 }
 
-int main(int argc, char **argv)
+/* Options into *conf_path, *cli_port, *verbose, *test; -1 to go on, else the exit status. */
+static int parse_args(int argc, char **argv, const char **conf_path, int *cli_port, int *verbose,
+		      bool *test)
 {
 	static const struct option longopts[] = {
 		{ "test", no_argument, NULL, 't' },
@@ -185,30 +187,26 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *conf_path = NULL;
-	char err_buf[CONF_ERR_LEN];
-	struct broker *b;
-	int opt, cli_port = 0, verbose = 0, err;
-	bool test = false;
 	uint32_t port;
+	int opt;
 
 	while ((opt = getopt_long(argc, argv, "c:p:tvVh", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
-			conf_path = optarg;
+			*conf_path = optarg;
 			break;
 		case 'p':
 			if (conf_parse_u32(optarg, 1, 65535, &port)) {
 				fprintf(stderr, "invalid port '%s'\n", optarg);
 				return 2;
 			}
-			cli_port = (int)port;
+			*cli_port = (int)port;
 			break;
 		case 't':
-			test = true;
+			*test = true;
 			break;
 		case 'v':
-			verbose++;
+			(*verbose)++;
 			break;
 		case 'V':
 			printf("mqbroker %s\n", MQLB_VERSION_FULL);
@@ -221,19 +219,53 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind < argc || (test && !conf_path)) {
+	if (optind < argc || (*test && !*conf_path)) {
 		usage(stderr, argv[0]);
 		return 2;
 	}
+	return -1;
+}
+
+static int run(struct broker *b)
+{
+	long long t = ev_timer_add(b->loop, 1000, on_tick, b);
+	int err;
+
+	err = t < 0 ? (int)t : bridge_start_all(b);
+	if (err) {
+		pr_warn("mqbroker: cannot start: %s\n", strerror(-err));
+		return err;
+	}
+	pr_info("mqbroker %s running\n", MQBROKER_VERSION);
+	b->last_sys_ms = ev_now_ms(b->loop);
+	if (b->conf.sys_interval)
+		sys_publish(b);
+	ev_set_before_sleep(b->loop, before_sleep, b);
+	err = ev_run(b->loop);
+	if (err)
+		pr_warn("event loop: %s\n", strerror(-err));
+	return err;
+}
+
+int main(int argc, char **argv)
+{
+	const char *conf_path = NULL;
+	char err_buf[CONF_ERR_LEN];
+	int cli_port = 0, verbose = 0, err, ret;
+	bool test = false;
+	struct broker *b;
+
+	ret = parse_args(argc, argv, &conf_path, &cli_port, &verbose, &test);
+	if (ret >= 0)
+		return ret;
+	ret = 1;
 	b = calloc(1, sizeof(*b));
 	if (!b)
-		return 1;
+		return ret;
 	broker_conf_init(&b->conf);
 	if (conf_path && broker_conf_parse_file(&b->conf, conf_path, err_buf)) {
 		fprintf(stderr, "%s\n", err_buf);
-		broker_conf_free(&b->conf);
-		free(b);
-		return 1;
+		goto out_free_conf;
 	}
 	if (verbose)
 		log_set_level(verbose > 1 ? LOG_LVL_DEBUG : LOG_LVL_INFO);
@@ -243,24 +275,22 @@ int main(int argc, char **argv)
 	if (b->conf.password_file) {
 		if (auth_load(b->conf.password_file, &b->auth, err_buf)) {
 			fprintf(stderr, "%s\n", err_buf);
-			broker_conf_free(&b->conf);
-			free(b);
-			return 1;
+			goto out_free_conf;
 		}
 		pr_info("password_file %s: %u users\n", b->conf.password_file,
 			auth_count(b->auth));
 	}
 	if (test) {
 		printf("%s: configuration is valid\n", conf_path);
-		auth_free(b->auth);
-		broker_conf_free(&b->conf);
-		free(b);
-		return 0;
+		ret = 0;
+		goto out_free_auth;
 	}
+	/* First, so that everything after it, shutting down included, logs where configured. */
+	err = log_dest_open(b);
+	if (err)
+		goto out_free_auth;
 	raise_fd_limit();
 	err = broker_init(b);
-	if (!err)
-		err = log_sink_open(b);
 	if (!err)
 		err = setup_signals(b);
 	if (!err)
@@ -268,34 +298,24 @@ int main(int argc, char **argv)
 	/* The pid file first: it usually lives where only root may write (/run). */
 	if (!err)
 		err = write_pid_file(b->conf.pid_file);
-	if (!err)
-		err = drop_privileges(b->conf.user);
-	if (!err) {
-		long long t = ev_timer_add(b->loop, 1000, on_tick, b);
-
-		err = t < 0 ? (int)t : 0;
-	}
-	if (!err)
-		err = bridge_start_all(b);
-	if (!err) {
-		pr_info("mqbroker %s running\n", MQBROKER_VERSION);
-		b->last_sys_ms = ev_now_ms(b->loop);
-		if (b->conf.sys_interval)
-			sys_publish(b);
-		ev_set_before_sleep(b->loop, before_sleep, b);
-		err = ev_run(b->loop);
-		if (err)
-			pr_warn("event loop: %s\n", strerror(-err));
-	} else {
+	if (err) {
 		pr_warn("mqbroker: cannot start: %s\n", strerror(-err));
+		goto out_fini;
 	}
+	err = drop_privileges(b->conf.user);
+	if (!err)
+		err = run(b);
+	if (!err)
+		ret = 0;
 	if (b->conf.pid_file)
 		unlink(b->conf.pid_file);
-	if (b->loop)
-		broker_fini(b);
-	log_sink_close(b);
+out_fini:
+	broker_fini(b);
+	log_dest_close(b);
+out_free_auth:
 	auth_free(b->auth);
+out_free_conf:
 	broker_conf_free(&b->conf);
 	free(b);
-	return err ? 1 : 0;
+	return ret;
 }

@@ -6,15 +6,14 @@
  * all: the read path hands out a borrowed view (refcnt 0) into its buffer,
  * and only msg_hold() makes an owned copy when something must outlive it.
  */
-#include <stdlib.h>
 #include <string.h>
 
 #include "broker.h"
 
-struct msg *msg_new(const char *topic, uint16_t tlen, const void *payload, uint32_t plen,
-		    uint8_t qos)
+struct msg *msg_new(struct mem_budget *mem, const char *topic, uint16_t tlen, const void *payload,
+		    uint32_t plen, uint8_t qos)
 {
-	struct msg *m = malloc(sizeof(*m) + tlen + 1 + plen);
+	struct msg *m = mem_alloc(mem, sizeof(*m) + tlen + 1 + plen);
 
 	if (!m)
 		return NULL;
@@ -33,10 +32,11 @@ struct msg *msg_new(const char *topic, uint16_t tlen, const void *payload, uint3
 	return m;
 }
 
-struct msg *msg_hold(struct msg *m)
+struct msg *msg_hold(struct mem_budget *mem, struct msg *m)
 {
 	if (!m->refcnt) {
-		struct msg *c = msg_new(m->topic, m->topic_len, m->payload, m->payload_len, m->qos);
+		struct msg *c = msg_new(mem, m->topic, m->topic_len, m->payload, m->payload_len,
+					m->qos);
 
 		if (c) {
 			c->origin = m->origin;
@@ -48,8 +48,15 @@ struct msg *msg_hold(struct msg *m)
 	return m;
 }
 
-void msg_put(struct msg *m)
+void msg_put(struct mem_budget *mem, struct msg *m)
 {
 	if (m && m->refcnt && --m->refcnt == 0)
-		free(m);
+		mem_free(mem, m);
+}
+
+bool msg_same(const struct msg *a, const struct msg *b)
+{
+	return a->topic_len == b->topic_len && a->payload_len == b->payload_len &&
+	       !memcmp(a->topic, b->topic, a->topic_len) &&
+	       !memcmp(a->payload, b->payload, a->payload_len);
 }

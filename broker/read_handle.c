@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Packet framing and dispatch: one switch over the packet type, and the
- * only place where a handler's -errno becomes a reason (STYLE.md item 9).
+ * only place where a handler's -errno becomes a reason, as at every edge (docs/design.md).
  * 3.1.1 cannot tell the client why; the reason goes into the log line.
  */
 #include <errno.h>
@@ -26,6 +26,9 @@ static const char *reason_of(int err, uint8_t *code)
 	case -EMSGSIZE:
 		*code = MQTT_RC_PACKET_TOO_LARGE;
 		return "packet too large";
+	case -ENOMEM:
+		*code = MQTT_RC_UNSPECIFIED;
+		return "out of memory (memory_limit)";
 	case -ECONNREFUSED:
 		*code = 0;
 		return "connection refused";
@@ -35,16 +38,32 @@ static const char *reason_of(int err, uint8_t *code)
 	}
 }
 
+void read_handle_fail(struct client *c, int err, uint8_t type)
+{
+	const char *why;
+	char name[96];
+	uint8_t code;
+
+	why = reason_of(err, &code);
+	client_name(c, name, sizeof(name));
+	if (code)
+		pr_info("closing client %s: %s (reason 0x%02x) in %s\n", name, why, code,
+			mqtt_type_name(type));
+	else
+		pr_info("closing client %s: %s\n", name, why);
+	client_close(c, true, why);
+}
+
 /*
- * try_private: a bridge sends protocol level 3 or 4 with the 0x80 bit so
+ * try_private: a bridge sends protocol level 3 or 4 with MQTT_PROTO_BRIDGE_BIT so
  * the other side knows not to echo what it sends. The codec only knows the
  * plain levels, so decode a copy with the bit cleared and remember it.
  */
 static int decode_private_connect(struct client *c, uint8_t hdr, const uint8_t *body,
 				  uint32_t len, struct mqtt_packet *pkt, uint8_t **copy)
 {
+	uint8_t lvl, plain;
 	uint32_t off;
-	uint8_t lvl;
 
 	if (len < 2)
 		return -EBADMSG;
@@ -52,13 +71,14 @@ static int decode_private_connect(struct client *c, uint8_t hdr, const uint8_t *
 	if (off >= len)
 		return -EBADMSG;
 	lvl = body[off];
-	if (!(lvl & 0x80) || ((lvl & 0x7f) != MQTT_PROTO_V31 && (lvl & 0x7f) != MQTT_PROTO_V311))
+	plain = lvl & (uint8_t)~MQTT_PROTO_BRIDGE_BIT;
+	if (!(lvl & MQTT_PROTO_BRIDGE_BIT) || (plain != MQTT_PROTO_V31 && plain != MQTT_PROTO_V311))
 		return mqtt_decode(hdr, body, len, pkt) ? -EBADMSG : 0;
 	*copy = malloc(len);
 	if (!*copy)
 		return -ENOMEM;
 	memcpy(*copy, body, len);
-	(*copy)[off] = lvl & 0x7f;
+	(*copy)[off] = plain;
 	c->bridge_peer = true;
 	return mqtt_decode(hdr, *copy, len, pkt) ? -EBADMSG : 0;
 }
@@ -78,16 +98,17 @@ static int dispatch(struct client *c, uint8_t hdr, const uint8_t *body, uint32_t
 		free(copy);
 		return err;
 	}
+	/* [MQTT-3.1.0-1]: CONNECT first; [MQTT-3.1.0-2]: and only once. */
+	if (!c->bridge && (c->state == CS_NEW) != (type == MQTT_CONNECT))
+		return -EPROTO;
+	/* Any size, in slices: decoded by sub_job.c, not all at once here. */
+	if ((type == MQTT_SUBSCRIBE || type == MQTT_UNSUBSCRIBE) && !c->bridge)
+		return handle_sub_packet(c, type, body, len);
 	if (mqtt_decode(hdr, body, len, &pkt))
 		return -EBADMSG;
 	if (c->bridge)
 		return bridge_handle(c, &pkt);
-	/* [MQTT-3.1.0-1]: CONNECT first; [MQTT-3.1.0-2]: and only once. */
-	if ((c->state == CS_NEW) != (type == MQTT_CONNECT))
-		return -EPROTO;
 	switch (type) {
-	case MQTT_CONNECT:
-		return handle_connect(c, &pkt.connect);
 	case MQTT_PUBLISH:
 		return handle_publish(c, &pkt.publish);
 	case MQTT_PUBACK:
@@ -95,10 +116,6 @@ static int dispatch(struct client *c, uint8_t hdr, const uint8_t *body, uint32_t
 	case MQTT_PUBREL:
 	case MQTT_PUBCOMP:
 		return handle_ack(c, type, pkt.ack.pid);
-	case MQTT_SUBSCRIBE:
-		return handle_subscribe(c, &pkt.sub);
-	case MQTT_UNSUBSCRIBE:
-		return handle_unsubscribe(c, &pkt.sub);
 	case MQTT_PINGREQ:
 		return handle_pingreq(c);
 	case MQTT_DISCONNECT:
@@ -109,30 +126,51 @@ static int dispatch(struct client *c, uint8_t hdr, const uint8_t *body, uint32_t
 	}
 }
 
-/* Largest remaining length this connection may send right now. */
-static uint32_t len_limit(const struct client *c, uint8_t type)
+/*
+ * Largest remaining length this connection may send: CONNECT's own bound
+ * before it, then max_packet_size with Mosquitto's arithmetic (remaining
+ * length + 1). message_size_limit does not close: handle_publish() drops.
+ */
+static uint32_t len_limit(const struct client *c)
 {
-	uint32_t lim = c->b->conf.message_size_limit;
+	uint32_t lim = c->b->conf.max_packet_size;
 
 	if (c->state == CS_NEW)
 		return CONNECT_MAX_LEN;
-	if (type == MQTT_PUBLISH && lim && lim < MQTT_MAX_REMAINING - 4 - MQTT_MAX_STR)
-		return lim + 4 + MQTT_MAX_STR; /* payload limit + the largest variable header */
-	return MQTT_MAX_REMAINING;
+	return lim ? lim - 1 : MQTT_MAX_REMAINING;
+}
+
+/*
+ * MQTT 3.1 put DUP and QoS bits in PUBREL, SUBSCRIBE and UNSUBSCRIBE
+ * (QoS 1, DUP when re-sent) and left DISCONNECT's alone; 3.1.1 fixed
+ * them [MQTT-2.2.2-1]. Like Mosquitto, take whatever a 3.1 client sends
+ * there: the header is framed with the flags 3.1.1 requires.
+ */
+static int frame(const struct client *c, const uint8_t *buf, size_t len, uint8_t *hdr,
+		 uint32_t *rem)
+{
+	uint8_t type = buf[0] >> 4, copy[MQTT_MAX_FIXED_HDR];
+	size_t n = len < sizeof(copy) ? len : sizeof(copy);
+
+	if (c->level != MQTT_PROTO_V31 || c->state != CS_CONNECTED ||
+	    (type != MQTT_PUBREL && type != MQTT_SUBSCRIBE && type != MQTT_UNSUBSCRIBE &&
+	     type != MQTT_DISCONNECT))
+		return mqtt_fixed_header(buf, len, hdr, rem);
+	memcpy(copy, buf, n);
+	copy[0] = (uint8_t)(type << 4 | (type == MQTT_DISCONNECT ? 0 : 0x2));
+	return mqtt_fixed_header(copy, n, hdr, rem);
 }
 
 long read_handle(struct client *c, const uint8_t *buf, size_t len)
 {
 	struct broker *b = c->b;
-	const char *why;
 	size_t off = 0;
-	uint8_t hdr = 0, code;
-	char name[96];
+	uint8_t hdr = 0;
 	int err;
 
 	while (off < len) {
 		uint32_t rem;
-		int hl = mqtt_fixed_header(buf + off, len - off, &hdr, &rem);
+		int hl = frame(c, buf + off, len - off, &hdr, &rem);
 
 		if (hl == -EAGAIN)
 			break;
@@ -142,7 +180,7 @@ long read_handle(struct client *c, const uint8_t *buf, size_t len)
 			goto out_close;
 		}
 		/* Checked on the header alone, before buffering the body. */
-		if (rem > len_limit(c, hdr >> 4)) {
+		if (rem > len_limit(c)) {
 			err = -EMSGSIZE;
 			goto out_close;
 		}
@@ -152,20 +190,16 @@ long read_handle(struct client *c, const uint8_t *buf, size_t len)
 		err = dispatch(c, hdr, buf + off + hl, rem);
 		if (c->state == CS_CLOSED)
 			return -1; /* DISCONNECT, or refused CONNECT already closed */
+		off += (size_t)hl + rem;
+		/* A job goes on with this packet: what follows waits for it (client.c). */
+		if (err == -EINPROGRESS)
+			break;
 		if (err)
 			goto out_close;
-		off += (size_t)hl + rem;
 	}
 	return (long)off;
 
 out_close:
-	why = reason_of(err, &code);
-	client_name(c, name, sizeof(name));
-	if (code)
-		pr_info("closing client %s: %s (reason 0x%02x) in %s\n", name, why, code,
-			mqtt_type_name(hdr >> 4));
-	else
-		pr_info("closing client %s: %s\n", name, why);
-	client_close(c, true, why);
+	read_handle_fail(c, err, hdr >> 4);
 	return -1;
 }

@@ -13,7 +13,7 @@ void retain_store(struct broker *b, struct msg *m)
 	if (!m->payload_len) {
 		n = tree_get(&b->tree, m->topic, m->topic_len, false);
 		if (n && n->retained) {
-			msg_put(n->retained);
+			msg_put(&b->mem, n->retained);
 			n->retained = NULL;
 			b->nretained--;
 			tree_prune(&b->tree, n);
@@ -23,14 +23,14 @@ void retain_store(struct broker *b, struct msg *m)
 	n = tree_get(&b->tree, m->topic, m->topic_len, true);
 	if (!n)
 		return;
-	m = msg_hold(m);
+	m = msg_hold(&b->mem, m);
 	if (!m) {
 		tree_prune(&b->tree, n);
 		return;
 	}
 	/* [MQTT-3.3.1-7]: a new retained message replaces the previous one. */
 	if (n->retained)
-		msg_put(n->retained);
+		msg_put(&b->mem, n->retained);
 	else
 		b->nretained++;
 	n->retained = m;

@@ -52,7 +52,8 @@ int send_publish(struct client *c, const struct msg *m, uint8_t qos, uint16_t pi
 	pkt.publish.pid = pid;
 	pkt.publish.retain = retain;
 	pkt.publish.dup = dup;
-	pkt.publish.topic = c->bridge ? bridge_topic_out(c, m) : mqtt_str_c(m->topic, m->topic_len);
+	pkt.publish.topic = c->bridge ? c->b->bridge_topic_out(c, m)
+				      : mqtt_str_c(m->topic, m->topic_len);
 	pkt.publish.payload = m->payload;
 	pkt.publish.payload_len = m->payload_len;
 	err = send_packet(c, &pkt);

@@ -1,35 +1,38 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Sessions (MQTT 3.1.1 section 4.1): subscriptions, the outbound in-flight
- * window of QoS 1/2 messages, the queue behind it, and inbound QoS 2 ids
- * awaiting PUBREL. Offline persistent sessions keep all of it.
+ * window of QoS 1/2 messages and the queue behind it. Offline persistent
+ * sessions keep all of it. Inbound QoS 2 is in qos2_in.c.
  *
  * Ordering [MQTT-4.6.0-2..4]: messages enter the window in arrival order
  * and, once anything is queued, everything of QoS > 0 goes through the
- * queue, so a subscriber sees each publisher's messages in order.
+ * queue, so a subscriber sees each publisher's messages in order. After a
+ * reconnection the window is re-sent first, as output room allows, and
+ * nothing new enters it before that is done.
+ *
+ * Limits, with Mosquitto's meanings: a message enters the window while
+ * fewer than max_inflight_messages are in flight and their payloads sum
+ * to less than max_inflight_bytes (so one larger message still goes, on
+ * its own); otherwise it is queued while the queue holds fewer than
+ * max_queued_messages and less than max_queued_bytes of payload;
+ * otherwise it is dropped and counted. 0 means no limit for each.
  */
 #include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "broker.h"
 #include "log.h"
 
-static uint32_t id_hash(const char *id, size_t len)
+static uint32_t id_hash(const struct broker *b, const char *id, size_t len)
 {
-	uint32_t h = 2166136261u;
-	size_t i;
+	uint64_t h = siphash13(&b->id_key, id, len);
 
-	for (i = 0; i < len; i++) {
-		h ^= (uint8_t)id[i];
-		h *= 16777619u;
-	}
-	return h;
+	return (uint32_t)(h ^ (h >> 32));
 }
 
 struct session *session_find(struct broker *b, const char *id, size_t len)
 {
-	uint32_t h = id_hash(id, len);
+	uint32_t h = id_hash(b, id, len);
 	struct session *s;
 
 	for (s = b->sess_buckets[h & (b->sess_nbuckets - 1)]; s; s = s->hnext)
@@ -41,10 +44,10 @@ struct session *session_find(struct broker *b, const char *id, size_t len)
 static void sess_grow(struct broker *b)
 {
 	uint32_t nb = b->sess_nbuckets * 2, i;
-	struct session **v = calloc(nb, sizeof(*v));
+	struct session **v = mem_zalloc(&b->mem, nb * sizeof(*v));
 
 	if (!v)
-		return;
+		return; /* longer chains, still correct */
 	for (i = 0; i < b->sess_nbuckets; i++) {
 		struct session *s = b->sess_buckets[i], *next;
 
@@ -54,14 +57,14 @@ static void sess_grow(struct broker *b)
 			v[s->hash & (nb - 1)] = s;
 		}
 	}
-	free(b->sess_buckets);
+	mem_free(&b->mem, b->sess_buckets);
 	b->sess_buckets = v;
 	b->sess_nbuckets = nb;
 }
 
 struct session *session_new(struct broker *b, const char *id, size_t len, bool clean)
 {
-	struct session *s = calloc(1, sizeof(*s) + len + 1);
+	struct session *s = mem_zalloc(&b->mem, sizeof(*s) + len + 1);
 	uint32_t slot;
 
 	if (!s)
@@ -71,7 +74,7 @@ struct session *session_new(struct broker *b, const char *id, size_t len, bool c
 	s->id_len = (uint16_t)len;
 	s->clean = clean;
 	s->next_pid = 1;
-	s->hash = id_hash(id, len);
+	s->hash = id_hash(b, id, len);
 	slot = s->hash & (b->sess_nbuckets - 1);
 	s->hnext = b->sess_buckets[slot];
 	b->sess_buckets[slot] = s;
@@ -92,59 +95,68 @@ void session_free(struct broker *b, struct session *s)
 	b->nsubscriptions -= s->nsubs;
 	sub_remove_all(&b->tree, s);
 	for (i = 0; i < s->ninf; i++)
-		msg_put(s->inf[i].m);
+		msg_put(&b->mem, s->inf[i].m);
 	for (i = 0; i < s->q_count; i++)
-		msg_put(s->q[(s->q_head + i) % s->q_cap].m);
+		msg_put(&b->mem, s->q[(s->q_head + i) % s->q_cap].m);
+	qos2_in_free(b, s);
 	if (s->client)
 		s->client->sess = NULL;
-	free(s->inf);
-	free(s->q);
-	free(s->qos2_in);
-	free(s->peer_nbrs);
-	free(s);
+	mem_free(&b->mem, s->inf);
+	mem_free(&b->mem, s->q);
+	mem_free(&b->mem, s->peer_nbrs);
+	mem_free(&b->mem, s);
 }
 
-static uint32_t inflight_max(const struct broker *b)
+uint32_t session_inflight_max(const struct broker *b)
 {
 	uint32_t m = b->conf.max_inflight_messages;
 
 	return m && m < 65535 ? m : 65535; /* the packet id space bounds it anyway */
 }
 
+/* A message for s could not be kept: count it, and if it was to go out now, say so. */
+static void dropped(struct broker *b, struct session *s, bool oom)
+{
+	b->st.pub_dropped++;
+	s->dropped++;
+	/* memory_limit: the receiving client of a message that could not be kept is closed. */
+	if (oom && s->client)
+		client_doom(s->client, DOOM_MSG_MEM);
+}
+
 static void queue_push(struct broker *b, struct session *s, struct msg *m, uint8_t qos,
 		       bool retain)
 {
 	uint32_t max = b->conf.max_queued_messages;
+	uint64_t max_bytes = b->conf.max_queued_bytes;
 
-	if (max && s->q_count >= max) {
-		b->st.pub_dropped++;
-		s->dropped++;
+	if ((max && s->q_count >= max) || (max_bytes && s->q_bytes >= max_bytes)) {
+		dropped(b, s, false);
 		return;
 	}
 	if (s->q_count == s->q_cap) {
 		uint32_t cap = s->q_cap ? s->q_cap * 2 : 8, i;
-		struct queued *v = malloc(cap * sizeof(*v));
+		struct queued *v = mem_alloc(&b->mem, cap * sizeof(*v));
 
 		if (!v) {
-			b->st.pub_dropped++;
-			s->dropped++;
+			dropped(b, s, true);
 			return;
 		}
 		for (i = 0; i < s->q_count; i++)
 			v[i] = s->q[(s->q_head + i) % s->q_cap];
-		free(s->q);
+		mem_free(&b->mem, s->q);
 		s->q = v;
 		s->q_cap = cap;
 		s->q_head = 0;
 	}
-	m = msg_hold(m);
+	m = msg_hold(&b->mem, m);
 	if (!m) {
-		b->st.pub_dropped++;
-		s->dropped++;
+		dropped(b, s, true);
 		return;
 	}
 	s->q[(s->q_head + s->q_count) % s->q_cap] = (struct queued){ m, qos, retain };
 	s->q_count++;
+	s->q_bytes += m->payload_len;
 }
 
 static bool pid_in_use(const struct session *s, uint16_t pid)
@@ -177,7 +189,7 @@ static int inflight_send(struct broker *b, struct session *s, struct msg *m, uin
 
 	if (s->ninf == s->inf_cap) {
 		uint32_t cap = s->inf_cap ? s->inf_cap * 2 : 4;
-		struct inflight *v = realloc(s->inf, cap * sizeof(*v));
+		struct inflight *v = mem_realloc(&b->mem, s->inf, cap * sizeof(*v));
 
 		if (!v)
 			return -ENOMEM;
@@ -185,22 +197,32 @@ static int inflight_send(struct broker *b, struct session *s, struct msg *m, uin
 		s->inf_cap = cap;
 	}
 	f = &s->inf[s->ninf++];
+	s->resend_pos = s->ninf; /* nothing enters while re-sends are pending */
 	f->m = m;
 	f->pid = pid_alloc(s);
 	f->qos = qos;
 	f->state = INF_WAIT_ACK;
 	f->retain = retain;
+	s->inf_bytes += m->payload_len;
 	/* A failed send (ENOMEM) leaves it in the window, for the resend on reconnection. */
 	send_publish(s->client, m, qos, f->pid, retain, false);
 	return 0;
 }
 
-static bool can_send(const struct broker *b, const struct session *s)
+/* Room in the window (count and bytes) for one more message. */
+static inline bool window_open(const struct broker *b, const struct session *s)
+{
+	uint64_t max_bytes = b->conf.max_inflight_bytes;
+
+	return s->ninf < session_inflight_max(b) && (!max_bytes || s->inf_bytes < max_bytes);
+}
+
+static inline bool can_send(const struct broker *b, const struct session *s)
 {
 	const struct client *c = s->client;
 
-	return c && c->state == CS_CONNECTED && s->ninf < inflight_max(b) &&
-	       client_out_pending(c) < BROKER_OUT_LIMIT;
+	return c && c->state == CS_CONNECTED && s->resend_pos == s->ninf && window_open(b, s) &&
+	       !client_out_full(c);
 }
 
 void session_deliver(struct broker *b, struct session *s, struct msg *m, uint8_t qos, bool retain)
@@ -220,9 +242,8 @@ void session_deliver(struct broker *b, struct session *s, struct msg *m, uint8_t
 				s->dropped++;
 			return;
 		}
-		if (client_out_pending(c) >= BROKER_OUT_LIMIT) {
-			b->st.pub_dropped++;
-			s->dropped++;
+		if (client_out_full(c)) {
+			dropped(b, s, false);
 			return;
 		}
 		send_publish(c, m, 0, 0, retain, false);
@@ -232,51 +253,66 @@ void session_deliver(struct broker *b, struct session *s, struct msg *m, uint8_t
 		queue_push(b, s, m, qos, retain);
 		return;
 	}
-	held = msg_hold(m);
+	held = msg_hold(&b->mem, m);
 	if (!held) {
-		b->st.pub_dropped++;
-		s->dropped++;
+		dropped(b, s, true);
 	} else if (inflight_send(b, s, held, qos, retain)) {
-		msg_put(held);
-		b->st.pub_dropped++;
-		s->dropped++;
+		msg_put(&b->mem, held);
+		dropped(b, s, true);
+	}
+}
+
+/* Re-send what the window held when the client went away, while output has room. */
+static void resend_some(struct session *s)
+{
+	struct client *c = s->client;
+
+	while (s->resend_pos < s->ninf && !client_out_full(c)) {
+		struct inflight *f = &s->inf[s->resend_pos++];
+
+		if (f->state == INF_WAIT_COMP)
+			send_ack(c, MQTT_PUBREL, f->pid);
+		else
+			send_publish(c, f->m, f->qos, f->pid, f->retain, true);
 	}
 }
 
 void session_pump(struct broker *b, struct session *s)
 {
+	struct client *c = s->client;
+
+	if (!c || c->state != CS_CONNECTED)
+		return;
+	if (s->resend_pos < s->ninf)
+		resend_some(s);
 	while (s->q_count && can_send(b, s)) {
 		struct queued q = s->q[s->q_head];
 
 		s->q_head = (s->q_head + 1) % s->q_cap;
 		s->q_count--;
+		s->q_bytes -= q.m->payload_len;
 		if (inflight_send(b, s, q.m, q.qos, q.retain)) {
-			msg_put(q.m);
-			b->st.pub_dropped++;
-			s->dropped++;
+			msg_put(&b->mem, q.m);
+			dropped(b, s, true);
 		}
 	}
 }
 
 void session_resend(struct broker *b, struct session *s)
 {
-	uint32_t i;
-
-	for (i = 0; i < s->ninf; i++) {
-		struct inflight *f = &s->inf[i];
-
-		if (f->state == INF_WAIT_COMP)
-			send_ack(s->client, MQTT_PUBREL, f->pid);
-		else
-			send_publish(s->client, f->m, f->qos, f->pid, f->retain, true);
-	}
+	s->resend_pos = 0;
+	session_pump(b, s);
 }
 
-static void inflight_remove(struct session *s, uint32_t i)
+static void inflight_remove(struct broker *b, struct session *s, uint32_t i)
 {
-	msg_put(s->inf[i].m);
+	if (s->inf[i].m)
+		s->inf_bytes -= s->inf[i].m->payload_len;
+	msg_put(&b->mem, s->inf[i].m);
 	memmove(&s->inf[i], &s->inf[i + 1], (s->ninf - i - 1) * sizeof(s->inf[0]));
 	s->ninf--;
+	if (i < s->resend_pos)
+		s->resend_pos--;
 }
 
 int session_ack(struct broker *b, struct session *s, uint8_t type, uint16_t pid)
@@ -292,69 +328,31 @@ int session_ack(struct broker *b, struct session *s, uint8_t type, uint16_t pid)
 	case MQTT_PUBACK:
 		if (s->inf[i].qos != 1)
 			return -EPROTO;
-		inflight_remove(s, i);
+		inflight_remove(b, s, i);
 		break;
 	case MQTT_PUBREC:
 		if (s->inf[i].qos != 2)
 			return -EPROTO;
 		/* [MQTT-4.3.3-1]: the message is delivered; only the id lives on. */
 		if (s->inf[i].state == INF_WAIT_ACK) {
-			msg_put(s->inf[i].m);
+			s->inf_bytes -= s->inf[i].m->payload_len;
+			msg_put(&b->mem, s->inf[i].m);
 			s->inf[i].m = NULL;
 			s->inf[i].state = INF_WAIT_COMP;
 		}
 		send_ack(s->client, MQTT_PUBREL, pid);
+		session_pump(b, s);
 		return 0;
 	case MQTT_PUBCOMP:
 		if (s->inf[i].state != INF_WAIT_COMP)
 			return -EPROTO;
-		inflight_remove(s, i);
+		inflight_remove(b, s, i);
 		break;
 	default:
 		return -EINVAL;
 	}
 	session_pump(b, s);
 	return 0;
-}
-
-bool session_qos2_in_has(struct session *s, uint16_t pid)
-{
-	uint32_t i;
-
-	for (i = 0; i < s->nqos2_in; i++)
-		if (s->qos2_in[i] == pid)
-			return true;
-	return false;
-}
-
-int session_qos2_in_add(struct session *s, uint16_t pid)
-{
-	if (s->nqos2_in == s->qos2_in_cap) {
-		uint32_t cap = s->qos2_in_cap ? s->qos2_in_cap * 2 : 4;
-		uint16_t *v;
-
-		if (cap > 65536)
-			return -ENOSPC;
-		v = realloc(s->qos2_in, cap * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		s->qos2_in = v;
-		s->qos2_in_cap = cap;
-	}
-	s->qos2_in[s->nqos2_in++] = pid;
-	return 0;
-}
-
-void session_qos2_in_del(struct session *s, uint16_t pid)
-{
-	uint32_t i;
-
-	for (i = 0; i < s->nqos2_in; i++) {
-		if (s->qos2_in[i] == pid) {
-			s->qos2_in[i] = s->qos2_in[--s->nqos2_in];
-			return;
-		}
-	}
 }
 
 void session_expire(struct broker *b)
@@ -369,11 +367,14 @@ void session_expire(struct broker *b)
 		struct session *s = b->sess_buckets[i], *next;
 
 		for (; s; s = next) {
+			char id[96];
+
 			next = s->hnext;
 			/* Our own bridges' sessions hold the link's queue: never expired. */
 			if (s->client || s->link == LINK_OUT || now - s->offline_since_ms < exp_ms)
 				continue;
-			pr_info("expiring persistent session of client %s\n", s->id);
+			pr_info("expiring persistent session of client %s\n",
+				log_esc(s->id, s->id_len, id, sizeof(id)));
 			session_free(b, s);
 		}
 	}

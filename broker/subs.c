@@ -14,8 +14,16 @@
  *
  * Children are found through one hash table of edges keyed by (parent,
  * level name), so a node with 100,000 children ("bench/N") costs the same
- * to walk as one with two; each node also keeps a sibling list, which only
- * retained-message lookups with wildcards and pruning use.
+ * to walk as one with two. Level names come from clients, so the hash is
+ * SipHash with a random key: nobody can pick names that share a bucket.
+ * The "+" and "#" children, wanted at every level of every match, are
+ * only looked up where a flag says they exist. Each node keeps a sibling
+ * list, which only retained-message lookups with wildcards and pruning
+ * use.
+ *
+ * Depth: tree_get() refuses paths of more than BROKER_TOPIC_MAX_SEPARATORS
+ * separators, so no walk here goes deeper than that; the walks over whole
+ * subtrees (free, retained "#") follow parent links instead of recursing.
  *
  * Overlapping subscriptions: when several filters of one client match a
  * topic, the client gets one copy at the highest QoS of those filters (the
@@ -23,64 +31,84 @@
  * per-session generation stamp, O(1) per match.
  */
 #include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "broker.h"
 
-static uint32_t edge_hash(const struct tnode *parent, const char *name, size_t len)
-{
-	uint64_t h = (uint64_t)(uintptr_t)parent * 0x9e3779b97f4a7c15ull;
-	size_t i;
+/* A session with more subscriptions than this finds them through sub_index. */
+#define SUB_SCAN_MAX 8
 
-	/* FNV-1a over the name, seeded by the parent pointer */
-	h ^= 0xcbf29ce484222325ull;
-	for (i = 0; i < len; i++) {
-		h ^= (uint8_t)name[i];
-		h *= 0x100000001b3ull;
-	}
+/* An edge's hash: the level name's keyed hash, mixed with its parent. */
+static uint32_t edge_mix(const struct tnode *parent, uint64_t name_h)
+{
+	uint64_t h = name_h ^ (uint64_t)(uintptr_t)parent * 0x9e3779b97f4a7c15ull;
+
 	return (uint32_t)(h ^ (h >> 32));
 }
 
-int tree_init(struct topic_tree *t)
+static uint32_t edge_hash(const struct topic_tree *t, const struct tnode *parent,
+			  const char *name, size_t len)
 {
+	return edge_mix(parent, siphash13(&t->key, name, len));
+}
+
+int tree_init(struct topic_tree *t, struct mem_budget *mem)
+{
+	int err;
+
 	memset(t, 0, sizeof(*t));
+	t->mem = mem;
+	err = siphash_key_random(&t->key);
+	if (err)
+		return err;
+	/* Looked up at most levels of every match: hashed once here. */
+	t->plus_h = siphash13(&t->key, "+", 1);
+	t->hash_h = siphash13(&t->key, "#", 1);
 	t->nbuckets = 1024;
-	t->buckets = calloc(t->nbuckets, sizeof(*t->buckets));
-	t->root = calloc(1, sizeof(*t->root));
+	t->buckets = mem_zalloc(mem, t->nbuckets * sizeof(*t->buckets));
+	t->root = mem_zalloc(mem, sizeof(*t->root));
 	if (!t->buckets || !t->root) {
-		free(t->buckets);
-		free(t->root);
+		mem_free(mem, t->buckets);
+		mem_free(mem, t->root);
+		t->buckets = NULL;
+		t->root = NULL;
 		return -ENOMEM;
 	}
 	return 0;
 }
 
-static void node_free_rec(struct tnode *n)
+static void node_free(struct topic_tree *t, struct tnode *n)
 {
-	struct tnode *c = n->child, *next;
-
-	for (; c; c = next) {
-		next = c->sib_next;
-		node_free_rec(c);
-	}
-	msg_put(n->retained);
-	free(n->subs);
-	free(n);
+	msg_put(t->mem, n->retained);
+	mem_free(t->mem, n->subs);
+	mem_free(t->mem, n);
 }
 
 void tree_free(struct topic_tree *t)
 {
-	if (t->root)
-		node_free_rec(t->root);
-	free(t->buckets);
+	struct tnode *n = t->root;
+
+	/* Leaves first, by the parent links: no recursion as deep as the tree. */
+	while (n) {
+		struct tnode *parent;
+
+		if (n->child) {
+			n = n->child;
+			continue;
+		}
+		parent = n->parent;
+		if (parent)
+			parent->child = n->sib_next;
+		node_free(t, n);
+		n = parent;
+	}
+	mem_free(t->mem, t->buckets);
 	memset(t, 0, sizeof(*t));
 }
 
-static struct tnode *child_find(const struct topic_tree *t, const struct tnode *parent,
-				const char *name, size_t len)
+static struct tnode *child_find_h(const struct topic_tree *t, const struct tnode *parent,
+				  const char *name, size_t len, uint32_t h)
 {
-	uint32_t h = edge_hash(parent, name, len);
 	struct tnode *n;
 
 	for (n = t->buckets[h & (t->nbuckets - 1)]; n; n = n->hnext)
@@ -90,10 +118,16 @@ static struct tnode *child_find(const struct topic_tree *t, const struct tnode *
 	return NULL;
 }
 
+static struct tnode *child_find(const struct topic_tree *t, const struct tnode *parent,
+				const char *name, size_t len)
+{
+	return child_find_h(t, parent, name, len, edge_hash(t, parent, name, len));
+}
+
 static void tree_grow(struct topic_tree *t)
 {
 	uint32_t nb = t->nbuckets * 2, i;
-	struct tnode **b = calloc(nb, sizeof(*b));
+	struct tnode **b = mem_zalloc(t->mem, nb * sizeof(*b));
 
 	if (!b)
 		return; /* keep the longer chains; still correct */
@@ -106,15 +140,20 @@ static void tree_grow(struct topic_tree *t)
 			b[n->hash & (nb - 1)] = n;
 		}
 	}
-	free(t->buckets);
+	mem_free(t->mem, t->buckets);
 	t->buckets = b;
 	t->nbuckets = nb;
+}
+
+static bool is_level(const char *name, size_t len, char c)
+{
+	return len == 1 && name[0] == c;
 }
 
 static struct tnode *child_add(struct topic_tree *t, struct tnode *parent, const char *name,
 			       size_t len)
 {
-	struct tnode *n = calloc(1, sizeof(*n) + len + 1);
+	struct tnode *n = mem_zalloc(t->mem, sizeof(*n) + len + 1);
 	uint32_t slot;
 
 	if (!n)
@@ -122,7 +161,7 @@ static struct tnode *child_add(struct topic_tree *t, struct tnode *parent, const
 	n->parent = parent;
 	n->len = (uint16_t)len;
 	memcpy(n->name, name, len);
-	n->hash = edge_hash(parent, name, len);
+	n->hash = edge_hash(t, parent, name, len);
 	slot = n->hash & (t->nbuckets - 1);
 	n->hnext = t->buckets[slot];
 	t->buckets[slot] = n;
@@ -130,6 +169,10 @@ static struct tnode *child_add(struct topic_tree *t, struct tnode *parent, const
 	if (parent->child)
 		parent->child->sib_prev = n;
 	parent->child = n;
+	if (is_level(name, len, '+'))
+		parent->wild |= TNODE_HAS_PLUS;
+	else if (is_level(name, len, '#'))
+		parent->wild |= TNODE_HAS_HASH;
 	if (++t->nnodes > t->nbuckets)
 		tree_grow(t);
 	return n;
@@ -138,6 +181,7 @@ static struct tnode *child_add(struct topic_tree *t, struct tnode *parent, const
 struct tnode *tree_get(struct topic_tree *t, const char *path, size_t len, bool create)
 {
 	struct tnode *n = t->root;
+	unsigned int seps = 0;
 	size_t i = 0;
 
 	for (;;) {
@@ -157,6 +201,9 @@ struct tnode *tree_get(struct topic_tree *t, const char *path, size_t len, bool 
 		n = c;
 		if (e >= len)
 			return n;
+		/* topic.c checked it; this bounds the tree's depth whatever the caller. */
+		if (++seps > BROKER_TOPIC_MAX_SEPARATORS)
+			return NULL;
 		i = e + 1;
 	}
 }
@@ -176,8 +223,11 @@ void tree_prune(struct topic_tree *t, struct tnode *n)
 			parent->child = n->sib_next;
 		if (n->sib_next)
 			n->sib_next->sib_prev = n->sib_prev;
-		free(n->subs);
-		free(n);
+		if (is_level(n->name, n->len, '+'))
+			parent->wild &= (uint8_t)~TNODE_HAS_PLUS;
+		else if (is_level(n->name, n->len, '#'))
+			parent->wild &= (uint8_t)~TNODE_HAS_HASH;
+		node_free(t, n);
 		t->nnodes--;
 		n = parent;
 	}
@@ -198,7 +248,7 @@ static void match_collect(struct match_ctx *mc, const struct tnode *n)
 		}
 		if (mc->n == mc->cap) {
 			uint32_t cap = mc->cap ? mc->cap * 2 : 64;
-			struct sub_ent *v = realloc(mc->v, cap * sizeof(*v));
+			struct sub_ent *v = mem_realloc(mc->mem, mc->v, cap * sizeof(*v));
 
 			if (!v)
 				return; /* the matches found so far still get delivered */
@@ -212,16 +262,31 @@ static void match_collect(struct match_ctx *mc, const struct tnode *n)
 	}
 }
 
+static const struct tnode *wild_child(const struct topic_tree *t, const struct tnode *n,
+				     uint8_t bit)
+{
+	if (!(n->wild & bit))
+		return NULL;
+	if (bit == TNODE_HAS_PLUS)
+		return child_find_h(t, n, "+", 1, edge_mix(n, t->plus_h));
+	return child_find_h(t, n, "#", 1, edge_mix(n, t->hash_h));
+}
+
 /* The topic ended at n: n's own filter, and "n/#" which also matches its parent level. */
 static void match_end(const struct topic_tree *t, struct match_ctx *mc, const struct tnode *n)
 {
-	const struct tnode *c = child_find(t, n, "#", 1);
+	const struct tnode *c = wild_child(t, n, TNODE_HAS_HASH);
 
 	match_collect(mc, n);
 	if (c)
 		match_collect(mc, c);
 }
 
+/*
+ * One level of the topic. Recursion goes one level deeper per call, so
+ * its depth is at most the topic's levels, which topic.c bounds at
+ * BROKER_TOPIC_MAX_SEPARATORS + 1.
+ */
 static void match_level(const struct topic_tree *t, struct match_ctx *mc, const struct tnode *n,
 			const char *topic, size_t len, size_t i, bool first)
 {
@@ -232,10 +297,10 @@ static void match_level(const struct topic_tree *t, struct match_ctx *mc, const 
 	while (e < len && topic[e] != '/')
 		e++;
 	if (!dollar) {
-		c = child_find(t, n, "#", 1);
+		c = wild_child(t, n, TNODE_HAS_HASH);
 		if (c)
 			match_collect(mc, c);
-		c = child_find(t, n, "+", 1);
+		c = wild_child(t, n, TNODE_HAS_PLUS);
 		if (c) {
 			if (e >= len)
 				match_end(t, mc, c);
@@ -261,66 +326,157 @@ int sub_match(struct topic_tree *t, struct match_ctx *mc, const char *topic, siz
 	return (int)mc->n;
 }
 
-int sub_add(struct topic_tree *t, struct session *s, const char *filter, size_t len, uint8_t qos)
+/*
+ * Which of a session's subscriptions is on node n. Few: a scan. Many: an
+ * open-addressing index of node pointer -> position + 1, so that one
+ * SUBSCRIBE of tens of thousands of filters is not quadratic.
+ */
+static uint32_t index_home(const struct tnode *n, uint32_t cap)
 {
-	struct tnode *n = tree_get(t, filter, len, true);
-	uint32_t i;
+	return (uint32_t)(((uint64_t)(uintptr_t)n * 0x9e3779b97f4a7c15ull) >> 32) & (cap - 1);
+}
 
-	if (!n)
-		return -ENOMEM;
-	/* [MQTT-3.8.4-3]: an identical filter replaces the existing subscription. */
-	for (i = 0; i < s->nsubs; i++) {
-		if (s->subs[i].node == n) {
-			uint32_t k;
+static long sub_find(const struct session *s, const struct tnode *n)
+{
+	uint32_t i, mask = s->sub_index_cap - 1, v;
 
-			s->subs[i].qos = qos;
-			for (k = 0; k < n->nsubs; k++)
-				if (n->subs[k].s == s)
-					n->subs[k].qos = qos;
-			return 0;
+	if (!s->sub_index) {
+		for (i = 0; i < s->nsubs; i++)
+			if (s->subs[i].node == n)
+				return i;
+		return -1;
+	}
+	for (i = index_home(n, s->sub_index_cap);; i = (i + 1) & mask) {
+		v = s->sub_index[i];
+		if (!v)
+			return -1;
+		if (s->subs[v - 1].node == n)
+			return v - 1;
+	}
+}
+
+static uint32_t *index_slot(struct session *s, const struct tnode *n)
+{
+	uint32_t i, mask = s->sub_index_cap - 1;
+
+	for (i = index_home(n, s->sub_index_cap);; i = (i + 1) & mask)
+		if (!s->sub_index[i] || s->subs[s->sub_index[i] - 1].node == n)
+			return &s->sub_index[i];
+}
+
+/* Remove n's entry, shifting back the entries that probed past it (no tombstones). */
+static void index_delete(struct session *s, const struct tnode *n)
+{
+	uint32_t mask = s->sub_index_cap - 1, *hole = index_slot(s, n);
+	uint32_t i = (uint32_t)(hole - s->sub_index), j = i, v;
+
+	s->sub_index[i] = 0;
+	for (;;) {
+		j = (j + 1) & mask;
+		v = s->sub_index[j];
+		if (!v)
+			return;
+		/* It may fill the hole when its probe run from home passed through i. */
+		if (((j - index_home(s->subs[v - 1].node, s->sub_index_cap)) & mask) >=
+		    ((j - i) & mask)) {
+			s->sub_index[i] = v;
+			s->sub_index[j] = 0;
+			i = j;
 		}
 	}
+}
+
+static int index_rebuild(struct mem_budget *mem, struct session *s, uint32_t cap)
+{
+	uint32_t *v = mem_zalloc(mem, cap * sizeof(*v)), i;
+
+	if (!v)
+		return -ENOMEM;
+	mem_free(mem, s->sub_index);
+	s->sub_index = v;
+	s->sub_index_cap = cap;
+	for (i = 0; i < s->nsubs; i++)
+		*index_slot(s, s->subs[i].node) = i + 1;
+	return 0;
+}
+
+/* Room for one more subscription on both sides and in the index. */
+static int sub_reserve(struct topic_tree *t, struct session *s, struct tnode *n)
+{
+	uint32_t want = s->nsubs + 1;
+
 	if (s->nsubs == s->subs_cap) {
 		uint32_t cap = s->subs_cap ? s->subs_cap * 2 : 1;
-		struct sess_sub *v = realloc(s->subs, cap * sizeof(*v));
+		struct sess_sub *v = mem_realloc(t->mem, s->subs, cap * sizeof(*v));
 
 		if (!v)
-			goto out_prune;
+			return -ENOMEM;
 		s->subs = v;
 		s->subs_cap = cap;
 	}
 	if (n->nsubs == n->subs_cap) {
 		uint32_t cap = n->subs_cap ? n->subs_cap * 2 : 1;
-		struct sub_ent *v = realloc(n->subs, cap * sizeof(*v));
+		struct sub_ent *v = mem_realloc(t->mem, n->subs, cap * sizeof(*v));
 
 		if (!v)
-			goto out_prune;
+			return -ENOMEM;
 		n->subs = v;
 		n->subs_cap = cap;
 	}
-	n->subs[n->nsubs].s = s;
-	n->subs[n->nsubs++].qos = qos;
-	s->subs[s->nsubs].node = n;
-	s->subs[s->nsubs++].qos = qos;
-	return 1;
-
-out_prune:
-	tree_prune(t, n);
-	return -ENOMEM;
+	if (want > SUB_SCAN_MAX && want * 2 > s->sub_index_cap)
+		return index_rebuild(t->mem, s, s->sub_index_cap ? s->sub_index_cap * 2 : 32);
+	return 0;
 }
 
-static void node_unsub(struct topic_tree *t, struct tnode *n, struct session *s)
+int sub_add(struct topic_tree *t, struct session *s, const char *filter, size_t len, uint8_t qos)
 {
-	uint32_t k;
+	struct tnode *n = tree_get(t, filter, len, true);
+	long i;
 
-	for (k = 0; k < n->nsubs; k++) {
-		if (n->subs[k].s == s) {
-			n->subs[k] = n->subs[--n->nsubs];
-			break;
-		}
+	if (!n)
+		return -ENOMEM;
+	/* [MQTT-3.8.4-3]: an identical filter replaces the existing subscription. */
+	i = sub_find(s, n);
+	if (i >= 0) {
+		s->subs[i].qos = qos;
+		n->subs[s->subs[i].nidx].qos = qos;
+		return 0;
+	}
+	if (sub_reserve(t, s, n)) {
+		tree_prune(t, n);
+		return -ENOMEM;
+	}
+	n->subs[n->nsubs] = (struct sub_ent){ s, s->nsubs, qos };
+	s->subs[s->nsubs] = (struct sess_sub){ n, n->nsubs, qos };
+	n->nsubs++;
+	s->nsubs++;
+	if (s->sub_index)
+		*index_slot(s, n) = s->nsubs;
+	return 1;
+}
+
+/* Drop subscription i of s: O(1) on both sides, each fixing the index the other holds. */
+static void sub_remove_at(struct topic_tree *t, struct session *s, uint32_t i)
+{
+	struct tnode *n = s->subs[i].node;
+	uint32_t k = s->subs[i].nidx, last;
+
+	last = --n->nsubs;
+	if (k != last) {
+		n->subs[k] = n->subs[last];
+		n->subs[k].s->subs[n->subs[k].sidx].nidx = k;
+	}
+	if (s->sub_index)
+		index_delete(s, n);
+	last = --s->nsubs;
+	if (i != last) {
+		s->subs[i] = s->subs[last];
+		s->subs[i].node->subs[s->subs[i].nidx].sidx = i;
+		if (s->sub_index)
+			*index_slot(s, s->subs[i].node) = i + 1;
 	}
 	if (!n->nsubs) {
-		free(n->subs);
+		mem_free(t->mem, n->subs);
 		n->subs = NULL;
 		n->subs_cap = 0;
 	}
@@ -330,25 +486,23 @@ static void node_unsub(struct topic_tree *t, struct tnode *n, struct session *s)
 int sub_remove(struct topic_tree *t, struct session *s, const char *filter, size_t len)
 {
 	struct tnode *n = tree_get(t, filter, len, false);
-	uint32_t i;
+	long i = n ? sub_find(s, n) : -1;
 
-	if (!n)
+	if (i < 0)
 		return -ENOENT;
-	for (i = 0; i < s->nsubs; i++) {
-		if (s->subs[i].node == n) {
-			s->subs[i] = s->subs[--s->nsubs];
-			node_unsub(t, n, s);
-			return 0;
-		}
-	}
-	return -ENOENT;
+	sub_remove_at(t, s, (uint32_t)i);
+	return 0;
 }
 
 void sub_remove_all(struct topic_tree *t, struct session *s)
 {
+	/* From the end: nothing moves on the session's side, so no index to keep. */
+	mem_free(t->mem, s->sub_index);
+	s->sub_index = NULL;
+	s->sub_index_cap = 0;
 	while (s->nsubs)
-		node_unsub(t, s->subs[--s->nsubs].node, s);
-	free(s->subs);
+		sub_remove_at(t, s, s->nsubs - 1);
+	mem_free(t->mem, s->subs);
 	s->subs = NULL;
 	s->subs_cap = 0;
 }
@@ -358,17 +512,27 @@ struct rwalk {
 	void *arg;
 };
 
-static void retain_all(const struct tnode *n, const struct rwalk *w, bool skip_dollar)
+/* Every retained message at or below top, in pre-order, by the parent links. */
+static void retain_all(const struct tnode *top, const struct rwalk *w)
 {
-	const struct tnode *c;
+	const struct tnode *n = top;
 
-	if (n->retained)
-		w->fn(w->arg, n->retained);
-	for (c = n->child; c; c = c->sib_next)
-		if (!(skip_dollar && c->len && c->name[0] == '$'))
-			retain_all(c, w, false);
+	for (;;) {
+		if (n->retained)
+			w->fn(w->arg, n->retained);
+		if (n->child) {
+			n = n->child;
+			continue;
+		}
+		while (n != top && !n->sib_next)
+			n = n->parent;
+		if (n == top)
+			return;
+		n = n->sib_next;
+	}
 }
 
+/* One level of the filter; recursion as deep as its levels, which topic.c bounds. */
 static void retain_level(const struct topic_tree *t, const struct tnode *n, const char *f,
 			 size_t len, size_t i, const struct rwalk *w)
 {
@@ -384,7 +548,7 @@ static void retain_level(const struct topic_tree *t, const struct tnode *n, cons
 			w->fn(w->arg, n->retained);
 		for (c = n->child; c; c = c->sib_next)
 			if (!(first && c->len && c->name[0] == '$'))
-				retain_all(c, w, false);
+				retain_all(c, w);
 		return;
 	}
 	if (e - i == 1 && f[i] == '+') {

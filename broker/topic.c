@@ -7,19 +7,40 @@
 
 #include "broker.h"
 
+/*
+ * Mosquitto's limit on levels, counted as it counts them: separators. A
+ * topic can only pass it if it is longer than the limit, so the common
+ * one costs nothing more.
+ */
+static bool depth_ok(const char *t, size_t len)
+{
+	unsigned int seps = 0;
+	const char *p = t, *end = t + len;
+
+	if (len <= BROKER_TOPIC_MAX_SEPARATORS)
+		return true;
+	while ((p = memchr(p, '/', (size_t)(end - p)))) {
+		if (++seps > BROKER_TOPIC_MAX_SEPARATORS)
+			return false;
+		p++;
+	}
+	return true;
+}
+
 bool topic_name_valid(const char *t, size_t len)
 {
 	/* [MQTT-4.7.3-1] at least one character; [MQTT-3.3.2-2] no wildcards. */
 	if (!len || len > MQTT_MAX_STR)
 		return false;
-	return !memchr(t, '+', len) && !memchr(t, '#', len) && !memchr(t, '\0', len);
+	return !memchr(t, '+', len) && !memchr(t, '#', len) && !memchr(t, '\0', len) &&
+	       depth_ok(t, len);
 }
 
 bool topic_filter_valid(const char *f, size_t len)
 {
 	size_t i;
 
-	if (!len || len > MQTT_MAX_STR || memchr(f, '\0', len))
+	if (!len || len > MQTT_MAX_STR || memchr(f, '\0', len) || !depth_ok(f, len))
 		return false;
 	for (i = 0; i < len; i++) {
 		bool starts = i == 0 || f[i - 1] == '/';
@@ -70,4 +91,16 @@ bool topic_matches(const char *filter, size_t flen, const char *topic, size_t tl
 			return flen - fi == 1 && filter[fi] == '#';
 		}
 	}
+}
+
+/*
+ * Mosquitto's rule for clients: $SYS is the broker's to write, except a
+ * bridge's connection state, which remote bridges publish (as their will).
+ */
+bool topic_sys_denied(const char *t, size_t len)
+{
+	static const char state[] = "$SYS/broker/connection/+/state";
+
+	return len >= 4 && t[0] == '$' && !memcmp(t, "$SYS", 4) &&
+	       !topic_matches(state, sizeof(state) - 1, t, len);
 }

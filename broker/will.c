@@ -5,23 +5,25 @@
  * discarded by DISCONNECT [MQTT-3.14.4-3].
  */
 #include <errno.h>
-#include <stdlib.h>
 
 #include "broker.h"
+#include "log.h"
 
 int will_set(struct client *c, const struct mqtt_connect *p)
 {
+	struct mem_budget *mem = &c->b->mem;
 	struct will *w;
 
 	if (!p->will)
 		return 0;
-	w = calloc(1, sizeof(*w));
+	w = mem_zalloc(mem, sizeof(*w));
 	if (!w)
 		return -ENOMEM;
-	w->m = msg_new((const char *)p->will_topic.p, p->will_topic.len, p->will_msg.p,
+	w->mem = mem;
+	w->m = msg_new(mem, (const char *)p->will_topic.p, p->will_topic.len, p->will_msg.p,
 		       p->will_msg.len, p->will_qos);
 	if (!w->m) {
-		free(w);
+		mem_free(mem, w);
 		return -ENOMEM;
 	}
 	/* [MQTT-3.1.2-14], [MQTT-3.1.2-17]: QoS and retain as the client asked. */
@@ -35,11 +37,17 @@ void will_free(struct will *w)
 {
 	if (!w)
 		return;
-	msg_put(w->m);
-	free(w);
+	msg_put(w->mem, w->m);
+	mem_free(w->mem, w);
 }
 
 void will_publish(struct broker *b, struct will *w)
 {
+	/* A will is the client's PUBLISH: $SYS is as closed to it (Mosquitto checks it too). */
+	if (topic_sys_denied(w->m->topic, w->m->topic_len)) {
+		b->st.pub_denied++;
+		pr_debug("will on a $SYS topic dropped\n");
+		return;
+	}
 	broker_publish(b, w->m, w->retain);
 }

@@ -33,8 +33,9 @@ enum mqtt_type {
 #define MQTT_PROTO_NAME_V31	"MQIsdp"
 #define MQTT_PROTO_NAME_V311	"MQTT"
 /*
- * Mosquitto's bridges set this bit in the protocol level of their CONNECT
- * (try_private): "I am a bridge", so the remote can keep loops apart.
+ * Not in the specification: Mosquitto's bridges (try_private) set this bit
+ * on the CONNECT's protocol level to say "I am a bridge, do not echo what
+ * I send you"; mqbroker's bridges and its loop rule use it the same way.
  */
 #define MQTT_PROTO_BRIDGE_BIT	0x80
 

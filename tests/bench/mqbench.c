@@ -29,7 +29,6 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <sys/epoll.h>
@@ -38,14 +37,6 @@
 #include <bpf/bpf.h>
 
 #include "mqbench.h"
-
-uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 __attribute__((format(printf, 1, 2), noreturn)) void fatal(const char *fmt, ...)
 {
@@ -85,7 +76,7 @@ static bool open_all(struct bench *b, struct conn *cs, int n, const struct mqb_a
 
 static void run_conn_rate(struct bench *b)
 {
-	uint64_t t0 = now_ns(), started = 0;
+	uint64_t t0 = mono_ns(), started = 0;
 	int i;
 
 	b->ncr = b->o.concurrency;
@@ -98,11 +89,11 @@ static void run_conn_rate(struct bench *b)
 	}
 	b->t_start = t0 + (uint64_t)(b->o.warmup * 1e9);
 	b->t_end = b->t_start + (uint64_t)(b->o.duration * 1e9);
-	while (now_ns() < b->t_end && started < (uint64_t)b->o.n) {
+	while (mono_ns() < b->t_end && started < (uint64_t)b->o.n) {
 		uint64_t allowed = UINT64_MAX;
 
 		if (b->o.rate > 0)
-			allowed = (uint64_t)(b->o.rate * (double)(now_ns() - t0) / 1e9) + 1;
+			allowed = (uint64_t)(b->o.rate * (double)(mono_ns() - t0) / 1e9) + 1;
 		/* A slot is free once its connection has ended, not at CONNACK. */
 		for (i = 0; i < b->ncr && started < allowed && started < (uint64_t)b->o.n; i++) {
 			struct conn *c = &b->cr[i];
@@ -116,7 +107,7 @@ static void run_conn_rate(struct bench *b)
 			}
 			started++;
 		}
-		if (now_ns() >= b->t_start && !b->s0.t_ns)
+		if (mono_ns() >= b->t_start && !b->s0.t_ns)
 			take_sample(b, &b->s0);
 		if (!poll_once(b, 1000))
 			break;
@@ -139,7 +130,7 @@ static void run_conn_rate(struct bench *b)
 
 static void flood_publish(struct bench *b)
 {
-	uint64_t now = now_ns(), window = (uint64_t)b->o.window;
+	uint64_t now = mono_ns(), window = (uint64_t)b->o.window;
 	int i, k;
 
 	for (i = 0; i < b->npub; i++) {
@@ -189,8 +180,8 @@ static void run_flood(struct bench *b)
 
 	if (!open_all(b, b->subs, b->nsub, &b->o.sub) || !open_all(b, b->pubs, b->npub, &b->o.pub))
 		return;
-	b->t_pace = now_ns();
-	b->t_start = now_ns() + (uint64_t)(b->o.warmup * 1e9);
+	b->t_pace = mono_ns();
+	b->t_start = mono_ns() + (uint64_t)(b->o.warmup * 1e9);
 	b->t_end = b->t_start + (uint64_t)(b->o.duration * 1e9);
 	/*
 	 * Paced, the loop wakes at least every 1/rate (100 µs to 1 ms), so that
@@ -199,17 +190,17 @@ static void run_flood(struct bench *b)
 	tick_us = 5000;
 	if (b->o.rate > 0)
 		tick_us = b->o.rate >= 10000 ? 100 : b->o.rate <= 1000 ? 1000 : (long)(1e6 / b->o.rate);
-	while (now_ns() < b->t_end) {
+	while (mono_ns() < b->t_end) {
 		flood_publish(b);
 		if (!poll_once(b, tick_us))
 			break;
-		if (now_ns() >= b->t_start && !b->s0.t_ns)
+		if (mono_ns() >= b->t_start && !b->s0.t_ns)
 			take_sample(b, &b->s0);
 	}
 	take_sample(b, &b->s1);
 	/* Drain: what is still in flight counts toward delivered, for at most 2 s. */
-	t_stop = now_ns() + 2000000000ull;
-	while (b->delivered + b->lost < expected(b) && now_ns() < t_stop && poll_once(b, 10000))
+	t_stop = mono_ns() + 2000000000ull;
+	while (b->delivered + b->lost < expected(b) && mono_ns() < t_stop && poll_once(b, 10000))
 		;
 }
 
@@ -224,7 +215,7 @@ static void run_seed(struct bench *b)
 	t0 = b->t_start = b->s0.t_ns;
 	b->t_end = UINT64_MAX;
 	for (;;) {
-		uint64_t now = now_ns(), allowed = (uint64_t)b->npub;
+		uint64_t now = mono_ns(), allowed = (uint64_t)b->npub;
 
 		if (b->o.rate > 0)
 			allowed = (uint64_t)(b->o.rate * (double)(now - t0) / 1e9) + 1;
@@ -270,8 +261,8 @@ static void run_idle(struct bench *b, long *before, long *after)
 	if (!open_all(b, b->subs, b->nsub, &b->o.sub))
 		return;
 	/* Held a moment, so a broker that gives idle buffers back on a timer has done so. */
-	until = now_ns() + 1500000000ull;
-	while (now_ns() < until && poll_once(b, 50000))
+	until = mono_ns() + 1500000000ull;
+	while (mono_ns() < until && poll_once(b, 50000))
 		;
 	*after = rss_kb(b->o.broker_pid);
 	take_sample(b, &b->s1);
@@ -319,7 +310,7 @@ int main(int argc, char **argv)
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
-	b.deadline = now_ns() + (uint64_t)(b.o.time_bound * 1e9);
+	b.deadline = mono_ns() + (uint64_t)(b.o.time_bound * 1e9);
 	b.epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (b.epfd < 0)
 		fatal("epoll_create1: %s", strerror(errno));

@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <netinet/in.h>
 
+#include "clock.h"
+
 #define MQB_MAX_ADDRS	16	/* per address list (--sub-target, --pub-target, --src) */
 #define MQB_MAX_BPF	4	/* --bpf-prog ids summed */
 #define MQB_MAX_PIDS	16	/* --cpu-pids summed */
@@ -162,7 +164,6 @@ struct bench {
 	bool timed_out;
 };
 
-uint64_t now_ns(void);
 __attribute__((format(printf, 1, 2), noreturn)) void fatal(const char *fmt, ...);
 void *xrealloc(void *p, size_t n);
 

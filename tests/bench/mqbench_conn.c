@@ -108,7 +108,7 @@ int conn_open(struct bench *b, struct conn *c, const struct sockaddr_in *to, uin
 			 sizeof(struct sockaddr_in)) < 0)
 			goto out_err;
 	}
-	c->t0 = now_ns();
+	c->t0 = mono_ns();
 	if (connect(c->fd, (const struct sockaddr *)to, sizeof(*to)) < 0 && errno != EINPROGRESS)
 		goto out_err;
 	if (epoll_ctl(b->epfd, EPOLL_CTL_ADD, c->fd, &ev) < 0)
@@ -154,7 +154,7 @@ static void topic_of(const struct bench *b, const struct conn *c, char *t, size_
 void send_publish(struct bench *b, struct conn *c)
 {
 	struct mqtt_packet p = { .type = MQTT_PUBLISH };
-	uint64_t ts = now_ns();
+	uint64_t ts = mono_ns();
 	uint32_t seq = (uint32_t)c->sent + 1;
 	char topic[64];
 
@@ -185,7 +185,7 @@ static void send_disconnect(struct conn *c)
 
 static void on_publish(struct bench *b, struct conn *c, const struct mqtt_publish *p)
 {
-	uint64_t now = now_ns(), ts;
+	uint64_t now = mono_ns(), ts;
 	uint32_t from, seq, gap, *last;
 
 	if (p->qos) {
@@ -257,7 +257,7 @@ static void handle(struct bench *b, struct conn *c, uint8_t hdr, const uint8_t *
 			return;
 		}
 		if (c->role == R_CR) {
-			uint64_t now = now_ns();
+			uint64_t now = mono_ns();
 
 			b->inflight--;
 			b->done++;
@@ -268,7 +268,7 @@ static void handle(struct bench *b, struct conn *c, uint8_t hdr, const uint8_t *
 			send_disconnect(c);
 		} else if (c->role == R_PUB) {
 			c->state = S_READY;
-			c->t_progress = now_ns();
+			c->t_progress = mono_ns();
 			b->inflight--;
 			if (b->o.scenario == MQB_SEED) {
 				send_publish(b, c);
@@ -386,7 +386,7 @@ bool poll_once(struct bench *b, long us)
 	struct epoll_event evs[512];
 	int i, n;
 
-	if (now_ns() >= b->deadline) {
+	if (mono_ns() >= b->deadline) {
 		b->timed_out = true;
 		return false;
 	}

@@ -54,7 +54,7 @@ void take_sample(struct bench *b, struct sample *s)
 {
 	int i;
 
-	s->t_ns = now_ns();
+	s->t_ns = mono_ns();
 	s->busy_ticks = read_busy_ticks(&s->irq_ticks);
 	s->self_ticks = read_proc_ticks(getpid());
 	s->proc_ticks = b->o.cpu_pid ? read_proc_ticks(b->o.cpu_pid) : 0;

@@ -1,9 +1,10 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: GPL-2.0
 """password_file, with a file written by mosquitto_passwd: the right password
-gets CONNACK 0 and pub/sub works (raw, mosquitto_pub/sub, paho), a wrong one
-or an unknown user CONNACK 4, no user name CONNACK 5 when allow_anonymous is
-false; with allow_anonymous true anonymous clients get in but a user name
+gets CONNACK 0 and pub/sub works (raw, mosquitto_pub/sub, paho); a wrong or
+missing password, an unknown user, and no user name when allow_anonymous is
+false all get CONNACK 5 (not authorised), as Mosquitto 2.0 answers 3.1/3.1.1
+clients; with allow_anonymous true anonymous clients get in but a user name
 must still authenticate. A bridge connecting in authenticates like any
 client. Bad password files stop the start with FILE:LINE."""
 import atexit
@@ -122,13 +123,13 @@ def main():
         raw_rc(b.port, "bob, right password ($6$)", 0, user=BOB, password=BOB_PW)
         raw_rc(b.port, "MQTT 3.1, right password", 0, user=ALICE, password=ALICE_PW, level=3,
                name="MQIsdp")
-        raw_rc(b.port, "alice, wrong password", 4, user=ALICE, password=WRONG_PW)
-        raw_rc(b.port, "alice, bob's password", 4, user=ALICE, password=BOB_PW)
-        raw_rc(b.port, "alice, no password", 4, user=ALICE)
-        raw_rc(b.port, "alice, empty password", 4, user=ALICE, password="")
-        raw_rc(b.port, "unknown user", 4, user="mallory", password=ALICE_PW)
-        raw_rc(b.port, "user name case matters", 4, user="Alice", password=ALICE_PW)
-        raw_rc(b.port, "MQTT 3.1, wrong password", 4, user=ALICE, password=WRONG_PW, level=3,
+        raw_rc(b.port, "alice, wrong password", 5, user=ALICE, password=WRONG_PW)
+        raw_rc(b.port, "alice, bob's password", 5, user=ALICE, password=BOB_PW)
+        raw_rc(b.port, "alice, no password", 5, user=ALICE)
+        raw_rc(b.port, "alice, empty password", 5, user=ALICE, password="")
+        raw_rc(b.port, "unknown user", 5, user="mallory", password=ALICE_PW)
+        raw_rc(b.port, "user name case matters", 5, user="Alice", password=ALICE_PW)
+        raw_rc(b.port, "MQTT 3.1, wrong password", 5, user=ALICE, password=WRONG_PW, level=3,
                name="MQIsdp")
         raw_rc(b.port, "no user name, allow_anonymous false", 5)
         r = Raw(b.port)
@@ -138,7 +139,7 @@ def main():
         # A refused client must not take over the session of the real one.
         a = Raw(b.port)
         check(a.connect("owned", user=ALICE, password=ALICE_PW)[1] == 0, "alice connected")
-        raw_rc(b.port, "same id, wrong password", 4, cid="owned", user=ALICE, password=WRONG_PW)
+        raw_rc(b.port, "same id, wrong password", 5, cid="owned", user=ALICE, password=WRONG_PW)
         a.send(bytes([0xc0, 0]))
         check(a.recv() == (0xd0, b""), "refused client did not take the session over")
         a.close()
@@ -149,27 +150,27 @@ def main():
         check(res.returncode == 0 and res.stdout.strip() == "hello",
               f"mosquitto_sub -u bob gets alice's message ({res.stdout!r} {res.stderr.strip()})")
         res = mosq_pub(b.port, ALICE, WRONG_PW, "auth/x", "no")
-        check(res.returncode != 0 and "bad user name or password" in res.stderr,
-              f"mosquitto_pub wrong password: 'bad user name or password' ({res.stderr.strip()})")
+        check(res.returncode != 0 and "not authorised" in res.stderr,
+              f"mosquitto_pub wrong password: 'not authorised' ({res.stderr.strip()})")
         res = mosq_pub(b.port, "mallory", ALICE_PW, "auth/x", "no")
-        check(res.returncode != 0 and "bad user name or password" in res.stderr,
-              "mosquitto_pub unknown user: 'bad user name or password'")
+        check(res.returncode != 0 and "not authorised" in res.stderr,
+              "mosquitto_pub unknown user: 'not authorised'")
         res = mosq_pub(b.port, None, None, "auth/x", "no")
         check(res.returncode != 0 and "not authorised" in res.stderr,
               f"mosquitto_pub without credentials: 'not authorised' ({res.stderr.strip()})")
 
         check(paho_rc(b.port, ALICE, ALICE_PW) == 0, "paho alice: rc 0")
-        check(paho_rc(b.port, ALICE, WRONG_PW) == 4, "paho wrong password: rc 4")
-        check(paho_rc(b.port, "mallory", "x") == 4, "paho unknown user: rc 4")
+        check(paho_rc(b.port, ALICE, WRONG_PW) == 5, "paho wrong password: rc 5")
+        check(paho_rc(b.port, "mallory", "x") == 5, "paho unknown user: rc 5")
         check(paho_rc(b.port) == 5, "paho without credentials: rc 5")
         check(paho_pubsub(b.port, (ALICE, ALICE_PW), (BOB, BOB_PW), "auth/paho"),
               "paho pub/sub between authenticated clients")
 
         time.sleep(0.2)
         log = b.read_log()
-        check(f"wrong password for user '{ALICE}' (CONNACK 4)" in log, "wrong password logged")
-        check("unknown user 'mallory' (CONNACK 4)" in log, "unknown user logged")
-        check(f"no password for user '{ALICE}' (CONNACK 4)" in log, "missing password logged")
+        check(f"wrong password for user '{ALICE}' (CONNACK 5)" in log, "wrong password logged")
+        check("unknown user 'mallory' (CONNACK 5)" in log, "unknown user logged")
+        check(f"no password for user '{ALICE}' (CONNACK 5)" in log, "missing password logged")
         check("anonymous clients not allowed (CONNACK 5)" in log, "anonymous refusal logged")
         check(f"u'{BOB}')" in log, "accepted clients logged with their user name")
         check(WRONG_PW not in log and ALICE_PW not in log and BOB_PW not in log,
@@ -180,12 +181,12 @@ def main():
         raw_rc(b.port, "allow_anonymous true: anonymous accepted", 0)
         raw_rc(b.port, "allow_anonymous true: alice, right password", 0, user=ALICE,
                password=ALICE_PW)
-        raw_rc(b.port, "allow_anonymous true: wrong password still refused", 4, user=ALICE,
+        raw_rc(b.port, "allow_anonymous true: wrong password still refused", 5, user=ALICE,
                password=WRONG_PW)
-        raw_rc(b.port, "allow_anonymous true: unknown user still refused", 4, user="mallory",
+        raw_rc(b.port, "allow_anonymous true: unknown user still refused", 5, user="mallory",
                password="x")
         check(paho_rc(b.port) == 0, "paho anonymous: rc 0")
-        check(paho_rc(b.port, ALICE, WRONG_PW) == 4, "paho wrong password: rc 4")
+        check(paho_rc(b.port, ALICE, WRONG_PW) == 5, "paho wrong password: rc 5")
         check(paho_pubsub(b.port, None, (ALICE, ALICE_PW), "auth/anon"),
               "paho pub/sub, anonymous subscriber, authenticated publisher")
 
@@ -224,12 +225,14 @@ def main():
         conf = (f"connection bad\naddress 127.0.0.1:{remote.port}\ntopic br/# out 0\n"
                 f"remote_username {BOB}\nremote_password {WRONG_PW}\n")
         with Broker(conf) as local:
-            check(wait_for(lambda: "refused by the remote (CONNACK 4)" in local.read_log(),
-                           timeout=10, what="bridge refused"), "bridge with a wrong remote_password: CONNACK 4")
+            check(wait_for(lambda: "refused by the remote (CONNACK 5)" in local.read_log(),
+                           timeout=10, what="bridge refused"),
+                  "bridge with a wrong remote_password: CONNACK 5")
         conf = f"connection anon\naddress 127.0.0.1:{remote.port}\ntopic br/# out 0\n"
         with Broker(conf) as local:
             check(wait_for(lambda: "refused by the remote (CONNACK 5)" in local.read_log(),
-                           timeout=10, what="bridge refused"), "bridge without remote_username: CONNACK 5")
+                           timeout=10, what="bridge refused"),
+                  "bridge without remote_username: CONNACK 5")
         check(f"wrong password for user '{BOB}'" in remote.read_log(),
               "remote logged the bridge's wrong password")
 

@@ -2,16 +2,19 @@
 # SPDX-License-Identifier: GPL-2.0
 """mqbroker bridges between three mqbroker brokers on loopback: the study's
 star (b1 and b2 bridge '#' in and out to b3) and the full mesh of broker/README.md
-(b1-b2, b1-b3, b2-b3, '#' both, try_private). For every broker as the
+(b1-b2, b1-b3, b2-b3, '#' both, try_private), whose bridges authenticate
+as bridge_users (the loop rule only trusts those). For every broker as the
 source, N messages published there must reach a subscriber on every broker
-exactly N times: no loss, no echo, no loop."""
+exactly N times: no loss, no echo, no loop. The star needs no trust: not
+echoing to a bridge is enough there, as with Mosquitto."""
 import collections
 import os
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from broker_lib import Broker, Collector, check, free_port, paho_client, wait_for  # noqa: E402
+from broker_lib import (Broker, Collector, bridge_login, bridge_users_conf, check,  # noqa: E402
+                        free_port, paho_client, wait_for)
 
 N = 50
 
@@ -66,10 +69,11 @@ def mesh():
 
     def conn(name, port):
         return (f"connection {name}\naddress 127.0.0.1:{port}\ntopic # both 0\n"
-                f"try_private true\nremote_clientid {name}\nrestart_timeout 1\n")
+                f"try_private true\nremote_clientid {name}\nrestart_timeout 1\n" +
+                bridge_login(name))
 
-    b3 = Broker(port=p[2])
-    b2 = Broker(conn("b2-b3", p[2]), port=p[1])
+    b3 = Broker(bridge_users_conf("b1-b3", "b2-b3"), port=p[2])
+    b2 = Broker(bridge_users_conf("b1-b2") + conn("b2-b3", p[2]), port=p[1])
     b1 = Broker(conn("b1-b2", p[1]) + conn("b1-b3", p[2]), port=p[0])
     with b1, b2, b3:
         wait_bridges([b1, b2], 3)

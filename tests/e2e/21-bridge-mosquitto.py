@@ -7,64 +7,14 @@ subscriber on each side exactly once; the retained state topic is 1 on both
 sides when the link is up and 0 on the local side when the remote dies."""
 import collections
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from broker_lib import Broker, Collector, check, free_port, paho_client, wait_for  # noqa: E402
+from broker_lib import (MOSQUITTO, Broker, Collector, Mosquitto, check,  # noqa: E402
+                        paho_client, wait_for)
 
 N = 50
-MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-
-
-class Mosquitto:
-    """Debian's mosquitto on a loopback port, killed by its own PID."""
-
-    def __init__(self, conf="", port=None):
-        self.port = port or free_port()
-        self.dir = tempfile.mkdtemp(prefix="mosq-e2e-")
-        path = os.path.join(self.dir, "m.conf")
-        with open(path, "w") as f:
-            f.write(f"listener {self.port} 127.0.0.1\nallow_anonymous true\n{conf}\n")
-        self.log = open(os.path.join(self.dir, "m.log"), "w")
-        self.proc = subprocess.Popen([MOSQUITTO, "-c", path, "-v"], stdout=self.log,
-                                     stderr=subprocess.STDOUT)
-        import socket
-        deadline = time.time() + 5
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                break
-            except OSError:
-                if self.proc.poll() is not None or time.time() > deadline:
-                    raise RuntimeError("mosquitto did not start: " + self.read_log())
-                time.sleep(0.05)
-
-    def read_log(self):
-        self.log.flush()
-        with open(os.path.join(self.dir, "m.log")) as f:
-            return f.read()
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-        self.log.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        if exc[0] is not None:
-            print("---- mosquitto log ----\n" + self.read_log()[-3000:])
-        self.stop()
-        return False
-
-
 def exactly_once(ports, name):
     subs = [Collector(p, [("t/#", 1)]) for p in ports]
     for si, port in enumerate(ports):

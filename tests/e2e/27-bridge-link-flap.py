@@ -24,7 +24,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from broker_lib import Broker, Collector, check, free_port, paho_client, wait_for  # noqa: E402
+from broker_lib import (Broker, Collector, bridge_login, bridge_users_conf, check,  # noqa: E402
+                        free_port, paho_client, wait_for)
 
 N = 30
 KEEPALIVE = 5  # the bridge's; a black hole is noticed after 1.5 of it
@@ -181,10 +182,10 @@ def check_once(name, subs, phases):
                       f"(missing {per.count(0)}, duplicated {sum(1 for c in per if c > 1)})")
 
 
-def conn(name, port):
+def conn(name, port, login=False):
     return (f"connection {name}\naddress 127.0.0.1:{port}\ntopic # both 1\n"
             f"notifications true\nremote_clientid {name}\nrestart_timeout 1\n"
-            f"keepalive_interval {KEEPALIVE}\n")
+            f"keepalive_interval {KEEPALIVE}\n" + (bridge_login(name) if login else ""))
 
 
 def star(p, relay):
@@ -195,10 +196,12 @@ def star(p, relay):
 
 
 def mesh(p, relay):
-    """b1-b2, b1-b3 (through the relay), b2-b3: the README's full mesh."""
-    b3 = Broker(port=p[2])
-    b2 = Broker(conn("b2-b3", p[2]), port=p[1])
-    return [Broker(conn("b1-b2", p[1]) + conn("b1-b3", relay.port), port=p[0]), b2, b3], 3
+    """b1-b2, b1-b3 (through the relay), b2-b3: the README's full mesh, its
+    bridges authenticated as bridge_users (the loop rule trusts only those)."""
+    b3 = Broker(bridge_users_conf("b1-b3", "b2-b3"), port=p[2])
+    b2 = Broker(bridge_users_conf("b1-b2") + conn("b2-b3", p[2], True), port=p[1])
+    return [Broker(conn("b1-b2", p[1], True) + conn("b1-b3", relay.port, True), port=p[0]),
+            b2, b3], 3
 
 
 def flaps(name, topology):

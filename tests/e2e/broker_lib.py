@@ -102,6 +102,77 @@ class Broker:
         return False
 
 
+# ---- Debian's mosquitto, for the tests that put it at one end ----
+
+MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+
+
+class Mosquitto:
+    """Debian's mosquitto on a loopback port, killed by its own PID."""
+
+    def __init__(self, conf="", port=None):
+        self.port = port or free_port()
+        self.dir = tempfile.mkdtemp(prefix="mosq-e2e-")
+        path = os.path.join(self.dir, "m.conf")
+        with open(path, "w") as f:
+            f.write(f"listener {self.port} 127.0.0.1\nallow_anonymous true\n{conf}\n")
+        self.log = open(os.path.join(self.dir, "m.log"), "w")
+        self.proc = subprocess.Popen([MOSQUITTO, "-c", path, "-v"], stdout=self.log,
+                                     stderr=subprocess.STDOUT)
+        deadline = time.time() + 5
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                break
+            except OSError:
+                if self.proc.poll() is not None or time.time() > deadline:
+                    raise RuntimeError("mosquitto did not start: " + self.read_log())
+                time.sleep(0.05)
+
+    def read_log(self):
+        self.log.flush()
+        with open(os.path.join(self.dir, "m.log")) as f:
+            return f.read()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if exc[0] is not None:
+            print("---- mosquitto log ----\n" + self.read_log()[-3000:])
+        self.stop()
+        return False
+
+
+# ---- bridges trusted by the broker they connect to ----
+
+BRIDGE_PW = "bridge-secret"
+
+
+def bridge_users_conf(*names):
+    """The receiving side of trusted bridges: a password_file (written by
+    mosquitto_passwd) with one user per name, each a bridge_user."""
+    d = tempfile.mkdtemp(prefix="mqbroker-pw-")
+    _dirs.append(d)
+    path = os.path.join(d, "passwd")
+    for i, n in enumerate(names):
+        subprocess.run(["mosquitto_passwd"] + (["-c"] if i == 0 else []) +
+                       ["-b", path, n, BRIDGE_PW], check=True)
+    return f"password_file {path}\n" + "".join(f"bridge_user {n}\n" for n in names)
+
+
+def bridge_login(name):
+    """The connection block lines that authenticate a bridge as bridge_user `name`."""
+    return f"remote_username {name}\nremote_password {BRIDGE_PW}\n"
+
+
 # ---- raw MQTT over a socket, for what paho will not do ----
 
 def s16(b):

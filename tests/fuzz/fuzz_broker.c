@@ -64,8 +64,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	b->conf.max_inflight_messages = 2;
 	b->conf.max_queued_messages = 4;
 	b->conf.message_size_limit = size && data[0] & 1 ? 64 : 0;
+	b->conf.max_packet_size = size && data[0] & 4 ? 512 : 0;
+	/* Counted from the start: the broker's own state takes about 40 KiB of it. */
+	b->conf.memory_limit = size && data[0] & 8 ? 256 * 1024 : 0;
 	if (broker_init(b))
 		abort();
+	if (size && data[0] & 2)
+		b->slice_ns = 0;
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	if (listener_open(b, &sa) || getsockname(b->listeners[0].fd, (struct sockaddr *)&sa, &sl))
 		abort();

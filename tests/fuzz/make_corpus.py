@@ -113,6 +113,10 @@ def sub(pid, *filters):
     return pkt(0x82, struct.pack(">H", pid) + b"".join(s(f) + bytes([q]) for f, q in filters))
 
 
+def unsub(pid, *filters):
+    return pkt(0xa2, struct.pack(">H", pid) + b"".join(s(f) for f in filters))
+
+
 def pub(topic, payload, qos=0, pid=1, retain=False, dup=False):
     first = 0x30 | (qos << 1) | (1 if retain else 0) | (8 if dup else 0)
     return pkt(first, s(topic) + (struct.pack(">H", pid) if qos else b"") + payload)
@@ -133,6 +137,24 @@ seeds = {
     "malformed": rec(0, conn("m")) + rec(0, b"\x30\xff\xff\xff\xff\x01") + rec(1, conn("n") + pkt(0x20, b"\0\0")),
     "retained": rec(0, conn("r") + pub("r/a", b"v", 1, 1, retain=True) + pub("r/a", b"", 0, retain=True))
     + rec(1, conn("r2") + sub(1, ("r/+", 2), ("#", 1))),
+    # First byte 2: slices of zero time, so these SUBSCRIBE/UNSUBSCRIBE become jobs that
+    # interleave with the other clients' packets and with what follows on their own connection.
+    "many_filters": bytes([2, 0]) + rec(0, conn("m") + sub(1, *[(f"m/{i}", i % 3) for i in range(300)])
+                                     + pub("m/7", b"after", 1, 9))
+    + rec(1, conn("o") + pub("m/1", b"x", 1, 3) + pkt(0xc0, b""))
+    + rec(0, unsub(2, *[f"m/{i}" for i in range(0, 300, 2)]) + pkt(0xc0, b"")) + rec(3, b""),
+    "many_filters_bad_last": bytes([2, 0]) + rec(0, conn("b") + sub(1, *[(f"b/{i}", 0) for i in range(200)],
+                                                               ("b/#/x", 0)))
+    + rec(1, conn("c") + pub("b/1", b"x")),
+    "many_filters_takeover": bytes([2, 0]) + rec(0, conn("t") + sub(1, *[(f"t/{i}", 1) for i in range(400)]))
+    + rec(1, conn("t")) + rec(1, pub("t/3", b"y", 1, 1)),
+    "v31_pubrel_dup": rec(0, pkt(0x10, s("MQIsdp") + b"\x03\x02\x00\x0a" + s("v31"))
+                          + pub("q", b"2", 2, 4) + ack(0x6a, 4) + pkt(0x8a, b"\x00\x05" + s("q") + b"\x02")),
+    "qos2_inbound": rec(0, conn("q", clean=False) + sub(1, ("q2", 2))) + rec(1, conn("p")
+    + pub("q2", b"1", 2, 1) + pub("q2", b"1", 2, 1, dup=True) + pub("q2", b"2", 2, 1) + ack(0x62, 1)
+    + pub("q2", b"3", 2, 2) + pub("q2", b"4", 2, 3) + pub("q2", b"5", 2, 4) + ack(0x62, 9)),
+    "limits": bytes([12, 0]) + rec(0, conn("l") + sub(1, ("l", 1))) + rec(1, conn("k") + pub("l", b"z" * 600, 1, 1)
+    + b"\x30\xff\xff\xff\x7f" + pub("$SYS/broker/version", b"f", 1, 2, retain=True)),
 }
 os.makedirs(BOUT, exist_ok=True)
 for name, data in seeds.items():

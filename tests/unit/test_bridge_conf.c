@@ -28,6 +28,7 @@ static void test_full(void **state)
 		"try_private false\n"
 		"bridge_protocol_version mqttv31\n"
 		"remote_clientid rid\n"
+		"bridge_attempt_unsubscribe false\n"
 		"remote_username ru\n"
 		"remote_password rp\n"
 		"keepalive_interval 10\n"
@@ -80,6 +81,7 @@ static void test_full(void **state)
 	assert_string_equal(b->remote_username, "ru");
 	assert_string_equal(b->remote_password, "rp");
 	assert_int_equal(b->keepalive_s, 10);
+	assert_false(b->attempt_unsubscribe);
 	b = &c.bridges[1];
 	assert_int_equal(b->restart_base_s, 9);
 	assert_int_equal(b->restart_cap_s, 9);
@@ -105,6 +107,7 @@ static void test_defaults(void **state)
 	assert_int_equal(b->protocol_level, MQTT_PROTO_V311);
 	assert_null(b->remote_clientid);
 	assert_int_equal(b->keepalive_s, 60);
+	assert_true(b->attempt_unsubscribe);
 	assert_int_equal(b->topics[0].dir, BRIDGE_OUT);
 	assert_int_equal(b->topics[0].qos, 0);
 	broker_conf_free(&c);
@@ -180,6 +183,8 @@ static const struct {
 	{ C "start_type lazy\n", "b.conf:3: 'start_type lazy' is not supported (only automatic)" },
 	{ C "start_type once\n", "b.conf:3: 'start_type once' is not supported (only automatic)" },
 	{ C "local_clientid x\n", "b.conf:3: 'local_clientid' is not supported yet" },
+	{ C "bridge_attempt_unsubscribe sure\n",
+	  "b.conf:3: 'bridge_attempt_unsubscribe' needs true or false, got 'sure'" },
 };
 
 static void test_errors(void **state)

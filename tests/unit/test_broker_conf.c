@@ -36,7 +36,15 @@ static void test_full(void **state)
 		"set_tcp_nodelay true\n"
 		"user nobody\n"
 		"pid_file /tmp/mqbroker.pid\n"
-		"persistence false\n";
+		"persistence false\n"
+		"max_inflight_bytes 100000\n"
+		"max_queued_bytes 2000000\n"
+		"max_packet_size 20\n"
+		"max_keepalive 120\n"
+		"memory_limit 1073741824\n"
+		"bridge_user b1\n"
+		"bridge_user b2\n"
+		"upgrade_outgoing_qos true\n";
 	struct broker_conf c;
 	char err[CONF_ERR_LEN] = "";
 
@@ -63,6 +71,15 @@ static void test_full(void **state)
 	assert_true(c.set_tcp_nodelay);
 	assert_string_equal(c.user, "nobody");
 	assert_string_equal(c.pid_file, "/tmp/mqbroker.pid");
+	assert_int_equal(c.max_inflight_bytes, 100000);
+	assert_int_equal(c.max_queued_bytes, 2000000);
+	assert_int_equal(c.max_packet_size, 20);
+	assert_true(c.max_keepalive_set);
+	assert_int_equal(c.max_keepalive, 120);
+	assert_int_equal(c.memory_limit, 1073741824ull);
+	assert_int_equal(c.nbridge_users, 2);
+	assert_string_equal(c.bridge_users[1], "b2");
+	assert_true(c.upgrade_outgoing_qos);
 	broker_conf_free(&c);
 }
 
@@ -80,6 +97,14 @@ static void test_defaults(void **state)
 	assert_int_equal(c.max_inflight_messages, 20);
 	assert_int_equal(c.max_queued_messages, 1000);
 	assert_int_equal(c.sys_interval, 10);
+	/* Mosquitto 2.0's defaults: no byte limits, no packet size, no memory limit. */
+	assert_int_equal(c.max_inflight_bytes, 0);
+	assert_int_equal(c.max_queued_bytes, 0);
+	assert_int_equal(c.max_packet_size, 0);
+	assert_false(c.max_keepalive_set);
+	assert_int_equal(c.memory_limit, 0);
+	assert_int_equal(c.nbridge_users, 0);
+	assert_false(c.upgrade_outgoing_qos);
 	assert_int_equal(broker_conf_parse_string(&c, "e.conf", "max_connections -1\nport 1999\n"
 					"bind_address 127.0.0.1\npersistent_client_expiration 1y\n", err), 0);
 	assert_int_equal(c.max_connections, -1);
@@ -130,6 +155,20 @@ static const struct {
 	{ "topic # out 0\n", "b.conf:1: 'topic' outside a connection block" },
 	{ "port 1883 1884\n", "b.conf:1: 'port' takes 1 argument, got 2" },
 	{ "bind_address ::1\n", "b.conf:1: invalid IPv4 address '::1'" },
+	{ "max_packet_size 19\n",
+	  "b.conf:1: 'max_packet_size' needs an integer from 20 to 268435456, got '19'" },
+	{ "max_keepalive 65536\n",
+	  "b.conf:1: 'max_keepalive' needs an integer from 0 to 65535, got '65536'" },
+	{ "max_queued_bytes -1\n",
+	  "b.conf:1: 'max_queued_bytes' needs an integer from 0 to 1125899906842624, got '-1'" },
+	{ "max_inflight_bytes lots\n",
+	  "b.conf:1: 'max_inflight_bytes' needs an integer from 0 to 1125899906842624, got 'lots'" },
+	{ "memory_limit 1G\n",
+	  "b.conf:1: 'memory_limit' needs an integer from 0 to 1125899906842624, got '1G'" },
+	{ "bridge_user b1\n",
+	  "b.conf: bridge_user 'b1' needs a password_file to authenticate against" },
+	{ "password_file p\nbridge_user b1\nbridge_user b1\n",
+	  "b.conf:3: duplicate bridge_user 'b1'" },
 };
 
 static void test_errors(void **state)

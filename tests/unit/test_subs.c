@@ -210,7 +210,7 @@ static void test_window_acks_resend(void **state)
 	assert_int_equal(s->q_count, 1);
 	c.wlen = 0;
 	s->client = NULL;
-	free(c.wbuf);
+	mem_free(&b->mem, c.wbuf);
 	b->dirty = b->dirty_tail = NULL;
 	session_free(b, s);
 }
@@ -237,18 +237,38 @@ static void test_session_expiry(void **state)
 	session_free(b, recent);
 }
 
+/* Inbound QoS 2 kept by id until PUBREL (qos2_in.c): found, replaced, released, bounded. */
 static void test_qos2_inbound_ids(void **state)
 {
-	struct session s = { 0 };
+	struct broker *b = *state;
+	struct session *s = session_new(b, "q2", 2, false);
+	struct msg view = { .topic = "t", .topic_len = 1, .payload = (const uint8_t *)"p",
+			    .payload_len = 1, .qos = 2 };
+	bool retain = false;
+	struct msg *m;
 	uint16_t i;
 
-	for (i = 1; i <= 10; i++)
-		assert_int_equal(session_qos2_in_add(&s, i), 0);
-	assert_true(session_qos2_in_has(&s, 5));
-	session_qos2_in_del(&s, 5);
-	assert_false(session_qos2_in_has(&s, 5));
-	assert_true(session_qos2_in_has(&s, 10));
-	free(s.qos2_in);
+	b->conf.max_inflight_messages = 100;
+	for (i = 1; i <= 100; i++)
+		assert_int_equal(qos2_in_store(b, s, (uint16_t)(i * 977), &view, i == 5), 0);
+	/* One more than max_inflight_messages. */
+	assert_int_equal(qos2_in_store(b, s, 1, &view, false), -ENOSPC);
+	assert_non_null(qos2_in_find(b, s, 5 * 977));
+	assert_null(qos2_in_find(b, s, 1));
+	m = qos2_in_release(b, s, 5 * 977, &retain);
+	assert_non_null(m);
+	assert_true(retain);
+	assert_int_equal(m->payload_len, 1);
+	msg_put(&b->mem, m);
+	assert_null(qos2_in_find(b, s, 5 * 977));
+	assert_null(qos2_in_release(b, s, 5 * 977, &retain));
+	/* Every other one is still found after the deletion shifted the table. */
+	for (i = 1; i <= 100; i++)
+		if (i != 5)
+			assert_non_null(qos2_in_find(b, s, (uint16_t)(i * 977)));
+	assert_int_equal(qos2_in_store(b, s, 1, &view, false), 0);
+	b->conf.max_inflight_messages = 20;
+	session_free(b, s);
 }
 
 int main(void)
@@ -259,7 +279,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_offline_queue_bound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_window_acks_resend, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_session_expiry, setup, teardown),
-		cmocka_unit_test(test_qos2_inbound_ids),
+		cmocka_unit_test_setup_teardown(test_qos2_inbound_ids, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -110,7 +110,7 @@ static void test_tree_agrees(void **state)
 		struct topic_tree tree;
 		int n;
 
-		assert_int_equal(tree_init(&tree), 0);
+		assert_int_equal(tree_init(&tree, NULL), 0);
 		assert_int_equal(sub_add(&tree, &s, f, strlen(f), 1), 1);
 		n = sub_match(&tree, &mc, t, strlen(t));
 		if ((n == 1) != match_cases[i].match)
@@ -123,6 +123,46 @@ static void test_tree_agrees(void **state)
 	}
 }
 
+static char *seps(size_t n)
+{
+	char *t = malloc(n + 1);
+
+	assert_non_null(t);
+	memset(t, '/', n);
+	t[n] = '\0';
+	return t;
+}
+
+/* Mosquitto's limit: 200 separators; the tree refuses deeper paths whatever the caller. */
+static void test_depth_limit(void **state)
+{
+	char *ok = seps(BROKER_TOPIC_MAX_SEPARATORS), *deep = seps(BROKER_TOPIC_MAX_SEPARATORS + 1);
+	struct topic_tree tree;
+
+	assert_true(topic_name_valid(ok, strlen(ok)));
+	assert_true(topic_filter_valid(ok, strlen(ok)));
+	assert_false(topic_name_valid(deep, strlen(deep)));
+	assert_false(topic_filter_valid(deep, strlen(deep)));
+	assert_int_equal(tree_init(&tree, NULL), 0);
+	assert_non_null(tree_get(&tree, ok, strlen(ok), true));
+	assert_null(tree_get(&tree, deep, strlen(deep), true));
+	tree_free(&tree);
+	free(ok);
+	free(deep);
+}
+
+static void test_sys_denied(void **state)
+{
+	assert_true(topic_sys_denied("$SYS", 4));
+	assert_true(topic_sys_denied("$SYS/broker/version", 19));
+	assert_true(topic_sys_denied("$SYSTEM/x", 9));
+	assert_true(topic_sys_denied("$SYS/broker/connection/a/b/state", 32));
+	assert_false(topic_sys_denied("$SYS/broker/connection/br.b1/state", 34));
+	assert_false(topic_sys_denied("$share/x", 8));
+	assert_false(topic_sys_denied("SYS/x", 5));
+	assert_false(topic_sys_denied("$SY", 3));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -130,6 +170,8 @@ int main(void)
 		cmocka_unit_test(test_filters),
 		cmocka_unit_test(test_matches),
 		cmocka_unit_test(test_tree_agrees),
+		cmocka_unit_test(test_depth_limit),
+		cmocka_unit_test(test_sys_denied),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

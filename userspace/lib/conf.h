@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Table-driven config parser shared by mqlbd.conf and mqbroker.conf
- * (STYLE.md item 8): one directive a line, a keyword table maps each
+ * (docs/design.md, code conventions): one directive a line, a keyword table maps each
  * keyword to a parse callback and an offset into the caller's struct.
  */
 #ifndef MQLB_CONF_H

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * A small ae-style event loop (STYLE.md item 12): epoll only, a per-fd
+ * A small ae-style event loop in the manner of Redis's ae: epoll only, a per-fd
  * handler table, millisecond timers and a before_sleep hook where output
  * is flushed in batches. Single-threaded; not reentrant.
  */

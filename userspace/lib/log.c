@@ -12,7 +12,7 @@
 
 #include "log.h"
 
-/* File-scope by design (STYLE.md item 11): the log level, target and sink are process-wide. */
+/* File-scope by design, the one exception to no mutable globals: the log level, target and sink are process-wide. */
 static enum log_level log_level = LOG_LVL_INFO;
 static enum log_target log_target = LOG_TARGET_STDERR;
 static bool log_timestamps;

@@ -102,7 +102,7 @@ struct mqtt_packet {
 	};
 };
 
-/* Reader cursor with bounds checks (STYLE.md item 13). */
+/* Reader cursor with bounds checks: a read past the end fails, never overruns. */
 struct pkt_reader {
 	const uint8_t *p;
 	uint32_t len;

@@ -20,7 +20,7 @@
 
 #define HELP_SPEC_OPTIONS "OPTIONS := { -j | -p | -V | --pin-path DIR | --control PATH }"
 
-/* Per-invocation settings, passed to every command (STYLE.md item 11). */
+/* Per-invocation settings, passed to every command: no globals. */
 struct cli {
 	const char *prog; /* "mqlb" */
 	const char *pin_path;

@@ -2,7 +2,7 @@
 /*
  * mqlb backend: show reads the pinned maps (works while mqlbd is down);
  * add/del/drain/enable/disable are requests to mqlbd's control socket,
- * because the daemon is the only writer of the pool (STYLE.md layout).
+ * because the daemon is the only writer of the pool.
  */
 #include <ctype.h>
 #include <errno.h>

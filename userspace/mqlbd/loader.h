@@ -30,7 +30,7 @@ struct loader {
 	struct attached_if ifs[2];
 };
 
-/* Route libbpf's messages through pr_*, one level lower (STYLE.md item 14). */
+/* Route libbpf's messages through pr_*, one level lower: libbpf's warnings are our details. */
 void loader_setup_libbpf_logging(void);
 /* -vv: libbpf's debug output too (it is long: every map and relocation). */
 void loader_set_libbpf_debug(bool on);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* struct mqlbd: the daemon's one context (STYLE.md item 11), and what its modules share. */
+/* struct mqlbd: the daemon's one context (no mutable globals), and what its modules share. */
 #ifndef MQLBD_H
 #define MQLBD_H
 
