@@ -2,11 +2,12 @@
 # SPDX-License-Identifier: GPL-2.0
 # backend ... proxy-v2: the broker learns each client's real address. b1 and
 # b3 are strict PROXY v2 listeners (proxy_v2_broker.py: a connection without
-# a valid header is refused and logged), b2 a Debian mosquitto without it.
+# a valid header is refused and logged), b2 a Debian mosquitto without it, then
+# an mqbroker without it.
 # Under balance roundrobin and balance client-id, 30 clients connect through
 # the VIP: b1 and b3 must each log a header naming exactly the client's
 # ADDR:PORT (as the client's own socket sees it) and the VIP, before that
-# client's CONNECT; mosquitto must get plain MQTT; the health checks of b1
+# client's CONNECT; b2 must get plain MQTT; the health checks of b1
 # and b3 must pass with PROXY v2's LOCAL command.
 . "$(dirname "$0")/lib.sh"
 bed_require
@@ -17,14 +18,17 @@ for i in 1 3; do
 		--log "$WORK/px-b$i.log" --seconds 300 &
 	CLEANUP_PIDS+=($!)
 done
-start_mosquitto 2
-for i in 1 2 3; do wait_port "b$i" 1883 || fail "broker b$i did not start"; done
+for i in 1 3; do wait_port "b$i" 1883 || fail "PROXY listener in b$i did not start"; done
 
 mode=${XDP_MODES%% *}
 HEALTH_LINE="health mqtt interval 500ms timeout 300ms"
 N=30
+for plain in mosquitto mqbroker; do
+BROKER_BIN=$([ $plain = mqbroker ] && echo "$BUILD/mqbroker" || echo mosquitto) start_mosquitto 2
+B2=${CLEANUP_PIDS[-1]}
+wait_port b2 1883 || fail "$plain in b2 did not start"
 for balance in roundrobin client-id; do
-	log "== balance $balance, xdp-mode $mode"
+	log "== balance $balance, $plain without PROXY v2 on b2, xdp-mode $mode"
 	: >"$WORK/px-b1.log"
 	: >"$WORK/px-b3.log"
 	BALANCE=$balance write_mqlbd_conf "$mode"
@@ -37,7 +41,7 @@ for balance in roundrobin client-id; do
 	done
 	"$BUILD/mqlb" --pin-path "$PIN" backend show | grep -v ' up ' | grep -qv '^NAME' &&
 		fail "$balance: not every backend is up: $("$BUILD/mqlb" --pin-path "$PIN" backend show)"
-	ready=$WORK/ready-$balance tuples=$WORK/tuples-$balance
+	ready=$WORK/ready-$plain-$balance tuples=$WORK/tuples-$plain-$balance
 	mqttc_bg hold --target $VIP:$VIP_PORT --count $N --hold 60 --ready-file "$ready" \
 		--tuples-file "$tuples" --src "$CLI_ADDRS"
 	holder=$BG_PID
@@ -66,14 +70,17 @@ pass
 PY
 		fail "$balance: PROXY headers wrong"
 	proxied=$(cat "$WORK/px-b1.log" "$WORK/px-b3.log" | grep -c '^proxy ')
-	plain=$(broker_conns 2)
-	log "$balance: $proxied clients behind PROXY v2 headers on b1+b3, $plain plain on mosquitto b2"
-	[ $((proxied + plain)) = $N ] || fail "$balance: $proxied + $plain connections, want $N"
-	[ "$proxied" -gt 0 ] && [ "$plain" -gt 0 ] || fail "$balance: one kind of backend got nothing"
+	direct=$(broker_conns 2)
+	log "$balance: $proxied clients behind PROXY v2 headers on b1+b3, $direct plain on $plain b2"
+	[ $((proxied + direct)) = $N ] || fail "$balance: $proxied + $direct connections, want $N"
+	[ "$proxied" -gt 0 ] && [ "$direct" -gt 0 ] || fail "$balance: one kind of backend got nothing"
 	sent=$(/usr/bin/python3 "$(dirname "$0")/mapsum.py" stat "$PIN" proxy_v2_sent)
 	[ "$sent" = "$proxied" ] || fail "$balance: proxy_v2_sent $sent, want $proxied"
 	kill "$holder"
 	wait "$holder" 2>/dev/null
 	stop_mqlbd
+done
+kill "$B2"
+wait "$B2" 2>/dev/null
 done
 log PASS
