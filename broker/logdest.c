@@ -42,18 +42,6 @@ static void write_all(int fd, const char *buf, size_t len)
 	}
 }
 
-static int syslog_priority(enum log_level level)
-{
-	switch (level) {
-	case LOG_LVL_WARN:
-		return LOG_WARNING;
-	case LOG_LVL_INFO:
-		return LOG_INFO;
-	default:
-		return LOG_DEBUG;
-	}
-}
-
 static void dest_line(void *arg, enum log_level level, const char *line, size_t len)
 {
 	struct log_dest *d = arg;
@@ -66,7 +54,7 @@ static void dest_line(void *arg, enum log_level level, const char *line, size_t 
 	if (d->dests & LOGD_FILE)
 		write_all(d->file_fd, line, len);
 	if (d->dests & LOGD_SYSLOG)
-		syslog(syslog_priority(level), "%.*s", (int)text, line);
+		syslog(log_syslog_priority(level), "%.*s", (int)text, line);
 	if (d->dests & LOGD_TOPIC && d->nlines < LOG_TOPIC_LINES) {
 		char *copy = strndup(line, text);
 
