@@ -218,6 +218,14 @@ deferred=$(($(stat bind_data_deferred) - def0))
 [ "$hashed" = 1 ] || fail "the 6,000-byte CONNECT was not placed by its client id"
 log "6,000-byte CONNECT: placed by its id, connected and published in $took ms" \
 	"($pend segments dropped while binding, retransmitted; first segment deferred: $deferred)"
+# The id is read from MQTT 3.1, 3.1.1 and 5.0 CONNECTs alike (5.0's properties skipped).
+hashed0=$(stat cid_hashed)
+for v in mqttv31 mqttv311 mqttv5; do
+	nsx cli timeout 10 mosquitto_pub -V $v -h $VIP -i "level-$v" -t t/v -m x ||
+		fail "a $v client could not publish"
+done
+[ $(($(stat cid_hashed) - hashed0)) = 3 ] || fail "not every protocol level was placed by its id"
+log "MQTT 3.1, 3.1.1 and 5.0 clients placed by their ids"
 nsx cli sysctl -qw net.ipv4.tcp_timestamps=0
 nsx cli timeout 10 mosquitto_pub -h $VIP -i no-timestamps -t t/nots -m x -q 1
 rc=$?
