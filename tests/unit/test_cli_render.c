@@ -288,6 +288,28 @@ static void test_flow_retired(void **state)
 	free(out);
 }
 
+/* Delayed binding: a flow waiting for its CONNECT has no backend yet, in either form. */
+static void test_flow_unbound(void **state)
+{
+	struct snapshot *s = *state;
+	struct capture c;
+	char *out;
+	int ret;
+
+	s->flows[1].f.tcp_flags = MQLB_FLOW_BIND_CONNECT;
+	s->flows[1].f.backend_id = MQLB_MAX_BACKENDS;
+	flow_print_plain(cap_open(&c), s, NULL);
+	out = cap_close(&c);
+	assert_non_null(strstr(out, "\n10.201.1.10:40001      -           "));
+	assert_non_null(strstr(out, "await-connect"));
+	free(out);
+	out = render_json(flow_print_json, s, NULL, &ret);
+	assert_non_null(strstr(out, "\"client\":\"10.201.1.10:40001\",\"vip\":\"10.201.1.1:1883\","
+				    "\"backend\":null,\"backend_id\":null,"));
+	assert_json_parses(out);
+	free(out);
+}
+
 /* The counter list grows with the data plane, so the golden is built from the ABI names. */
 static void test_stats_plain(void **state)
 {
@@ -436,6 +458,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_flow_json, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flow_filter, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flow_retired, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flow_unbound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stats_plain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stats_json, setup, teardown),
 		cmocka_unit_test(test_empty_snapshot),

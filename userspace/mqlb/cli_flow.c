@@ -114,8 +114,13 @@ int flow_print_json(json_writer_t *w, const struct snapshot *s, const char *only
 			jsonw_string_field(w, "vip", fmt_addr(fl->key.vip_addr_be,
 							      fl->key.vip_port_be, a, sizeof(a)));
 		}
-		jsonw_string_field(w, "backend", flow_backend_name(s, fl, name, sizeof(name)));
-		jsonw_uint_field(w, "backend_id", fl->f.backend_id);
+		if (fl->f.backend_id < MQLB_MAX_BACKENDS) {
+			jsonw_string_field(w, "backend", flow_backend_name(s, fl, name, sizeof(name)));
+			jsonw_uint_field(w, "backend_id", fl->f.backend_id);
+		} else { /* delayed binding: no backend before the CONNECT */
+			jsonw_null_field(w, "backend");
+			jsonw_null_field(w, "backend_id");
+		}
 		jsonw_string_field(w, "snat",
 				   fmt_addr(fl->f.snat_addr_be, fl->f.snat_port_be, a, sizeof(a)));
 		jsonw_string_field(
