@@ -74,6 +74,22 @@ static void test_html(void **state)
 	assert_non_null(strstr(html, "<tr class=\"unknown\"><td class=\"l\">weird</td>"));
 	assert_non_null(strstr(html, "<td class=\"l\">fwd_to_backend</td><td>10</td>"));
 	assert_non_null(strstr(html, "</html>\n"));
+	assert_non_null(strstr(html, "balance <b>roundrobin</b>"));
+	assert_null(strstr(html, "By client id"));
+	free(html);
+}
+
+/* balance client-id: the header says so and the total is split by how flows were placed. */
+static void test_html_client_id(void **state)
+{
+	struct snapshot *s = *state;
+	char *html;
+
+	s->cfg.flags |= MQLB_CFG_CLIENT_ID;
+	html = render(stats_render_html, s);
+	assert_non_null(strstr(html, "balance <b>client-id</b>"));
+	assert_non_null(strstr(html, "<th>Total flows</th><th>By client id</th><th>By round-robin</th>"));
+	assert_non_null(strstr(html, "<td>12</td><td>30</td><td>28</td><td>2</td><td>6400</td>"));
 	free(html);
 }
 
@@ -301,6 +317,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_html, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_html_client_id, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_metrics_samples, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_metrics_families_once, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_metrics_label_escaping, setup, teardown),

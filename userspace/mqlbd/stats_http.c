@@ -100,9 +100,15 @@ static void html_backends(FILE *out, const struct snapshot *s)
 {
 	unsigned int i;
 
+	bool by_id = s->have_config && (s->cfg.flags & MQLB_CFG_CLIENT_ID);
+
 	fputs("<h2>Backends</h2>\n<table>\n<tr><th>Name</th><th>Address</th><th>State</th>"
 	      "<th>In state</th><th>Weight</th><th>Current flows</th><th>Max flows</th>"
-	      "<th>Total flows</th><th>Bytes in</th><th>Bytes out</th><th>Packets in</th>"
+	      "<th>Total flows</th>", out);
+	/* balance client-id: how the total was placed */
+	if (by_id)
+		fputs("<th>By client id</th><th>By round-robin</th>", out);
+	fputs("<th>Bytes in</th><th>Bytes out</th><th>Packets in</th>"
 	      "<th>Packets out</th><th>Last check</th><th>Latency</th></tr>\n",
 	      out);
 	for (i = 0; i < s->nbackends; i++) {
@@ -118,14 +124,19 @@ static void html_backends(FILE *out, const struct snapshot *s)
 		html_escape(out, snap_backend_name(b, name, sizeof(name)));
 		fprintf(out,
 			"</td><td class=\"l\">%s</td><td class=\"l\">%s</td><td>%s</td>"
-			"<td>%u</td><td>%u</td><td>%u</td><td>%llu</td><td>%llu</td><td>%llu</td>"
-			"<td>%llu</td><td>%llu</td><td class=\"l\">",
+			"<td>%u</td><td>%u</td><td>%u</td><td>%llu</td>",
 			net_fmt_ipv4_port(b->be.addr_be, b->be.port_be, addr, sizeof(addr)), state,
 			st ? snap_fmt_duration(st, dur, sizeof(dur)) : "-", b->be.weight,
 			b->info.flows_active, b->info.flows_max,
-			(unsigned long long)b->st.flows_total, (unsigned long long)b->st.bytes_in,
-			(unsigned long long)b->st.bytes_out, (unsigned long long)b->st.packets_in,
-			(unsigned long long)b->st.packets_out);
+			(unsigned long long)b->st.flows_total);
+		if (by_id)
+			fprintf(out, "<td>%llu</td><td>%llu</td>",
+				(unsigned long long)b->st.flows_client_id,
+				(unsigned long long)b->st.flows_fallback);
+		fprintf(out,
+			"<td>%llu</td><td>%llu</td><td>%llu</td><td>%llu</td><td class=\"l\">",
+			(unsigned long long)b->st.bytes_in, (unsigned long long)b->st.bytes_out,
+			(unsigned long long)b->st.packets_in, (unsigned long long)b->st.packets_out);
 		html_escape(out, check_text(b, chk, sizeof(chk)));
 		fprintf(out, "</td><td>%s</td></tr>\n", lat);
 	}
@@ -144,9 +155,10 @@ int stats_render_html(FILE *out, const struct snapshot *s)
 	fprintf(out, html_head, REFRESH_S);
 	fprintf(out,
 		"<h1>mqlb statistics</h1>\n"
-		"<p>VIP <b>%s</b> &middot; uptime <b>%s</b> &middot; flow table <b>%llu / %u</b>"
-		" &middot; refreshes every %d s</p>\n",
-		vip, up, (unsigned long long)s->flow_entries, s->flow_max_entries, REFRESH_S);
+		"<p>VIP <b>%s</b> &middot; balance <b>%s</b> &middot; uptime <b>%s</b> &middot; "
+		"flow table <b>%llu / %u</b> &middot; refreshes every %d s</p>\n",
+		vip, s->have_config && (s->cfg.flags & MQLB_CFG_CLIENT_ID) ? "client-id" : "roundrobin",
+		up, (unsigned long long)s->flow_entries, s->flow_max_entries, REFRESH_S);
 	html_backends(out, s);
 	fputs("<h2>Data plane counters</h2>\n<table>\n<tr><th>Counter</th><th>Value</th></tr>\n",
 	      out);
