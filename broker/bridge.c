@@ -159,7 +159,7 @@ static void on_connected(struct ev_loop *l, int fd, uint32_t events, void *arg)
 		return;
 	}
 	ev_del(l, fd);
-	br->c = client_attach(br->b, fd, &peer);
+	br->c = client_attach(br->b, fd, (struct sockaddr *)&peer, NULL);
 	if (!br->c) {
 		pr_warn("bridge %s: %s\n", br->conf->name, strerror(errno));
 		close(fd);

@@ -20,6 +20,7 @@ int broker_init(struct broker *b)
 	b->out_stall_s = BROKER_OUT_STALL_S;
 	b->slice_ns = BROKER_SLICE_NS;
 	b->match.mem = &b->mem;
+	b->sec.conf = &b->conf.sec;
 	err = siphash_key_random(&b->id_key);
 	if (err)
 		return err;
@@ -55,6 +56,7 @@ void broker_fini(struct broker *b)
 	for (i = 0; i < (uint32_t)b->nlisteners; i++)
 		close(b->listeners[i].fd);
 	bridge_fini(b);
+	security_free(b);
 	tree_free(&b->tree);
 	mem_free(&b->mem, b->match.v);
 	mem_free(&b->mem, b->sess_buckets);

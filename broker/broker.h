@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
 
 #include "conf.h"
 #include "evloop.h"
@@ -20,6 +21,8 @@
 
 #define MQBROKER_VERSION	"0.1.0"
 #define BROKER_MAX_LISTENERS	16
+/* Sockets of all listeners: a block without an address opens one per family. */
+#define BROKER_MAX_SOCKETS	64
 #define BROKER_READ_SCRATCH	(64 * 1024)
 /*
  * Unsent output to one connection (client.c). At BROKER_OUT_LIMIT the
@@ -53,10 +56,31 @@
 #define BROKER_OUT_HOLD_NS	(50 * 1000)
 #define BROKER_FD_SETSIZE	65536
 
-/* ---- configuration (conf.c) ---- */
+/* ---- configuration (conf.c, conf_listener.c) ---- */
 
+/*
+ * Mosquitto's security options: one set for the whole broker, or one per
+ * listener when per_listener_settings is true (conf_listener.c routes
+ * each directive to the set in force where it appears).
+ */
+struct sec_conf {
+	char *password_file;		/* NULL: no authentication (auth.c) */
+	char *auto_id_prefix;		/* NULL: "auto-" */
+	bool allow_anonymous;
+	bool allow_zero_length_clientid;
+};
+
+/*
+ * One 'listener PORT [ADDRESS]' block: the directives after it, up to the
+ * next 'listener', are its own (Mosquitto's grammar). Without ADDRESS, or
+ * with a name, it may open several sockets (IPv4 and IPv6).
+ */
 struct listener_conf {
-	struct sockaddr_in addr;
+	char *host;			/* NULL: every address */
+	uint16_t port;
+	uint8_t family;			/* socket_domain: AF_UNSPEC, AF_INET, AF_INET6 */
+	int lineno;			/* of 'listener', for errors found at the end */
+	struct sec_conf sec;		/* per_listener_settings true */
 };
 
 enum log_dest_bits {
@@ -131,16 +155,25 @@ struct bridge_conf {
 };
 
 struct broker_conf {
-	struct listener_conf listeners[BROKER_MAX_LISTENERS];
+	struct listener_conf *listeners;
 	int nlisteners;
-	uint16_t port;			/* deprecated 'port' */
-	bool has_port;
-	struct in_addr bind_address;	/* deprecated 'bind_address' */
-	bool has_bind_address;
-	bool allow_anonymous;
-	char *password_file;		/* NULL: no authentication (auth.c) */
+	/*
+	 * Mosquitto's default listener: the deprecated 'port' and
+	 * 'bind_address', and listener directives given before any
+	 * 'listener'. Opened when one of those appeared (port 1883 unless
+	 * 'port' says otherwise).
+	 */
+	struct listener_conf def;
+	bool has_def;
+	int cur_listener;		/* while parsing: the block in force, -1: def */
+	bool per_listener_settings;
+	bool sec_set;			/* a security directive was seen (ordering check) */
+	int def_sec_lineno;		/* first per-listener option before any 'listener' */
+	char *def_sec_file;		/* and its file */
+	struct sec_conf sec;		/* per_listener_settings false */
 	char **bridge_users;		/* password_file users trusted as remote bridges */
 	int nbridge_users;
+	int include_depth;		/* include_dir nesting while parsing */
 	int64_t max_connections;	/* -1: unlimited */
 	uint32_t max_inflight_messages;	/* 0: unlimited */
 	uint64_t max_inflight_bytes;	/* 0: unlimited */
@@ -172,6 +205,32 @@ void broker_conf_free(struct broker_conf *c);
 /* 0, or -errno with err = "FILE:LINE: reason". */
 int broker_conf_parse_file(struct broker_conf *c, const char *path, char *err);
 int broker_conf_parse_string(struct broker_conf *c, const char *name, const char *text, char *err);
+
+/* conf_listener.c: the listener blocks and the security options, for conf.c's table. */
+int conf_kw_listener(void *obj, const struct conf_kw *kw, const struct conf_line *ln, char *err);
+int conf_kw_port(void *obj, const struct conf_kw *kw, const struct conf_line *ln, char *err);
+int conf_kw_bind_address(void *obj, const struct conf_kw *kw, const struct conf_line *ln,
+			 char *err);
+/* A directive of the current listener block: kw->off is an offset into struct listener_conf. */
+int conf_kw_listener_field(void *obj, const struct conf_kw *kw, const struct conf_line *ln,
+			   char *err);
+int conf_kw_socket_domain(void *obj, const struct conf_kw *kw, const struct conf_line *ln,
+			  char *err);
+int conf_kw_per_listener_settings(void *obj, const struct conf_kw *kw, const struct conf_line *ln,
+				  char *err);
+/* A security option: kw->off is an offset into struct sec_conf, set in the one in force. */
+int conf_kw_sec(void *obj, const struct conf_kw *kw, const struct conf_line *ln, char *err);
+/* What only the whole file can tell about listeners. */
+int listener_conf_check(struct broker_conf *c, const char *name, char *err);
+void sec_conf_init(struct sec_conf *s);
+void sec_conf_free(struct sec_conf *s);
+void listener_conf_free(struct listener_conf *l);
+/* The security options a client of l is under (l NULL: an outgoing bridge). */
+const struct sec_conf *sec_conf_of(const struct broker_conf *c, const struct listener_conf *l);
+/* conf_include.c: DIR/\*.conf in Mosquitto's order; the count, or -errno. */
+int conf_dir_files(const char *dir, char ***files);
+/* conf_unsupported.c: the catch-all of conf.c's table ("'X' is not supported"). */
+int conf_kw_unknown(void *obj, const struct conf_kw *kw, const struct conf_line *ln, char *err);
 
 /* bridge_conf.c: the 'connection' block's keyword parsers for conf.c's table. */
 int bridge_kw_connection(void *obj, const struct conf_kw *kw, const struct conf_line *ln,
@@ -451,15 +510,38 @@ struct will {
 	bool retain;
 };
 
+/* A peer's address: what accept() or connect() gave (addr.c). */
+struct peer_addr {
+	uint8_t ip[16];			/* IPv4: the first 4 bytes */
+	uint16_t port;			/* network order */
+	uint8_t family;			/* AF_INET or AF_INET6; 0: none (a socketpair) */
+};
+
+/* "1.2.3.4:5", "[2001:db8::1]:5". */
+#define PEER_ADDRSTR_LEN 56
+
+struct auth_table;
+
+/*
+ * A set of security options in force (the global one, or one listener's
+ * with per_listener_settings) and what was loaded from its files.
+ */
+struct security {
+	const struct sec_conf *conf;
+	struct auth_table *auth;	/* password_file; NULL: none */
+};
+
+/* One listening socket; a listener block may open several (IPv4 and IPv6). */
 struct listener {
 	struct broker *b;
 	int fd;
-	struct sockaddr_in addr;
+	const struct listener_conf *conf;
+	struct security *sec;		/* of its clients */
+	struct peer_addr addr;		/* bound address, for the log */
 };
 
 struct bridge;
 struct bridge_resolver;
-struct auth_table;
 
 struct client {
 	struct broker *b;
@@ -476,9 +558,9 @@ struct client {
 	/* Accept time while CS_NEW (the CONNECT deadline), then the last packet's. */
 	uint64_t last_rx_ms;
 	uint32_t last_tx_s;		/* output last progressed, or was seen not full, in s */
+	struct listener *lst;		/* accepted on; NULL: an outgoing bridge */
 	int fd;
-	uint32_t peer_addr;
-	uint16_t peer_port;
+	struct peer_addr peer;
 	uint16_t keepalive;
 	uint8_t state;
 	uint8_t level;
@@ -504,8 +586,11 @@ struct broker_stats {
 struct broker {
 	struct broker_conf conf;
 	struct ev_loop *loop;
-	struct listener listeners[BROKER_MAX_LISTENERS];
+	struct listener listeners[BROKER_MAX_SOCKETS];
 	int nlisteners;
+	struct security sec;		/* global; every client's without per_listener_settings */
+	/* per_listener_settings: conf.listeners[i]'s at i, the default listener's last */
+	struct security lsec[BROKER_MAX_LISTENERS + 1];
 	struct client *clients;		/* every open connection */
 	struct client *dirty;		/* FIFO: flushed oldest first */
 	struct client *dirty_tail;
@@ -544,7 +629,6 @@ struct broker {
 	uint64_t id;			/* random, names this broker to mqbroker peers */
 	struct broker_stats st;
 	struct log_dest *log;		/* log_dest other than stderr (logdest.c) */
-	struct auth_table *auth;	/* password_file's users; NULL: none */
 };
 
 /* broker.c */
@@ -589,15 +673,38 @@ struct msg *qos2_in_release(struct broker *b, struct session *s, uint16_t pid, b
 void qos2_in_free(struct broker *b, struct session *s);
 
 /* listener.c */
-int listener_open(struct broker *b, const struct sockaddr_in *sa);
+/* Every socket of a listener block (its address resolved, or each family); 0 or -errno. */
+int listener_open(struct broker *b, const struct listener_conf *lc, struct security *sec);
+/* One socket on sa; 0 or -errno. */
+int listener_open_sa(struct broker *b, const struct sockaddr *sa, socklen_t len,
+		     const struct listener_conf *lc, struct security *sec);
 /* Out of descriptors: stop accepting for a moment (-errno says why). */
 void listener_pause(struct broker *b, int err);
 void listener_tick(struct broker *b);
 
+/* addr.c */
+void peer_addr_set(struct peer_addr *p, const struct sockaddr *sa);
+const char *peer_addr_fmt(const struct peer_addr *p, char *buf, size_t len);
+
+/* security.c: the password files (and ACLs) of each set of security options */
+/* Load what every set in use names; 0, or -errno with err "FILE:LINE: reason". */
+int security_load(struct broker *b, char *err);
+void security_free(struct broker *b);
+/* Listener block idx's set (BROKER_MAX_LISTENERS: the default listener's). */
+struct security *security_of_listener(struct broker *b, int idx);
+static inline struct security *client_security(const struct client *c)
+{
+	return c->lst ? c->lst->sec : &c->b->sec;
+}
+
 /* client.c */
 void client_accept(struct broker *b, struct listener *lst);
-/* Register a connected socket as a new connection (CS_NEW); NULL with errno set. */
-struct client *client_attach(struct broker *b, int fd, const struct sockaddr_in *peer);
+/*
+ * Register a connected socket as a new connection (CS_NEW) from peer,
+ * accepted on lst (NULL: an outgoing bridge); NULL with errno set.
+ */
+struct client *client_attach(struct broker *b, int fd, const struct sockaddr *peer,
+			     struct listener *lst);
 /* Close a connection; abnormal closes publish the will [MQTT-3.1.2-8]. */
 void client_close(struct client *c, bool abnormal, const char *why);
 /*

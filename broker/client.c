@@ -50,9 +50,9 @@ static void client_flush(struct client *c);
 
 const char *client_name(const struct client *c, char *buf, size_t len)
 {
-	char addr[NET_ADDRSTR_LEN], id[72];
+	char addr[PEER_ADDRSTR_LEN], id[72];
 
-	net_fmt_ipv4_port(c->peer_addr, c->peer_port, addr, sizeof(addr));
+	peer_addr_fmt(&c->peer, addr, sizeof(addr));
 	if (c->sess)
 		snprintf(buf, len, "%s (%s)", log_esc(c->sess->id, c->sess->id_len, id, sizeof(id)),
 			 addr);
@@ -215,7 +215,8 @@ static void client_on_event(struct ev_loop *l, int fd, uint32_t events, void *ar
 		client_flush_all(b);
 }
 
-struct client *client_attach(struct broker *b, int fd, const struct sockaddr_in *peer)
+struct client *client_attach(struct broker *b, int fd, const struct sockaddr *peer,
+			     struct listener *lst)
 {
 	struct client *c = mem_zalloc(&b->mem, sizeof(*c));
 	int err;
@@ -224,8 +225,8 @@ struct client *client_attach(struct broker *b, int fd, const struct sockaddr_in 
 		return NULL;
 	c->b = b;
 	c->fd = fd;
-	c->peer_addr = peer->sin_addr.s_addr;
-	c->peer_port = peer->sin_port;
+	c->lst = lst;
+	peer_addr_set(&c->peer, peer);
 	c->state = CS_NEW;
 	c->last_rx_ms = ev_now_ms(b->loop);
 	c->last_tx_s = (uint32_t)(c->last_rx_ms / 1000);
@@ -249,8 +250,9 @@ struct client *client_attach(struct broker *b, int fd, const struct sockaddr_in 
 
 void client_accept(struct broker *b, struct listener *lst)
 {
-	char addr[NET_ADDRSTR_LEN];
-	struct sockaddr_in peer;
+	char addr[PEER_ADDRSTR_LEN], port[PEER_ADDRSTR_LEN];
+	struct sockaddr_storage peer;
+	struct peer_addr pa;
 	int i, fd;
 
 	/* Bounded per event so a connection storm cannot starve connected clients. */
@@ -258,7 +260,11 @@ void client_accept(struct broker *b, struct listener *lst)
 		struct client *c;
 		int err;
 
-		fd = net_accept(lst->fd, &peer);
+		socklen_t plen = sizeof(peer);
+
+		fd = accept4(lst->fd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0)
+			fd = errno == EWOULDBLOCK ? -EAGAIN : -errno;
 		if (fd == -EAGAIN || fd == -EINTR)
 			return;
 		if (fd == -EMFILE || fd == -ENFILE || fd == -ENOBUFS || fd == -ENOMEM) {
@@ -267,11 +273,12 @@ void client_accept(struct broker *b, struct listener *lst)
 		}
 		if (fd < 0) {
 			/* ECONNABORTED and such: that connection is gone, not the listener. */
-			pr_debug("accept on port %u: %s\n", ntohs(lst->addr.sin_port),
+			pr_debug("accept on %s: %s\n", peer_addr_fmt(&lst->addr, port, sizeof(port)),
 				 strerror(-fd));
 			return;
 		}
-		net_fmt_ipv4_port(peer.sin_addr.s_addr, peer.sin_port, addr, sizeof(addr));
+		peer_addr_set(&pa, (struct sockaddr *)&peer);
+		peer_addr_fmt(&pa, addr, sizeof(addr));
 		if (b->conf.max_connections >= 0 && b->nclients >= b->conf.max_connections) {
 			pr_warn("refusing connection from %s: max_connections (%lld) reached\n",
 				addr, (long long)b->conf.max_connections);
@@ -283,14 +290,15 @@ void client_accept(struct broker *b, struct listener *lst)
 			close(fd);
 			continue;
 		}
-		c = client_attach(b, fd, &peer);
+		c = client_attach(b, fd, (struct sockaddr *)&peer, lst);
 		if (!c) {
 			err = -errno;
 			pr_warn("refusing connection from %s: %s\n", addr, strerror(-err));
 			close(fd);
 			continue;
 		}
-		pr_debug("new connection from %s on port %u\n", addr, ntohs(lst->addr.sin_port));
+		pr_debug("new connection from %s on %s\n", addr,
+			 peer_addr_fmt(&lst->addr, port, sizeof(port)));
 	}
 }
 

@@ -84,17 +84,14 @@ static int open_listeners(struct broker *b, int cli_port)
 	struct sockaddr_in sa = { .sin_family = AF_INET };
 	int i, err;
 
-	for (i = 0; i < c->nlisteners; i++) {
-		err = listener_open(b, &c->listeners[i].addr);
+	/* Mosquitto's default listener ('port', 'bind_address' and what came before any 'listener'). */
+	if (c->has_def) {
+		err = listener_open(b, &c->def, security_of_listener(b, BROKER_MAX_LISTENERS));
 		if (err)
 			return err;
 	}
-	if (c->has_port || c->has_bind_address) {
-		/* Deprecated 'port'/'bind_address': the default listener. */
-		sa.sin_port = htons(c->has_port ? c->port : 1883);
-		sa.sin_addr.s_addr = c->has_bind_address ? c->bind_address.s_addr
-							 : htonl(INADDR_ANY);
-		err = listener_open(b, &sa);
+	for (i = 0; i < c->nlisteners; i++) {
+		err = listener_open(b, &c->listeners[i], security_of_listener(b, i));
 		if (err)
 			return err;
 	}
@@ -102,7 +99,7 @@ static int open_listeners(struct broker *b, int cli_port)
 		/* Like mosquitto 2.0: without a configured listener, loopback only. */
 		sa.sin_port = htons(cli_port ? (uint16_t)cli_port : 1883);
 		sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		err = listener_open(b, &sa);
+		err = listener_open_sa(b, (struct sockaddr *)&sa, sizeof(sa), &c->def, &b->sec);
 		if (err)
 			return err;
 	}
@@ -271,14 +268,10 @@ int main(int argc, char **argv)
 		log_set_level(verbose > 1 ? LOG_LVL_DEBUG : LOG_LVL_INFO);
 	if (verbose > 1)
 		b->conf.log_type_set = false; /* -vv wins over log_type */
-	/* Read before dropping privileges, so the file may be readable by root only. */
-	if (b->conf.password_file) {
-		if (auth_load(b->conf.password_file, &b->auth, err_buf)) {
-			fprintf(stderr, "%s\n", err_buf);
-			goto out_free_conf;
-		}
-		pr_info("password_file %s: %u users\n", b->conf.password_file,
-			auth_count(b->auth));
+	/* Read before dropping privileges, so the files may be readable by root only. */
+	if (security_load(b, err_buf)) {
+		fprintf(stderr, "%s\n", err_buf);
+		goto out_free_auth;
 	}
 	if (test) {
 		printf("%s: configuration is valid\n", conf_path);
@@ -313,7 +306,7 @@ out_fini:
 	broker_fini(b);
 	log_dest_close(b);
 out_free_auth:
-	auth_free(b->auth);
+	security_free(b);
 out_free_conf:
 	broker_conf_free(&b->conf);
 	free(b);

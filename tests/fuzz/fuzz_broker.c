@@ -72,7 +72,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size && data[0] & 2)
 		b->slice_ns = 0;
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (listener_open(b, &sa) || getsockname(b->listeners[0].fd, (struct sockaddr *)&sa, &sl))
+	if (listener_open_sa(b, (struct sockaddr *)&sa, sizeof(sa), &b->conf.def, &b->sec) ||
+	    getsockname(b->listeners[0].fd, (struct sockaddr *)&sa, &sl))
 		abort();
 	for (i = 0; i < NCLIENTS; i++)
 		fds[i] = connect_to(sa.sin_port);

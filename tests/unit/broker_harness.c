@@ -31,7 +31,6 @@ struct broker *th_broker(const char *conf)
 void th_broker_free(struct broker *b)
 {
 	broker_fini(b);
-	auth_free(b->auth);
 	broker_conf_free(&b->conf);
 	free(b);
 	log_set_level(LOG_LVL_INFO);
@@ -52,7 +51,7 @@ struct peer *th_peer(struct broker *b)
 
 	assert_non_null(p);
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
-	assert_non_null(client_attach(b, sv[0], &sa));
+	assert_non_null(client_attach(b, sv[0], (struct sockaddr *)&sa, NULL));
 	p->fd = sv[1];
 	return p;
 }

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <ctype.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -40,13 +41,23 @@ int conf_split(char *line, struct conf_line *ln, unsigned int flags)
 	return ln->argc;
 }
 
+/* "name", or a prefix: "plugin_opt_*" (and "*", which matches every keyword). */
+static bool conf_kw_matches(const char *name, const char *word)
+{
+	size_t n = strlen(name);
+
+	if (n && name[n - 1] == '*')
+		return !strncmp(name, word, n - 1);
+	return !strcmp(name, word);
+}
+
 int conf_dispatch(const struct conf_kw *kws, void *obj, const struct conf_line *ln, char *err)
 {
 	const struct conf_kw *kw;
 	int nargs = ln->argc - 1;
 
 	for (kw = kws; kw->name; kw++) {
-		if (strcmp(kw->name, ln->argv[0]))
+		if (!conf_kw_matches(kw->name, ln->argv[0]))
 			continue;
 		if (nargs < kw->min_args || nargs > kw->max_args) {
 			if (kw->min_args == kw->max_args)

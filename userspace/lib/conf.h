@@ -30,7 +30,7 @@ typedef int (*conf_kw_fn)(void *obj, const struct conf_kw *kw, const struct conf
 			  char *err);
 
 struct conf_kw {
-	const char *name;
+	const char *name;  /* a name ending in '*' matches every keyword with that prefix */
 	conf_kw_fn parse;
 	size_t off;    /* offset of the field for the generic callbacks */
 	int min_args;  /* arguments after the keyword */
