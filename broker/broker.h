@@ -79,6 +79,7 @@ struct listener_conf {
 	char *host;			/* NULL: every address */
 	uint16_t port;
 	uint8_t family;			/* socket_domain: AF_UNSPEC, AF_INET, AF_INET6 */
+	bool proxy_v2;			/* enable_proxy_protocol 2: a PROXY v2 header first */
 	int lineno;			/* of 'listener', for errors found at the end */
 	struct sec_conf sec;		/* per_listener_settings true */
 };
@@ -216,6 +217,8 @@ int conf_kw_listener_field(void *obj, const struct conf_kw *kw, const struct con
 			   char *err);
 int conf_kw_socket_domain(void *obj, const struct conf_kw *kw, const struct conf_line *ln,
 			  char *err);
+int conf_kw_enable_proxy_protocol(void *obj, const struct conf_kw *kw, const struct conf_line *ln,
+				  char *err);
 int conf_kw_per_listener_settings(void *obj, const struct conf_kw *kw, const struct conf_line *ln,
 				  char *err);
 /* A security option: kw->off is an offset into struct sec_conf, set in the one in force. */
@@ -498,6 +501,7 @@ enum client_doom {
 };
 
 enum client_state {
+	CS_PROXY,	/* enable_proxy_protocol 2: waiting for the PROXY v2 header */
 	CS_NEW,		/* waiting for CONNECT */
 	CS_CONNECTED,
 	CS_CLOSED,	/* freed in before_sleep */
@@ -555,7 +559,7 @@ struct client {
 	uint32_t rlen, rcap, rneed;
 	uint32_t wlen, woff, wcap;	/* at most 2 GiB: reserve checks in size_t */
 	struct sub_job *job;		/* a SUBSCRIBE or UNSUBSCRIBE being handled in slices */
-	/* Accept time while CS_NEW (the CONNECT deadline), then the last packet's. */
+	/* Accept time until CS_CONNECTED (the CONNECT deadline), then the last packet's. */
 	uint64_t last_rx_ms;
 	uint32_t last_tx_s;		/* output last progressed, or was seen not full, in s */
 	struct listener *lst;		/* accepted on; NULL: an outgoing bridge */
@@ -685,6 +689,23 @@ void listener_tick(struct broker *b);
 /* addr.c */
 void peer_addr_set(struct peer_addr *p, const struct sockaddr *sa);
 const char *peer_addr_fmt(const struct peer_addr *p, char *buf, size_t len);
+
+/* proxy_v2.c: the PROXY protocol v2 header, parsed */
+#define PROXY_V2_HDR_LEN	16
+/* Addresses and TLVs: far more than mqlb or HAProxy send, far less than a read. */
+#define PROXY_V2_MAX_BODY	2048
+
+struct proxy_v2_info {
+	bool local;			/* LOCAL: the balancer's own connection */
+	struct peer_addr src, dst;	/* PROXY: the client, and the address it reached */
+};
+
+/*
+ * Look at the len bytes read so far: the header's length once it is all
+ * there (*out filled), 0 while they are the start of one, -EBADMSG with
+ * *why set when they cannot be one.
+ */
+long proxy_v2_parse(const uint8_t *buf, size_t len, struct proxy_v2_info *out, const char **why);
 
 /* security.c: the password files (and ACLs) of each set of security options */
 /* Load what every set in use names; 0, or -errno with err "FILE:LINE: reason". */

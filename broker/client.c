@@ -131,6 +131,73 @@ static void client_consume(struct client *c, size_t len)
 	c->rlen = c->rneed = 0;
 }
 
+/*
+ * enable_proxy_protocol 2: the connection's first bytes are a PROXY v2
+ * header (proxy_v2.c), read like any other input: what came so far waits
+ * in rbuf, the CONNECT deadline runs from accept, and what followed the
+ * header in the same read is MQTT. A connection that does not start with
+ * a valid header is closed, with the reason in the log.
+ */
+static void proxy_read(struct client *c)
+{
+	struct broker *b = c->b;
+	uint8_t *buf = b->scratch;
+	char from[PEER_ADDRSTR_LEN], to[PEER_ADDRSTR_LEN];
+	struct proxy_v2_info info;
+	const char *why = NULL;
+	size_t len = c->rlen;
+	ssize_t n;
+	long hl;
+
+	if (len)
+		memcpy(buf, c->rbuf, len);
+	n = read(c->fd, buf + len, BROKER_READ_SCRATCH - len);
+	if (n <= 0) {
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		client_close(c, false, n == 0 ? "closed before its PROXY v2 header" : strerror(errno));
+		return;
+	}
+	b->st.bytes_received += (uint64_t)n;
+	len += (size_t)n;
+	hl = proxy_v2_parse(buf, len, &info, &why);
+	peer_addr_fmt(&c->peer, from, sizeof(from));
+	if (hl < 0) {
+		pr_info("refusing connection from %s: %s (enable_proxy_protocol 2)\n", from, why);
+		client_close(c, false, why);
+		return;
+	}
+	if (!hl) {
+		if (c->rcap < len) {
+			uint8_t *p = mem_realloc(&b->mem, c->rbuf, len);
+
+			if (!p) {
+				client_close(c, false, "out of memory for its input (memory_limit)");
+				return;
+			}
+			c->rbuf = p;
+			c->rcap = (uint32_t)len;
+		}
+		memcpy(c->rbuf, buf, len);
+		c->rlen = (uint32_t)len;
+		return;
+	}
+	if (info.local) {
+		pr_debug("connection from %s: PROXY v2 LOCAL (the balancer's own)\n", from);
+	} else {
+		pr_debug("connection from %s: PROXY v2 for client %s\n", from,
+			 peer_addr_fmt(&info.src, to, sizeof(to)));
+		c->peer = info.src;
+	}
+	c->state = CS_NEW;
+	c->rlen = 0;
+	len -= (size_t)hl;
+	if (len) {
+		memmove(buf, buf + hl, len);
+		client_consume(c, len);
+	}
+}
+
 static void client_read(struct client *c)
 {
 	struct broker *b = c->b;
@@ -138,6 +205,10 @@ static void client_read(struct client *c)
 	size_t len = c->rlen;
 	ssize_t n;
 
+	if (c->state == CS_PROXY) {
+		proxy_read(c);
+		return;
+	}
 	if (c->rneed > BROKER_READ_SCRATCH / 2) {
 		/* A big packet: straight into its own buffer, never past its end. */
 		n = read(c->fd, c->rbuf + c->rlen, c->rneed - c->rlen);
@@ -227,7 +298,7 @@ struct client *client_attach(struct broker *b, int fd, const struct sockaddr *pe
 	c->fd = fd;
 	c->lst = lst;
 	peer_addr_set(&c->peer, peer);
-	c->state = CS_NEW;
+	c->state = lst && lst->conf->proxy_v2 ? CS_PROXY : CS_NEW;
 	c->last_rx_ms = ev_now_ms(b->loop);
 	c->last_tx_s = (uint32_t)(c->last_rx_ms / 1000);
 	if (b->conf.set_tcp_nodelay)
@@ -538,6 +609,8 @@ void client_free_closed(struct broker *b)
 /* Why c must go now, or NULL. */
 static const char *expired(const struct client *c, uint64_t now)
 {
+	if (c->state == CS_PROXY && now - c->last_rx_ms > BROKER_CONNECT_TIMEOUT_MS)
+		return "no PROXY v2 header within 5 s of connecting";
 	if (c->state == CS_NEW && now - c->last_rx_ms > BROKER_CONNECT_TIMEOUT_MS)
 		return "no CONNECT within 5 s of connecting";
 	/* [MQTT-3.1.2-24]: silent for one and a half keep-alive periods. */

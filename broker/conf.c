@@ -263,6 +263,7 @@ static const struct conf_kw broker_kws[] = {
 	{ "bind_address", conf_kw_bind_address, 0, 1, 1, 0, 0 },
 	{ "socket_domain", conf_kw_socket_domain, 0, 1, 1, 0, 0 },
 	{ "protocol", kw_protocol, 0, 1, 1, 0, 0 },
+	{ "enable_proxy_protocol", conf_kw_enable_proxy_protocol, 0, 1, 1, 0, 0 },
 	{ "per_listener_settings", conf_kw_per_listener_settings, 0, 1, 1, 0, 0 },
 	/* The security options: kw->min 1 for a boolean, 0 for a string. */
 	{ "allow_anonymous", conf_kw_sec, SOFF(allow_anonymous), 1, 1, 1, 0 },

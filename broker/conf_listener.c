@@ -194,6 +194,28 @@ static int set_str(char **field, const char *name, const char *val, char *err)
 	return *field ? 0 : -ENOMEM;
 }
 
+/*
+ * enable_proxy_protocol 2 (Mosquitto's directive, from its development
+ * branch): every connection to this listener starts with a PROXY v2
+ * header (proxy_v2.c). Version 1, the text form, is not spoken.
+ */
+int conf_kw_enable_proxy_protocol(void *obj, const struct conf_kw *kw, const struct conf_line *ln,
+				  char *err)
+{
+	struct listener_conf *l = cur_listener(obj);
+
+	if (!strcmp(ln->argv[1], "1")) {
+		conf_reason(err, "'enable_proxy_protocol 1' is not supported (only 2, the binary header)");
+		return -EOPNOTSUPP;
+	}
+	if (strcmp(ln->argv[1], "2")) {
+		conf_reason(err, "'enable_proxy_protocol' needs 2, got '%s'", ln->argv[1]);
+		return -EINVAL;
+	}
+	l->proxy_v2 = true;
+	return 0;
+}
+
 /* A string or boolean field of the current listener block (kw->min: 1 for a boolean). */
 int conf_kw_listener_field(void *obj, const struct conf_kw *kw, const struct conf_line *ln,
 			   char *err)

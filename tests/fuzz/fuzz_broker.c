@@ -67,6 +67,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	b->conf.max_packet_size = size && data[0] & 4 ? 512 : 0;
 	/* Counted from the start: the broker's own state takes about 40 KiB of it. */
 	b->conf.memory_limit = size && data[0] & 8 ? 256 * 1024 : 0;
+	/* enable_proxy_protocol 2: every connection starts with a PROXY v2 header. */
+	b->conf.def.proxy_v2 = size && data[0] & 16;
 	if (broker_init(b))
 		abort();
 	if (size && data[0] & 2)

@@ -43,17 +43,22 @@ void th_run(struct broker *b)
 	client_free_closed(b);
 }
 
-struct peer *th_peer(struct broker *b)
+struct peer *th_peer_on(struct broker *b, struct listener *lst, const struct sockaddr *sa)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET };
+	struct sockaddr_in none = { .sin_family = AF_INET };
 	struct peer *p = calloc(1, sizeof(*p));
 	int sv[2];
 
 	assert_non_null(p);
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
-	assert_non_null(client_attach(b, sv[0], (struct sockaddr *)&sa, NULL));
+	assert_non_null(client_attach(b, sv[0], sa ? sa : (struct sockaddr *)&none, lst));
 	p->fd = sv[1];
 	return p;
+}
+
+struct peer *th_peer(struct broker *b)
+{
+	return th_peer_on(b, NULL, NULL);
 }
 
 void th_peer_free(struct peer *p)

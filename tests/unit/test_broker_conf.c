@@ -137,6 +137,10 @@ static const struct {
 	{ "listener 1883\nlistener 1883\n", "b.conf:2: duplicate listener 1883" },
 	{ "listener 1883 ::1\nlistener 1883 ::1\n", "b.conf:2: duplicate listener 1883 ::1" },
 	{ "socket_domain ipv5\n", "b.conf:1: 'socket_domain' needs ipv4 or ipv6, got 'ipv5'" },
+	{ "listener 1883\nenable_proxy_protocol 1\n",
+	  "b.conf:2: 'enable_proxy_protocol 1' is not supported (only 2, the binary header)" },
+	{ "listener 1883\nenable_proxy_protocol yes\n",
+	  "b.conf:2: 'enable_proxy_protocol' needs 2, got 'yes'" },
 	{ "protocol websockets\n", "b.conf:1: 'protocol websockets' is not supported (only mqtt)" },
 	{ "allow_anonymous true\nper_listener_settings true\n",
 	  "b.conf:2: per_listener_settings must be set before any other security settings" },
@@ -247,6 +251,18 @@ static void test_listeners(void **state)
 	assert_int_equal(c.listeners[0].family, AF_UNSPEC);
 	assert_int_equal(c.listeners[1].family, AF_INET6);
 	assert_string_equal(c.listeners[2].host, "2001:db8::1");
+	assert_false(c.listeners[0].proxy_v2);
+	broker_conf_free(&c);
+
+	/* enable_proxy_protocol belongs to its block only. */
+	broker_conf_init(&c);
+	if (broker_conf_parse_string(&c, "l.conf", "listener 1\nlistener 2\nenable_proxy_protocol 2\n"
+				     "listener 3\n", err))
+		fail_msg("%s", err);
+	assert_false(c.listeners[0].proxy_v2);
+	assert_true(c.listeners[1].proxy_v2);
+	assert_false(c.listeners[2].proxy_v2);
+	assert_false(c.has_def);
 	broker_conf_free(&c);
 }
 
