@@ -65,6 +65,7 @@
  */
 struct sec_conf {
 	char *password_file;		/* NULL: no authentication (auth.c) */
+	char *acl_file;			/* NULL: every client may do everything (acl.c) */
 	char *auto_id_prefix;		/* NULL: "auto-" */
 	bool allow_anonymous;
 	bool allow_zero_length_clientid;
@@ -195,6 +196,9 @@ struct broker_conf {
 	bool log_timestamp;
 	bool set_tcp_nodelay;
 	bool upgrade_outgoing_qos;	/* deliver at the subscription's QoS (Mosquitto's) */
+	bool check_retain_source;	/* a retained message goes out only while its publisher may write it */
+	bool retain_available;		/* false: no retained messages at all */
+	bool queue_qos0_messages;	/* QoS 0 queued for offline persistent sessions too */
 	char *user;
 	char *pid_file;
 	struct bridge_conf *bridges;
@@ -333,6 +337,13 @@ struct sub_ent {
 	uint8_t qos;
 };
 
+/* Who published a retained message, for check_retain_source (retain.c). */
+struct retain_src {
+	const struct security *sec;
+	char *user;			/* NULL: anonymous */
+	char id[];
+};
+
 struct tnode {
 	struct tnode *parent;
 	struct tnode *hnext;		/* edge hash chain */
@@ -341,6 +352,7 @@ struct tnode {
 	struct sub_ent *subs;
 	uint32_t nsubs, subs_cap;
 	struct msg *retained;
+	struct retain_src *rsrc;	/* check_retain_source: who published retained */
 	uint32_t hash;
 	uint16_t len;
 	uint8_t wild;			/* TNODE_HAS_*: which wildcard children exist */
@@ -393,9 +405,9 @@ int sub_add(struct topic_tree *t, struct session *s, const char *filter, size_t 
 /* 0, or -ENOENT when s had no such subscription. */
 int sub_remove(struct topic_tree *t, struct session *s, const char *filter, size_t len);
 void sub_remove_all(struct topic_tree *t, struct session *s);
-/* Call fn on every retained message whose topic matches filter. */
+/* Call fn on every node with a retained message whose topic matches filter. */
 void retain_walk(struct topic_tree *t, const char *filter, size_t len,
-		 void (*fn)(void *arg, struct msg *m), void *arg);
+		 void (*fn)(void *arg, const struct tnode *n), void *arg);
 
 /* The QoS a message of qos goes out at to a subscription of sub_qos [MQTT-3.8.4-6]. */
 static inline uint8_t deliver_qos(bool upgrade, uint8_t qos, uint8_t sub_qos)
@@ -431,6 +443,7 @@ struct qos2_slot {
 
 struct queued {
 	struct msg *m;
+	uint16_t pid;		/* drawn when it was queued, as Mosquitto does; 0: QoS 0 */
 	uint8_t qos;
 	bool retain;
 };
@@ -459,6 +472,8 @@ struct session {
 	struct queued *q;		/* ring */
 	struct qos2_slot *q2;		/* inbound QoS 2 awaiting PUBREL */
 	uint64_t *peer_nbrs;		/* the brokers it is bridged to */
+	char *username;			/* of its last connection, for acl_file; NULL: none */
+	const struct security *sec;	/* that connection's; NULL: one of our bridges */
 	uint64_t inf_bytes;		/* payload bytes in flight (max_inflight_bytes) */
 	uint64_t q_bytes;		/* payload bytes queued (max_queued_bytes) */
 	uint64_t offline_since_ms;
@@ -525,6 +540,7 @@ struct peer_addr {
 #define PEER_ADDRSTR_LEN 56
 
 struct auth_table;
+struct acl_table;
 
 /*
  * A set of security options in force (the global one, or one listener's
@@ -533,6 +549,7 @@ struct auth_table;
 struct security {
 	const struct sec_conf *conf;
 	struct auth_table *auth;	/* password_file; NULL: none */
+	struct acl_table *acl;		/* acl_file; NULL: none */
 };
 
 /* One listening socket; a listener block may open several (IPv4 and IPv6). */
@@ -582,7 +599,7 @@ struct broker_stats {
 	uint64_t pub_received, pub_sent, pub_dropped;
 	uint64_t bytes_received, bytes_sent;
 	uint64_t connections_total;
-	uint64_t pub_denied;		/* clients' PUBLISH to $SYS, dropped */
+	uint64_t pub_denied;		/* clients' PUBLISH to $SYS, or refused by acl_file, dropped */
 	uint64_t pub_oversize;		/* over message_size_limit, dropped */
 	uint32_t clients_connected, clients_max;
 };
@@ -593,6 +610,7 @@ struct broker {
 	struct listener listeners[BROKER_MAX_SOCKETS];
 	int nlisteners;
 	struct security sec;		/* global; every client's without per_listener_settings */
+	bool acl_on;			/* some set has an acl_file: deliveries are checked */
 	/* per_listener_settings: conf.listeners[i]'s at i, the default listener's last */
 	struct security lsec[BROKER_MAX_LISTENERS + 1];
 	struct client *clients;		/* every open connection */
@@ -644,10 +662,16 @@ void broker_fini(struct broker *b);
  * publisher is then disconnected, as memory_limit says).
  */
 int broker_publish(struct broker *b, struct msg *m, bool retain);
+/* The same for a message a client published: src is its session (check_retain_source). */
+int broker_publish_from(struct broker *b, struct msg *m, bool retain, const struct session *src);
 /* Publish a message the broker makes itself ($SYS, will, log). */
 void broker_publish_str(struct broker *b, const char *topic, const void *payload, uint32_t plen,
 			uint8_t qos, bool retain);
-void retain_store(struct broker *b, struct msg *m);
+/* src: the publisher's session, or NULL for the broker's own and bridged messages. */
+void retain_store(struct broker *b, struct msg *m, const struct session *src);
+/* May the retained message of n go to s (acl_file read, check_retain_source)? */
+bool retain_readable(struct broker *b, const struct tnode *n, const struct session *s);
+void retain_src_free(struct tnode *n);
 
 /* session.c */
 struct session *session_find(struct broker *b, const char *id, size_t len);
@@ -663,6 +687,8 @@ void session_pump(struct broker *b, struct session *s);
 void session_resend(struct broker *b, struct session *s);
 int session_ack(struct broker *b, struct session *s, uint8_t type, uint16_t pid);
 void session_expire(struct broker *b);
+/* Drop the messages waiting for s that its ACL no longer lets it read (a new connection). */
+void session_acl_recheck(struct broker *b, struct session *s);
 /* The largest in-flight window (max_inflight_messages; 0 means 65535). */
 uint32_t session_inflight_max(const struct broker *b);
 
@@ -711,11 +737,26 @@ long proxy_v2_parse(const uint8_t *buf, size_t len, struct proxy_v2_info *out, c
 /* Load what every set in use names; 0, or -errno with err "FILE:LINE: reason". */
 int security_load(struct broker *b, char *err);
 void security_free(struct broker *b);
+/* SIGHUP: read every password_file and acl_file again; a bad one keeps its old table. */
+void security_reload(struct broker *b);
 /* Listener block idx's set (BROKER_MAX_LISTENERS: the default listener's). */
 struct security *security_of_listener(struct broker *b, int idx);
 static inline struct security *client_security(const struct client *c)
 {
 	return c->lst ? c->lst->sec : &c->b->sec;
+}
+/*
+ * May the holder of this id and user name (NULL: anonymous) under sec have
+ * access (ACL_READ, ACL_WRITE) to topic? Always, without an acl_file or
+ * for our own bridges (sec NULL), as Mosquitto lets bridges through.
+ */
+bool security_allows(const struct security *sec, const char *id, const char *user,
+		     const char *topic, size_t len, unsigned int access);
+static inline bool session_may(const struct session *s, const char *topic, size_t len,
+			       unsigned int access)
+{
+	return !s->sec || !s->sec->acl || security_allows(s->sec, s->id, s->username, topic, len,
+							   access);
 }
 
 /* client.c */
@@ -800,7 +841,8 @@ const char *log_esc(const void *s, size_t len, char *buf, size_t cap);
 
 /* will.c */
 int will_set(struct client *c, const struct mqtt_connect *p);
-void will_publish(struct broker *b, struct will *w);
+/* s: the session of the client whose will it is (NULL: none left). */
+void will_publish(struct broker *b, struct will *w, const struct session *s);
 void will_free(struct will *w);
 
 /* bridge.c */
@@ -875,6 +917,8 @@ int log_dest_open(struct broker *b);
 /* Publish the lines buffered for $SYS/broker/log (before_sleep only). */
 void log_dest_flush(struct broker *b);
 void log_dest_close(struct broker *b);
+/* SIGHUP: open log_dest file again (logrotate moved it); 0 or -errno, the old fd kept. */
+int log_dest_reopen(struct broker *b);
 bool log_subscribe_enabled(const struct broker *b);
 
 #endif

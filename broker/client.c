@@ -572,21 +572,23 @@ void client_close(struct client *c, bool abnormal, const char *why)
 	/* Freed after this iteration: events of this batch may still name c. */
 	c->next = b->closed;
 	b->closed = c;
-	if (s) {
-		s->client = NULL;
-		if (s->clean) {
-			session_free(b, s); /* [MQTT-3.1.2-6] */
-		} else {
-			s->offline_since_ms = ev_now_ms(b->loop);
-		}
-	}
 	/*
 	 * The will goes out after the session is detached, so a will that
-	 * matches the client's own persistent subscription is queued for it.
+	 * matches the client's own persistent subscription is queued for it;
+	 * before a clean session is freed, since its publisher is that
+	 * session (acl_file, check_retain_source).
 	 */
+	if (s)
+		s->client = NULL;
 	if (w && abnormal)
-		will_publish(b, w);
+		will_publish(b, w, s);
 	will_free(w);
+	if (s) {
+		if (s->clean)
+			session_free(b, s); /* [MQTT-3.1.2-6] */
+		else
+			s->offline_since_ms = ev_now_ms(b->loop);
+	}
 	if (c->bridge)
 		bridge_on_close(c);
 	/* One link fewer: what we are bridged to changed. */

@@ -36,6 +36,7 @@ void broker_conf_init(struct broker_conf *c)
 	c->log_timestamp = true;
 	/* Output is already coalesced per loop iteration: Nagle would only add delay. */
 	c->set_tcp_nodelay = true;
+	c->retain_available = true;
 }
 
 void broker_conf_free(struct broker_conf *c)
@@ -269,6 +270,7 @@ static const struct conf_kw broker_kws[] = {
 	{ "allow_anonymous", conf_kw_sec, SOFF(allow_anonymous), 1, 1, 1, 0 },
 	{ "allow_zero_length_clientid", conf_kw_sec, SOFF(allow_zero_length_clientid), 1, 1, 1, 0 },
 	{ "password_file", conf_kw_sec, SOFF(password_file), 1, 1, 0, 0 },
+	{ "acl_file", conf_kw_sec, SOFF(acl_file), 1, 1, 0, 0 },
 	{ "auto_id_prefix", conf_kw_sec, SOFF(auto_id_prefix), 1, 1, 0, 0 },
 	{ "include_dir", kw_include_dir, 0, 1, 1, 0, 0 },
 	{ "max_connections", kw_max_connections, 0, 1, 1, 0, 0 },
@@ -290,6 +292,9 @@ static const struct conf_kw broker_kws[] = {
 	{ "log_timestamp", conf_kw_bool, OFF(log_timestamp), 1, 1, 0, 0 },
 	{ "set_tcp_nodelay", conf_kw_bool, OFF(set_tcp_nodelay), 1, 1, 0, 0 },
 	{ "upgrade_outgoing_qos", conf_kw_bool, OFF(upgrade_outgoing_qos), 1, 1, 0, 0 },
+	{ "check_retain_source", conf_kw_bool, OFF(check_retain_source), 1, 1, 0, 0 },
+	{ "retain_available", conf_kw_bool, OFF(retain_available), 1, 1, 0, 0 },
+	{ "queue_qos0_messages", conf_kw_bool, OFF(queue_qos0_messages), 1, 1, 0, 0 },
 	{ "user", conf_kw_str, OFF(user), 1, 1, 0, 0 },
 	{ "pid_file", conf_kw_str, OFF(pid_file), 1, 1, 0, 0 },
 	{ "persistence", kw_persistence, 0, 1, 1, 0, 0 },

@@ -35,8 +35,9 @@ void sec_conf_init(struct sec_conf *s)
 void sec_conf_free(struct sec_conf *s)
 {
 	free(s->password_file);
+	free(s->acl_file);
 	free(s->auto_id_prefix);
-	s->password_file = s->auto_id_prefix = NULL;
+	s->password_file = s->acl_file = s->auto_id_prefix = NULL;
 }
 
 static void listener_conf_init(struct listener_conf *l)

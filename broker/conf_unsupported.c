@@ -29,7 +29,6 @@ static const char *const unsupported[] = {
 	"local_cleansession", "local_password", "local_username", "notifications_local_only",
 	"round_robin", "threshold",
 	/* not yet */
-	"acl_file", "check_retain_source", "retain_available", "queue_qos0_messages",
 	"persistence_file", "persistence_location", "autosave_interval", "autosave_on_changes",
 	"retained_persistence", "cafile", "capath", "certfile", "keyfile", "crlfile", "ciphers",
 	"ciphers_tls1.3", "tls_version", "require_certificate", "use_identity_as_username",

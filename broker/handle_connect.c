@@ -50,6 +50,9 @@ static int check_connect(struct client *c, const struct mqtt_connect *p)
 	/* The will topic is a topic name [MQTT-3.1.3-10]: no wildcards, not empty. */
 	if (p->will && !topic_name_valid((const char *)p->will_topic.p, p->will_topic.len))
 		return -EPROTO;
+	/* retain_available false: a retained will is refused, as Mosquitto closes. */
+	if (p->will && p->will_retain && !c->b->conf.retain_available)
+		return -EOPNOTSUPP;
 	/* As Mosquitto: a will it would not accept as a PUBLISH is not authorised. */
 	if (p->will && lim && p->will_msg.len > lim)
 		return refuse(c, MQTT_CONNACK_NOT_AUTHORIZED, "will over message_size_limit");
@@ -79,6 +82,7 @@ static int check_auth(struct client *c, const struct mqtt_connect *p)
 {
 	struct broker *b = c->b;
 	const struct security *sec = client_security(c);
+	bool has_pw = p->has_password && p->password.len;
 	char user[72], why[160];
 	int err;
 
@@ -89,8 +93,9 @@ static int check_auth(struct client *c, const struct mqtt_connect *p)
 	}
 	if (!sec->auth)
 		return 0;
+	/* An empty password is no password, as Mosquitto reads it (a NULL string). */
 	err = auth_check(sec->auth, (const char *)p->username.p, p->username.len,
-			 p->has_password ? p->password.p : NULL, p->password.len);
+			 has_pw ? p->password.p : NULL, p->password.len);
 	if (!err) {
 		c->bridge_user = is_bridge_user(b, p->username);
 		return 0;
@@ -101,7 +106,7 @@ static int check_auth(struct client *c, const struct mqtt_connect *p)
 		snprintf(why, sizeof(why), "unknown user '%s'", user);
 	} else if (err == -EACCES) {
 		snprintf(why, sizeof(why), "%s for user '%s'",
-			 p->has_password ? "wrong password" : "no password", user);
+			 has_pw ? "wrong password" : "no password", user);
 	} else {
 		snprintf(why, sizeof(why), "cannot check the password of user '%s': %s", user,
 			 strerror(-err));
@@ -158,6 +163,32 @@ static void set_link(struct client *c, struct session *s)
 		s->npeer_nbrs = 0;
 		s->peer_id = 0;
 	}
+}
+
+/*
+ * What acl_file checks are made against: this connection's user name and
+ * security options, kept in the session so that messages for it while
+ * offline are checked too. Messages waiting for it that the new identity
+ * may not read are dropped, as Mosquitto does on each connection.
+ */
+static int set_identity(struct client *c, struct session *s, const struct mqtt_connect *p)
+{
+	struct broker *b = c->b;
+	char *u = NULL;
+
+	if (p->has_username) {
+		u = mem_alloc(&b->mem, p->username.len + 1u);
+		if (!u)
+			return -ENOMEM;
+		memcpy(u, p->username.p, p->username.len);
+		u[p->username.len] = '\0';
+	}
+	mem_free(&b->mem, s->username);
+	s->username = u;
+	s->sec = client_security(c);
+	if (s->sec->acl)
+		session_acl_recheck(b, s);
+	return 0;
 }
 
 static void log_connected(struct client *c, const struct mqtt_connect *p)
@@ -232,6 +263,14 @@ int handle_connect(struct client *c, const struct mqtt_connect *p)
 		if (!present)
 			session_free(b, s);
 		return refuse(c, MQTT_CONNACK_UNAVAILABLE, "out of memory for the will");
+	}
+	err = set_identity(c, s, p);
+	if (err) {
+		will_free(c->will);
+		c->will = NULL;
+		if (!present)
+			session_free(b, s);
+		return refuse(c, MQTT_CONNACK_UNAVAILABLE, "out of memory for the user name");
 	}
 	s->client = c;
 	c->sess = s;

@@ -46,7 +46,14 @@ static void on_signal(struct ev_loop *l, int fd, uint32_t events, void *arg)
 
 	while (read(fd, &si, sizeof(si)) == sizeof(si)) {
 		if (si.ssi_signo == SIGHUP) {
-			pr_info("SIGHUP: configuration reload is not supported, ignoring\n");
+			/*
+			 * logrotate's signal, and Mosquitto's reload: log files
+			 * reopened, password and ACL files read again; no
+			 * connection is dropped.
+			 */
+			pr_info("SIGHUP: reopening log files, reloading password and ACL files\n");
+			log_dest_reopen(b);
+			security_reload(b);
 			continue;
 		}
 		pr_info("signal %u: shutting down\n", si.ssi_signo);

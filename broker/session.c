@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "acl.h"
 #include "broker.h"
 #include "log.h"
 
@@ -104,6 +105,7 @@ void session_free(struct broker *b, struct session *s)
 	mem_free(&b->mem, s->inf);
 	mem_free(&b->mem, s->q);
 	mem_free(&b->mem, s->peer_nbrs);
+	mem_free(&b->mem, s->username);
 	mem_free(&b->mem, s);
 }
 
@@ -125,7 +127,7 @@ static void dropped(struct broker *b, struct session *s, bool oom)
 }
 
 static void queue_push(struct broker *b, struct session *s, struct msg *m, uint8_t qos,
-		       bool retain)
+		       bool retain, uint16_t pid)
 {
 	uint32_t max = b->conf.max_queued_messages;
 	uint64_t max_bytes = b->conf.max_queued_bytes;
@@ -154,7 +156,7 @@ static void queue_push(struct broker *b, struct session *s, struct msg *m, uint8
 		dropped(b, s, true);
 		return;
 	}
-	s->q[(s->q_head + s->q_count) % s->q_cap] = (struct queued){ m, qos, retain };
+	s->q[(s->q_head + s->q_count) % s->q_cap] = (struct queued){ m, pid, qos, retain };
 	s->q_count++;
 	s->q_bytes += m->payload_len;
 }
@@ -169,21 +171,33 @@ static bool pid_in_use(const struct session *s, uint16_t pid)
 	return false;
 }
 
+/* The next id in the session's sequence [MQTT-2.3.1-1]: 0 is not an id. */
+static uint16_t pid_next(struct session *s)
+{
+	uint16_t pid = s->next_pid++;
+
+	if (!s->next_pid)
+		s->next_pid = 1;
+	return pid;
+}
+
 static uint16_t pid_alloc(struct session *s)
 {
 	for (;;) {
-		uint16_t pid = s->next_pid++;
+		uint16_t pid = pid_next(s);
 
-		if (!s->next_pid)
-			s->next_pid = 1; /* [MQTT-2.3.1-1]: 0 is not an id */
 		if (!pid_in_use(s, pid))
 			return pid;
 	}
 }
 
-/* Takes over the reference m holds. */
+/*
+ * Takes over the reference m holds. pid was drawn when the message was
+ * delivered to s; it is drawn again only if, after the id space wrapped,
+ * a message still in flight holds it.
+ */
 static int inflight_send(struct broker *b, struct session *s, struct msg *m, uint8_t qos,
-			 bool retain)
+			 bool retain, uint16_t pid)
 {
 	struct inflight *f;
 
@@ -199,7 +213,7 @@ static int inflight_send(struct broker *b, struct session *s, struct msg *m, uin
 	f = &s->inf[s->ninf++];
 	s->resend_pos = s->ninf; /* nothing enters while re-sends are pending */
 	f->m = m;
-	f->pid = pid_alloc(s);
+	f->pid = pid && !pid_in_use(s, pid) ? pid : pid_alloc(s);
 	f->qos = qos;
 	f->state = INF_WAIT_ACK;
 	f->retain = retain;
@@ -229,13 +243,19 @@ void session_deliver(struct broker *b, struct session *s, struct msg *m, uint8_t
 {
 	struct client *c = s->client;
 	struct msg *held;
+	uint16_t pid;
 
 	if (!qos) {
 		/*
 		 * QoS 0 is not queued for offline sessions (3.1.2.4 makes it
-		 * optional, Mosquitto's default agrees), and is dropped, counted,
-		 * for a connection whose output is past its bound.
+		 * optional, Mosquitto's default agrees) unless
+		 * queue_qos0_messages says so, and is dropped, counted, for a
+		 * connection whose output is past its bound.
 		 */
+		if ((!c || c->state != CS_CONNECTED) && b->conf.queue_qos0_messages) {
+			queue_push(b, s, m, 0, retain, 0);
+			return;
+		}
 		if (!c || c->state != CS_CONNECTED) {
 			/* A bridge link that is down loses QoS 0: say so in its counters. */
 			if (s->link == LINK_OUT)
@@ -249,14 +269,19 @@ void session_deliver(struct broker *b, struct session *s, struct msg *m, uint8_t
 		send_publish(c, m, 0, 0, retain, false);
 		return;
 	}
+	/*
+	 * The id is drawn now, whatever becomes of the message (sent, queued
+	 * or dropped), as Mosquitto draws it: clients see the same sequence.
+	 */
+	pid = pid_next(s);
 	if (s->q_count || !can_send(b, s)) {
-		queue_push(b, s, m, qos, retain);
+		queue_push(b, s, m, qos, retain, pid);
 		return;
 	}
 	held = msg_hold(&b->mem, m);
 	if (!held) {
 		dropped(b, s, true);
-	} else if (inflight_send(b, s, held, qos, retain)) {
+	} else if (inflight_send(b, s, held, qos, retain, pid)) {
 		msg_put(&b->mem, held);
 		dropped(b, s, true);
 	}
@@ -291,7 +316,13 @@ void session_pump(struct broker *b, struct session *s)
 		s->q_head = (s->q_head + 1) % s->q_cap;
 		s->q_count--;
 		s->q_bytes -= q.m->payload_len;
-		if (inflight_send(b, s, q.m, q.qos, q.retain)) {
+		if (!q.qos) {
+			/* queue_qos0_messages: QoS 0 kept while offline, sent as it is. */
+			send_publish(c, q.m, 0, 0, q.retain, false);
+			msg_put(&b->mem, q.m);
+			continue;
+		}
+		if (inflight_send(b, s, q.m, q.qos, q.retain, q.pid)) {
 			msg_put(&b->mem, q.m);
 			dropped(b, s, true);
 		}
@@ -353,6 +384,32 @@ int session_ack(struct broker *b, struct session *s, uint8_t type, uint16_t pid)
 	}
 	session_pump(b, s);
 	return 0;
+}
+
+void session_acl_recheck(struct broker *b, struct session *s)
+{
+	uint32_t i, j;
+
+	for (i = 0; i < s->ninf;) {
+		const struct msg *m = s->inf[i].m;
+
+		/* After PUBREC only the id is left: the message was read already. */
+		if (m && !session_may(s, m->topic, m->topic_len, ACL_READ))
+			inflight_remove(b, s, i);
+		else
+			i++;
+	}
+	for (i = j = 0; i < s->q_count; i++) {
+		struct queued q = s->q[(s->q_head + i) % s->q_cap];
+
+		if (session_may(s, q.m->topic, q.m->topic_len, ACL_READ)) {
+			s->q[(s->q_head + j++) % s->q_cap] = q;
+			continue;
+		}
+		s->q_bytes -= q.m->payload_len;
+		msg_put(&b->mem, q.m);
+	}
+	s->q_count = j;
 }
 
 void session_expire(struct broker *b)

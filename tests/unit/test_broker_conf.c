@@ -48,7 +48,11 @@ static void test_full(void **state)
 		"memory_limit 1073741824\n"
 		"bridge_user b1\n"
 		"bridge_user b2\n"
-		"upgrade_outgoing_qos true\n";
+		"upgrade_outgoing_qos true\n"
+		"acl_file /etc/mosquitto/acl\n"
+		"check_retain_source true\n"
+		"retain_available false\n"
+		"queue_qos0_messages true\n";
 	struct broker_conf c;
 	char err[CONF_ERR_LEN] = "";
 
@@ -85,6 +89,10 @@ static void test_full(void **state)
 	assert_int_equal(c.nbridge_users, 2);
 	assert_string_equal(c.bridge_users[1], "b2");
 	assert_true(c.upgrade_outgoing_qos);
+	assert_string_equal(c.sec.acl_file, "/etc/mosquitto/acl");
+	assert_true(c.check_retain_source);
+	assert_false(c.retain_available);
+	assert_true(c.queue_qos0_messages);
 	broker_conf_free(&c);
 }
 
@@ -114,6 +122,10 @@ static void test_defaults(void **state)
 	assert_int_equal(c.memory_limit, 0);
 	assert_int_equal(c.nbridge_users, 0);
 	assert_false(c.upgrade_outgoing_qos);
+	assert_null(c.sec.acl_file);
+	assert_false(c.check_retain_source);
+	assert_true(c.retain_available);
+	assert_false(c.queue_qos0_messages);
 	assert_int_equal(broker_conf_parse_string(&c, "e.conf", "max_connections -1\nport 1999\n"
 					"bind_address 127.0.0.1\npersistent_client_expiration 1y\n", err), 0);
 	assert_int_equal(c.max_connections, -1);

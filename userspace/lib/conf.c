@@ -160,6 +160,45 @@ int conf_parse_file(const char *path, const struct conf_kw *kws, void *obj, unsi
 	return ret;
 }
 
+int conf_read_file(const char *path, char **text, size_t *len)
+{
+	size_t cap = 0, n;
+	char *buf = NULL, *p;
+	FILE *f = fopen(path, "r");
+	int err;
+
+	if (!f)
+		return -errno;
+	*len = 0;
+	errno = 0;
+	do {
+		if (cap - *len < 4096) {
+			cap = cap ? cap * 2 : 16384;
+			p = realloc(buf, cap);
+			if (!p) {
+				err = -ENOMEM;
+				goto out_err;
+			}
+			buf = p;
+		}
+		n = fread(buf + *len, 1, cap - *len - 1, f);
+		*len += n;
+	} while (n);
+	if (ferror(f)) {
+		err = errno ? -errno : -EIO;
+		goto out_err;
+	}
+	fclose(f);
+	buf[*len] = '\0';
+	*text = buf;
+	return 0;
+
+out_err:
+	free(buf);
+	fclose(f);
+	return err;
+}
+
 int conf_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 {
 	unsigned long long v;

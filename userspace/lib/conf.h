@@ -58,6 +58,9 @@ int conf_parse_file(const char *path, const struct conf_kw *kws, void *obj, unsi
 int conf_parse_string(const char *name, const char *text, const struct conf_kw *kws, void *obj,
 		      unsigned int flags, char *err);
 
+/* A whole file into *text (NUL-terminated, *len bytes before it, freed by the caller); 0 or -errno. */
+int conf_read_file(const char *path, char **text, size_t *len);
+
 /* Value parsers: 0 or -EINVAL/-ERANGE; nothing is written on failure. */
 int conf_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 int conf_parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out);
