@@ -199,6 +199,11 @@ struct broker_conf {
 	bool check_retain_source;	/* a retained message goes out only while its publisher may write it */
 	bool retain_available;		/* false: no retained messages at all */
 	bool queue_qos0_messages;	/* QoS 0 queued for offline persistent sessions too */
+	bool persistence;		/* save and restore sessions and retained (store.c) */
+	char *persistence_location;	/* directory; NULL: the working directory */
+	char *persistence_file;		/* NULL: mqbroker.db */
+	uint32_t autosave_interval;	/* s, or changes with autosave_on_changes; 0: at exit only */
+	bool autosave_on_changes;
 	char *user;
 	char *pid_file;
 	struct bridge_conf *bridges;
@@ -405,6 +410,10 @@ int sub_add(struct topic_tree *t, struct session *s, const char *filter, size_t 
 /* 0, or -ENOENT when s had no such subscription. */
 int sub_remove(struct topic_tree *t, struct session *s, const char *filter, size_t len);
 void sub_remove_all(struct topic_tree *t, struct session *s);
+/* Call fn on every node with a retained message, '$' topics included. */
+void retain_each(struct topic_tree *t, void (*fn)(void *arg, const struct tnode *n), void *arg);
+/* The filter or topic n stands for, NUL-terminated in buf; its length, 0 if cap is too small. */
+size_t tree_path(const struct tnode *n, char *buf, size_t cap);
 /* Call fn on every node with a retained message whose topic matches filter. */
 void retain_walk(struct topic_tree *t, const char *filter, size_t len,
 		 void (*fn)(void *arg, const struct tnode *n), void *arg);
@@ -651,6 +660,8 @@ struct broker {
 	uint64_t id;			/* random, names this broker to mqbroker peers */
 	struct broker_stats st;
 	struct log_dest *log;		/* log_dest other than stderr (logdest.c) */
+	struct store *store;		/* persistence true (store.c); NULL: off */
+	uint64_t store_changes;		/* since the last save */
 };
 
 /* broker.c */
@@ -672,6 +683,9 @@ void retain_store(struct broker *b, struct msg *m, const struct session *src);
 /* May the retained message of n go to s (acl_file read, check_retain_source)? */
 bool retain_readable(struct broker *b, const struct tnode *n, const struct session *s);
 void retain_src_free(struct tnode *n);
+/* Persistence: the publisher of m, the retained message of its topic; 0 or -ENOMEM. */
+int retain_src_restore(struct broker *b, const struct msg *m, const struct security *sec,
+		       const char *id, const char *user, uint16_t user_len);
 
 /* session.c */
 struct session *session_find(struct broker *b, const char *id, size_t len);
@@ -689,6 +703,11 @@ int session_ack(struct broker *b, struct session *s, uint8_t type, uint16_t pid)
 void session_expire(struct broker *b);
 /* Drop the messages waiting for s that its ACL no longer lets it read (a new connection). */
 void session_acl_recheck(struct broker *b, struct session *s);
+/* Persistence: put back one in-flight message (m NULL after PUBREC) or one queued; 0 or -ENOMEM. */
+int session_restore_inflight(struct broker *b, struct session *s, uint16_t pid, uint8_t qos,
+			     uint8_t state, bool retain, struct msg *m);
+int session_restore_queued(struct broker *b, struct session *s, uint16_t pid, uint8_t qos,
+			   bool retain, struct msg *m);
 /* The largest in-flight window (max_inflight_messages; 0 means 65535). */
 uint32_t session_inflight_max(const struct broker *b);
 
@@ -908,6 +927,40 @@ static inline bool bridge_may_deliver(const struct msg *m, const struct session 
 		return false;
 	return !(s->link == LINK_IN && m->origin_peer && bridge_peer_linked(s, m->origin_peer));
 }
+
+/* store*.c: persistence (store.h has the file format) */
+struct store_stats {
+	uint64_t sessions, subs, retained, msgs, inflight, queued, qos2_in, dropped;
+	uint64_t bytes;
+};
+struct store;
+/*
+ * Load the persistence file into b, at start (after broker_init, before
+ * the listeners and bridges). A missing file is an empty start. A file
+ * that cannot be taken (torn, corrupt, another version, not ours) stops
+ * the start with the reason, unless discard: then it is renamed
+ * FILE.bad-SECONDS and mqbroker starts empty, saying so. 0 or -errno.
+ */
+int store_open(struct broker *b, bool discard);
+/* After privileges are dropped: the directory must take the temporary file; 0 or -errno. */
+int store_check_writable(struct broker *b);
+/* The 1 s tick: autosave_interval seconds, or changes with autosave_on_changes. */
+void store_tick(struct broker *b);
+/* Save now in the background (SIGUSR1); why goes into the log line. */
+void store_save(struct broker *b, const char *why);
+/* Shutdown: wait for the save under way, then save once more and fsync, in this thread. */
+void store_close(struct broker *b);
+/* A change to what is saved (sessions, subscriptions, messages, retained). */
+static inline void store_changed(struct broker *b)
+{
+	b->store_changes++;
+}
+/* store_write.c: the state as one buffer, format version 1. */
+int store_serialize(struct broker *b, uint8_t **buf, size_t *len, uint64_t now_wall_ms,
+		    struct store_stats *st);
+/* store_read.c: a whole, sound file into b, or nothing (err: the reason). */
+int store_load(struct broker *b, const uint8_t *p, size_t len, uint64_t now_wall_ms,
+	       struct store_stats *st, char *err, size_t errlen);
 
 /* sys.c */
 void sys_publish(struct broker *b);

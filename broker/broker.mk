@@ -24,9 +24,10 @@ $(eval $(call unit_test,test_broker_mosq,$(BROKER_SRCS) tests/unit/broker_harnes
 $(eval $(call unit_test,test_broker_limits,$(BROKER_SRCS) tests/unit/broker_harness.c))
 $(eval $(call unit_test,test_broker_proxy,$(BROKER_SRCS) tests/unit/broker_harness.c))
 $(eval $(call unit_test,test_broker_acl,$(BROKER_SRCS) tests/unit/broker_harness.c))
+$(eval $(call unit_test,test_broker_store,$(BROKER_SRCS) tests/unit/broker_harness.c))
 # Tests linking the whole broker need libcrypto (auth.c).
 BROKER_FULL_TESTS := test_subs test_broker_auth test_broker_out test_broker_logdest \
-	test_broker_mosq test_broker_limits test_broker_proxy test_broker_acl
+	test_broker_mosq test_broker_limits test_broker_proxy test_broker_acl test_broker_store
 $(patsubst %,$(O)/tests/%,$(BROKER_FULL_TESTS)): LDLIBS += $(CRYPTO_LIBS)
 
 # libFuzzer target for the codec; 'make fuzz-codec FUZZ_SECONDS=N'.

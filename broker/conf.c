@@ -37,6 +37,7 @@ void broker_conf_init(struct broker_conf *c)
 	/* Output is already coalesced per loop iteration: Nagle would only add delay. */
 	c->set_tcp_nodelay = true;
 	c->retain_available = true;
+	c->autosave_interval = 1800; /* Mosquitto's */
 }
 
 void broker_conf_free(struct broker_conf *c)
@@ -59,8 +60,11 @@ void broker_conf_free(struct broker_conf *c)
 	free(c->user);
 	free(c->pid_file);
 	free(c->def_sec_file);
+	free(c->persistence_location);
+	free(c->persistence_file);
 	bridge_conf_free(c);
 	c->log_file = c->user = c->pid_file = c->def_sec_file = NULL;
+	c->persistence_location = c->persistence_file = NULL;
 }
 
 static int kw_max_connections(void *obj, const struct conf_kw *kw, const struct conf_line *ln,
@@ -170,21 +174,6 @@ static int kw_log_type(void *obj, const struct conf_kw *kw, const struct conf_li
 	return -EINVAL;
 }
 
-static int kw_persistence(void *obj, const struct conf_kw *kw, const struct conf_line *ln,
-			  char *err)
-{
-	bool on;
-
-	if (conf_parse_bool(ln->argv[1], &on)) {
-		conf_reason(err, "'persistence' needs true or false, got '%s'", ln->argv[1]);
-		return -EINVAL;
-	}
-	if (on) {
-		conf_reason(err, "'persistence true' is not supported yet (sessions live in memory only)");
-		return -EOPNOTSUPP;
-	}
-	return 0;
-}
 
 /* A byte count or such: kw->min..kw->max into a uint64_t field. */
 static int kw_u64(void *obj, const struct conf_kw *kw, const struct conf_line *ln, char *err)
@@ -297,7 +286,12 @@ static const struct conf_kw broker_kws[] = {
 	{ "queue_qos0_messages", conf_kw_bool, OFF(queue_qos0_messages), 1, 1, 0, 0 },
 	{ "user", conf_kw_str, OFF(user), 1, 1, 0, 0 },
 	{ "pid_file", conf_kw_str, OFF(pid_file), 1, 1, 0, 0 },
-	{ "persistence", kw_persistence, 0, 1, 1, 0, 0 },
+	{ "persistence", conf_kw_bool, OFF(persistence), 1, 1, 0, 0 },
+	{ "retained_persistence", conf_kw_bool, OFF(persistence), 1, 1, 0, 0 },
+	{ "persistence_location", conf_kw_str, OFF(persistence_location), 1, 1, 0, 0 },
+	{ "persistence_file", conf_kw_str, OFF(persistence_file), 1, 1, 0, 0 },
+	{ "autosave_interval", conf_kw_u32, OFF(autosave_interval), 1, 1, 0, 0x7fffffff },
+	{ "autosave_on_changes", conf_kw_bool, OFF(autosave_on_changes), 1, 1, 0, 0 },
 	{ "connection", bridge_kw_connection, 0, 1, 1, 0, 0 },
 	BRIDGE_KW("address"),
 	BRIDGE_KW("addresses"),

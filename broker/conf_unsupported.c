@@ -29,8 +29,7 @@ static const char *const unsupported[] = {
 	"local_cleansession", "local_password", "local_username", "notifications_local_only",
 	"round_robin", "threshold",
 	/* not yet */
-	"persistence_file", "persistence_location", "autosave_interval", "autosave_on_changes",
-	"retained_persistence", "cafile", "capath", "certfile", "keyfile", "crlfile", "ciphers",
+	"cafile", "capath", "certfile", "keyfile", "crlfile", "ciphers",
 	"ciphers_tls1.3", "tls_version", "require_certificate", "use_identity_as_username",
 	"use_subject_as_username", "bridge_cafile", "bridge_capath", "bridge_certfile",
 	"bridge_keyfile", "bridge_insecure", "bridge_tls_version",

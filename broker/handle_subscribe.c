@@ -40,6 +40,7 @@ int subscribe_one(struct client *c, const struct mqtt_topic_req *req, uint8_t *r
 	}
 	if (ret > 0)
 		b->nsubscriptions++;
+	store_changed(b);
 	/* We grant what was asked. */
 	*rc = req->qos;
 	if (log_subscribe_enabled(b)) {

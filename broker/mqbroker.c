@@ -27,13 +27,16 @@
 static void usage(FILE *out, const char *prog)
 {
 	fprintf(out,
-		"Usage: %1$s [-c FILE] [-p PORT] [-v]\n"
+		"Usage: %1$s [-c FILE] [-p PORT] [-v] [--discard-store]\n"
 		"       %1$s -t -c FILE\n"
 		"  -c FILE        Mosquitto-style configuration file (mqbroker.conf(5))\n"
 		"  -p PORT        listen on 127.0.0.1:PORT (like mosquitto 2.0 without listeners)\n"
 		"  -t, --test     check FILE and its password file, then exit: 0 if they load,\n"
 		"                 1 with FILE:LINE: reason otherwise\n"
 		"  -v             more logging (-vv: debug)\n"
+		"  --discard-store  when the persistence file cannot be read whole (torn,\n"
+		"                 corrupt, another version), rename it FILE.bad-SECONDS and\n"
+		"                 start empty; without it mqbroker does not start\n"
 		"  -V, --version  print the version\n"
 		"  -h, --help     this help\n",
 		prog);
@@ -45,6 +48,11 @@ static void on_signal(struct ev_loop *l, int fd, uint32_t events, void *arg)
 	struct signalfd_siginfo si;
 
 	while (read(fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGUSR1) {
+			/* Mosquitto's: save the persistence file now. */
+			store_save(b, "SIGUSR1");
+			continue;
+		}
 		if (si.ssi_signo == SIGHUP) {
 			/*
 			 * logrotate's signal, and Mosquitto's reload: log files
@@ -78,6 +86,7 @@ static int on_tick(struct ev_loop *l, long long id, void *arg)
 	client_housekeeping(b);
 	listener_tick(b);
 	session_expire(b);
+	store_tick(b);
 	if (b->conf.sys_interval && now - b->last_sys_ms >= b->conf.sys_interval * 1000ull) {
 		b->last_sys_ms = now;
 		sys_publish(b);
@@ -173,6 +182,7 @@ static int setup_signals(struct broker *b)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
 	if (sigprocmask(SIG_BLOCK, &set, NULL))
 		return -errno;
 	fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
@@ -183,10 +193,11 @@ static int setup_signals(struct broker *b)
 
 /* Options into *conf_path, *cli_port, *verbose, *test; -1 to go on, else the exit status. */
 static int parse_args(int argc, char **argv, const char **conf_path, int *cli_port, int *verbose,
-		      bool *test)
+		      bool *test, bool *discard)
 {
 	static const struct option longopts[] = {
 		{ "test", no_argument, NULL, 't' },
+		{ "discard-store", no_argument, NULL, 'D' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -208,6 +219,9 @@ static int parse_args(int argc, char **argv, const char **conf_path, int *cli_po
 			break;
 		case 't':
 			*test = true;
+			break;
+		case 'D':
+			*discard = true;
 			break;
 		case 'v':
 			(*verbose)++;
@@ -256,10 +270,10 @@ int main(int argc, char **argv)
 	const char *conf_path = NULL;
 	char err_buf[CONF_ERR_LEN];
 	int cli_port = 0, verbose = 0, err, ret;
-	bool test = false;
+	bool test = false, discard = false;
 	struct broker *b;
 
-	ret = parse_args(argc, argv, &conf_path, &cli_port, &verbose, &test);
+	ret = parse_args(argc, argv, &conf_path, &cli_port, &verbose, &test, &discard);
 	if (ret >= 0)
 		return ret;
 	ret = 1;
@@ -293,6 +307,9 @@ int main(int argc, char **argv)
 	err = broker_init(b);
 	if (!err)
 		err = setup_signals(b);
+	/* Before the listeners: no client may see the broker before its sessions are back. */
+	if (!err)
+		err = store_open(b, discard);
 	if (!err)
 		err = open_listeners(b, cli_port);
 	/* The pid file first: it usually lives where only root may write (/run). */
@@ -303,6 +320,9 @@ int main(int argc, char **argv)
 		goto out_fini;
 	}
 	err = drop_privileges(b->conf.user);
+	/* As the user it will save as: found now, not at the first autosave. */
+	if (!err)
+		err = store_check_writable(b);
 	if (!err)
 		err = run(b);
 	if (!err)
@@ -310,6 +330,8 @@ int main(int argc, char **argv)
 	if (b->conf.pid_file)
 		unlink(b->conf.pid_file);
 out_fini:
+	/* The last save, with every session as it is now (not after a refused load). */
+	store_close(b);
 	broker_fini(b);
 	log_dest_close(b);
 out_free_auth:

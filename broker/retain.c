@@ -6,6 +6,8 @@
  * publisher would still be allowed to write it: an ACL taken away later
  * takes the retained message with it.
  */
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "acl.h"
@@ -47,6 +49,7 @@ void retain_store(struct broker *b, struct msg *m, const struct session *src)
 			n->retained = NULL;
 			retain_src_free(n);
 			b->nretained--;
+			store_changed(b);
 			tree_prune(&b->tree, n);
 		}
 		return;
@@ -65,6 +68,7 @@ void retain_store(struct broker *b, struct msg *m, const struct session *src)
 	else
 		b->nretained++;
 	n->retained = m;
+	store_changed(b);
 	if (b->conf.check_retain_source)
 		retain_src_set(n, src);
 	else
@@ -81,4 +85,28 @@ bool retain_readable(struct broker *b, const struct tnode *n, const struct sessi
 	if (!b->conf.check_retain_source || !r)
 		return true;
 	return security_allows(r->sec, r->id, r->user, m->topic, m->topic_len, ACL_WRITE);
+}
+
+int retain_src_restore(struct broker *b, const struct msg *m, const struct security *sec,
+		       const char *id, const char *user, uint16_t user_len)
+{
+	struct tnode *n = tree_get(&b->tree, m->topic, m->topic_len, false);
+	size_t idl = strlen(id);
+	struct retain_src *r;
+
+	if (!n || !n->retained)
+		return 0;
+	retain_src_free(n);
+	r = malloc(sizeof(*r) + idl + 1);
+	if (!r)
+		return -ENOMEM;
+	memcpy(r->id, id, idl + 1);
+	r->sec = sec;
+	r->user = user ? strndup(user, user_len) : NULL;
+	if (user && !r->user) {
+		free(r);
+		return -ENOMEM;
+	}
+	n->rsrc = r;
+	return 0;
 }

@@ -79,6 +79,8 @@ struct session *session_new(struct broker *b, const char *id, size_t len, bool c
 	slot = s->hash & (b->sess_nbuckets - 1);
 	s->hnext = b->sess_buckets[slot];
 	b->sess_buckets[slot] = s;
+	if (!clean)
+		store_changed(b);
 	if (++b->nsessions > b->sess_nbuckets)
 		sess_grow(b);
 	return s;
@@ -93,6 +95,8 @@ void session_free(struct broker *b, struct session *s)
 		pp = &(*pp)->hnext;
 	*pp = s->hnext;
 	b->nsessions--;
+	if (!s->clean)
+		store_changed(b);
 	b->nsubscriptions -= s->nsubs;
 	sub_remove_all(&b->tree, s);
 	for (i = 0; i < s->ninf; i++)
@@ -126,6 +130,33 @@ static void dropped(struct broker *b, struct session *s, bool oom)
 		client_doom(s->client, DOOM_MSG_MEM);
 }
 
+/* Append to the queue whatever its limits; false when out of memory. */
+static bool queue_add(struct broker *b, struct session *s, struct msg *m, uint8_t qos,
+		      bool retain, uint16_t pid)
+{
+	if (s->q_count == s->q_cap) {
+		uint32_t cap = s->q_cap ? s->q_cap * 2 : 8, i;
+		struct queued *v = mem_alloc(&b->mem, cap * sizeof(*v));
+
+		if (!v)
+			return false;
+		for (i = 0; i < s->q_count; i++)
+			v[i] = s->q[(s->q_head + i) % s->q_cap];
+		mem_free(&b->mem, s->q);
+		s->q = v;
+		s->q_cap = cap;
+		s->q_head = 0;
+	}
+	m = msg_hold(&b->mem, m);
+	if (!m)
+		return false;
+	s->q[(s->q_head + s->q_count) % s->q_cap] = (struct queued){ m, pid, qos, retain };
+	s->q_count++;
+	s->q_bytes += m->payload_len;
+	store_changed(b);
+	return true;
+}
+
 static void queue_push(struct broker *b, struct session *s, struct msg *m, uint8_t qos,
 		       bool retain, uint16_t pid)
 {
@@ -136,29 +167,8 @@ static void queue_push(struct broker *b, struct session *s, struct msg *m, uint8
 		dropped(b, s, false);
 		return;
 	}
-	if (s->q_count == s->q_cap) {
-		uint32_t cap = s->q_cap ? s->q_cap * 2 : 8, i;
-		struct queued *v = mem_alloc(&b->mem, cap * sizeof(*v));
-
-		if (!v) {
-			dropped(b, s, true);
-			return;
-		}
-		for (i = 0; i < s->q_count; i++)
-			v[i] = s->q[(s->q_head + i) % s->q_cap];
-		mem_free(&b->mem, s->q);
-		s->q = v;
-		s->q_cap = cap;
-		s->q_head = 0;
-	}
-	m = msg_hold(&b->mem, m);
-	if (!m) {
+	if (!queue_add(b, s, m, qos, retain, pid))
 		dropped(b, s, true);
-		return;
-	}
-	s->q[(s->q_head + s->q_count) % s->q_cap] = (struct queued){ m, pid, qos, retain };
-	s->q_count++;
-	s->q_bytes += m->payload_len;
 }
 
 static bool pid_in_use(const struct session *s, uint16_t pid)
@@ -211,6 +221,7 @@ static int inflight_send(struct broker *b, struct session *s, struct msg *m, uin
 		s->inf_cap = cap;
 	}
 	f = &s->inf[s->ninf++];
+	store_changed(b);
 	s->resend_pos = s->ninf; /* nothing enters while re-sends are pending */
 	f->m = m;
 	f->pid = pid && !pid_in_use(s, pid) ? pid : pid_alloc(s);
@@ -315,6 +326,7 @@ void session_pump(struct broker *b, struct session *s)
 
 		s->q_head = (s->q_head + 1) % s->q_cap;
 		s->q_count--;
+		store_changed(b);
 		s->q_bytes -= q.m->payload_len;
 		if (!q.qos) {
 			/* queue_qos0_messages: QoS 0 kept while offline, sent as it is. */
@@ -342,6 +354,7 @@ static void inflight_remove(struct broker *b, struct session *s, uint32_t i)
 	msg_put(&b->mem, s->inf[i].m);
 	memmove(&s->inf[i], &s->inf[i + 1], (s->ninf - i - 1) * sizeof(s->inf[0]));
 	s->ninf--;
+	store_changed(b);
 	if (i < s->resend_pos)
 		s->resend_pos--;
 }
@@ -370,6 +383,7 @@ int session_ack(struct broker *b, struct session *s, uint8_t type, uint16_t pid)
 			msg_put(&b->mem, s->inf[i].m);
 			s->inf[i].m = NULL;
 			s->inf[i].state = INF_WAIT_COMP;
+			store_changed(b);
 		}
 		send_ack(s->client, MQTT_PUBREL, pid);
 		session_pump(b, s);
@@ -410,6 +424,38 @@ void session_acl_recheck(struct broker *b, struct session *s)
 		msg_put(&b->mem, q.m);
 	}
 	s->q_count = j;
+}
+
+int session_restore_inflight(struct broker *b, struct session *s, uint16_t pid, uint8_t qos,
+			     uint8_t state, bool retain, struct msg *m)
+{
+	struct inflight *f;
+
+	if (s->ninf == s->inf_cap) {
+		uint32_t cap = s->inf_cap ? s->inf_cap * 2 : 4;
+		struct inflight *v = mem_realloc(&b->mem, s->inf, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		s->inf = v;
+		s->inf_cap = cap;
+	}
+	if (m && !(m = msg_hold(&b->mem, m)))
+		return -ENOMEM;
+	f = &s->inf[s->ninf++];
+	*f = (struct inflight){ .m = m, .pid = pid, .qos = qos, .state = state, .retain = retain };
+	if (m)
+		s->inf_bytes += m->payload_len;
+	/* Offline: all of it is re-sent, with DUP, at the next connection. */
+	s->resend_pos = s->ninf;
+	return 0;
+}
+
+int session_restore_queued(struct broker *b, struct session *s, uint16_t pid, uint8_t qos,
+			   bool retain, struct msg *m)
+{
+	/* What was saved is kept even if the limits were lowered since. */
+	return queue_add(b, s, m, qos, retain, pid) ? 0 : -ENOMEM;
 }
 
 void session_expire(struct broker *b)

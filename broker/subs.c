@@ -586,6 +586,33 @@ static void retain_level(const struct topic_tree *t, const struct tnode *n, cons
 	retain_level(t, c, f, len, e + 1, w);
 }
 
+void retain_each(struct topic_tree *t, void (*fn)(void *arg, const struct tnode *n), void *arg)
+{
+	struct rwalk w = { fn, arg };
+
+	retain_all(t->root, &w);
+}
+
+size_t tree_path(const struct tnode *n, char *buf, size_t cap)
+{
+	const struct tnode *p;
+	size_t len = 0, at;
+
+	for (p = n; p->parent; p = p->parent)
+		len += p->len + (p != n);
+	if (len >= cap)
+		return 0;
+	at = len;
+	for (p = n; p->parent; p = p->parent) {
+		at -= p->len;
+		memcpy(buf + at, p->name, p->len);
+		if (p->parent->parent)
+			buf[--at] = '/';
+	}
+	buf[len] = '\0';
+	return len;
+}
+
 void retain_walk(struct topic_tree *t, const char *filter, size_t len,
 		 void (*fn)(void *arg, const struct tnode *n), void *arg)
 {

@@ -52,7 +52,12 @@ static void test_full(void **state)
 		"acl_file /etc/mosquitto/acl\n"
 		"check_retain_source true\n"
 		"retain_available false\n"
-		"queue_qos0_messages true\n";
+		"queue_qos0_messages true\n"
+		"persistence true\n"
+		"persistence_location /var/lib/mosquitto/\n"
+		"persistence_file m.db\n"
+		"autosave_interval 60\n"
+		"autosave_on_changes true\n";
 	struct broker_conf c;
 	char err[CONF_ERR_LEN] = "";
 
@@ -93,6 +98,11 @@ static void test_full(void **state)
 	assert_true(c.check_retain_source);
 	assert_false(c.retain_available);
 	assert_true(c.queue_qos0_messages);
+	assert_true(c.persistence);
+	assert_string_equal(c.persistence_location, "/var/lib/mosquitto/");
+	assert_string_equal(c.persistence_file, "m.db");
+	assert_int_equal(c.autosave_interval, 60);
+	assert_true(c.autosave_on_changes);
 	broker_conf_free(&c);
 }
 
@@ -126,6 +136,9 @@ static void test_defaults(void **state)
 	assert_false(c.check_retain_source);
 	assert_true(c.retain_available);
 	assert_false(c.queue_qos0_messages);
+	assert_false(c.persistence);
+	assert_int_equal(c.autosave_interval, 1800);
+	assert_false(c.autosave_on_changes);
 	assert_int_equal(broker_conf_parse_string(&c, "e.conf", "max_connections -1\nport 1999\n"
 					"bind_address 127.0.0.1\npersistent_client_expiration 1y\n", err), 0);
 	assert_int_equal(c.max_connections, -1);
@@ -199,8 +212,10 @@ static const struct {
 	{ "log_timestamp\n", "b.conf:1: 'log_timestamp' takes 1 argument, got 0" },
 	{ "set_tcp_nodelay yes please\n", "b.conf:1: 'set_tcp_nodelay' takes 1 argument, got 2" },
 	{ "user\n", "b.conf:1: 'user' takes 1 argument, got 0" },
-	{ "persistence true\n",
-	  "b.conf:1: 'persistence true' is not supported yet (sessions live in memory only)" },
+	{ "autosave_interval -1\n",
+	  "b.conf:1: 'autosave_interval' needs an integer from 0 to 2147483647, got '-1'" },
+	{ "autosave_on_changes maybe\n",
+	  "b.conf:1: 'autosave_on_changes' needs true or false, got 'maybe'" },
 	{ "persistence sometimes\n", "b.conf:1: 'persistence' needs true or false, got 'sometimes'" },
 	{ "address 10.0.0.1:1883\n", "b.conf:1: 'address' outside a connection block" },
 	{ "topic # out 0\n", "b.conf:1: 'topic' outside a connection block" },
