@@ -25,6 +25,7 @@
 
 #include "auth.h"
 #include "conf.h"
+#include "log.h"
 
 struct auth_user {
 	const char *name;		/* into auth_table.text, NUL-terminated */
@@ -40,6 +41,7 @@ struct auth_table {
 	char *text;			/* the file, cut into lines in place */
 	struct auth_user *users;	/* sorted by name, then line */
 	uint32_t n, cap;
+	uint32_t skipped;		/* lines not taken, each with a warning */
 };
 
 void auth_free(struct auth_table *t)
@@ -247,30 +249,26 @@ static int user_cmp(const void *pa, const void *pb)
 	return r ? r : (a->lineno > b->lineno) - (a->lineno < b->lineno);
 }
 
-/* Sort, then report the earliest line that repeats a user name. */
-static int sort_users(struct auth_table *t, const char *name, char *err)
+/* Sort; a user listed again is skipped, the first line kept. */
+static void sort_users(struct auth_table *t, const char *name)
 {
-	const struct auth_user *dup = NULL;
-	int first = 0;
-	uint32_t i;
+	uint32_t i, j;
 
 	if (t->n)
 		qsort(t->users, t->n, sizeof(*t->users), user_cmp);
-	for (i = 1; i < t->n; i++) {
-		const struct auth_user *a = &t->users[i - 1], *b = &t->users[i];
+	for (i = j = 0; i < t->n; i++) {
+		const struct auth_user *b = &t->users[i];
 
-		if (name_cmp(a->name, a->name_len, b->name, b->name_len))
+		if (j && !name_cmp(t->users[j - 1].name, t->users[j - 1].name_len, b->name,
+				   b->name_len)) {
+			pr_warn("%s:%d: duplicate user '%.64s' (first on line %d): line skipped\n",
+				name, b->lineno, b->name, t->users[j - 1].lineno);
+			t->skipped++;
 			continue;
-		if (!dup || b->lineno < dup->lineno) {
-			dup = b;
-			first = a->lineno;
 		}
+		t->users[j++] = *b;
 	}
-	if (!dup)
-		return 0;
-	snprintf(err, CONF_ERR_LEN, "%s:%d: duplicate user '%.64s' (first on line %d)", name,
-		 dup->lineno, dup->name, first);
-	return -EEXIST;
+	t->n = j;
 }
 
 /* Takes text (len bytes, room for one more) whatever happens. */
@@ -301,19 +299,28 @@ static int parse_text(const char *name, char *text, size_t len, struct auth_tabl
 		} else {
 			ret = parse_line(t, line, lineno, reason);
 		}
-		if (ret) {
+		if (ret == -ENOMEM) {
 			snprintf(err, CONF_ERR_LEN, "%s:%d: %s", name, lineno, reason);
-			goto fail;
+			auth_free(t);
+			return ret;
+		}
+		/*
+		 * As Mosquitto: a line that is no valid entry is left out with a
+		 * warning, and the others work (that user cannot log in).
+		 */
+		if (ret) {
+			pr_warn("%s:%d: %s: line skipped\n", name, lineno, reason);
+			t->skipped++;
 		}
 	}
-	ret = sort_users(t, name, err);
-	if (ret)
-		goto fail;
+	sort_users(t, name);
 	*out = t;
 	return 0;
-fail:
-	auth_free(t);
-	return ret;
+}
+
+uint32_t auth_skipped(const struct auth_table *t)
+{
+	return t->skipped;
 }
 
 int auth_load_string(const char *name, const char *text, size_t len, struct auth_table **out,

@@ -21,9 +21,11 @@ struct auth_table;
  * Read a password file: one 'user:hash' a line, '#' comments and blank
  * lines ignored, hash '$7$ITERATIONS$SALT$HASH' (PBKDF2-HMAC-SHA512) or
  * '$6$SALT$HASH' (SHA-512 of password then salt), SALT and HASH in
- * standard base64. Anything else, plain-text passwords included, is an
- * error. 0 with *out set, or -errno with err[CONF_ERR_LEN] holding
- * "FILE:LINE: reason" ("FILE: reason" when the file cannot be read).
+ * standard base64. Any other line, plain-text passwords included, and a
+ * user listed again, is skipped with a warning "FILE:LINE: reason: line
+ * skipped" in the log, as Mosquitto skips them. 0 with *out set, or -errno
+ * with err[CONF_ERR_LEN] holding "FILE: reason" when the file cannot be
+ * read.
  */
 int auth_load(const char *path, struct auth_table **out, char *err);
 /* The same from text in memory; name stands for the file in messages. */
@@ -31,6 +33,8 @@ int auth_load_string(const char *name, const char *text, size_t len, struct auth
 		     char *err);
 void auth_free(struct auth_table *t);
 uint32_t auth_count(const struct auth_table *t);
+/* Lines skipped with a warning. */
+uint32_t auth_skipped(const struct auth_table *t);
 
 /*
  * 0 when user is in the table and pw (pwlen bytes; NULL: the CONNECT had

@@ -159,7 +159,7 @@ static void on_connected(struct ev_loop *l, int fd, uint32_t events, void *arg)
 		return;
 	}
 	ev_del(l, fd);
-	br->c = client_attach(br->b, fd, &peer);
+	br->c = client_attach(br->b, fd, (struct sockaddr *)&peer, NULL);
 	if (!br->c) {
 		pr_warn("bridge %s: %s\n", br->conf->name, strerror(errno));
 		close(fd);
@@ -523,9 +523,20 @@ static int bridge_session(struct broker *b, struct bridge *br)
 	int i, n, err;
 
 	n = snprintf(id, sizeof(id), "$bridge/%s", br->conf->name);
-	br->sess = session_new(b, id, (size_t)n, false);
+	/*
+	 * Persistence may have brought it back with its queue: keep that, but
+	 * subscribe afresh, as the 'topic' lines may have changed since.
+	 */
+	br->sess = session_find(b, id, (size_t)n);
+	if (br->sess) {
+		b->nsubscriptions -= br->sess->nsubs;
+		sub_remove_all(&b->tree, br->sess);
+	} else {
+		br->sess = session_new(b, id, (size_t)n, false);
+	}
 	if (!br->sess)
 		return -ENOMEM;
+	br->sess->sec = NULL; /* our own bridge: no ACL, as Mosquitto */
 	br->sess->link = LINK_OUT;
 	br->sess->trusted = true; /* we chose the remote in our own configuration */
 	br->sess->link_id = ++b->next_link_id;

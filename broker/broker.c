@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "acl.h"
 #include "broker.h"
 #include "clock.h"
 #include "log.h"
@@ -20,6 +21,7 @@ int broker_init(struct broker *b)
 	b->out_stall_s = BROKER_OUT_STALL_S;
 	b->slice_ns = BROKER_SLICE_NS;
 	b->match.mem = &b->mem;
+	b->sec.conf = &b->conf.sec;
 	err = siphash_key_random(&b->id_key);
 	if (err)
 		return err;
@@ -55,6 +57,7 @@ void broker_fini(struct broker *b)
 	for (i = 0; i < (uint32_t)b->nlisteners; i++)
 		close(b->listeners[i].fd);
 	bridge_fini(b);
+	security_free(b);
 	tree_free(&b->tree);
 	mem_free(&b->mem, b->match.v);
 	mem_free(&b->mem, b->sess_buckets);
@@ -65,10 +68,17 @@ void broker_fini(struct broker *b)
 
 int broker_publish(struct broker *b, struct msg *m, bool retain)
 {
+	return broker_publish_from(b, m, retain, NULL);
+}
+
+int broker_publish_from(struct broker *b, struct msg *m, bool retain, const struct session *src)
+{
 	struct match_ctx *mc = &b->match;
 	struct msg *own = NULL;
 	uint32_t i, n;
 
+	/* retain_available false: nothing is retained, the broker's own $SYS included. */
+	retain = retain && b->conf.retain_available;
 	/*
 	 * A borrowed view that something may keep (QoS 1/2 windows and
 	 * queues, the retained store) is copied once here, not once per
@@ -83,7 +93,7 @@ int broker_publish(struct broker *b, struct msg *m, bool retain)
 		m = own;
 	}
 	if (retain)
-		retain_store(b, m);
+		retain_store(b, m, src);
 	n = (uint32_t)sub_match(&b->tree, mc, m->topic, m->topic_len);
 	/*
 	 * Deliveries never touch the tree or the match array, so iterating
@@ -95,6 +105,9 @@ int broker_publish(struct broker *b, struct msg *m, bool retain)
 		uint8_t qos = deliver_qos(b->conf.upgrade_outgoing_qos, m->qos, mc->v[i].qos);
 
 		if (!bridge_may_deliver(m, s))
+			continue;
+		/* acl_file: delivery is a read, checked per subscriber as Mosquitto does. */
+		if (b->acl_on && !session_may(s, m->topic, m->topic_len, ACL_READ))
 			continue;
 		/*
 		 * A bridge link, either direction, keeps the retain flag so the broker

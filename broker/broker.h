@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
 
 #include "conf.h"
 #include "evloop.h"
@@ -20,6 +21,8 @@
 
 #define MQBROKER_VERSION	"0.1.0"
 #define BROKER_MAX_LISTENERS	16
+/* Sockets of all listeners: a block without an address opens one per family. */
+#define BROKER_MAX_SOCKETS	64
 #define BROKER_READ_SCRATCH	(64 * 1024)
 /*
  * Unsent output to one connection (client.c). At BROKER_OUT_LIMIT the
@@ -53,10 +56,33 @@
 #define BROKER_OUT_HOLD_NS	(50 * 1000)
 #define BROKER_FD_SETSIZE	65536
 
-/* ---- configuration (conf.c) ---- */
+/* ---- configuration (conf.c, conf_listener.c) ---- */
 
+/*
+ * Mosquitto's security options: one set for the whole broker, or one per
+ * listener when per_listener_settings is true (conf_listener.c routes
+ * each directive to the set in force where it appears).
+ */
+struct sec_conf {
+	char *password_file;		/* NULL: no authentication (auth.c) */
+	char *acl_file;			/* NULL: every client may do everything (acl.c) */
+	char *auto_id_prefix;		/* NULL: "auto-" */
+	bool allow_anonymous;
+	bool allow_zero_length_clientid;
+};
+
+/*
+ * One 'listener PORT [ADDRESS]' block: the directives after it, up to the
+ * next 'listener', are its own (Mosquitto's grammar). Without ADDRESS, or
+ * with a name, it may open several sockets (IPv4 and IPv6).
+ */
 struct listener_conf {
-	struct sockaddr_in addr;
+	char *host;			/* NULL: every address */
+	uint16_t port;
+	uint8_t family;			/* socket_domain: AF_UNSPEC, AF_INET, AF_INET6 */
+	bool proxy_v2;			/* enable_proxy_protocol 2: a PROXY v2 header first */
+	int lineno;			/* of 'listener', for errors found at the end */
+	struct sec_conf sec;		/* per_listener_settings true */
 };
 
 enum log_dest_bits {
@@ -131,16 +157,25 @@ struct bridge_conf {
 };
 
 struct broker_conf {
-	struct listener_conf listeners[BROKER_MAX_LISTENERS];
+	struct listener_conf *listeners;
 	int nlisteners;
-	uint16_t port;			/* deprecated 'port' */
-	bool has_port;
-	struct in_addr bind_address;	/* deprecated 'bind_address' */
-	bool has_bind_address;
-	bool allow_anonymous;
-	char *password_file;		/* NULL: no authentication (auth.c) */
+	/*
+	 * Mosquitto's default listener: the deprecated 'port' and
+	 * 'bind_address', and listener directives given before any
+	 * 'listener'. Opened when one of those appeared (port 1883 unless
+	 * 'port' says otherwise).
+	 */
+	struct listener_conf def;
+	bool has_def;
+	int cur_listener;		/* while parsing: the block in force, -1: def */
+	bool per_listener_settings;
+	bool sec_set;			/* a security directive was seen (ordering check) */
+	int def_sec_lineno;		/* first per-listener option before any 'listener' */
+	char *def_sec_file;		/* and its file */
+	struct sec_conf sec;		/* per_listener_settings false */
 	char **bridge_users;		/* password_file users trusted as remote bridges */
 	int nbridge_users;
+	int include_depth;		/* include_dir nesting while parsing */
 	int64_t max_connections;	/* -1: unlimited */
 	uint32_t max_inflight_messages;	/* 0: unlimited */
 	uint64_t max_inflight_bytes;	/* 0: unlimited */
@@ -161,6 +196,14 @@ struct broker_conf {
 	bool log_timestamp;
 	bool set_tcp_nodelay;
 	bool upgrade_outgoing_qos;	/* deliver at the subscription's QoS (Mosquitto's) */
+	bool check_retain_source;	/* a retained message goes out only while its publisher may write it */
+	bool retain_available;		/* false: no retained messages at all */
+	bool queue_qos0_messages;	/* QoS 0 queued for offline persistent sessions too */
+	bool persistence;		/* save and restore sessions and retained (store.c) */
+	char *persistence_location;	/* directory; NULL: the working directory */
+	char *persistence_file;		/* NULL: mqbroker.db */
+	uint32_t autosave_interval;	/* s, or changes with autosave_on_changes; 0: at exit only */
+	bool autosave_on_changes;
 	char *user;
 	char *pid_file;
 	struct bridge_conf *bridges;
@@ -172,6 +215,34 @@ void broker_conf_free(struct broker_conf *c);
 /* 0, or -errno with err = "FILE:LINE: reason". */
 int broker_conf_parse_file(struct broker_conf *c, const char *path, char *err);
 int broker_conf_parse_string(struct broker_conf *c, const char *name, const char *text, char *err);
+
+/* conf_listener.c: the listener blocks and the security options, for conf.c's table. */
+int conf_kw_listener(void *obj, const struct conf_kw *kw, const struct conf_line *ln, char *err);
+int conf_kw_port(void *obj, const struct conf_kw *kw, const struct conf_line *ln, char *err);
+int conf_kw_bind_address(void *obj, const struct conf_kw *kw, const struct conf_line *ln,
+			 char *err);
+/* A directive of the current listener block: kw->off is an offset into struct listener_conf. */
+int conf_kw_listener_field(void *obj, const struct conf_kw *kw, const struct conf_line *ln,
+			   char *err);
+int conf_kw_socket_domain(void *obj, const struct conf_kw *kw, const struct conf_line *ln,
+			  char *err);
+int conf_kw_enable_proxy_protocol(void *obj, const struct conf_kw *kw, const struct conf_line *ln,
+				  char *err);
+int conf_kw_per_listener_settings(void *obj, const struct conf_kw *kw, const struct conf_line *ln,
+				  char *err);
+/* A security option: kw->off is an offset into struct sec_conf, set in the one in force. */
+int conf_kw_sec(void *obj, const struct conf_kw *kw, const struct conf_line *ln, char *err);
+/* What only the whole file can tell about listeners. */
+int listener_conf_check(struct broker_conf *c, const char *name, char *err);
+void sec_conf_init(struct sec_conf *s);
+void sec_conf_free(struct sec_conf *s);
+void listener_conf_free(struct listener_conf *l);
+/* The security options a client of l is under (l NULL: an outgoing bridge). */
+const struct sec_conf *sec_conf_of(const struct broker_conf *c, const struct listener_conf *l);
+/* conf_include.c: DIR/\*.conf in Mosquitto's order; the count, or -errno. */
+int conf_dir_files(const char *dir, char ***files);
+/* conf_unsupported.c: the catch-all of conf.c's table ("'X' is not supported"). */
+int conf_kw_unknown(void *obj, const struct conf_kw *kw, const struct conf_line *ln, char *err);
 
 /* bridge_conf.c: the 'connection' block's keyword parsers for conf.c's table. */
 int bridge_kw_connection(void *obj, const struct conf_kw *kw, const struct conf_line *ln,
@@ -271,6 +342,13 @@ struct sub_ent {
 	uint8_t qos;
 };
 
+/* Who published a retained message, for check_retain_source (retain.c). */
+struct retain_src {
+	const struct security *sec;
+	char *user;			/* NULL: anonymous */
+	char id[];
+};
+
 struct tnode {
 	struct tnode *parent;
 	struct tnode *hnext;		/* edge hash chain */
@@ -279,6 +357,7 @@ struct tnode {
 	struct sub_ent *subs;
 	uint32_t nsubs, subs_cap;
 	struct msg *retained;
+	struct retain_src *rsrc;	/* check_retain_source: who published retained */
 	uint32_t hash;
 	uint16_t len;
 	uint8_t wild;			/* TNODE_HAS_*: which wildcard children exist */
@@ -331,9 +410,13 @@ int sub_add(struct topic_tree *t, struct session *s, const char *filter, size_t 
 /* 0, or -ENOENT when s had no such subscription. */
 int sub_remove(struct topic_tree *t, struct session *s, const char *filter, size_t len);
 void sub_remove_all(struct topic_tree *t, struct session *s);
-/* Call fn on every retained message whose topic matches filter. */
+/* Call fn on every node with a retained message, '$' topics included. */
+void retain_each(struct topic_tree *t, void (*fn)(void *arg, const struct tnode *n), void *arg);
+/* The filter or topic n stands for, NUL-terminated in buf; its length, 0 if cap is too small. */
+size_t tree_path(const struct tnode *n, char *buf, size_t cap);
+/* Call fn on every node with a retained message whose topic matches filter. */
 void retain_walk(struct topic_tree *t, const char *filter, size_t len,
-		 void (*fn)(void *arg, struct msg *m), void *arg);
+		 void (*fn)(void *arg, const struct tnode *n), void *arg);
 
 /* The QoS a message of qos goes out at to a subscription of sub_qos [MQTT-3.8.4-6]. */
 static inline uint8_t deliver_qos(bool upgrade, uint8_t qos, uint8_t sub_qos)
@@ -369,6 +452,7 @@ struct qos2_slot {
 
 struct queued {
 	struct msg *m;
+	uint16_t pid;		/* drawn when it was queued, as Mosquitto does; 0: QoS 0 */
 	uint8_t qos;
 	bool retain;
 };
@@ -397,6 +481,8 @@ struct session {
 	struct queued *q;		/* ring */
 	struct qos2_slot *q2;		/* inbound QoS 2 awaiting PUBREL */
 	uint64_t *peer_nbrs;		/* the brokers it is bridged to */
+	char *username;			/* of its last connection, for acl_file; NULL: none */
+	const struct security *sec;	/* that connection's; NULL: one of our bridges */
 	uint64_t inf_bytes;		/* payload bytes in flight (max_inflight_bytes) */
 	uint64_t q_bytes;		/* payload bytes queued (max_queued_bytes) */
 	uint64_t offline_since_ms;
@@ -439,6 +525,7 @@ enum client_doom {
 };
 
 enum client_state {
+	CS_PROXY,	/* enable_proxy_protocol 2: waiting for the PROXY v2 header */
 	CS_NEW,		/* waiting for CONNECT */
 	CS_CONNECTED,
 	CS_CLOSED,	/* freed in before_sleep */
@@ -451,15 +538,40 @@ struct will {
 	bool retain;
 };
 
+/* A peer's address: what accept() or connect() gave (addr.c). */
+struct peer_addr {
+	uint8_t ip[16];			/* IPv4: the first 4 bytes */
+	uint16_t port;			/* network order */
+	uint8_t family;			/* AF_INET or AF_INET6; 0: none (a socketpair) */
+};
+
+/* "1.2.3.4:5", "[2001:db8::1]:5". */
+#define PEER_ADDRSTR_LEN 56
+
+struct auth_table;
+struct acl_table;
+
+/*
+ * A set of security options in force (the global one, or one listener's
+ * with per_listener_settings) and what was loaded from its files.
+ */
+struct security {
+	const struct sec_conf *conf;
+	struct auth_table *auth;	/* password_file; NULL: none */
+	struct acl_table *acl;		/* acl_file; NULL: none */
+};
+
+/* One listening socket; a listener block may open several (IPv4 and IPv6). */
 struct listener {
 	struct broker *b;
 	int fd;
-	struct sockaddr_in addr;
+	const struct listener_conf *conf;
+	struct security *sec;		/* of its clients */
+	struct peer_addr addr;		/* bound address, for the log */
 };
 
 struct bridge;
 struct bridge_resolver;
-struct auth_table;
 
 struct client {
 	struct broker *b;
@@ -473,12 +585,12 @@ struct client {
 	uint32_t rlen, rcap, rneed;
 	uint32_t wlen, woff, wcap;	/* at most 2 GiB: reserve checks in size_t */
 	struct sub_job *job;		/* a SUBSCRIBE or UNSUBSCRIBE being handled in slices */
-	/* Accept time while CS_NEW (the CONNECT deadline), then the last packet's. */
+	/* Accept time until CS_CONNECTED (the CONNECT deadline), then the last packet's. */
 	uint64_t last_rx_ms;
 	uint32_t last_tx_s;		/* output last progressed, or was seen not full, in s */
+	struct listener *lst;		/* accepted on; NULL: an outgoing bridge */
 	int fd;
-	uint32_t peer_addr;
-	uint16_t peer_port;
+	struct peer_addr peer;
 	uint16_t keepalive;
 	uint8_t state;
 	uint8_t level;
@@ -496,7 +608,7 @@ struct broker_stats {
 	uint64_t pub_received, pub_sent, pub_dropped;
 	uint64_t bytes_received, bytes_sent;
 	uint64_t connections_total;
-	uint64_t pub_denied;		/* clients' PUBLISH to $SYS, dropped */
+	uint64_t pub_denied;		/* clients' PUBLISH to $SYS, or refused by acl_file, dropped */
 	uint64_t pub_oversize;		/* over message_size_limit, dropped */
 	uint32_t clients_connected, clients_max;
 };
@@ -504,8 +616,12 @@ struct broker_stats {
 struct broker {
 	struct broker_conf conf;
 	struct ev_loop *loop;
-	struct listener listeners[BROKER_MAX_LISTENERS];
+	struct listener listeners[BROKER_MAX_SOCKETS];
 	int nlisteners;
+	struct security sec;		/* global; every client's without per_listener_settings */
+	bool acl_on;			/* some set has an acl_file: deliveries are checked */
+	/* per_listener_settings: conf.listeners[i]'s at i, the default listener's last */
+	struct security lsec[BROKER_MAX_LISTENERS + 1];
 	struct client *clients;		/* every open connection */
 	struct client *dirty;		/* FIFO: flushed oldest first */
 	struct client *dirty_tail;
@@ -544,7 +660,8 @@ struct broker {
 	uint64_t id;			/* random, names this broker to mqbroker peers */
 	struct broker_stats st;
 	struct log_dest *log;		/* log_dest other than stderr (logdest.c) */
-	struct auth_table *auth;	/* password_file's users; NULL: none */
+	struct store *store;		/* persistence true (store.c); NULL: off */
+	uint64_t store_changes;		/* since the last save */
 };
 
 /* broker.c */
@@ -556,10 +673,19 @@ void broker_fini(struct broker *b);
  * publisher is then disconnected, as memory_limit says).
  */
 int broker_publish(struct broker *b, struct msg *m, bool retain);
+/* The same for a message a client published: src is its session (check_retain_source). */
+int broker_publish_from(struct broker *b, struct msg *m, bool retain, const struct session *src);
 /* Publish a message the broker makes itself ($SYS, will, log). */
 void broker_publish_str(struct broker *b, const char *topic, const void *payload, uint32_t plen,
 			uint8_t qos, bool retain);
-void retain_store(struct broker *b, struct msg *m);
+/* src: the publisher's session, or NULL for the broker's own and bridged messages. */
+void retain_store(struct broker *b, struct msg *m, const struct session *src);
+/* May the retained message of n go to s (acl_file read, check_retain_source)? */
+bool retain_readable(struct broker *b, const struct tnode *n, const struct session *s);
+void retain_src_free(struct tnode *n);
+/* Persistence: the publisher of m, the retained message of its topic; 0 or -ENOMEM. */
+int retain_src_restore(struct broker *b, const struct msg *m, const struct security *sec,
+		       const char *id, const char *user, uint16_t user_len);
 
 /* session.c */
 struct session *session_find(struct broker *b, const char *id, size_t len);
@@ -575,6 +701,13 @@ void session_pump(struct broker *b, struct session *s);
 void session_resend(struct broker *b, struct session *s);
 int session_ack(struct broker *b, struct session *s, uint8_t type, uint16_t pid);
 void session_expire(struct broker *b);
+/* Drop the messages waiting for s that its ACL no longer lets it read (a new connection). */
+void session_acl_recheck(struct broker *b, struct session *s);
+/* Persistence: put back one in-flight message (m NULL after PUBREC) or one queued; 0 or -ENOMEM. */
+int session_restore_inflight(struct broker *b, struct session *s, uint16_t pid, uint8_t qos,
+			     uint8_t state, bool retain, struct msg *m);
+int session_restore_queued(struct broker *b, struct session *s, uint16_t pid, uint8_t qos,
+			   bool retain, struct msg *m);
 /* The largest in-flight window (max_inflight_messages; 0 means 65535). */
 uint32_t session_inflight_max(const struct broker *b);
 
@@ -589,15 +722,70 @@ struct msg *qos2_in_release(struct broker *b, struct session *s, uint16_t pid, b
 void qos2_in_free(struct broker *b, struct session *s);
 
 /* listener.c */
-int listener_open(struct broker *b, const struct sockaddr_in *sa);
+/* Every socket of a listener block (its address resolved, or each family); 0 or -errno. */
+int listener_open(struct broker *b, const struct listener_conf *lc, struct security *sec);
+/* One socket on sa; 0 or -errno. */
+int listener_open_sa(struct broker *b, const struct sockaddr *sa, socklen_t len,
+		     const struct listener_conf *lc, struct security *sec);
 /* Out of descriptors: stop accepting for a moment (-errno says why). */
 void listener_pause(struct broker *b, int err);
 void listener_tick(struct broker *b);
 
+/* addr.c */
+void peer_addr_set(struct peer_addr *p, const struct sockaddr *sa);
+const char *peer_addr_fmt(const struct peer_addr *p, char *buf, size_t len);
+
+/* proxy_v2.c: the PROXY protocol v2 header, parsed */
+#define PROXY_V2_HDR_LEN	16
+/* Addresses and TLVs: far more than mqlb or HAProxy send, far less than a read. */
+#define PROXY_V2_MAX_BODY	2048
+
+struct proxy_v2_info {
+	bool local;			/* LOCAL: the balancer's own connection */
+	struct peer_addr src, dst;	/* PROXY: the client, and the address it reached */
+};
+
+/*
+ * Look at the len bytes read so far: the header's length once it is all
+ * there (*out filled), 0 while they are the start of one, -EBADMSG with
+ * *why set when they cannot be one.
+ */
+long proxy_v2_parse(const uint8_t *buf, size_t len, struct proxy_v2_info *out, const char **why);
+
+/* security.c: the password files (and ACLs) of each set of security options */
+/* Load what every set in use names; 0, or -errno with err "FILE:LINE: reason". */
+int security_load(struct broker *b, char *err);
+void security_free(struct broker *b);
+/* SIGHUP: read every password_file and acl_file again; a bad one keeps its old table. */
+void security_reload(struct broker *b);
+/* Listener block idx's set (BROKER_MAX_LISTENERS: the default listener's). */
+struct security *security_of_listener(struct broker *b, int idx);
+static inline struct security *client_security(const struct client *c)
+{
+	return c->lst ? c->lst->sec : &c->b->sec;
+}
+/*
+ * May the holder of this id and user name (NULL: anonymous) under sec have
+ * access (ACL_READ, ACL_WRITE) to topic? Always, without an acl_file or
+ * for our own bridges (sec NULL), as Mosquitto lets bridges through.
+ */
+bool security_allows(const struct security *sec, const char *id, const char *user,
+		     const char *topic, size_t len, unsigned int access);
+static inline bool session_may(const struct session *s, const char *topic, size_t len,
+			       unsigned int access)
+{
+	return !s->sec || !s->sec->acl || security_allows(s->sec, s->id, s->username, topic, len,
+							   access);
+}
+
 /* client.c */
 void client_accept(struct broker *b, struct listener *lst);
-/* Register a connected socket as a new connection (CS_NEW); NULL with errno set. */
-struct client *client_attach(struct broker *b, int fd, const struct sockaddr_in *peer);
+/*
+ * Register a connected socket as a new connection (CS_NEW) from peer,
+ * accepted on lst (NULL: an outgoing bridge); NULL with errno set.
+ */
+struct client *client_attach(struct broker *b, int fd, const struct sockaddr *peer,
+			     struct listener *lst);
 /* Close a connection; abnormal closes publish the will [MQTT-3.1.2-8]. */
 void client_close(struct client *c, bool abnormal, const char *why);
 /*
@@ -672,7 +860,8 @@ const char *log_esc(const void *s, size_t len, char *buf, size_t cap);
 
 /* will.c */
 int will_set(struct client *c, const struct mqtt_connect *p);
-void will_publish(struct broker *b, struct will *w);
+/* s: the session of the client whose will it is (NULL: none left). */
+void will_publish(struct broker *b, struct will *w, const struct session *s);
 void will_free(struct will *w);
 
 /* bridge.c */
@@ -739,6 +928,40 @@ static inline bool bridge_may_deliver(const struct msg *m, const struct session 
 	return !(s->link == LINK_IN && m->origin_peer && bridge_peer_linked(s, m->origin_peer));
 }
 
+/* store*.c: persistence (store.h has the file format) */
+struct store_stats {
+	uint64_t sessions, subs, retained, msgs, inflight, queued, qos2_in, dropped;
+	uint64_t bytes;
+};
+struct store;
+/*
+ * Load the persistence file into b, at start (after broker_init, before
+ * the listeners and bridges). A missing file is an empty start. A file
+ * that cannot be taken (torn, corrupt, another version, not ours) stops
+ * the start with the reason, unless discard: then it is renamed
+ * FILE.bad-SECONDS and mqbroker starts empty, saying so. 0 or -errno.
+ */
+int store_open(struct broker *b, bool discard);
+/* After privileges are dropped: the directory must take the temporary file; 0 or -errno. */
+int store_check_writable(struct broker *b);
+/* The 1 s tick: autosave_interval seconds, or changes with autosave_on_changes. */
+void store_tick(struct broker *b);
+/* Save now in the background (SIGUSR1); why goes into the log line. */
+void store_save(struct broker *b, const char *why);
+/* Shutdown: wait for the save under way, then save once more and fsync, in this thread. */
+void store_close(struct broker *b);
+/* A change to what is saved (sessions, subscriptions, messages, retained). */
+static inline void store_changed(struct broker *b)
+{
+	b->store_changes++;
+}
+/* store_write.c: the state as one buffer, format version 1. */
+int store_serialize(struct broker *b, uint8_t **buf, size_t *len, uint64_t now_wall_ms,
+		    struct store_stats *st);
+/* store_read.c: a whole, sound file into b, or nothing (err: the reason). */
+int store_load(struct broker *b, const uint8_t *p, size_t len, uint64_t now_wall_ms,
+	       struct store_stats *st, char *err, size_t errlen);
+
 /* sys.c */
 void sys_publish(struct broker *b);
 
@@ -747,6 +970,8 @@ int log_dest_open(struct broker *b);
 /* Publish the lines buffered for $SYS/broker/log (before_sleep only). */
 void log_dest_flush(struct broker *b);
 void log_dest_close(struct broker *b);
+/* SIGHUP: open log_dest file again (logrotate moved it); 0 or -errno, the old fd kept. */
+int log_dest_reopen(struct broker *b);
 bool log_subscribe_enabled(const struct broker *b);
 
 #endif

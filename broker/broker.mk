@@ -12,18 +12,22 @@ $(O)/mqbroker: $(patsubst %.c,$(O)/obj/%.o,broker/mqbroker.c $(BROKER_SRCS)) $(L
 
 $(eval $(call unit_test,test_topic,broker/topic.c broker/subs.c broker/msg.c broker/mem.c))
 $(eval $(call unit_test,test_subs,$(BROKER_SRCS)))
-$(eval $(call unit_test,test_broker_conf,broker/conf.c broker/bridge_conf.c broker/topic.c))
-$(eval $(call unit_test,test_bridge_conf,broker/conf.c broker/bridge_conf.c broker/topic.c))
-$(eval $(call unit_test,test_bridge_topic,broker/conf.c broker/bridge_conf.c broker/topic.c \
-	broker/bridge_topic.c))
+CONF_SRCS := broker/conf.c broker/conf_listener.c broker/conf_include.c broker/conf_unsupported.c \
+	broker/bridge_conf.c broker/topic.c
+$(eval $(call unit_test,test_broker_conf,$(CONF_SRCS)))
+$(eval $(call unit_test,test_bridge_conf,$(CONF_SRCS)))
+$(eval $(call unit_test,test_bridge_topic,$(CONF_SRCS) broker/bridge_topic.c))
 $(eval $(call unit_test,test_broker_auth,broker/auth.c))
 $(eval $(call unit_test,test_broker_out,$(BROKER_SRCS)))
 $(eval $(call unit_test,test_broker_logdest,$(BROKER_SRCS)))
 $(eval $(call unit_test,test_broker_mosq,$(BROKER_SRCS) tests/unit/broker_harness.c))
 $(eval $(call unit_test,test_broker_limits,$(BROKER_SRCS) tests/unit/broker_harness.c))
+$(eval $(call unit_test,test_broker_proxy,$(BROKER_SRCS) tests/unit/broker_harness.c))
+$(eval $(call unit_test,test_broker_acl,$(BROKER_SRCS) tests/unit/broker_harness.c))
+$(eval $(call unit_test,test_broker_store,$(BROKER_SRCS) tests/unit/broker_harness.c))
 # Tests linking the whole broker need libcrypto (auth.c).
 BROKER_FULL_TESTS := test_subs test_broker_auth test_broker_out test_broker_logdest \
-	test_broker_mosq test_broker_limits
+	test_broker_mosq test_broker_limits test_broker_proxy test_broker_acl test_broker_store
 $(patsubst %,$(O)/tests/%,$(BROKER_FULL_TESTS)): LDLIBS += $(CRYPTO_LIBS)
 
 # libFuzzer target for the codec; 'make fuzz-codec FUZZ_SECONDS=N'.

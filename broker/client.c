@@ -50,9 +50,9 @@ static void client_flush(struct client *c);
 
 const char *client_name(const struct client *c, char *buf, size_t len)
 {
-	char addr[NET_ADDRSTR_LEN], id[72];
+	char addr[PEER_ADDRSTR_LEN], id[72];
 
-	net_fmt_ipv4_port(c->peer_addr, c->peer_port, addr, sizeof(addr));
+	peer_addr_fmt(&c->peer, addr, sizeof(addr));
 	if (c->sess)
 		snprintf(buf, len, "%s (%s)", log_esc(c->sess->id, c->sess->id_len, id, sizeof(id)),
 			 addr);
@@ -131,6 +131,73 @@ static void client_consume(struct client *c, size_t len)
 	c->rlen = c->rneed = 0;
 }
 
+/*
+ * enable_proxy_protocol 2: the connection's first bytes are a PROXY v2
+ * header (proxy_v2.c), read like any other input: what came so far waits
+ * in rbuf, the CONNECT deadline runs from accept, and what followed the
+ * header in the same read is MQTT. A connection that does not start with
+ * a valid header is closed, with the reason in the log.
+ */
+static void proxy_read(struct client *c)
+{
+	struct broker *b = c->b;
+	uint8_t *buf = b->scratch;
+	char from[PEER_ADDRSTR_LEN], to[PEER_ADDRSTR_LEN];
+	struct proxy_v2_info info;
+	const char *why = NULL;
+	size_t len = c->rlen;
+	ssize_t n;
+	long hl;
+
+	if (len)
+		memcpy(buf, c->rbuf, len);
+	n = read(c->fd, buf + len, BROKER_READ_SCRATCH - len);
+	if (n <= 0) {
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		client_close(c, false, n == 0 ? "closed before its PROXY v2 header" : strerror(errno));
+		return;
+	}
+	b->st.bytes_received += (uint64_t)n;
+	len += (size_t)n;
+	hl = proxy_v2_parse(buf, len, &info, &why);
+	peer_addr_fmt(&c->peer, from, sizeof(from));
+	if (hl < 0) {
+		pr_info("refusing connection from %s: %s (enable_proxy_protocol 2)\n", from, why);
+		client_close(c, false, why);
+		return;
+	}
+	if (!hl) {
+		if (c->rcap < len) {
+			uint8_t *p = mem_realloc(&b->mem, c->rbuf, len);
+
+			if (!p) {
+				client_close(c, false, "out of memory for its input (memory_limit)");
+				return;
+			}
+			c->rbuf = p;
+			c->rcap = (uint32_t)len;
+		}
+		memcpy(c->rbuf, buf, len);
+		c->rlen = (uint32_t)len;
+		return;
+	}
+	if (info.local) {
+		pr_debug("connection from %s: PROXY v2 LOCAL (the balancer's own)\n", from);
+	} else {
+		pr_debug("connection from %s: PROXY v2 for client %s\n", from,
+			 peer_addr_fmt(&info.src, to, sizeof(to)));
+		c->peer = info.src;
+	}
+	c->state = CS_NEW;
+	c->rlen = 0;
+	len -= (size_t)hl;
+	if (len) {
+		memmove(buf, buf + hl, len);
+		client_consume(c, len);
+	}
+}
+
 static void client_read(struct client *c)
 {
 	struct broker *b = c->b;
@@ -138,6 +205,10 @@ static void client_read(struct client *c)
 	size_t len = c->rlen;
 	ssize_t n;
 
+	if (c->state == CS_PROXY) {
+		proxy_read(c);
+		return;
+	}
 	if (c->rneed > BROKER_READ_SCRATCH / 2) {
 		/* A big packet: straight into its own buffer, never past its end. */
 		n = read(c->fd, c->rbuf + c->rlen, c->rneed - c->rlen);
@@ -215,7 +286,8 @@ static void client_on_event(struct ev_loop *l, int fd, uint32_t events, void *ar
 		client_flush_all(b);
 }
 
-struct client *client_attach(struct broker *b, int fd, const struct sockaddr_in *peer)
+struct client *client_attach(struct broker *b, int fd, const struct sockaddr *peer,
+			     struct listener *lst)
 {
 	struct client *c = mem_zalloc(&b->mem, sizeof(*c));
 	int err;
@@ -224,9 +296,9 @@ struct client *client_attach(struct broker *b, int fd, const struct sockaddr_in 
 		return NULL;
 	c->b = b;
 	c->fd = fd;
-	c->peer_addr = peer->sin_addr.s_addr;
-	c->peer_port = peer->sin_port;
-	c->state = CS_NEW;
+	c->lst = lst;
+	peer_addr_set(&c->peer, peer);
+	c->state = lst && lst->conf->proxy_v2 ? CS_PROXY : CS_NEW;
 	c->last_rx_ms = ev_now_ms(b->loop);
 	c->last_tx_s = (uint32_t)(c->last_rx_ms / 1000);
 	if (b->conf.set_tcp_nodelay)
@@ -249,8 +321,9 @@ struct client *client_attach(struct broker *b, int fd, const struct sockaddr_in 
 
 void client_accept(struct broker *b, struct listener *lst)
 {
-	char addr[NET_ADDRSTR_LEN];
-	struct sockaddr_in peer;
+	char addr[PEER_ADDRSTR_LEN], port[PEER_ADDRSTR_LEN];
+	struct sockaddr_storage peer;
+	struct peer_addr pa;
 	int i, fd;
 
 	/* Bounded per event so a connection storm cannot starve connected clients. */
@@ -258,7 +331,11 @@ void client_accept(struct broker *b, struct listener *lst)
 		struct client *c;
 		int err;
 
-		fd = net_accept(lst->fd, &peer);
+		socklen_t plen = sizeof(peer);
+
+		fd = accept4(lst->fd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0)
+			fd = errno == EWOULDBLOCK ? -EAGAIN : -errno;
 		if (fd == -EAGAIN || fd == -EINTR)
 			return;
 		if (fd == -EMFILE || fd == -ENFILE || fd == -ENOBUFS || fd == -ENOMEM) {
@@ -267,11 +344,12 @@ void client_accept(struct broker *b, struct listener *lst)
 		}
 		if (fd < 0) {
 			/* ECONNABORTED and such: that connection is gone, not the listener. */
-			pr_debug("accept on port %u: %s\n", ntohs(lst->addr.sin_port),
+			pr_debug("accept on %s: %s\n", peer_addr_fmt(&lst->addr, port, sizeof(port)),
 				 strerror(-fd));
 			return;
 		}
-		net_fmt_ipv4_port(peer.sin_addr.s_addr, peer.sin_port, addr, sizeof(addr));
+		peer_addr_set(&pa, (struct sockaddr *)&peer);
+		peer_addr_fmt(&pa, addr, sizeof(addr));
 		if (b->conf.max_connections >= 0 && b->nclients >= b->conf.max_connections) {
 			pr_warn("refusing connection from %s: max_connections (%lld) reached\n",
 				addr, (long long)b->conf.max_connections);
@@ -283,14 +361,15 @@ void client_accept(struct broker *b, struct listener *lst)
 			close(fd);
 			continue;
 		}
-		c = client_attach(b, fd, &peer);
+		c = client_attach(b, fd, (struct sockaddr *)&peer, lst);
 		if (!c) {
 			err = -errno;
 			pr_warn("refusing connection from %s: %s\n", addr, strerror(-err));
 			close(fd);
 			continue;
 		}
-		pr_debug("new connection from %s on port %u\n", addr, ntohs(lst->addr.sin_port));
+		pr_debug("new connection from %s on %s\n", addr,
+			 peer_addr_fmt(&lst->addr, port, sizeof(port)));
 	}
 }
 
@@ -493,21 +572,23 @@ void client_close(struct client *c, bool abnormal, const char *why)
 	/* Freed after this iteration: events of this batch may still name c. */
 	c->next = b->closed;
 	b->closed = c;
-	if (s) {
-		s->client = NULL;
-		if (s->clean) {
-			session_free(b, s); /* [MQTT-3.1.2-6] */
-		} else {
-			s->offline_since_ms = ev_now_ms(b->loop);
-		}
-	}
 	/*
 	 * The will goes out after the session is detached, so a will that
-	 * matches the client's own persistent subscription is queued for it.
+	 * matches the client's own persistent subscription is queued for it;
+	 * before a clean session is freed, since its publisher is that
+	 * session (acl_file, check_retain_source).
 	 */
+	if (s)
+		s->client = NULL;
 	if (w && abnormal)
-		will_publish(b, w);
+		will_publish(b, w, s);
 	will_free(w);
+	if (s) {
+		if (s->clean)
+			session_free(b, s); /* [MQTT-3.1.2-6] */
+		else
+			s->offline_since_ms = ev_now_ms(b->loop);
+	}
 	if (c->bridge)
 		bridge_on_close(c);
 	/* One link fewer: what we are bridged to changed. */
@@ -530,6 +611,8 @@ void client_free_closed(struct broker *b)
 /* Why c must go now, or NULL. */
 static const char *expired(const struct client *c, uint64_t now)
 {
+	if (c->state == CS_PROXY && now - c->last_rx_ms > BROKER_CONNECT_TIMEOUT_MS)
+		return "no PROXY v2 header within 5 s of connecting";
 	if (c->state == CS_NEW && now - c->last_rx_ms > BROKER_CONNECT_TIMEOUT_MS)
 		return "no CONNECT within 5 s of connecting";
 	/* [MQTT-3.1.2-24]: silent for one and a half keep-alive periods. */

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
+#include <sys/socket.h>
 
 #include "broker.h"
 #include "conf.h"
@@ -23,7 +24,10 @@
 void broker_conf_init(struct broker_conf *c)
 {
 	memset(c, 0, sizeof(*c));
-	c->allow_anonymous = true;
+	sec_conf_init(&c->sec);
+	sec_conf_init(&c->def.sec);
+	c->def.family = AF_UNSPEC;
+	c->cur_listener = -1;
 	c->max_connections = -1;
 	c->max_inflight_messages = 20;
 	c->max_queued_messages = 1000;
@@ -32,6 +36,8 @@ void broker_conf_init(struct broker_conf *c)
 	c->log_timestamp = true;
 	/* Output is already coalesced per loop iteration: Nagle would only add delay. */
 	c->set_tcp_nodelay = true;
+	c->retain_available = true;
+	c->autosave_interval = 1800; /* Mosquitto's */
 }
 
 void broker_conf_free(struct broker_conf *c)
@@ -43,82 +49,22 @@ void broker_conf_free(struct broker_conf *c)
 	free(c->bridge_users);
 	c->bridge_users = NULL;
 	c->nbridge_users = 0;
+	for (i = 0; i < c->nlisteners; i++)
+		listener_conf_free(&c->listeners[i]);
+	free(c->listeners);
+	c->listeners = NULL;
+	c->nlisteners = 0;
+	listener_conf_free(&c->def);
+	sec_conf_free(&c->sec);
 	free(c->log_file);
 	free(c->user);
 	free(c->pid_file);
-	free(c->password_file);
+	free(c->def_sec_file);
+	free(c->persistence_location);
+	free(c->persistence_file);
 	bridge_conf_free(c);
-	c->log_file = c->user = c->pid_file = c->password_file = NULL;
-}
-
-static int parse_port(const char *s, uint16_t *port, char *err)
-{
-	uint32_t v;
-
-	if (conf_parse_u32(s, 1, 65535, &v)) {
-		conf_reason(err, "invalid port '%s' (1 to 65535)", s);
-		return -EINVAL;
-	}
-	*port = (uint16_t)v;
-	return 0;
-}
-
-static int parse_addr(const char *s, struct in_addr *a, char *err)
-{
-	if (!strcmp(s, "localhost"))
-		s = "127.0.0.1";
-	if (net_parse_ipv4(s, a)) {
-		conf_reason(err, "invalid IPv4 address '%s'", s);
-		return -EINVAL;
-	}
-	return 0;
-}
-
-static int kw_listener(void *obj, const struct conf_kw *kw, const struct conf_line *ln, char *err)
-{
-	struct broker_conf *c = obj;
-	struct listener_conf *l;
-	struct in_addr a = { htonl(INADDR_ANY) };
-	uint16_t port;
-	int i;
-
-	if (c->nlisteners == BROKER_MAX_LISTENERS) {
-		conf_reason(err, "too many listeners (at most %d)", BROKER_MAX_LISTENERS);
-		return -E2BIG;
-	}
-	if (parse_port(ln->argv[1], &port, err))
-		return -EINVAL;
-	if (ln->argc > 2 && parse_addr(ln->argv[2], &a, err))
-		return -EINVAL;
-	for (i = 0; i < c->nlisteners; i++) {
-		if (c->listeners[i].addr.sin_port == htons(port) &&
-		    c->listeners[i].addr.sin_addr.s_addr == a.s_addr) {
-			conf_reason(err, "duplicate listener %s", ln->argv[1]);
-			return -EEXIST;
-		}
-	}
-	l = &c->listeners[c->nlisteners++];
-	l->addr.sin_family = AF_INET;
-	l->addr.sin_port = htons(port);
-	l->addr.sin_addr = a;
-	return 0;
-}
-
-static int kw_port(void *obj, const struct conf_kw *kw, const struct conf_line *ln, char *err)
-{
-	struct broker_conf *c = obj;
-
-	c->has_port = true;
-	return parse_port(ln->argv[1], &c->port, err);
-}
-
-static int kw_bind_address(void *obj, const struct conf_kw *kw, const struct conf_line *ln,
-			   char *err)
-{
-	struct broker_conf *c = obj;
-
-	c->has_bind_address = true;
-	return parse_addr(ln->argv[1], &c->bind_address, err);
+	c->log_file = c->user = c->pid_file = c->def_sec_file = NULL;
+	c->persistence_location = c->persistence_file = NULL;
 }
 
 static int kw_max_connections(void *obj, const struct conf_kw *kw, const struct conf_line *ln,
@@ -228,38 +174,6 @@ static int kw_log_type(void *obj, const struct conf_kw *kw, const struct conf_li
 	return -EINVAL;
 }
 
-static int kw_persistence(void *obj, const struct conf_kw *kw, const struct conf_line *ln,
-			  char *err)
-{
-	bool on;
-
-	if (conf_parse_bool(ln->argv[1], &on)) {
-		conf_reason(err, "'persistence' needs true or false, got '%s'", ln->argv[1]);
-		return -EINVAL;
-	}
-	if (on) {
-		conf_reason(err, "'persistence true' is not supported yet (sessions live in memory only)");
-		return -EOPNOTSUPP;
-	}
-	return 0;
-}
-
-/*
- * A path as given: relative to the working directory, as Mosquitto opens
- * it. The file itself is read by main() (auth.c); one per broker, since
- * there are no per-listener settings.
- */
-static int kw_password_file(void *obj, const struct conf_kw *kw, const struct conf_line *ln,
-			    char *err)
-{
-	struct broker_conf *c = obj;
-
-	if (c->password_file) {
-		conf_reason(err, "duplicate 'password_file' (already '%s')", c->password_file);
-		return -EEXIST;
-	}
-	return conf_kw_str(obj, kw, ln, err);
-}
 
 /* A byte count or such: kw->min..kw->max into a uint64_t field. */
 static int kw_u64(void *obj, const struct conf_kw *kw, const struct conf_line *ln, char *err)
@@ -314,12 +228,40 @@ static int kw_bridge_user(void *obj, const struct conf_kw *kw, const struct conf
 /* Bridge directives go to the current 'connection' block (bridge_conf.c). */
 #define BRIDGE_KW(name) { name, bridge_kw, 0, 0, CONF_MAX_ARGS - 1, 0, 0 }
 
+#define SOFF(f) offsetof(struct sec_conf, f)
+#define LOFF(f) offsetof(struct listener_conf, f)
+
+static int kw_include_dir(void *obj, const struct conf_kw *kw, const struct conf_line *ln,
+			  char *err);
+
+/*
+ * Mosquitto's 'protocol' picks what a listener speaks; mqbroker speaks
+ * MQTT only, which is also the default.
+ */
+static int kw_protocol(void *obj, const struct conf_kw *kw, const struct conf_line *ln, char *err)
+{
+	if (strcmp(ln->argv[1], "mqtt")) {
+		conf_reason(err, "'protocol %s' is not supported (only mqtt)", ln->argv[1]);
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
 static const struct conf_kw broker_kws[] = {
-	{ "listener", kw_listener, 0, 1, 2, 0, 0 },
-	{ "port", kw_port, 0, 1, 1, 0, 0 },
-	{ "bind_address", kw_bind_address, 0, 1, 1, 0, 0 },
-	{ "allow_anonymous", conf_kw_bool, OFF(allow_anonymous), 1, 1, 0, 0 },
-	{ "password_file", kw_password_file, OFF(password_file), 1, 1, 0, 0 },
+	{ "listener", conf_kw_listener, 0, 1, 2, 0, 0 },
+	{ "port", conf_kw_port, 0, 1, 1, 0, 0 },
+	{ "bind_address", conf_kw_bind_address, 0, 1, 1, 0, 0 },
+	{ "socket_domain", conf_kw_socket_domain, 0, 1, 1, 0, 0 },
+	{ "protocol", kw_protocol, 0, 1, 1, 0, 0 },
+	{ "enable_proxy_protocol", conf_kw_enable_proxy_protocol, 0, 1, 1, 0, 0 },
+	{ "per_listener_settings", conf_kw_per_listener_settings, 0, 1, 1, 0, 0 },
+	/* The security options: kw->min 1 for a boolean, 0 for a string. */
+	{ "allow_anonymous", conf_kw_sec, SOFF(allow_anonymous), 1, 1, 1, 0 },
+	{ "allow_zero_length_clientid", conf_kw_sec, SOFF(allow_zero_length_clientid), 1, 1, 1, 0 },
+	{ "password_file", conf_kw_sec, SOFF(password_file), 1, 1, 0, 0 },
+	{ "acl_file", conf_kw_sec, SOFF(acl_file), 1, 1, 0, 0 },
+	{ "auto_id_prefix", conf_kw_sec, SOFF(auto_id_prefix), 1, 1, 0, 0 },
+	{ "include_dir", kw_include_dir, 0, 1, 1, 0, 0 },
 	{ "max_connections", kw_max_connections, 0, 1, 1, 0, 0 },
 	{ "bridge_user", kw_bridge_user, 0, 1, 1, 0, 0 },
 	{ "max_inflight_messages", conf_kw_u32, OFF(max_inflight_messages), 1, 1, 0, 65535 },
@@ -339,9 +281,17 @@ static const struct conf_kw broker_kws[] = {
 	{ "log_timestamp", conf_kw_bool, OFF(log_timestamp), 1, 1, 0, 0 },
 	{ "set_tcp_nodelay", conf_kw_bool, OFF(set_tcp_nodelay), 1, 1, 0, 0 },
 	{ "upgrade_outgoing_qos", conf_kw_bool, OFF(upgrade_outgoing_qos), 1, 1, 0, 0 },
+	{ "check_retain_source", conf_kw_bool, OFF(check_retain_source), 1, 1, 0, 0 },
+	{ "retain_available", conf_kw_bool, OFF(retain_available), 1, 1, 0, 0 },
+	{ "queue_qos0_messages", conf_kw_bool, OFF(queue_qos0_messages), 1, 1, 0, 0 },
 	{ "user", conf_kw_str, OFF(user), 1, 1, 0, 0 },
 	{ "pid_file", conf_kw_str, OFF(pid_file), 1, 1, 0, 0 },
-	{ "persistence", kw_persistence, 0, 1, 1, 0, 0 },
+	{ "persistence", conf_kw_bool, OFF(persistence), 1, 1, 0, 0 },
+	{ "retained_persistence", conf_kw_bool, OFF(persistence), 1, 1, 0, 0 },
+	{ "persistence_location", conf_kw_str, OFF(persistence_location), 1, 1, 0, 0 },
+	{ "persistence_file", conf_kw_str, OFF(persistence_file), 1, 1, 0, 0 },
+	{ "autosave_interval", conf_kw_u32, OFF(autosave_interval), 1, 1, 0, 0x7fffffff },
+	{ "autosave_on_changes", conf_kw_bool, OFF(autosave_on_changes), 1, 1, 0, 0 },
 	{ "connection", bridge_kw_connection, 0, 1, 1, 0, 0 },
 	BRIDGE_KW("address"),
 	BRIDGE_KW("addresses"),
@@ -359,14 +309,23 @@ static const struct conf_kw broker_kws[] = {
 	BRIDGE_KW("start_type"),
 	BRIDGE_KW("notification_topic"),
 	BRIDGE_KW("bridge_attempt_unsubscribe"),
+	/* Last: every other word, refused by name or as unknown (conf_unsupported.c). */
+	{ "*", conf_kw_unknown, 0, 0, CONF_MAX_ARGS - 1, 0, 0 },
 	{ NULL, NULL, 0, 0, 0, 0, 0 },
 };
 
 /* What only the whole file can tell. */
 static int conf_check(struct broker_conf *c, const char *name, char *err)
 {
+	int i, e = listener_conf_check(c, name, err);
+	bool pw = c->sec.password_file;
+
+	if (e)
+		return e;
+	for (i = 0; i < c->nlisteners; i++)
+		pw |= c->per_listener_settings && c->listeners[i].sec.password_file;
 	/* Without a password_file a user name is whatever the client says. */
-	if (c->nbridge_users && !c->password_file) {
+	if (c->nbridge_users && !pw) {
 		snprintf(err, CONF_ERR_LEN,
 			 "%s: bridge_user '%s' needs a password_file to authenticate against", name,
 			 c->bridge_users[0]);
@@ -380,6 +339,39 @@ int broker_conf_parse_file(struct broker_conf *c, const char *path, char *err)
 	int e = conf_parse_file(path, broker_kws, c, 0, err);
 
 	return e ? e : conf_check(c, path, err);
+}
+
+/*
+ * include_dir DIR: every DIR/NAME.conf, in Mosquitto's order (letters
+ * compared without case first, then with it), parsed as if it stood
+ * here. As in Mosquitto, only the main file may include (in an included
+ * file it is refused here, where Mosquitto ignores it).
+ */
+static int kw_include_dir(void *obj, const struct conf_kw *kw, const struct conf_line *ln,
+			  char *err)
+{
+	struct broker_conf *c = obj;
+	char **files = NULL;
+	int n, i, e = 0;
+
+	if (c->include_depth) {
+		conf_reason(err, "'include_dir' is only allowed in the main configuration file");
+		return -EINVAL;
+	}
+	n = conf_dir_files(ln->argv[1], &files);
+	if (n < 0) {
+		conf_reason(err, "include_dir '%s': %s", ln->argv[1], strerror(-n));
+		return n;
+	}
+	c->include_depth++;
+	for (i = 0; i < n && !e; i++)
+		e = conf_parse_file(files[i], broker_kws, c, 0, err);
+	c->include_depth--;
+	for (i = 0; i < n; i++)
+		free(files[i]);
+	free(files);
+	/* err holds "FILE:LINE: reason"; the driver puts this line's place before it. */
+	return e;
 }
 
 int broker_conf_parse_string(struct broker_conf *c, const char *name, const char *text, char *err)

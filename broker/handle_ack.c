@@ -19,7 +19,7 @@ int handle_ack(struct client *c, uint8_t type, uint16_t pid)
 		 * after reconnection, or a message that was dropped).
 		 */
 		if (m) {
-			broker_publish(c->b, m, retain);
+			broker_publish_from(c->b, m, retain, s);
 			msg_put(&c->b->mem, m);
 		}
 		return send_ack(c, MQTT_PUBCOMP, pid);

@@ -38,14 +38,21 @@ static int check_connect(struct client *c, const struct mqtt_connect *p)
 	/* [MQTT-3.1.2-2]: a level we do not speak gets return code 1. */
 	if ((v31 && p->level != MQTT_PROTO_V31) || (v311 && p->level != MQTT_PROTO_V311))
 		return refuse(c, MQTT_CONNACK_BAD_PROTOCOL, "unsupported protocol level");
-	/* [MQTT-3.1.3-8]: an empty id needs clean session 1; 3.1 needs 1..23 characters. */
-	if (!p->client_id.len && (!p->clean || p->level == MQTT_PROTO_V31))
+	/*
+	 * [MQTT-3.1.3-8]: an empty id needs clean session 1 (and
+	 * allow_zero_length_clientid); 3.1 needs 1..23 characters.
+	 */
+	if (!p->client_id.len && (!p->clean || p->level == MQTT_PROTO_V31 ||
+				  !client_security(c)->conf->allow_zero_length_clientid))
 		return refuse(c, MQTT_CONNACK_ID_REJECTED, "empty client id");
 	if (p->level == MQTT_PROTO_V31 && p->client_id.len > MQTT_MAX_CLIENT_ID_V31)
 		return refuse(c, MQTT_CONNACK_ID_REJECTED, "client id longer than 23 (MQTT 3.1)");
 	/* The will topic is a topic name [MQTT-3.1.3-10]: no wildcards, not empty. */
 	if (p->will && !topic_name_valid((const char *)p->will_topic.p, p->will_topic.len))
 		return -EPROTO;
+	/* retain_available false: a retained will is refused, as Mosquitto closes. */
+	if (p->will && p->will_retain && !c->b->conf.retain_available)
+		return -EOPNOTSUPP;
 	/* As Mosquitto: a will it would not accept as a PUBLISH is not authorised. */
 	if (p->will && lim && p->will_msg.len > lim)
 		return refuse(c, MQTT_CONNACK_NOT_AUTHORIZED, "will over message_size_limit");
@@ -74,18 +81,21 @@ static bool is_bridge_user(const struct broker *b, struct mqtt_str u)
 static int check_auth(struct client *c, const struct mqtt_connect *p)
 {
 	struct broker *b = c->b;
+	const struct security *sec = client_security(c);
+	bool has_pw = p->has_password && p->password.len;
 	char user[72], why[160];
 	int err;
 
 	if (!p->has_username) {
-		if (!b->conf.allow_anonymous)
+		if (!sec->conf->allow_anonymous)
 			return refuse(c, MQTT_CONNACK_NOT_AUTHORIZED, "anonymous clients not allowed");
 		return 0;
 	}
-	if (!b->auth)
+	if (!sec->auth)
 		return 0;
-	err = auth_check(b->auth, (const char *)p->username.p, p->username.len,
-			 p->has_password ? p->password.p : NULL, p->password.len);
+	/* An empty password is no password, as Mosquitto reads it (a NULL string). */
+	err = auth_check(sec->auth, (const char *)p->username.p, p->username.len,
+			 has_pw ? p->password.p : NULL, p->password.len);
 	if (!err) {
 		c->bridge_user = is_bridge_user(b, p->username);
 		return 0;
@@ -96,7 +106,7 @@ static int check_auth(struct client *c, const struct mqtt_connect *p)
 		snprintf(why, sizeof(why), "unknown user '%s'", user);
 	} else if (err == -EACCES) {
 		snprintf(why, sizeof(why), "%s for user '%s'",
-			 p->has_password ? "wrong password" : "no password", user);
+			 has_pw ? "wrong password" : "no password", user);
 	} else {
 		snprintf(why, sizeof(why), "cannot check the password of user '%s': %s", user,
 			 strerror(-err));
@@ -155,16 +165,42 @@ static void set_link(struct client *c, struct session *s)
 	}
 }
 
+/*
+ * What acl_file checks are made against: this connection's user name and
+ * security options, kept in the session so that messages for it while
+ * offline are checked too. Messages waiting for it that the new identity
+ * may not read are dropped, as Mosquitto does on each connection.
+ */
+static int set_identity(struct client *c, struct session *s, const struct mqtt_connect *p)
+{
+	struct broker *b = c->b;
+	char *u = NULL;
+
+	if (p->has_username) {
+		u = mem_alloc(&b->mem, p->username.len + 1u);
+		if (!u)
+			return -ENOMEM;
+		memcpy(u, p->username.p, p->username.len);
+		u[p->username.len] = '\0';
+	}
+	mem_free(&b->mem, s->username);
+	s->username = u;
+	s->sec = client_security(c);
+	if (s->sec->acl)
+		session_acl_recheck(b, s);
+	return 0;
+}
+
 static void log_connected(struct client *c, const struct mqtt_connect *p)
 {
-	char addr[NET_ADDRSTR_LEN], id[72], user[72], u[80] = "";
+	char addr[PEER_ADDRSTR_LEN], id[72], user[72], u[80] = "";
 
 	/* As Mosquitto's line: the user name, if any, as u'NAME'. */
 	if (p->has_username)
 		snprintf(u, sizeof(u), ", u'%s'",
 			 log_esc(p->username.p, p->username.len, user, sizeof(user)));
 	pr_info("new client connected from %s as %s (p%u, c%u, k%u%s)\n",
-		net_fmt_ipv4_port(c->peer_addr, c->peer_port, addr, sizeof(addr)),
+		peer_addr_fmt(&c->peer, addr, sizeof(addr)),
 		log_esc(c->sess->id, c->sess->id_len, id, sizeof(id)), p->level, p->clean,
 		p->keepalive, u);
 }
@@ -174,7 +210,7 @@ int handle_connect(struct client *c, const struct mqtt_connect *p)
 	struct broker *b = c->b;
 	const char *id = (const char *)p->client_id.p;
 	size_t id_len = p->client_id.len;
-	char auto_id[40], name[72];
+	char auto_id[300], name[72];
 	struct session *s;
 	bool present = false;
 	int err;
@@ -187,10 +223,13 @@ int handle_connect(struct client *c, const struct mqtt_connect *p)
 	if (err)
 		return err;
 	if (!id_len) {
-		/* [MQTT-3.1.3-6]: assign a unique id. */
-		id_len = (size_t)snprintf(auto_id, sizeof(auto_id), "auto-%llx-%llx",
-					  (unsigned long long)b->start_ms,
-					  (unsigned long long)++b->next_auto_id);
+		/* [MQTT-3.1.3-6]: assign a unique id, after auto_id_prefix. */
+		const char *prefix = client_security(c)->conf->auto_id_prefix;
+		int n = snprintf(auto_id, sizeof(auto_id), "%s%llx-%llx", prefix ? prefix : "auto-",
+				 (unsigned long long)b->start_ms,
+				 (unsigned long long)++b->next_auto_id);
+
+		id_len = n < 0 || (size_t)n >= sizeof(auto_id) ? sizeof(auto_id) - 1 : (size_t)n;
 		id = auto_id;
 	}
 	s = session_find(b, id, id_len);
@@ -224,6 +263,14 @@ int handle_connect(struct client *c, const struct mqtt_connect *p)
 		if (!present)
 			session_free(b, s);
 		return refuse(c, MQTT_CONNACK_UNAVAILABLE, "out of memory for the will");
+	}
+	err = set_identity(c, s, p);
+	if (err) {
+		will_free(c->will);
+		c->will = NULL;
+		if (!present)
+			session_free(b, s);
+		return refuse(c, MQTT_CONNACK_UNAVAILABLE, "out of memory for the user name");
 	}
 	s->client = c;
 	c->sess = s;

@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 
+#include "acl.h"
 #include "broker.h"
 #include "log.h"
 
@@ -90,11 +91,19 @@ int handle_publish(struct client *c, const struct mqtt_publish *p)
 		b->st.pub_denied++;
 		return drop(c, p, "$SYS is read-only for clients");
 	}
+	/* acl_file: a write; refused, it is dropped with its QoS flow completed, as in Mosquitto. */
+	if (b->acl_on && !session_may(s, view.topic, view.topic_len, ACL_WRITE)) {
+		b->st.pub_denied++;
+		return drop(c, p, "denied by acl_file");
+	}
+	/* retain_available false: a retained PUBLISH is a protocol error (Mosquitto closes too). */
+	if (p->retain && !b->conf.retain_available && !c->bridge)
+		return -EOPNOTSUPP;
 	if (p->qos == 2)
 		return publish_qos2(c, p, &view);
 	b->st.pub_received++;
 	/* [MQTT-4.3.2-2]: own the message, then PUBACK. */
-	err = broker_publish(b, &view, p->retain);
+	err = broker_publish_from(b, &view, p->retain, s);
 	if (err)
 		return err;
 	return p->qos ? send_ack(c, MQTT_PUBACK, p->pid) : 0;

@@ -12,15 +12,20 @@ struct retained_ctx {
 	uint8_t qos;
 };
 
-static void send_retained(void *arg, struct msg *m)
+static void send_retained(void *arg, const struct tnode *n)
 {
 	struct retained_ctx *r = arg;
+	struct msg *m = n->retained;
 	uint8_t qos = deliver_qos(r->b->conf.upgrade_outgoing_qos, m->qos, r->qos);
 
 	/* [MQTT-3.3.1-8]: retained messages go out with the retain flag set. */
 	/* Never a retained message back over the bridge link it came from. */
-	if (bridge_may_deliver(m, r->s))
-		session_deliver(r->b, r->s, m, qos, true);
+	if (!bridge_may_deliver(m, r->s))
+		return;
+	/* acl_file (a read), and check_retain_source (its publisher may still write it). */
+	if ((r->b->acl_on || n->rsrc) && !retain_readable(r->b, n, r->s))
+		return;
+	session_deliver(r->b, r->s, m, qos, true);
 }
 
 int subscribe_one(struct client *c, const struct mqtt_topic_req *req, uint8_t *rc)
@@ -35,6 +40,7 @@ int subscribe_one(struct client *c, const struct mqtt_topic_req *req, uint8_t *r
 	}
 	if (ret > 0)
 		b->nsubscriptions++;
+	store_changed(b);
 	/* We grant what was asked. */
 	*rc = req->qos;
 	if (log_subscribe_enabled(b)) {

@@ -12,8 +12,10 @@ void unsubscribe_one(struct client *c, const struct mqtt_topic_req *req)
 	struct session *s = c->sess;
 
 	/* [MQTT-3.10.4-1]: only an identical filter is removed. */
-	if (!sub_remove(&b->tree, s, (const char *)req->filter.p, req->filter.len))
+	if (!sub_remove(&b->tree, s, (const char *)req->filter.p, req->filter.len)) {
 		b->nsubscriptions--;
+		store_changed(b);
+	}
 	if (log_subscribe_enabled(b)) {
 		char id[72], f[200];
 

@@ -112,6 +112,26 @@ int log_dest_open(struct broker *b)
 	return 0;
 }
 
+int log_dest_reopen(struct broker *b)
+{
+	struct log_dest *d = b->log;
+	int fd, err;
+
+	if (!d || !(d->dests & LOGD_FILE))
+		return 0;
+	fd = open(b->conf.log_file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		err = -errno;
+		pr_warn("reload: log_dest file %s: %s; writing on to the file open before\n",
+			b->conf.log_file, strerror(-err));
+		return err;
+	}
+	close(d->file_fd);
+	d->file_fd = fd;
+	pr_info("reload: log_dest file %s reopened\n", b->conf.log_file);
+	return 0;
+}
+
 void log_dest_flush(struct broker *b)
 {
 	struct log_dest *d = b->log;

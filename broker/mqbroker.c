@@ -27,13 +27,16 @@
 static void usage(FILE *out, const char *prog)
 {
 	fprintf(out,
-		"Usage: %1$s [-c FILE] [-p PORT] [-v]\n"
+		"Usage: %1$s [-c FILE] [-p PORT] [-v] [--discard-store]\n"
 		"       %1$s -t -c FILE\n"
 		"  -c FILE        Mosquitto-style configuration file (mqbroker.conf(5))\n"
 		"  -p PORT        listen on 127.0.0.1:PORT (like mosquitto 2.0 without listeners)\n"
 		"  -t, --test     check FILE and its password file, then exit: 0 if they load,\n"
 		"                 1 with FILE:LINE: reason otherwise\n"
 		"  -v             more logging (-vv: debug)\n"
+		"  --discard-store  when the persistence file cannot be read whole (torn,\n"
+		"                 corrupt, another version), rename it FILE.bad-SECONDS and\n"
+		"                 start empty; without it mqbroker does not start\n"
 		"  -V, --version  print the version\n"
 		"  -h, --help     this help\n",
 		prog);
@@ -45,8 +48,20 @@ static void on_signal(struct ev_loop *l, int fd, uint32_t events, void *arg)
 	struct signalfd_siginfo si;
 
 	while (read(fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGUSR1) {
+			/* Mosquitto's: save the persistence file now. */
+			store_save(b, "SIGUSR1");
+			continue;
+		}
 		if (si.ssi_signo == SIGHUP) {
-			pr_info("SIGHUP: configuration reload is not supported, ignoring\n");
+			/*
+			 * logrotate's signal, and Mosquitto's reload: log files
+			 * reopened, password and ACL files read again; no
+			 * connection is dropped.
+			 */
+			pr_info("SIGHUP: reopening log files, reloading password and ACL files\n");
+			log_dest_reopen(b);
+			security_reload(b);
 			continue;
 		}
 		pr_info("signal %u: shutting down\n", si.ssi_signo);
@@ -71,6 +86,7 @@ static int on_tick(struct ev_loop *l, long long id, void *arg)
 	client_housekeeping(b);
 	listener_tick(b);
 	session_expire(b);
+	store_tick(b);
 	if (b->conf.sys_interval && now - b->last_sys_ms >= b->conf.sys_interval * 1000ull) {
 		b->last_sys_ms = now;
 		sys_publish(b);
@@ -84,17 +100,14 @@ static int open_listeners(struct broker *b, int cli_port)
 	struct sockaddr_in sa = { .sin_family = AF_INET };
 	int i, err;
 
-	for (i = 0; i < c->nlisteners; i++) {
-		err = listener_open(b, &c->listeners[i].addr);
+	/* Mosquitto's default listener ('port', 'bind_address' and what came before any 'listener'). */
+	if (c->has_def) {
+		err = listener_open(b, &c->def, security_of_listener(b, BROKER_MAX_LISTENERS));
 		if (err)
 			return err;
 	}
-	if (c->has_port || c->has_bind_address) {
-		/* Deprecated 'port'/'bind_address': the default listener. */
-		sa.sin_port = htons(c->has_port ? c->port : 1883);
-		sa.sin_addr.s_addr = c->has_bind_address ? c->bind_address.s_addr
-							 : htonl(INADDR_ANY);
-		err = listener_open(b, &sa);
+	for (i = 0; i < c->nlisteners; i++) {
+		err = listener_open(b, &c->listeners[i], security_of_listener(b, i));
 		if (err)
 			return err;
 	}
@@ -102,7 +115,7 @@ static int open_listeners(struct broker *b, int cli_port)
 		/* Like mosquitto 2.0: without a configured listener, loopback only. */
 		sa.sin_port = htons(cli_port ? (uint16_t)cli_port : 1883);
 		sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		err = listener_open(b, &sa);
+		err = listener_open_sa(b, (struct sockaddr *)&sa, sizeof(sa), &c->def, &b->sec);
 		if (err)
 			return err;
 	}
@@ -169,6 +182,7 @@ static int setup_signals(struct broker *b)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
 	if (sigprocmask(SIG_BLOCK, &set, NULL))
 		return -errno;
 	fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
@@ -179,10 +193,11 @@ static int setup_signals(struct broker *b)
 
 /* Options into *conf_path, *cli_port, *verbose, *test; -1 to go on, else the exit status. */
 static int parse_args(int argc, char **argv, const char **conf_path, int *cli_port, int *verbose,
-		      bool *test)
+		      bool *test, bool *discard)
 {
 	static const struct option longopts[] = {
 		{ "test", no_argument, NULL, 't' },
+		{ "discard-store", no_argument, NULL, 'D' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -204,6 +219,9 @@ static int parse_args(int argc, char **argv, const char **conf_path, int *cli_po
 			break;
 		case 't':
 			*test = true;
+			break;
+		case 'D':
+			*discard = true;
 			break;
 		case 'v':
 			(*verbose)++;
@@ -252,10 +270,10 @@ int main(int argc, char **argv)
 	const char *conf_path = NULL;
 	char err_buf[CONF_ERR_LEN];
 	int cli_port = 0, verbose = 0, err, ret;
-	bool test = false;
+	bool test = false, discard = false;
 	struct broker *b;
 
-	ret = parse_args(argc, argv, &conf_path, &cli_port, &verbose, &test);
+	ret = parse_args(argc, argv, &conf_path, &cli_port, &verbose, &test, &discard);
 	if (ret >= 0)
 		return ret;
 	ret = 1;
@@ -271,14 +289,10 @@ int main(int argc, char **argv)
 		log_set_level(verbose > 1 ? LOG_LVL_DEBUG : LOG_LVL_INFO);
 	if (verbose > 1)
 		b->conf.log_type_set = false; /* -vv wins over log_type */
-	/* Read before dropping privileges, so the file may be readable by root only. */
-	if (b->conf.password_file) {
-		if (auth_load(b->conf.password_file, &b->auth, err_buf)) {
-			fprintf(stderr, "%s\n", err_buf);
-			goto out_free_conf;
-		}
-		pr_info("password_file %s: %u users\n", b->conf.password_file,
-			auth_count(b->auth));
+	/* Read before dropping privileges, so the files may be readable by root only. */
+	if (security_load(b, err_buf)) {
+		fprintf(stderr, "%s\n", err_buf);
+		goto out_free_auth;
 	}
 	if (test) {
 		printf("%s: configuration is valid\n", conf_path);
@@ -293,6 +307,9 @@ int main(int argc, char **argv)
 	err = broker_init(b);
 	if (!err)
 		err = setup_signals(b);
+	/* Before the listeners: no client may see the broker before its sessions are back. */
+	if (!err)
+		err = store_open(b, discard);
 	if (!err)
 		err = open_listeners(b, cli_port);
 	/* The pid file first: it usually lives where only root may write (/run). */
@@ -303,6 +320,9 @@ int main(int argc, char **argv)
 		goto out_fini;
 	}
 	err = drop_privileges(b->conf.user);
+	/* As the user it will save as: found now, not at the first autosave. */
+	if (!err)
+		err = store_check_writable(b);
 	if (!err)
 		err = run(b);
 	if (!err)
@@ -310,10 +330,12 @@ int main(int argc, char **argv)
 	if (b->conf.pid_file)
 		unlink(b->conf.pid_file);
 out_fini:
+	/* The last save, with every session as it is now (not after a refused load). */
+	store_close(b);
 	broker_fini(b);
 	log_dest_close(b);
 out_free_auth:
-	auth_free(b->auth);
+	security_free(b);
 out_free_conf:
 	broker_conf_free(&b->conf);
 	free(b);

@@ -76,6 +76,7 @@ int qos2_in_store(struct broker *b, struct session *s, uint16_t pid, struct msg 
 		return -ENOMEM;
 	put(b, s->q2, s->q2_cap, &e);
 	s->nq2++;
+	store_changed(b);
 	return 0;
 }
 
@@ -104,6 +105,7 @@ struct msg *qos2_in_release(struct broker *b, struct session *s, uint16_t pid, b
 	i = (uint32_t)(slot - s->q2);
 	memset(&s->q2[i], 0, sizeof(s->q2[i]));
 	s->nq2--;
+	store_changed(b);
 	for (j = (i + 1) & mask; s->q2[j].used; j = (j + 1) & mask) {
 		/* An entry may move into the hole when its probe run from home passed it. */
 		if (((j - home(b, s->q2[j].pid, s->q2_cap)) & mask) >= ((j - i) & mask)) {

@@ -11,6 +11,9 @@
 #include "broker.h"
 #include "log.h"
 
+/* MQTT 5's reason code, which 3.1.1 cannot send: for the log line. */
+#define RC_RETAIN_NOT_SUPPORTED 0x9a
+
 /* Largest possible CONNECT: five length-prefixed fields plus the fixed part. */
 #define CONNECT_MAX_LEN (10 + 5 * (2 + MQTT_MAX_STR))
 
@@ -32,6 +35,9 @@ static const char *reason_of(int err, uint8_t *code)
 	case -ECONNREFUSED:
 		*code = 0;
 		return "connection refused";
+	case -EOPNOTSUPP:
+		*code = RC_RETAIN_NOT_SUPPORTED;
+		return "retained message while retain_available is false";
 	default:
 		*code = MQTT_RC_UNSPECIFIED;
 		return "unspecified error";

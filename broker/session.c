@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "acl.h"
 #include "broker.h"
 #include "log.h"
 
@@ -78,6 +79,8 @@ struct session *session_new(struct broker *b, const char *id, size_t len, bool c
 	slot = s->hash & (b->sess_nbuckets - 1);
 	s->hnext = b->sess_buckets[slot];
 	b->sess_buckets[slot] = s;
+	if (!clean)
+		store_changed(b);
 	if (++b->nsessions > b->sess_nbuckets)
 		sess_grow(b);
 	return s;
@@ -92,6 +95,8 @@ void session_free(struct broker *b, struct session *s)
 		pp = &(*pp)->hnext;
 	*pp = s->hnext;
 	b->nsessions--;
+	if (!s->clean)
+		store_changed(b);
 	b->nsubscriptions -= s->nsubs;
 	sub_remove_all(&b->tree, s);
 	for (i = 0; i < s->ninf; i++)
@@ -104,6 +109,7 @@ void session_free(struct broker *b, struct session *s)
 	mem_free(&b->mem, s->inf);
 	mem_free(&b->mem, s->q);
 	mem_free(&b->mem, s->peer_nbrs);
+	mem_free(&b->mem, s->username);
 	mem_free(&b->mem, s);
 }
 
@@ -124,24 +130,16 @@ static void dropped(struct broker *b, struct session *s, bool oom)
 		client_doom(s->client, DOOM_MSG_MEM);
 }
 
-static void queue_push(struct broker *b, struct session *s, struct msg *m, uint8_t qos,
-		       bool retain)
+/* Append to the queue whatever its limits; false when out of memory. */
+static bool queue_add(struct broker *b, struct session *s, struct msg *m, uint8_t qos,
+		      bool retain, uint16_t pid)
 {
-	uint32_t max = b->conf.max_queued_messages;
-	uint64_t max_bytes = b->conf.max_queued_bytes;
-
-	if ((max && s->q_count >= max) || (max_bytes && s->q_bytes >= max_bytes)) {
-		dropped(b, s, false);
-		return;
-	}
 	if (s->q_count == s->q_cap) {
 		uint32_t cap = s->q_cap ? s->q_cap * 2 : 8, i;
 		struct queued *v = mem_alloc(&b->mem, cap * sizeof(*v));
 
-		if (!v) {
-			dropped(b, s, true);
-			return;
-		}
+		if (!v)
+			return false;
 		for (i = 0; i < s->q_count; i++)
 			v[i] = s->q[(s->q_head + i) % s->q_cap];
 		mem_free(&b->mem, s->q);
@@ -150,13 +148,27 @@ static void queue_push(struct broker *b, struct session *s, struct msg *m, uint8
 		s->q_head = 0;
 	}
 	m = msg_hold(&b->mem, m);
-	if (!m) {
-		dropped(b, s, true);
-		return;
-	}
-	s->q[(s->q_head + s->q_count) % s->q_cap] = (struct queued){ m, qos, retain };
+	if (!m)
+		return false;
+	s->q[(s->q_head + s->q_count) % s->q_cap] = (struct queued){ m, pid, qos, retain };
 	s->q_count++;
 	s->q_bytes += m->payload_len;
+	store_changed(b);
+	return true;
+}
+
+static void queue_push(struct broker *b, struct session *s, struct msg *m, uint8_t qos,
+		       bool retain, uint16_t pid)
+{
+	uint32_t max = b->conf.max_queued_messages;
+	uint64_t max_bytes = b->conf.max_queued_bytes;
+
+	if ((max && s->q_count >= max) || (max_bytes && s->q_bytes >= max_bytes)) {
+		dropped(b, s, false);
+		return;
+	}
+	if (!queue_add(b, s, m, qos, retain, pid))
+		dropped(b, s, true);
 }
 
 static bool pid_in_use(const struct session *s, uint16_t pid)
@@ -169,21 +181,33 @@ static bool pid_in_use(const struct session *s, uint16_t pid)
 	return false;
 }
 
+/* The next id in the session's sequence [MQTT-2.3.1-1]: 0 is not an id. */
+static uint16_t pid_next(struct session *s)
+{
+	uint16_t pid = s->next_pid++;
+
+	if (!s->next_pid)
+		s->next_pid = 1;
+	return pid;
+}
+
 static uint16_t pid_alloc(struct session *s)
 {
 	for (;;) {
-		uint16_t pid = s->next_pid++;
+		uint16_t pid = pid_next(s);
 
-		if (!s->next_pid)
-			s->next_pid = 1; /* [MQTT-2.3.1-1]: 0 is not an id */
 		if (!pid_in_use(s, pid))
 			return pid;
 	}
 }
 
-/* Takes over the reference m holds. */
+/*
+ * Takes over the reference m holds. pid was drawn when the message was
+ * delivered to s; it is drawn again only if, after the id space wrapped,
+ * a message still in flight holds it.
+ */
 static int inflight_send(struct broker *b, struct session *s, struct msg *m, uint8_t qos,
-			 bool retain)
+			 bool retain, uint16_t pid)
 {
 	struct inflight *f;
 
@@ -197,9 +221,10 @@ static int inflight_send(struct broker *b, struct session *s, struct msg *m, uin
 		s->inf_cap = cap;
 	}
 	f = &s->inf[s->ninf++];
+	store_changed(b);
 	s->resend_pos = s->ninf; /* nothing enters while re-sends are pending */
 	f->m = m;
-	f->pid = pid_alloc(s);
+	f->pid = pid && !pid_in_use(s, pid) ? pid : pid_alloc(s);
 	f->qos = qos;
 	f->state = INF_WAIT_ACK;
 	f->retain = retain;
@@ -229,13 +254,19 @@ void session_deliver(struct broker *b, struct session *s, struct msg *m, uint8_t
 {
 	struct client *c = s->client;
 	struct msg *held;
+	uint16_t pid;
 
 	if (!qos) {
 		/*
 		 * QoS 0 is not queued for offline sessions (3.1.2.4 makes it
-		 * optional, Mosquitto's default agrees), and is dropped, counted,
-		 * for a connection whose output is past its bound.
+		 * optional, Mosquitto's default agrees) unless
+		 * queue_qos0_messages says so, and is dropped, counted, for a
+		 * connection whose output is past its bound.
 		 */
+		if ((!c || c->state != CS_CONNECTED) && b->conf.queue_qos0_messages) {
+			queue_push(b, s, m, 0, retain, 0);
+			return;
+		}
 		if (!c || c->state != CS_CONNECTED) {
 			/* A bridge link that is down loses QoS 0: say so in its counters. */
 			if (s->link == LINK_OUT)
@@ -249,14 +280,19 @@ void session_deliver(struct broker *b, struct session *s, struct msg *m, uint8_t
 		send_publish(c, m, 0, 0, retain, false);
 		return;
 	}
+	/*
+	 * The id is drawn now, whatever becomes of the message (sent, queued
+	 * or dropped), as Mosquitto draws it: clients see the same sequence.
+	 */
+	pid = pid_next(s);
 	if (s->q_count || !can_send(b, s)) {
-		queue_push(b, s, m, qos, retain);
+		queue_push(b, s, m, qos, retain, pid);
 		return;
 	}
 	held = msg_hold(&b->mem, m);
 	if (!held) {
 		dropped(b, s, true);
-	} else if (inflight_send(b, s, held, qos, retain)) {
+	} else if (inflight_send(b, s, held, qos, retain, pid)) {
 		msg_put(&b->mem, held);
 		dropped(b, s, true);
 	}
@@ -290,8 +326,15 @@ void session_pump(struct broker *b, struct session *s)
 
 		s->q_head = (s->q_head + 1) % s->q_cap;
 		s->q_count--;
+		store_changed(b);
 		s->q_bytes -= q.m->payload_len;
-		if (inflight_send(b, s, q.m, q.qos, q.retain)) {
+		if (!q.qos) {
+			/* queue_qos0_messages: QoS 0 kept while offline, sent as it is. */
+			send_publish(c, q.m, 0, 0, q.retain, false);
+			msg_put(&b->mem, q.m);
+			continue;
+		}
+		if (inflight_send(b, s, q.m, q.qos, q.retain, q.pid)) {
 			msg_put(&b->mem, q.m);
 			dropped(b, s, true);
 		}
@@ -311,6 +354,7 @@ static void inflight_remove(struct broker *b, struct session *s, uint32_t i)
 	msg_put(&b->mem, s->inf[i].m);
 	memmove(&s->inf[i], &s->inf[i + 1], (s->ninf - i - 1) * sizeof(s->inf[0]));
 	s->ninf--;
+	store_changed(b);
 	if (i < s->resend_pos)
 		s->resend_pos--;
 }
@@ -339,6 +383,7 @@ int session_ack(struct broker *b, struct session *s, uint8_t type, uint16_t pid)
 			msg_put(&b->mem, s->inf[i].m);
 			s->inf[i].m = NULL;
 			s->inf[i].state = INF_WAIT_COMP;
+			store_changed(b);
 		}
 		send_ack(s->client, MQTT_PUBREL, pid);
 		session_pump(b, s);
@@ -353,6 +398,64 @@ int session_ack(struct broker *b, struct session *s, uint8_t type, uint16_t pid)
 	}
 	session_pump(b, s);
 	return 0;
+}
+
+void session_acl_recheck(struct broker *b, struct session *s)
+{
+	uint32_t i, j;
+
+	for (i = 0; i < s->ninf;) {
+		const struct msg *m = s->inf[i].m;
+
+		/* After PUBREC only the id is left: the message was read already. */
+		if (m && !session_may(s, m->topic, m->topic_len, ACL_READ))
+			inflight_remove(b, s, i);
+		else
+			i++;
+	}
+	for (i = j = 0; i < s->q_count; i++) {
+		struct queued q = s->q[(s->q_head + i) % s->q_cap];
+
+		if (session_may(s, q.m->topic, q.m->topic_len, ACL_READ)) {
+			s->q[(s->q_head + j++) % s->q_cap] = q;
+			continue;
+		}
+		s->q_bytes -= q.m->payload_len;
+		msg_put(&b->mem, q.m);
+	}
+	s->q_count = j;
+}
+
+int session_restore_inflight(struct broker *b, struct session *s, uint16_t pid, uint8_t qos,
+			     uint8_t state, bool retain, struct msg *m)
+{
+	struct inflight *f;
+
+	if (s->ninf == s->inf_cap) {
+		uint32_t cap = s->inf_cap ? s->inf_cap * 2 : 4;
+		struct inflight *v = mem_realloc(&b->mem, s->inf, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		s->inf = v;
+		s->inf_cap = cap;
+	}
+	if (m && !(m = msg_hold(&b->mem, m)))
+		return -ENOMEM;
+	f = &s->inf[s->ninf++];
+	*f = (struct inflight){ .m = m, .pid = pid, .qos = qos, .state = state, .retain = retain };
+	if (m)
+		s->inf_bytes += m->payload_len;
+	/* Offline: all of it is re-sent, with DUP, at the next connection. */
+	s->resend_pos = s->ninf;
+	return 0;
+}
+
+int session_restore_queued(struct broker *b, struct session *s, uint16_t pid, uint8_t qos,
+			   bool retain, struct msg *m)
+{
+	/* What was saved is kept even if the limits were lowered since. */
+	return queue_add(b, s, m, qos, retain, pid) ? 0 : -ENOMEM;
 }
 
 void session_expire(struct broker *b)

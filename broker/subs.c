@@ -77,9 +77,19 @@ int tree_init(struct topic_tree *t, struct mem_budget *mem)
 	return 0;
 }
 
+void retain_src_free(struct tnode *n)
+{
+	if (!n->rsrc)
+		return;
+	free(n->rsrc->user);
+	free(n->rsrc);
+	n->rsrc = NULL;
+}
+
 static void node_free(struct topic_tree *t, struct tnode *n)
 {
 	msg_put(t->mem, n->retained);
+	retain_src_free(n);
 	mem_free(t->mem, n->subs);
 	mem_free(t->mem, n);
 }
@@ -508,7 +518,7 @@ void sub_remove_all(struct topic_tree *t, struct session *s)
 }
 
 struct rwalk {
-	void (*fn)(void *arg, struct msg *m);
+	void (*fn)(void *arg, const struct tnode *n);
 	void *arg;
 };
 
@@ -519,7 +529,7 @@ static void retain_all(const struct tnode *top, const struct rwalk *w)
 
 	for (;;) {
 		if (n->retained)
-			w->fn(w->arg, n->retained);
+			w->fn(w->arg, n);
 		if (n->child) {
 			n = n->child;
 			continue;
@@ -545,7 +555,7 @@ static void retain_level(const struct topic_tree *t, const struct tnode *n, cons
 	if (e - i == 1 && f[i] == '#') {
 		/* "a/#" also matches "a" itself, but the root is no topic */
 		if (!first && n->retained)
-			w->fn(w->arg, n->retained);
+			w->fn(w->arg, n);
 		for (c = n->child; c; c = c->sib_next)
 			if (!(first && c->len && c->name[0] == '$'))
 				retain_all(c, w);
@@ -557,7 +567,7 @@ static void retain_level(const struct topic_tree *t, const struct tnode *n, cons
 				continue; /* [MQTT-4.7.2-1] */
 			if (e >= len) {
 				if (c->retained)
-					w->fn(w->arg, c->retained);
+					w->fn(w->arg, c);
 			} else {
 				retain_level(t, c, f, len, e + 1, w);
 			}
@@ -569,15 +579,42 @@ static void retain_level(const struct topic_tree *t, const struct tnode *n, cons
 		return;
 	if (e >= len) {
 		if (c->retained)
-			w->fn(w->arg, c->retained);
+			w->fn(w->arg, c);
 		/* "a" then "#" child handled by the caller's next level only */
 		return;
 	}
 	retain_level(t, c, f, len, e + 1, w);
 }
 
+void retain_each(struct topic_tree *t, void (*fn)(void *arg, const struct tnode *n), void *arg)
+{
+	struct rwalk w = { fn, arg };
+
+	retain_all(t->root, &w);
+}
+
+size_t tree_path(const struct tnode *n, char *buf, size_t cap)
+{
+	const struct tnode *p;
+	size_t len = 0, at;
+
+	for (p = n; p->parent; p = p->parent)
+		len += p->len + (p != n);
+	if (len >= cap)
+		return 0;
+	at = len;
+	for (p = n; p->parent; p = p->parent) {
+		at -= p->len;
+		memcpy(buf + at, p->name, p->len);
+		if (p->parent->parent)
+			buf[--at] = '/';
+	}
+	buf[len] = '\0';
+	return len;
+}
+
 void retain_walk(struct topic_tree *t, const char *filter, size_t len,
-		 void (*fn)(void *arg, struct msg *m), void *arg)
+		 void (*fn)(void *arg, const struct tnode *n), void *arg)
 {
 	struct rwalk w = { fn, arg };
 

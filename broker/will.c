@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 
+#include "acl.h"
 #include "broker.h"
 #include "log.h"
 
@@ -41,7 +42,7 @@ void will_free(struct will *w)
 	mem_free(w->mem, w);
 }
 
-void will_publish(struct broker *b, struct will *w)
+void will_publish(struct broker *b, struct will *w, const struct session *s)
 {
 	/* A will is the client's PUBLISH: $SYS is as closed to it (Mosquitto checks it too). */
 	if (topic_sys_denied(w->m->topic, w->m->topic_len)) {
@@ -49,5 +50,11 @@ void will_publish(struct broker *b, struct will *w)
 		pr_debug("will on a $SYS topic dropped\n");
 		return;
 	}
-	broker_publish(b, w->m, w->retain);
+	/* And so is what acl_file does not let it write, checked when it goes out. */
+	if (s && b->acl_on && !session_may(s, w->m->topic, w->m->topic_len, ACL_WRITE)) {
+		b->st.pub_denied++;
+		pr_debug("will denied by acl_file\n");
+		return;
+	}
+	broker_publish_from(b, w->m, w->retain, s);
 }

@@ -103,13 +103,13 @@ def mosq_sub_one(port, user, pw, topic):
     return subprocess.run(cmd, capture_output=True, text=True, timeout=10)
 
 
-def startup_error(conf, cwd=None):
+def startup_error(conf, cwd=None, args=()):
     with tempfile.TemporaryDirectory(prefix="mqbroker-auth-") as d:
         path = os.path.join(d, "bad.conf")
         with open(path, "w") as f:
             f.write(conf)
-        p = subprocess.run([MQBROKER, "-c", path], capture_output=True, text=True, timeout=5,
-                           cwd=cwd)
+        p = subprocess.run([MQBROKER, *args, "-c", path], capture_output=True, text=True,
+                           timeout=5, cwd=cwd)
     return p.returncode, p.stdout + p.stderr
 
 
@@ -243,17 +243,21 @@ def main():
     plain = os.path.join(d, "plain")
     with open(plain, "w") as f:
         f.write(f"# plain text, as mosquitto 1.x allowed\n{ALICE}:{ALICE_PW}\n")
-    rc, out = startup_error(f"password_file {plain}\n")
-    check(rc == 1 and f"{plain}:2: bad password hash for user '{ALICE}': not a $7$ or $6$ hash"
-          in out, f"plain-text password refused with FILE:LINE ({out.strip()})")
+    # As Mosquitto: a line that is no valid entry is skipped with a warning, the rest loads.
+    rc, out = startup_error(f"password_file {plain}\n", args=("-t",))
+    check(rc == 0 and f"{plain}:2: bad password hash for user '{ALICE}': not a $7$ or $6$ hash"
+          in out and "line skipped" in out,
+          f"plain-text password skipped with a FILE:LINE warning ({out.strip()})")
     check(ALICE_PW not in out, "the plain-text password is not echoed")
+    with Broker(f"allow_anonymous false\npassword_file {plain}") as b:
+        raw_rc(b.port, "the skipped user cannot log in", 5, user=ALICE, password=ALICE_PW)
     dup = os.path.join(d, "dup")
     with open(pw) as src, open(dup, "w") as f:
         lines = src.read()
         f.write(lines + lines)
-    rc, out = startup_error(f"password_file {dup}\n")
-    check(rc == 1 and f"{dup}:3: duplicate user '{ALICE}' (first on line 1)" in out,
-          f"duplicate user refused ({out.strip()})")
+    rc, out = startup_error(f"password_file {dup}\n", args=("-t",))
+    check(rc == 0 and f"{dup}:3: duplicate user '{ALICE}' (first on line 1): line skipped" in out,
+          f"a user listed again: the later line skipped ({out.strip()})")
     rc, out = startup_error("password_file passwd\n", cwd="/")
     check(rc == 1 and "passwd: No such file or directory" in out,
           "relative path resolved from the working directory, not the config's")

@@ -44,7 +44,7 @@ refused 'connection bridge-to-broker3\naddress 192.168.159.113:1883\ntopic # sid
 refused '# the study block, topics left out\nconnection bridge-to-broker3\naddress 127.0.0.1:1\nnotifications true\n' \
 	"$tmp/bad.conf:2: connection 'bridge-to-broker3' has no topic"
 refused 'connection b\ntopic # both 0\n' "$tmp/bad.conf:1: connection 'b' has no address"
-refused 'persistence true\n' "'persistence true' is not supported yet"
+refused 'listener 1883\nmount_point a/\n' "$tmp/bad.conf:2: 'mount_point' is not supported"
 refused 'log_dest carrier_pigeon\n' "unknown log_dest 'carrier_pigeon'"
 out=$("$MQB" -c /nonexistent.conf 2>&1) && fail "missing file accepted"
 [[ $out == *"/nonexistent.conf: No such file or directory"* ]] || fail "missing file: $out"

@@ -67,12 +67,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	b->conf.max_packet_size = size && data[0] & 4 ? 512 : 0;
 	/* Counted from the start: the broker's own state takes about 40 KiB of it. */
 	b->conf.memory_limit = size && data[0] & 8 ? 256 * 1024 : 0;
+	/* enable_proxy_protocol 2: every connection starts with a PROXY v2 header. */
+	b->conf.def.proxy_v2 = size && data[0] & 16;
 	if (broker_init(b))
 		abort();
 	if (size && data[0] & 2)
 		b->slice_ns = 0;
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (listener_open(b, &sa) || getsockname(b->listeners[0].fd, (struct sockaddr *)&sa, &sl))
+	if (listener_open_sa(b, (struct sockaddr *)&sa, sizeof(sa), &b->conf.def, &b->sec) ||
+	    getsockname(b->listeners[0].fd, (struct sockaddr *)&sa, &sl))
 		abort();
 	for (i = 0; i < NCLIENTS; i++)
 		fds[i] = connect_to(sa.sin_port);

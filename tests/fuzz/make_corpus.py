@@ -122,6 +122,10 @@ def pub(topic, payload, qos=0, pid=1, retain=False, dup=False):
     return pkt(first, s(topic) + (struct.pack(">H", pid) if qos else b"") + payload)
 
 
+SIG = b"\r\n\r\n\x00\r\nQUIT\n"
+PROXY4 = SIG + b"\x21\x11\x00\x0c" + bytes([203, 0, 113, 7, 198, 51, 100, 1]) + b"\x15\xb3\x07\x5b"
+PROXY6 = SIG + b"\x21\x21\x00\x27" + b"\x20\x01\x0d\xb8" + bytes(28) + b"\xc3\x50\x07\x5b" + b"\x04\x00\x00"
+LOCAL = SIG + b"\x20\x00\x00\x00"
 BOUT = os.path.join(os.path.dirname(OUT), "corpus_broker")
 seeds = {
     "pubsub": rec(0, conn("a") + sub(1, ("t/#", 2), ("$SYS/#", 0))) + rec(1, conn("b"))
@@ -155,6 +159,12 @@ seeds = {
     + pub("q2", b"3", 2, 2) + pub("q2", b"4", 2, 3) + pub("q2", b"5", 2, 4) + ack(0x62, 9)),
     "limits": bytes([12, 0]) + rec(0, conn("l") + sub(1, ("l", 1))) + rec(1, conn("k") + pub("l", b"z" * 600, 1, 1)
     + b"\x30\xff\xff\xff\x7f" + pub("$SYS/broker/version", b"f", 1, 2, retain=True)),
+    # First byte 16: the listener wants a PROXY v2 header first (enable_proxy_protocol 2).
+    "proxy_v2": bytes([16, 0]) + rec(0, PROXY4 + conn("p4") + sub(1, ("p/#", 1)))
+    + rec(1, PROXY6[:9]) + rec(1, PROXY6[9:] + conn("p6") + pub("p/x", b"v", 1, 1))
+    + rec(2, LOCAL + conn("hc")) + rec(3, b""),
+    "proxy_v2_bad": bytes([16, 0]) + rec(0, conn("nohdr")) + rec(1, PROXY4[:13] + b"\x12" + PROXY4[14:])
+    + rec(2, b"PROXY TCP4 1.2.3.4 5.6.7.8 1 2\r\n" + conn("v1")),
 }
 os.makedirs(BOUT, exist_ok=True)
 for name, data in seeds.items():

@@ -31,7 +31,6 @@ struct broker *th_broker(const char *conf)
 void th_broker_free(struct broker *b)
 {
 	broker_fini(b);
-	auth_free(b->auth);
 	broker_conf_free(&b->conf);
 	free(b);
 	log_set_level(LOG_LVL_INFO);
@@ -44,17 +43,22 @@ void th_run(struct broker *b)
 	client_free_closed(b);
 }
 
-struct peer *th_peer(struct broker *b)
+struct peer *th_peer_on(struct broker *b, struct listener *lst, const struct sockaddr *sa)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET };
+	struct sockaddr_in none = { .sin_family = AF_INET };
 	struct peer *p = calloc(1, sizeof(*p));
 	int sv[2];
 
 	assert_non_null(p);
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
-	assert_non_null(client_attach(b, sv[0], &sa));
+	assert_non_null(client_attach(b, sv[0], sa ? sa : (struct sockaddr *)&none, lst));
 	p->fd = sv[1];
 	return p;
+}
+
+struct peer *th_peer(struct broker *b)
+{
+	return th_peer_on(b, NULL, NULL);
 }
 
 void th_peer_free(struct peer *p)

@@ -27,6 +27,8 @@ void th_broker_free(struct broker *b);
 void th_run(struct broker *b);
 /* A new connection; nothing sent yet. */
 struct peer *th_peer(struct broker *b);
+/* The same, as if accepted on lst from sa (either may be NULL). */
+struct peer *th_peer_on(struct broker *b, struct listener *lst, const struct sockaddr *sa);
 void th_peer_free(struct peer *p);
 void th_send(struct peer *p, const struct mqtt_packet *pkt);
 void th_send_raw(struct peer *p, const void *data, size_t len);

@@ -2,7 +2,7 @@
 /*
  * password_file (broker/auth.c): hashes written by Debian's mosquitto_passwd
  * 2.0.11 and by python3's hashlib, wrong passwords, unknown users, and
- * every file error with its FILE:LINE.
+ * every line that is skipped, with its FILE:LINE warning.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -17,6 +17,7 @@
 
 #include "auth.h"
 #include "conf.h"
+#include "log.h"
 
 /* mosquitto_passwd -c -b FILE alice 'correct horse': $7$, 101 iterations, 12-byte salt. */
 #define ALICE_7 "$7$101$l+PmKSXgzn1woAQH$nhKaTjjdzLhwdz+fwCQlK4abULOYoUX/TjkPPAxqIHSKUyl9378sbgQ9vKh8fYJgxf83GRVR3MoFyccIacguXQ=="
@@ -33,6 +34,34 @@
 #define ROUNDS_7 "$7$1000$AAECAwQFBgcICQoLDA0ODw==$CGtfsTK15QG/8Hp+Ty3RQyTsafwC8q7AlFnx1XzeSvd5OiDh3Wa6OcsNavzqtJutJtV0X+AwUh6ajngV7XGVnw=="
 /* sha512(b'pw' + b'\xff' * 5), base64 without its padding. */
 #define NOPAD_6 "$6$//////8$I1cXDocjXmirC/UFQV88SjfgEYt3G9nwZK0512oY8IRaA0VH46iSvrxabCbqzPmazw8CRZd7qyK2n3Wfp/FLmQ"
+
+/* The warnings a load logged (log.c's sink), the last one kept. */
+static char warned[CONF_ERR_LEN * 2];
+static int nwarned;
+
+static void capture(void *arg, enum log_level level, const char *line, size_t len)
+{
+	size_t n = len && line[len - 1] == '\n' ? len - 1 : len;
+
+	if (n >= sizeof(warned))
+		n = sizeof(warned) - 1;
+	memcpy(warned, line, n);
+	warned[n] = '\0';
+	nwarned++;
+}
+
+static void capture_start(void)
+{
+	warned[0] = '\0';
+	nwarned = 0;
+	log_set_timestamps(false);
+	log_set_sink(capture, NULL);
+}
+
+static void capture_stop(void)
+{
+	log_set_sink(NULL, NULL);
+}
 
 static struct auth_table *load(const char *text)
 {
@@ -196,21 +225,30 @@ static void test_long_lines(void **state)
 	assert_int_equal(check(t, "alice", "correct horse"), 0);
 	auth_free(t);
 
-	/* One byte more can never match a CONNECT: refused, with its line. */
+	/* One byte more can never match a CONNECT: skipped, with its line. */
 	memset(text + big + 1, 'u', n + 1);
 	len = big + 2 + n;
 	len += (size_t)sprintf(text + len, ":%s\n", ALICE_7);
 	t = NULL;
-	assert_int_equal(auth_load_string("pw", text, len, &t, err), -EINVAL);
-	assert_string_equal(err, "pw:2: user name longer than 65535 bytes");
-	assert_null(t);
+	capture_start();
+	assert_int_equal(auth_load_string("pw", text, len, &t, err), 0);
+	capture_stop();
+	assert_string_equal(warned, "pw:2: user name longer than 65535 bytes: line skipped");
+	assert_int_equal(auth_count(t), 0);
+	assert_int_equal(auth_skipped(t), 1);
+	auth_free(t);
 	free(text);
 	free(user);
 }
 
+/*
+ * Lines that are no valid entry: each is skipped with this warning (and
+ * ": line skipped"), as Mosquitto skips them, and the user it names, if
+ * any, cannot log in; the file still loads.
+ */
 static const struct {
 	const char *text;
-	const char *err; /* expected message, file:line included */
+	const char *err; /* expected warning, file:line included */
 } errors[] = {
 	{ "alice:secret\n",
 	  "pw:1: bad password hash for user 'alice': not a $7$ or $6$ hash (plain-text passwords "
@@ -252,34 +290,65 @@ static const struct {
 	/* 65 bytes */
 	{ "alice:$6$AAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n",
 	  "pw:1: bad password hash for user 'alice': hash must be 64 bytes (SHA-512)" },
-	{ "alice:" ALICE_7 "\nbob:" BOB_6 "\n\nalice:" ALICE_7 "\n",
-	  "pw:4: duplicate user 'alice' (first on line 1)" },
-	/* Three times, and another repeat later: the earliest repeating line is named. */
-	{ "b:" BOB_6 "\na:" ALICE_7 "\na:" ALICE_7 "\nb:" BOB_6 "\na:" ALICE_7 "\n",
-	  "pw:3: duplicate user 'a' (first on line 2)" },
-	/* Names are compared after trimming, as Mosquitto trims them. */
-	{ "alice:" ALICE_7 "\n alice :" ALICE_7 "\n", "pw:2: duplicate user 'alice' (first on line 1)" },
-	/* A syntax error is found first, whatever comes after. */
-	{ "a:" ALICE_7 "\na:" ALICE_7 "\nx\n", "pw:3: no ':' between the user name and the password hash" },
 };
 
 static void test_errors(void **state)
 {
+	char want[CONF_ERR_LEN + 16];
 	size_t i;
 
 	for (i = 0; i < sizeof(errors) / sizeof(errors[0]); i++) {
 		struct auth_table *t = NULL;
 		char err[CONF_ERR_LEN] = "";
 
-		if (!auth_load_string("pw", errors[i].text, strlen(errors[i].text), &t, err)) {
-			auth_free(t);
-			fail_msg("accepted: %s", errors[i].text);
-		}
-		if (strcmp(err, errors[i].err))
-			fail_msg("'%s': got '%s', want '%s'", errors[i].text, err, errors[i].err);
-		assert_null(t);
+		capture_start();
+		if (auth_load_string("pw", errors[i].text, strlen(errors[i].text), &t, err))
+			fail_msg("'%s' refused: %s", errors[i].text, err);
+		capture_stop();
+		snprintf(want, sizeof(want), "%s: line skipped", errors[i].err);
+		if (strcmp(warned, want))
+			fail_msg("'%s': got '%s', want '%s'", errors[i].text, warned, want);
+		assert_int_equal(nwarned, 1);
+		assert_int_equal(auth_skipped(t), 1);
+		assert_int_equal(auth_count(t), 0);
+		assert_int_equal(check(t, "alice", "secret"), -ENOENT);
 		/* The hash field may be a plain-text password: never echoed. */
-		assert_null(strstr(err, "secret"));
+		assert_null(strstr(warned, "secret"));
+		auth_free(t);
+	}
+}
+
+/* A user listed again: the later lines are skipped, the first one counts. */
+static void test_duplicates(void **state)
+{
+	static const struct {
+		const char *text, *warn;
+		uint32_t users, skipped;
+	} dups[] = {
+		{ "alice:" ALICE_7 "\nbob:" BOB_6 "\n\nalice:" BOB_6 "\n",
+		  "pw:4: duplicate user 'alice' (first on line 1): line skipped", 2, 1 },
+		/* Each later line is named, user by user ('b' is the last one warned of). */
+		{ "b:" BOB_6 "\nalice:" ALICE_7 "\nalice:" BOB_6 "\nb:" BOB_6 "\nalice:" BOB_6 "\n",
+		  "pw:4: duplicate user 'b' (first on line 1): line skipped", 2, 3 },
+		/* Names are compared after trimming, as Mosquitto trims them. */
+		{ "alice:" ALICE_7 "\n alice :" BOB_6 "\n",
+		  "pw:2: duplicate user 'alice' (first on line 1): line skipped", 1, 1 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(dups) / sizeof(dups[0]); i++) {
+		struct auth_table *t;
+
+		capture_start();
+		t = load(dups[i].text);
+		capture_stop();
+		assert_string_equal(warned, dups[i].warn);
+		assert_int_equal(auth_count(t), dups[i].users);
+		assert_int_equal(auth_skipped(t), dups[i].skipped);
+		/* The first line's hash is the one in force. */
+		assert_int_equal(check(t, "alice", "correct horse"), 0);
+		assert_int_equal(check(t, "alice", "hunter2"), -EACCES);
+		auth_free(t);
 	}
 }
 
@@ -289,8 +358,13 @@ static void test_nul_byte(void **state)
 	struct auth_table *t = NULL;
 	char err[CONF_ERR_LEN] = "";
 
-	assert_int_equal(auth_load_string("pw", text, sizeof(text) - 1, &t, err), -EINVAL);
-	assert_string_equal(err, "pw:3: contains a NUL byte");
+	capture_start();
+	assert_int_equal(auth_load_string("pw", text, sizeof(text) - 1, &t, err), 0);
+	capture_stop();
+	assert_string_equal(warned, "pw:3: contains a NUL byte: line skipped");
+	assert_int_equal(check(t, "alice", "correct horse"), 0);
+	assert_int_equal(auth_count(t), 1);
+	auth_free(t);
 }
 
 static void test_files(void **state)
@@ -327,11 +401,15 @@ static void test_files(void **state)
 	fprintf(f, "carol:plaintext\n");
 	fclose(f);
 	t = NULL;
-	assert_int_equal(auth_load(path, &t, err), -EINVAL);
+	capture_start();
+	assert_int_equal(auth_load(path, &t, err), 0);
+	capture_stop();
 	snprintf(want, sizeof(want), "%s:3: bad password hash for user 'carol'", path);
-	assert_memory_equal(err, want, strlen(want));
-	assert_null(strstr(err, "plaintext"));
-	assert_null(t);
+	assert_memory_equal(warned, want, strlen(want));
+	assert_null(strstr(warned, "plaintext"));
+	assert_int_equal(check(t, "carol", "plaintext"), -ENOENT);
+	assert_int_equal(check(t, "bob", "hunter2"), 0);
+	auth_free(t);
 
 	unlink(path);
 	rmdir(dir);
@@ -349,6 +427,7 @@ int main(void)
 		cmocka_unit_test(test_many_users),
 		cmocka_unit_test(test_long_lines),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_duplicates),
 		cmocka_unit_test(test_nul_byte),
 		cmocka_unit_test(test_files),
 	};

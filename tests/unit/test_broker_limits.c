@@ -370,7 +370,7 @@ static void test_bridge_trust(void **state)
 	struct peer *p = th_peer(b);
 	struct session *s;
 
-	assert_int_equal(auth_load_string("pw", PW_FILE, strlen(PW_FILE), &b->auth, err), 0);
+	assert_int_equal(auth_load_string("pw", PW_FILE, strlen(PW_FILE), &b->sec.auth, err), 0);
 	assert_int_equal(connect_bridge(b, p, "bridge"), 0);
 	s = session_find(b, "far.b1", 6);
 	assert_int_equal(s->link, LINK_IN);

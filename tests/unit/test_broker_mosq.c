@@ -267,7 +267,7 @@ static struct broker *auth_broker(const char *conf)
 	struct broker *b = th_broker(conf);
 	char err[CONF_ERR_LEN];
 
-	assert_int_equal(auth_load_string("pw", PW_FILE, strlen(PW_FILE), &b->auth, err), 0);
+	assert_int_equal(auth_load_string("pw", PW_FILE, strlen(PW_FILE), &b->sec.auth, err), 0);
 	return b;
 }
 

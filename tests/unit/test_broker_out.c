@@ -81,7 +81,7 @@ static struct peer connect_client(struct broker *b, const char *id, const char *
 	int sv[2];
 
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
-	assert_non_null(client_attach(b, sv[0], &sa));
+	assert_non_null(client_attach(b, sv[0], (struct sockaddr *)&sa, NULL));
 	p.fd = sv[1];
 	pkt.connect.proto_name = mqtt_str_c("MQTT", 4);
 	pkt.connect.level = 4;

@@ -74,7 +74,7 @@ static void test_overlap_highest_qos(void **state)
 	assert_int_equal(b->tree.nnodes, 0);
 }
 
-static void count_cb(void *arg, struct msg *m)
+static void count_cb(void *arg, const struct tnode *n)
 {
 	(*(int *)arg)++;
 }

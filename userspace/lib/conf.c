@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <ctype.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -40,13 +41,23 @@ int conf_split(char *line, struct conf_line *ln, unsigned int flags)
 	return ln->argc;
 }
 
+/* "name", or a prefix: "plugin_opt_*" (and "*", which matches every keyword). */
+static bool conf_kw_matches(const char *name, const char *word)
+{
+	size_t n = strlen(name);
+
+	if (n && name[n - 1] == '*')
+		return !strncmp(name, word, n - 1);
+	return !strcmp(name, word);
+}
+
 int conf_dispatch(const struct conf_kw *kws, void *obj, const struct conf_line *ln, char *err)
 {
 	const struct conf_kw *kw;
 	int nargs = ln->argc - 1;
 
 	for (kw = kws; kw->name; kw++) {
-		if (strcmp(kw->name, ln->argv[0]))
+		if (!conf_kw_matches(kw->name, ln->argv[0]))
 			continue;
 		if (nargs < kw->min_args || nargs > kw->max_args) {
 			if (kw->min_args == kw->max_args)
@@ -147,6 +158,45 @@ int conf_parse_file(const char *path, const struct conf_kw *kws, void *obj, unsi
 	ret = parse_lines(path, text, kws, obj, flags, err);
 	free(text);
 	return ret;
+}
+
+int conf_read_file(const char *path, char **text, size_t *len)
+{
+	size_t cap = 0, n;
+	char *buf = NULL, *p;
+	FILE *f = fopen(path, "r");
+	int err;
+
+	if (!f)
+		return -errno;
+	*len = 0;
+	errno = 0;
+	do {
+		if (cap - *len < 4096) {
+			cap = cap ? cap * 2 : 16384;
+			p = realloc(buf, cap);
+			if (!p) {
+				err = -ENOMEM;
+				goto out_err;
+			}
+			buf = p;
+		}
+		n = fread(buf + *len, 1, cap - *len - 1, f);
+		*len += n;
+	} while (n);
+	if (ferror(f)) {
+		err = errno ? -errno : -EIO;
+		goto out_err;
+	}
+	fclose(f);
+	buf[*len] = '\0';
+	*text = buf;
+	return 0;
+
+out_err:
+	free(buf);
+	fclose(f);
+	return err;
 }
 
 int conf_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)

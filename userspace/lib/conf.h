@@ -30,7 +30,7 @@ typedef int (*conf_kw_fn)(void *obj, const struct conf_kw *kw, const struct conf
 			  char *err);
 
 struct conf_kw {
-	const char *name;
+	const char *name;  /* a name ending in '*' matches every keyword with that prefix */
 	conf_kw_fn parse;
 	size_t off;    /* offset of the field for the generic callbacks */
 	int min_args;  /* arguments after the keyword */
@@ -57,6 +57,9 @@ int conf_parse_file(const char *path, const struct conf_kw *kws, void *obj, unsi
 		    char *err);
 int conf_parse_string(const char *name, const char *text, const struct conf_kw *kws, void *obj,
 		      unsigned int flags, char *err);
+
+/* A whole file into *text (NUL-terminated, *len bytes before it, freed by the caller); 0 or -errno. */
+int conf_read_file(const char *path, char **text, size_t *len);
 
 /* Value parsers: 0 or -EINVAL/-ERANGE; nothing is written on failure. */
 int conf_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
