@@ -137,6 +137,27 @@ static __always_inline int bind_stash(struct xdp_md *ctx, struct pkt *p,
 }
 
 /*
+ * The frame in hand made into the backend's SYN of bound flow f: the
+ * client's ISN, what the client's SYN offered as its cookie kept it, and
+ * its first segment's TSval (tsval, 0: none) in the balancer's clock.
+ */
+static __always_inline int bind_write_syn(struct xdp_md *ctx, const struct mqlb_flow *f,
+					  struct bind_seg *s, __u32 tsval)
+{
+	bind_seg_ends(s, f->nh_smac, f->nh_dmac, f->snat_addr_be, f->snat_port_be,
+		      f->backend_addr_be, f->backend_port_be);
+	s->seq = f->client_isn;
+	s->flags = TCP_FLAG_SYN;
+	s->window = 65535;
+	s->syn_opts = f->syn_opts;
+	s->mss = synopt_mss(f->syn_opts);
+	s->wscale = f->syn_opts & MQLB_SYNOPT_WSCALE;
+	s->has_ts = tsval != 0;
+	s->tsval = tsval + f->ts_off;
+	return mqlb_bind_write(ctx, s);
+}
+
+/*
  * The client's first segment of a flow in BIND_CONNECT: read its CONNECT,
  * choose the backend, reserve the SNAT port, keep the bytes, and turn the
  * segment into the backend's SYN, with the client's ISN.
@@ -217,20 +238,9 @@ static __always_inline int bind_connect(struct xdp_md *ctx, struct pkt *p,
 							 MQLB_STAT_DROP_NO_NEIGH : MQLB_STAT_DROP_FIB);
 	}
 
-	/* The backend's SYN: what the client's SYN offered, as its cookie kept it. */
-	bind_seg_ends(s, f->nh_smac, f->nh_dmac, f->snat_addr_be, f->snat_port_be,
-		      f->backend_addr_be, f->backend_port_be);
-	s->seq = f->client_isn;
-	s->flags = TCP_FLAG_SYN;
-	s->window = 65535;
-	s->syn_opts = f->syn_opts;
-	s->mss = synopt_mss(f->syn_opts);
-	s->wscale = f->syn_opts & MQLB_SYNOPT_WSCALE;
-	s->has_ts = tsval != 0;
-	s->tsval = tsval + f->ts_off;
 	__sync_fetch_and_or(&f->tcp_flags, MQLB_FLOW_SYN | MQLB_FLOW_BIND_SYNACK);
 	__sync_fetch_and_and(&f->tcp_flags, ~MQLB_FLOW_BIND_CONNECT);
-	if (mqlb_bind_write(ctx, s))
+	if (bind_write_syn(ctx, f, s, tsval))
 		return verdict(XDP_DROP, MQLB_STAT_DROP_BAD_IP);
 	stat_inc(MQLB_STAT_FLOW_NEW);
 	stat_inc(MQLB_STAT_BIND_SYN);
@@ -296,10 +306,34 @@ static __always_inline int cookie_ack(struct xdp_md *ctx, struct pkt *p,
 }
 
 /*
+ * The client resent its first segment: the backend has not answered the
+ * SYN within the client's retransmission timeout (200 ms at least). A SYN
+ * lost, dropped by a backend whose accept queue was full, or a stale
+ * connection on the tuple that bind_synack() just reset: the SYN goes
+ * again, as the client's own retransmission would in round-robin mode,
+ * at the client's pace and never more often.
+ */
+static __always_inline int bind_syn_again(struct xdp_md *ctx, const struct mqlb_flow_key *key,
+					  struct mqlb_flow *f)
+{
+	struct bind_scratch *sc = bind_scratch_get();
+	struct mqlb_stash *st = bpf_map_lookup_elem(&stash, key);
+
+	if (!sc || !st)
+		return verdict(XDP_DROP, MQLB_STAT_DROP_BIND_PENDING);
+	/* The first SYN's TSval: the backend's TIME_WAIT and PAWS judged that one. */
+	if (bind_write_syn(ctx, f, &sc->seg, st->tsval))
+		return verdict(XDP_DROP, MQLB_STAT_DROP_BAD_IP);
+	stat_inc(MQLB_STAT_BIND_SYN_RESENT);
+	return xmit(ctx, f->nh_ifindex);
+}
+
+/*
  * A client segment of a flow not bound yet. In BIND_CONNECT its first
- * segment binds it; a RST at its SND.NXT ends it. Anything else (its
- * retransmission while the backend answers, say) is dropped: TCP sends it
- * again, and once bound it goes through.
+ * segment binds it; in BIND_SYNACK that segment again sends the SYN again;
+ * a RST at its SND.NXT ends it. Anything else (a second segment while the
+ * backend answers, say) is dropped: TCP sends it again, and once bound it
+ * goes through.
  */
 static __always_inline int bind_client(struct xdp_md *ctx, struct pkt *p,
 				       const struct mqlb_config *cfg,
@@ -315,10 +349,12 @@ static __always_inline int bind_client(struct xdp_md *ctx, struct pkt *p,
 		bpf_map_delete_elem(&stash, key);
 		return verdict(XDP_DROP, MQLB_STAT_DROP_BIND_PENDING);
 	}
-	if ((f->tcp_flags & MQLB_FLOW_BIND_CONNECT) && !tcp->syn && seq == f->client_isn + 1 &&
-	    bpf_ntohl(tcp->ack_seq) == f->s_isn + 1 && seg_payload(p))
+	if (tcp->syn || seq != f->client_isn + 1 || bpf_ntohl(tcp->ack_seq) != f->s_isn + 1 ||
+	    !seg_payload(p))
+		return verdict(XDP_DROP, MQLB_STAT_DROP_BIND_PENDING);
+	if (f->tcp_flags & MQLB_FLOW_BIND_CONNECT)
 		return bind_connect(ctx, p, cfg, key, f);
-	return verdict(XDP_DROP, MQLB_STAT_DROP_BIND_PENDING);
+	return bind_syn_again(ctx, key, f);
 }
 
 /*
@@ -345,9 +381,19 @@ static __always_inline int bind_synack(struct xdp_md *ctx, struct pkt *p,
 	if (!sc)
 		return verdict(XDP_DROP, MQLB_STAT_DROP_BIND_PENDING);
 	s = &sc->seg;
-	if (!(tcp->ack && ack == f->client_isn + 1))
+	if (!(tcp->ack && ack == f->client_isn + 1)) {
+		/*
+		 * An ACK of something else: the backend holds another connection
+		 * on this tuple (another balancer's or proxy's TIME_WAIT, whose
+		 * timestamps are not ours). As SYN-SENT does (RFC 793), a RST at
+		 * its ACK number ends that one; the client's next resend of its
+		 * first segment sends the SYN again (bind_syn_again).
+		 */
+		if (tcp->ack && !tcp->rst)
+			return rst_back(ctx, p, MQLB_STAT_RESET_STALE_BACKEND);
 		return verdict(XDP_DROP, tcp->rst ? MQLB_STAT_DROP_RST_OUT_OF_WINDOW :
 						    MQLB_STAT_DROP_OUT_OF_WINDOW);
+	}
 	st = bpf_map_lookup_elem(&stash, ck);
 	if (tcp->rst || !tcp->syn || !st) {
 		/* Refused, or its stash lost: the client is reset at its RCV.NXT. */
@@ -425,6 +471,64 @@ static __always_inline int bind_synack(struct xdp_md *ctx, struct pkt *p,
 	stat_inc(MQLB_STAT_BIND_ACK);
 	if (f->proxy_len)
 		stat_inc(MQLB_STAT_PROXY_V2_SENT);
+	return (int)bpf_redirect_map(&tx_ports, ctx->ingress_ifindex, XDP_TX);
+}
+
+/*
+ * A bound flow whose backend acknowledges nothing past its SYN: it resent
+ * its SYN-ACK (the ACK with the client's bytes was lost, or dropped while
+ * its accept queue was full), or, behind a PROXY header, it holds the
+ * client's resent bytes but not the header before them (its duplicate
+ * ACKs say so). Nothing else acknowledges exactly the SYN once bound.
+ */
+static __always_inline bool bind_ack_lost(const struct pkt *p, const struct mqlb_flow *f)
+{
+	const struct tcphdr *tcp = p->tcp;
+	__u32 b_isn = f->s_isn + f->seq_delta;
+
+	if (!(f->tcp_flags & MQLB_FLOW_XLATE) || !tcp->ack || tcp->rst || tcp->fin ||
+	    bpf_ntohl(tcp->ack_seq) != f->client_isn + 1)
+		return false;
+	if (tcp->syn)
+		return bpf_ntohl(tcp->seq) == b_isn;
+	return f->proxy_len && bpf_ntohl(tcp->seq) == b_isn + 1;
+}
+
+/*
+ * The handshake's ACK again, with the PROXY header made anew from the
+ * flow's key; the client's bytes were never acknowledged to it, so its own
+ * retransmission brings them (as with bind_data_deferred). No timestamps:
+ * the client's next TSval in the backend's clock is not known here, and an
+ * ACK without them passes PAWS where a guessed one could fail it.
+ */
+static __always_inline int bind_ack_again(struct xdp_md *ctx, struct pkt *p,
+					  const struct mqlb_flow_key *ck, struct mqlb_flow *f)
+{
+	struct bind_scratch *sc = bind_scratch_get();
+	struct tcphdr *tcp = p->tcp;
+	struct mqlb_stash *none;
+	struct bind_seg *s;
+	__u32 zero = 0, win;
+
+	none = bpf_map_lookup_elem(&stash_scratch, &zero);
+	if (!sc || !none)
+		return verdict(XDP_DROP, MQLB_STAT_DROP_OUT_OF_WINDOW);
+	s = &sc->seg;
+	bind_seg_ends(s, p->eth->h_dest, p->eth->h_source, p->ip->daddr, tcp->dest, p->ip->saddr,
+		      tcp->source);
+	s->seq = f->client_isn + 1;
+	s->ack = bpf_ntohl(tcp->seq) + (tcp->syn ? 1 : 0);
+	s->flags = TCP_FLAG_ACK;
+	win = f->side[MQLB_SIDE_CLIENT].maxwin >> (f->wscale[MQLB_SIDE_CLIENT] & 15);
+	s->window = win > 0xffff ? 0xffff : win ? (__u16)win : 1;
+	s->proxy_len = f->proxy_len;
+	s->proxy_src = ck->client_addr_be;
+	s->proxy_dst = ck->vip_addr_be;
+	s->proxy_sport = ck->client_port_be;
+	s->proxy_dport = ck->vip_port_be;
+	if (mqlb_bind_write_data(ctx, s, none, 0))
+		return verdict(XDP_DROP, MQLB_STAT_DROP_BAD_IP);
+	stat_inc(MQLB_STAT_BIND_ACK_RESENT);
 	return (int)bpf_redirect_map(&tx_ports, ctx->ingress_ifindex, XDP_TX);
 }
 

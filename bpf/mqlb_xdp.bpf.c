@@ -243,10 +243,14 @@ static __always_inline int from_backend(struct xdp_md *ctx, struct pkt *p,
 	 * half-open flow evicted under a flood, whose SYN it answered): the
 	 * client would reset it at the ACK's number (RFC 793, SYN-SENT), so
 	 * the data plane does, and the client's SYN retransmission then gets
-	 * through. Anything else goes to the window check's half-open rules.
+	 * through (delayed binding: bind_synack). A bound flow whose backend
+	 * never got the handshake's ACK gets it again (bind_ack_again).
+	 * Anything else goes to the window check's half-open rules.
 	 */
 	if (f->tcp_flags & MQLB_FLOW_BIND_SYNACK)
 		return bind_synack(ctx, p, ck, f);
+	if (bind_ack_lost(p, f))
+		return bind_ack_again(ctx, p, ck, f);
 	if (f->tcp_flags & MQLB_FLOW_SYNACK)
 		v = window_check(p, f, MQLB_SIDE_BACKEND, 0, 0);
 	else if (tcp->syn && tcp->ack)

@@ -551,6 +551,10 @@ static inline struct mqlb_reap_entry mqlb_reap_entry_of(const struct mqlb_flow_k
 	X(BIND_DATA_DEFERRED, bind_data_deferred) \
 	/* a client segment while the backend's handshake is under way: dropped, resent by TCP */ \
 	X(DROP_BIND_PENDING, drop_bind_pending) \
+	/* the client resent its first segment before the backend answered: the SYN again */ \
+	X(BIND_SYN_RESENT, bind_syn_resent) \
+	/* the backend resent its SYN-ACK, or asked for the PROXY header again: ACK (+ header) */ \
+	X(BIND_ACK_RESENT, bind_ack_resent) \
 	/* binding failed (the backend refused, no stash room): the client reset */ \
 	X(RESET_BIND_FAILED, reset_bind_failed) \
 	X(PROXY_V2_SENT, proxy_v2_sent)           /* a PROXY v2 header put before a stream */

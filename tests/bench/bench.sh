@@ -210,7 +210,12 @@ lb_down() {
 		wait "$LB_PID" 2>/dev/null
 		;;
 	nftables) nsx lb nft delete table ip mqlbbench ;;
-	mqlb-*) stop_mqlbd ;;
+	mqlb-*)
+		# The data plane's counters of each run, so that a failed or slow
+		# measurement can be traced to a drop or RST reason afterwards.
+		"$BUILD/mqlb" --pin-path "$PIN" stats show >"$OUT/counters-$1-round$2.txt" 2>&1
+		stop_mqlbd
+		;;
 	esac
 	LB_PID=
 	# Let closing flows, TIME_WAIT and the brokers settle before the next variant.
@@ -241,7 +246,7 @@ run_balancers() {
 			if ! lb_up "$v" >>"$OUT/lb.log" 2>&1; then
 				log "  $v did not come up (see below); recorded as failed"
 				tail -5 "$OUT/lb.log"
-				lb_down "$v" >/dev/null 2>&1
+				lb_down "$v" "$round" >/dev/null 2>&1
 				for w in conn-rate fanout seed; do record lb "$round" "$v" "$w"; done
 				continue
 			fi
@@ -256,7 +261,7 @@ run_balancers() {
 			r=$(mqb seed --sub-target "$SUBT" --pub-target "$B1" -m "$SEED_SUBS" \
 				-n "$SEED_PUBS" -t 60)
 			record lb "$round" "$v" seed "$r"
-			lb_down "$v"
+			lb_down "$v" "$round"
 		done
 	done
 	sysctl -qw kernel.bpf_stats_enabled="$STATS_OLD"

@@ -505,7 +505,8 @@ def main():
         md.append("## Plots\n")
         md.extend(f"![{p[:-4]}]({p})" for p in pngs)
         md.append("")
-    md.append("Raw numbers: `raw.jsonl` (one mqbench JSON object per measurement).")
+    md.append("Raw numbers: `raw.jsonl` (one mqbench JSON object per measurement); "
+              "`counters-VARIANT-roundN.txt`: `mqlb stats show` at the end of each mqlb run.")
     with open(os.path.join(out, "report.md"), "w") as f:
         f.write("\n".join(md) + "\n")
 

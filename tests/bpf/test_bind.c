@@ -587,6 +587,219 @@ static void test_empty_id_round_robin(void **state)
 	assert_int_equal(after[MQLB_STAT_CID_HASHED] - before[MQLB_STAT_CID_HASHED], 0);
 }
 
+/* The client's first segment again, as its retransmission timer sends it. */
+static void resend_connect(struct lb *lb, struct bound *b, const char *id, int verdict,
+			   struct frame *out)
+{
+	uint8_t msg[200];
+	struct frame in;
+	struct pkt_spec s;
+
+	spec_conn(&s, &b->c, TF_ACK | TF_PSH);
+	s.seq = b->c.cnxt;
+	s.ack_seq = b->cookie + 1;
+	s.tcp_opts = ts_options(C_TSVAL + 200, b->s_tsval);
+	s.tcp_opt_len = 12;
+	s.payload = msg;
+	s.payload_len = mk_connect(msg, id);
+	pkt_build(&in, &s);
+	assert_int_equal(xdp_run(lb, &in, E.if_cli, out), verdict);
+}
+
+/*
+ * The backend never answered the SYN (lost, or dropped by a full accept
+ * queue): the client's resend of its CONNECT sends the same SYN again,
+ * and the flow binds when the SYN-ACK comes.
+ */
+static void test_syn_resent(void **state)
+{
+	uint64_t before[MQLB_STAT_MAX], after[MQLB_STAT_MAX];
+	struct lb *lb = &E.lb;
+	struct frame out;
+	struct pkt_view v;
+	struct bound b;
+	const uint8_t *o;
+	uint32_t syn_tsval;
+
+	NEED_LB();
+	set_bind(lb, MQLB_CFG_CLIENT_ID, NULL);
+	cookie_handshake(lb, &b, 44700, 1000);
+	cookie_ack(lb, &b);
+	bind_connect(lb, &b, "again", 1);
+	stats_read(lb, before);
+	resend_connect(lb, &b, "again", XDP_REDIRECT, &out);
+	stats_read(lb, after);
+	assert_int_equal(after[MQLB_STAT_BIND_SYN_RESENT] - before[MQLB_STAT_BIND_SYN_RESENT], 1);
+	assert_int_equal(after[MQLB_STAT_FLOW_NEW] - before[MQLB_STAT_FLOW_NEW], 0);
+	assert_int_equal(pkt_check_csums(&out), PKT_CSUM_OK);
+	assert_int_equal(pkt_view_tcp4(&out, &v), 0);
+	assert_int_equal(v.ip->saddr, SNAT_ADDR);
+	assert_int_equal(v.ip->daddr, BE_ADDR(b.c.be));
+	assert_int_equal(ntohs(v.tcp->source), b.c.snat_port);
+	assert_true(v.tcp->syn && !v.tcp->ack);
+	assert_int_equal(ntohl(v.tcp->seq), b.c.cnxt - 1);
+	assert_int_equal(v.l4_len, (size_t)v.tcp->doff * 4);
+	/* The first SYN's TSval (the CONNECT's), not the resend's. */
+	o = opt_find(&v, 8);
+	assert_non_null(o);
+	syn_tsval = be32_at(o + 2);
+	{
+		struct mqlb_flow f;
+
+		flow_get(lb, b.c.caddr, b.c.cport, &f);
+		assert_int_equal(syn_tsval, C_TSVAL + 2 + f.ts_off);
+		assert_true(f.tcp_flags & MQLB_FLOW_BIND_SYNACK);
+	}
+	assert_int_equal(map_count(lb->snat), 1);
+	backend_synack(lb, &b, 123456, 7);
+	/* Once bound, a resend is the bound flow's, translated: no SYN. */
+	resend_connect(lb, &b, "again", XDP_REDIRECT, &out);
+	assert_int_equal(pkt_view_tcp4(&out, &v), 0);
+	assert_false(v.tcp->syn);
+}
+
+/*
+ * The backend answers the SYN with an ACK of something else: another
+ * connection it holds on the tuple (a TIME_WAIT left by another proxy).
+ * It gets a RST at that ACK's number, as SYN-SENT would send; the client's
+ * resend then sends the SYN again.
+ */
+static void test_stale_ack_reset(void **state)
+{
+	uint64_t before[MQLB_STAT_MAX], after[MQLB_STAT_MAX];
+	struct lb *lb = &E.lb;
+	struct frame in, out;
+	struct pkt_spec s;
+	struct pkt_view v;
+	struct bound b;
+
+	NEED_LB();
+	set_bind(lb, MQLB_CFG_CLIENT_ID, NULL);
+	cookie_handshake(lb, &b, 44800, 1000);
+	cookie_ack(lb, &b);
+	bind_connect(lb, &b, "stale", 1);
+	spec_backend(&s, b.c.be, b.c.snat_port, TF_ACK);
+	s.seq = 5555;
+	s.ack_seq = 0x70000000u;
+	pkt_build(&in, &s);
+	stats_read(lb, before);
+	assert_int_equal(xdp_run(lb, &in, E.if_bk, &out), XDP_REDIRECT);
+	stats_read(lb, after);
+	assert_int_equal(after[MQLB_STAT_RESET_STALE_BACKEND] -
+				 before[MQLB_STAT_RESET_STALE_BACKEND], 1);
+	assert_int_equal(pkt_check_csums(&out), PKT_CSUM_OK);
+	assert_int_equal(pkt_view_tcp4(&out, &v), 0);
+	assert_int_equal(v.ip->saddr, SNAT_ADDR);
+	assert_int_equal(v.ip->daddr, BE_ADDR(b.c.be));
+	assert_true(v.tcp->rst && !v.tcp->ack);
+	assert_int_equal(ntohl(v.tcp->seq), 0x70000000u);
+	assert_true(flow_flags(lb, &b.c) & MQLB_FLOW_BIND_SYNACK);
+	/* A RST that is not at our SYN is no answer either: dropped, nothing changes. */
+	spec_backend(&s, b.c.be, b.c.snat_port, TF_RST);
+	s.seq = 5555;
+	pkt_build(&in, &s);
+	assert_int_equal(xdp_run(lb, &in, E.if_bk, &out), XDP_DROP);
+	assert_true(flow_flags(lb, &b.c) & MQLB_FLOW_BIND_SYNACK);
+	resend_connect(lb, &b, "stale", XDP_REDIRECT, &out);
+	assert_int_equal(pkt_view_tcp4(&out, &v), 0);
+	assert_true(v.tcp->syn && !v.tcp->ack);
+	backend_synack(lb, &b, 4242, 7);
+}
+
+/*
+ * The backend resends its SYN-ACK once bound (the ACK with the CONNECT was
+ * dropped): it gets the ACK again with the PROXY header, made from the
+ * flow's key; its duplicate ACKs of the SYN alone (the client's resent
+ * bytes arrived, the header did not) get the same. Without a PROXY header
+ * a duplicate ACK is the bound flow's, forwarded.
+ */
+static void test_ack_resent(void **state)
+{
+	uint64_t before[MQLB_STAT_MAX], after[MQLB_STAT_MAX];
+	struct lb *lb = &E.lb;
+	struct mqlb_backend be;
+	struct frame in, out;
+	struct pkt_spec s;
+	struct pkt_view v;
+	struct bound b;
+	const uint8_t *px;
+	__u32 id = 0;
+
+	NEED_LB();
+	set_bind(lb, 0, NULL);
+	assert_int_equal(bpf_map_lookup_elem(lb->backends, &id, &be), 0);
+	be.flags = MQLB_BACKEND_PROXY_V2;
+	for (id = 0; id < NBACKENDS; id++) {
+		be.addr_be = BE_ADDR(id);
+		assert_int_equal(bpf_map_update_elem(lb->backends, &id, &be, 0), 0);
+	}
+	cookie_handshake(lb, &b, 44900, 1000);
+	cookie_ack(lb, &b);
+	bind_connect(lb, &b, "px2", 0);
+	backend_synack(lb, &b, 8000, 7);
+	for (int i = 0; i < 2; i++) {
+		spec_backend(&s, b.c.be, b.c.snat_port, i ? TF_ACK : TF_SYN | TF_ACK);
+		s.seq = i ? 8001 : 8000;
+		s.ack_seq = b.c.cnxt - b.len;
+		pkt_build(&in, &s);
+		stats_read(lb, before);
+		assert_int_equal(xdp_run(lb, &in, E.if_bk, &out), XDP_REDIRECT);
+		stats_read(lb, after);
+		assert_int_equal(after[MQLB_STAT_BIND_ACK_RESENT] - before[MQLB_STAT_BIND_ACK_RESENT],
+				 1);
+		assert_int_equal(pkt_check_csums(&out), PKT_CSUM_OK);
+		assert_int_equal(pkt_view_tcp4(&out, &v), 0);
+		assert_int_equal(v.ip->saddr, SNAT_ADDR);
+		assert_int_equal(v.ip->daddr, BE_ADDR(b.c.be));
+		assert_true(v.tcp->ack && !v.tcp->syn && !v.tcp->rst);
+		assert_int_equal(ntohl(v.tcp->seq), b.c.cnxt - b.len);
+		assert_int_equal(ntohl(v.tcp->ack_seq), 8001);
+		assert_int_equal(v.l4_len - (size_t)v.tcp->doff * 4, MQLB_PROXY_V2_LEN);
+		px = (const uint8_t *)v.tcp + v.tcp->doff * 4;
+		assert_int_equal(px[12], 0x21);
+		assert_memory_equal(px + 16, &b.c.caddr, 4);
+		assert_int_equal(px[24] << 8 | px[25], 44900);
+	}
+	/* Once it acknowledges the header, its segments are the flow's again. */
+	spec_backend(&s, b.c.be, b.c.snat_port, TF_ACK);
+	s.seq = 8001;
+	s.ack_seq = b.c.cnxt - b.len + MQLB_PROXY_V2_LEN;
+	pkt_build(&in, &s);
+	assert_int_equal(xdp_run(lb, &in, E.if_bk, &out), XDP_REDIRECT);
+	assert_int_equal(pkt_view_tcp4(&out, &v), 0);
+	assert_int_equal(v.ip->daddr, CLIENT1);
+}
+
+/* No PROXY header: a duplicate ACK of the SYN is the flow's, forwarded; a SYN-ACK answered. */
+static void test_ack_resent_plain(void **state)
+{
+	struct lb *lb = &E.lb;
+	struct frame in, out;
+	struct pkt_spec s;
+	struct pkt_view v;
+	struct bound b;
+
+	NEED_LB();
+	set_bind(lb, MQLB_CFG_CLIENT_ID, NULL);
+	bind_all(lb, &b, 44950, 1000, "plain", 1, 9000);
+	spec_backend(&s, b.c.be, b.c.snat_port, TF_ACK);
+	s.seq = 9001;
+	s.ack_seq = b.c.cnxt - b.len;
+	pkt_build(&in, &s);
+	assert_int_equal(xdp_run(lb, &in, E.if_bk, &out), XDP_REDIRECT);
+	assert_int_equal(pkt_view_tcp4(&out, &v), 0);
+	assert_int_equal(v.ip->daddr, CLIENT1);
+	spec_backend(&s, b.c.be, b.c.snat_port, TF_SYN | TF_ACK);
+	s.seq = 9000;
+	s.ack_seq = b.c.cnxt - b.len;
+	pkt_build(&in, &s);
+	assert_int_equal(xdp_run(lb, &in, E.if_bk, &out), XDP_REDIRECT);
+	assert_int_equal(pkt_view_tcp4(&out, &v), 0);
+	assert_int_equal(v.ip->daddr, BE_ADDR(b.c.be));
+	assert_int_equal(v.l4_len, (size_t)v.tcp->doff * 4);
+	assert_int_equal(ntohl(v.tcp->ack_seq), 9001);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -594,6 +807,8 @@ int main(void)
 		T(test_bind_wrap),		   T(test_proxy_v2),
 		T(test_backend_refuses),	   T(test_no_backend),
 		T(test_empty_id_round_robin),	   T(test_client_first_after_bind),
+		T(test_syn_resent),		   T(test_stale_ack_reset),
+		T(test_ack_resent),		   T(test_ack_resent_plain),
 	};
 
 	return cmocka_run_group_tests_name("bind", tests, group_setup, group_teardown);

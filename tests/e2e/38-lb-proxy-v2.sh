@@ -8,7 +8,9 @@
 # the VIP: b1 and b3 must each log a header naming exactly the client's
 # ADDR:PORT (as the client's own socket sees it) and the VIP, before that
 # client's CONNECT; b2 must get plain MQTT; the health checks of b1
-# and b3 must pass with PROXY v2's LOCAL command.
+# and b3 must pass with PROXY v2's LOCAL command. Last, b2 is an mqbroker
+# with enable_proxy_protocol 2 (Mosquitto's directive) and logs each of its
+# clients by the client's own address.
 . "$(dirname "$0")/lib.sh"
 bed_require
 bed_up
@@ -83,4 +85,50 @@ done
 kill "$B2"
 wait "$B2" 2>/dev/null
 done
+
+# mqbroker with Mosquitto's directive on its listener: the balancer's header
+# gives it each client's own address, which it logs (and $SYS carries).
+log "== mqbroker in b2 with enable_proxy_protocol 2, every backend proxy-v2, balance client-id"
+BROKER_BIN=$BUILD/mqbroker start_mosquitto 2 "enable_proxy_protocol 2" "log_type information"
+B2=${CLEANUP_PIDS[-1]}
+wait_port b2 1883 || fail "mqbroker in b2 did not start: $(cat "$WORK/mosquitto-b2.log")"
+: >"$WORK/px-b1.log"
+: >"$WORK/px-b3.log"
+BALANCE=client-id write_mqlbd_conf "$mode"
+sed -i -e "s/^backend b[123] .*/& proxy-v2/" "$WORK/mqlbd.conf"
+start_mqlbd
+for _ in $(seq 50); do
+	[ "$("$BUILD/mqlb" --pin-path "$PIN" -j backend show | grep -o '"state":"up"' | wc -l)" = 3 ] && break
+	sleep 0.1
+done
+[ "$("$BUILD/mqlb" --pin-path "$PIN" -j backend show | grep -o '"state":"up"' | wc -l)" = 3 ] ||
+	fail "mqbroker behind PROXY v2: health checks failed: $("$BUILD/mqlb" --pin-path "$PIN" backend show)"
+ready=$WORK/ready-mqbroker-px tuples=$WORK/tuples-mqbroker-px
+mqttc_bg hold --target $VIP:$VIP_PORT --count $N --hold 60 --ready-file "$ready" \
+	--tuples-file "$tuples" --src "$CLI_ADDRS"
+holder=$BG_PID
+for _ in $(seq 200); do [ -s "$ready" ] && break; sleep 0.1; done
+grep -q "connected $N/$N" "$ready" 2>/dev/null || fail "mqbroker behind PROXY v2: $(cat "$ready" 2>/dev/null)"
+for _ in $(seq 20); do [ -s "$tuples" ] && break; sleep 0.1; done
+# mqbroker's "new client connected from ADDR:PORT as ID" names our clients' own tuples.
+at_b2=$(/usr/bin/python3 - "$tuples" "$WORK/mosquitto-b2.log" <<'PY'
+import re, sys
+clients = set(open(sys.argv[1]).read().split())
+seen = set()
+for line in open(sys.argv[2]):
+    m = re.search(r"new client connected from (\S+) as mqlbt-", line)
+    if m:
+        if m.group(1) not in clients:
+            sys.exit("mqbroker saw %s, not one of our clients" % m.group(1))
+        seen.add(m.group(1))
+print(len(seen))
+PY
+) || fail "mqbroker's log: $at_b2"
+proxied=$(cat "$WORK/px-b1.log" "$WORK/px-b3.log" | grep -c '^proxy ')
+log "mqbroker logged $at_b2 clients by their own address, the PROXY listeners $proxied"
+[ "$at_b2" -gt 0 ] || fail "no client reached mqbroker: $(tail -5 "$WORK/mosquitto-b2.log")"
+[ $((at_b2 + proxied)) = $N ] || fail "$at_b2 + $proxied clients seen by address, want $N"
+kill "$holder"
+wait "$holder" 2>/dev/null
+stop_mqlbd
 log PASS
