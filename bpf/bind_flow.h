@@ -330,8 +330,8 @@ static __always_inline int bind_syn_again(struct xdp_md *ctx, const struct mqlb_
 
 /*
  * A client segment of a flow not bound yet. In BIND_CONNECT its first
- * segment binds it; in BIND_SYNACK that segment again sends the SYN again;
- * a RST at its SND.NXT ends it. Anything else (a second segment while the
+ * segment binds it; in BIND_SYNACK a resend of that segment sends the
+ * backend's SYN again; a RST at its SND.NXT ends it. Anything else (a second segment while the
  * backend answers, say) is dropped: TCP sends it again, and once bound it
  * goes through.
  */

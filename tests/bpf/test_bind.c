@@ -299,6 +299,14 @@ static void backend_synack(struct lb *lb, struct bound *b, uint32_t b_isn, int w
 	b->c.cnxt += b->len;
 }
 
+/* From the client's SYN (ISN 1000) to the backend's SYN, toward backend want_be. */
+static void bind_to_syn(struct lb *lb, struct bound *b, __u16 cport, const char *id, int want_be)
+{
+	cookie_handshake(lb, b, cport, 1000);
+	cookie_ack(lb, b);
+	bind_connect(lb, b, id, want_be);
+}
+
 static void bind_all(struct lb *lb, struct bound *b, __u16 cport, uint32_t isn, const char *id,
 		     int want_be, uint32_t b_isn)
 {
@@ -306,6 +314,21 @@ static void bind_all(struct lb *lb, struct bound *b, __u16 cport, uint32_t isn, 
 	cookie_ack(lb, b);
 	bind_connect(lb, b, id, want_be);
 	backend_synack(lb, b, b_isn, 8);
+}
+
+/* Every backend marked proxy-v2, under round-robin (a proxy-v2 pool binds late). */
+static void set_proxy_backends(struct lb *lb)
+{
+	struct mqlb_backend be;
+	__u32 id = 1;
+
+	set_bind(lb, 0, NULL);
+	assert_int_equal(bpf_map_lookup_elem(lb->backends, &id, &be), 0);
+	be.flags = MQLB_BACKEND_PROXY_V2;
+	for (id = 0; id < NBACKENDS; id++) {
+		be.addr_be = BE_ADDR(id);
+		assert_int_equal(bpf_map_update_elem(lb->backends, &id, &be, 0), 0);
+	}
 }
 
 static void test_cookie_handshake_no_state(void **state)
@@ -472,25 +495,15 @@ static void test_proxy_v2(void **state)
 					 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a };
 	uint8_t opt[20] = { 2, 4, 0x05, 0xb4, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 1, 3, 3, 7 };
 	struct lb *lb = &E.lb;
-	struct mqlb_backend be;
 	struct frame in, out;
 	struct pkt_spec s;
 	struct pkt_view v;
 	struct bound b;
 	const uint8_t *px;
-	__u32 id = 1;
 
 	NEED_LB();
-	set_bind(lb, 0, NULL); /* round-robin, bound late for the proxy's sake */
-	assert_int_equal(bpf_map_lookup_elem(lb->backends, &id, &be), 0);
-	be.flags = MQLB_BACKEND_PROXY_V2;
-	for (id = 0; id < NBACKENDS; id++) {
-		be.addr_be = BE_ADDR(id);
-		assert_int_equal(bpf_map_update_elem(lb->backends, &id, &be, 0), 0);
-	}
-	cookie_handshake(lb, &b, 44300, 1000);
-	cookie_ack(lb, &b);
-	bind_connect(lb, &b, "px", 0);
+	set_proxy_backends(lb);
+	bind_to_syn(lb, &b, 44300, "px", 0);
 	assert_int_equal(b.proxy, MQLB_PROXY_V2_LEN);
 	spec_backend(&s, b.c.be, b.c.snat_port, TF_SYN | TF_ACK);
 	s.seq = 70000;
@@ -524,9 +537,7 @@ static void test_backend_refuses(void **state)
 
 	NEED_LB();
 	set_bind(lb, MQLB_CFG_CLIENT_ID, NULL);
-	cookie_handshake(lb, &b, 44400, 1000);
-	cookie_ack(lb, &b);
-	bind_connect(lb, &b, "refused", 1);
+	bind_to_syn(lb, &b, 44400, "refused", 1);
 	spec_backend(&s, b.c.be, b.c.snat_port, TF_RST | TF_ACK);
 	s.seq = 0;
 	s.ack_seq = b.c.cnxt;
@@ -579,9 +590,7 @@ static void test_empty_id_round_robin(void **state)
 	NEED_LB();
 	set_bind(lb, MQLB_CFG_CLIENT_ID, NULL);
 	stats_read(lb, before);
-	cookie_handshake(lb, &b, 44600, 1000);
-	cookie_ack(lb, &b);
-	bind_connect(lb, &b, "", 0); /* ticket 0: backend 0, where the table says 1 */
+	bind_to_syn(lb, &b, 44600, "", 0); /* ticket 0: backend 0, where the table says 1 */
 	stats_read(lb, after);
 	assert_int_equal(after[MQLB_STAT_CID_FALLBACK] - before[MQLB_STAT_CID_FALLBACK], 1);
 	assert_int_equal(after[MQLB_STAT_CID_HASHED] - before[MQLB_STAT_CID_HASHED], 0);
@@ -623,9 +632,7 @@ static void test_syn_resent(void **state)
 
 	NEED_LB();
 	set_bind(lb, MQLB_CFG_CLIENT_ID, NULL);
-	cookie_handshake(lb, &b, 44700, 1000);
-	cookie_ack(lb, &b);
-	bind_connect(lb, &b, "again", 1);
+	bind_to_syn(lb, &b, 44700, "again", 1);
 	stats_read(lb, before);
 	resend_connect(lb, &b, "again", XDP_REDIRECT, &out);
 	stats_read(lb, after);
@@ -675,9 +682,7 @@ static void test_stale_ack_reset(void **state)
 
 	NEED_LB();
 	set_bind(lb, MQLB_CFG_CLIENT_ID, NULL);
-	cookie_handshake(lb, &b, 44800, 1000);
-	cookie_ack(lb, &b);
-	bind_connect(lb, &b, "stale", 1);
+	bind_to_syn(lb, &b, 44800, "stale", 1);
 	spec_backend(&s, b.c.be, b.c.snat_port, TF_ACK);
 	s.seq = 5555;
 	s.ack_seq = 0x70000000u;
@@ -717,25 +722,15 @@ static void test_ack_resent(void **state)
 {
 	uint64_t before[MQLB_STAT_MAX], after[MQLB_STAT_MAX];
 	struct lb *lb = &E.lb;
-	struct mqlb_backend be;
 	struct frame in, out;
 	struct pkt_spec s;
 	struct pkt_view v;
 	struct bound b;
 	const uint8_t *px;
-	__u32 id = 0;
 
 	NEED_LB();
-	set_bind(lb, 0, NULL);
-	assert_int_equal(bpf_map_lookup_elem(lb->backends, &id, &be), 0);
-	be.flags = MQLB_BACKEND_PROXY_V2;
-	for (id = 0; id < NBACKENDS; id++) {
-		be.addr_be = BE_ADDR(id);
-		assert_int_equal(bpf_map_update_elem(lb->backends, &id, &be, 0), 0);
-	}
-	cookie_handshake(lb, &b, 44900, 1000);
-	cookie_ack(lb, &b);
-	bind_connect(lb, &b, "px2", 0);
+	set_proxy_backends(lb);
+	bind_to_syn(lb, &b, 44900, "px2", 0);
 	backend_synack(lb, &b, 8000, 7);
 	for (int i = 0; i < 2; i++) {
 		spec_backend(&s, b.c.be, b.c.snat_port, i ? TF_ACK : TF_SYN | TF_ACK);

@@ -14,13 +14,7 @@
 . "$(dirname "$0")/lib.sh"
 bed_require
 bed_up
-SINK=$(dirname "$(readlink -f "$0")")/proxy_v2_broker.py
-for i in 1 3; do
-	ip netns exec "${P}b$i" /usr/bin/python3 "$SINK" --listen 0.0.0.0:1883 \
-		--log "$WORK/px-b$i.log" --seconds 300 &
-	CLEANUP_PIDS+=($!)
-done
-for i in 1 3; do wait_port "b$i" 1883 || fail "PROXY listener in b$i did not start"; done
+start_proxy_listeners 1 3
 
 mode=${XDP_MODES%% *}
 HEALTH_LINE="health mqtt interval 500ms timeout 300ms"
@@ -36,13 +30,7 @@ for balance in roundrobin client-id; do
 	BALANCE=$balance write_mqlbd_conf "$mode"
 	sed -i -e "s/^backend b1 .*/& proxy-v2/" -e "s/^backend b3 .*/& proxy-v2/" "$WORK/mqlbd.conf"
 	start_mqlbd
-	for _ in $(seq 50); do
-		[ "$("$BUILD/mqlb" --pin-path "$PIN" -j backend show | grep -o '"state":"up"' | wc -l)" = 3 ] &&
-			break
-		sleep 0.1
-	done
-	"$BUILD/mqlb" --pin-path "$PIN" backend show | grep -v ' up ' | grep -qv '^NAME' &&
-		fail "$balance: not every backend is up: $("$BUILD/mqlb" --pin-path "$PIN" backend show)"
+	wait_backends_up 3
 	ready=$WORK/ready-$plain-$balance tuples=$WORK/tuples-$plain-$balance
 	mqttc_bg hold --target $VIP:$VIP_PORT --count $N --hold 60 --ready-file "$ready" \
 		--tuples-file "$tuples" --src "$CLI_ADDRS"
@@ -97,12 +85,7 @@ wait_port b2 1883 || fail "mqbroker in b2 did not start: $(cat "$WORK/mosquitto-
 BALANCE=client-id write_mqlbd_conf "$mode"
 sed -i -e "s/^backend b[123] .*/& proxy-v2/" "$WORK/mqlbd.conf"
 start_mqlbd
-for _ in $(seq 50); do
-	[ "$("$BUILD/mqlb" --pin-path "$PIN" -j backend show | grep -o '"state":"up"' | wc -l)" = 3 ] && break
-	sleep 0.1
-done
-[ "$("$BUILD/mqlb" --pin-path "$PIN" -j backend show | grep -o '"state":"up"' | wc -l)" = 3 ] ||
-	fail "mqbroker behind PROXY v2: health checks failed: $("$BUILD/mqlb" --pin-path "$PIN" backend show)"
+wait_backends_up 3
 ready=$WORK/ready-mqbroker-px tuples=$WORK/tuples-mqbroker-px
 mqttc_bg hold --target $VIP:$VIP_PORT --count $N --hold 60 --ready-file "$ready" \
 	--tuples-file "$tuples" --src "$CLI_ADDRS"

@@ -23,14 +23,9 @@
 command -v nft >/dev/null || skip "nftables is missing"
 bed_require
 bed_up
-SINK=$(dirname "$(readlink -f "$0")")/proxy_v2_broker.py
-for i in 1 3; do
-	ip netns exec "${P}b$i" /usr/bin/python3 "$SINK" --listen 0.0.0.0:1883 \
-		--log "$WORK/px-b$i.log" --seconds 300 &
-	CLEANUP_PIDS+=($!)
-done
+start_proxy_listeners 1 3
 start_mosquitto 2
-for i in 1 2 3; do wait_port "b$i" 1883 || fail "broker in b$i did not start"; done
+wait_port b2 1883 || fail "mosquitto in b2 did not start"
 mode=${XDP_MODES%% *}
 stat() { /usr/bin/python3 "$(dirname "$0")/mapsum.py" stat "$PIN" "$1"; }
 

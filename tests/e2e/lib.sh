@@ -172,6 +172,29 @@ start_mosquitto() {
 	CLEANUP_PIDS+=($!)
 }
 
+# start_proxy_listeners I...: a strict PROXY v2 listener (proxy_v2_broker.py)
+# on port 1883 of each broker namespace I, logging to $WORK/px-bI.log.
+start_proxy_listeners() {
+	local i
+	for i in "$@"; do
+		ip netns exec "${P}b$i" /usr/bin/python3 "${MQTTC%/*}/proxy_v2_broker.py" \
+			--listen 0.0.0.0:1883 --log "$WORK/px-b$i.log" --seconds 300 &
+		CLEANUP_PIDS+=($!)
+	done
+	for i in "$@"; do wait_port "b$i" 1883 || fail "PROXY listener in b$i did not start"; done
+}
+
+# wait_backends_up N: until mqlb shows N backends up, 5 s at most; fails otherwise.
+wait_backends_up() {
+	local up
+	for _ in $(seq 50); do
+		up=$("$BUILD/mqlb" --pin-path "$PIN" -j backend show | grep -o '"state":"up"' | wc -l)
+		[ "$up" = "$1" ] && return 0
+		sleep 0.1
+	done
+	fail "$up backends up, want $1: $("$BUILD/mqlb" --pin-path "$PIN" backend show)"
+}
+
 # The study's star: b1 and b2 bridge every topic both ways to b3.
 start_brokers_star() {
 	local i
