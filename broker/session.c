@@ -201,6 +201,23 @@ static uint16_t pid_alloc(struct session *s)
 	}
 }
 
+/* Room for one more message in flight: 0, or -ENOMEM. */
+static int inflight_grow(struct broker *b, struct session *s)
+{
+	uint32_t cap;
+	struct inflight *v;
+
+	if (s->ninf < s->inf_cap)
+		return 0;
+	cap = s->inf_cap ? s->inf_cap * 2 : 4;
+	v = mem_realloc(&b->mem, s->inf, cap * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	s->inf = v;
+	s->inf_cap = cap;
+	return 0;
+}
+
 /*
  * Takes over the reference m holds. pid was drawn when the message was
  * delivered to s; it is drawn again only if, after the id space wrapped,
@@ -211,15 +228,8 @@ static int inflight_send(struct broker *b, struct session *s, struct msg *m, uin
 {
 	struct inflight *f;
 
-	if (s->ninf == s->inf_cap) {
-		uint32_t cap = s->inf_cap ? s->inf_cap * 2 : 4;
-		struct inflight *v = mem_realloc(&b->mem, s->inf, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		s->inf = v;
-		s->inf_cap = cap;
-	}
+	if (inflight_grow(b, s))
+		return -ENOMEM;
 	f = &s->inf[s->ninf++];
 	store_changed(b);
 	s->resend_pos = s->ninf; /* nothing enters while re-sends are pending */
@@ -431,15 +441,8 @@ int session_restore_inflight(struct broker *b, struct session *s, uint16_t pid, 
 {
 	struct inflight *f;
 
-	if (s->ninf == s->inf_cap) {
-		uint32_t cap = s->inf_cap ? s->inf_cap * 2 : 4;
-		struct inflight *v = mem_realloc(&b->mem, s->inf, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		s->inf = v;
-		s->inf_cap = cap;
-	}
+	if (inflight_grow(b, s))
+		return -ENOMEM;
 	if (m && !(m = msg_hold(&b->mem, m)))
 		return -ENOMEM;
 	f = &s->inf[s->ninf++];

@@ -257,6 +257,19 @@ void store_tick(struct broker *b)
 		store_save(b, "autosave");
 }
 
+/* The store's pipe and names, and the store. */
+static void store_free(struct store *st)
+{
+	if (st->pipe[0] >= 0) {
+		close(st->pipe[0]);
+		close(st->pipe[1]);
+	}
+	free(st->path);
+	free(st->tmp);
+	free(st->dir);
+	free(st);
+}
+
 void store_close(struct broker *b)
 {
 	struct store *st = b->store;
@@ -273,12 +286,7 @@ void store_close(struct broker *b)
 		job_done(st);
 	}
 	ev_del(b->loop, st->pipe[0]);
-	close(st->pipe[0]);
-	close(st->pipe[1]);
-	free(st->path);
-	free(st->tmp);
-	free(st->dir);
-	free(st);
+	store_free(st);
 	b->store = NULL;
 }
 
@@ -312,14 +320,7 @@ static struct store *store_new(struct broker *b)
 		st->dir = strdup(dirname(d));
 	free(d);
 	if (!st->path || !st->tmp || !st->dir || pipe2(st->pipe, O_CLOEXEC)) {
-		if (st->pipe[0] >= 0) {
-			close(st->pipe[0]);
-			close(st->pipe[1]);
-		}
-		free(st->path);
-		free(st->tmp);
-		free(st->dir);
-		free(st);
+		store_free(st);
 		return NULL;
 	}
 	return st;
@@ -413,12 +414,7 @@ out_stop:
 		return 0;
 	}
 out_free:
-	close(st->pipe[0]);
-	close(st->pipe[1]);
-	free(st->path);
-	free(st->tmp);
-	free(st->dir);
-	free(st);
+	store_free(st);
 	return err;
 }
 
