@@ -955,7 +955,7 @@ static inline void store_changed(struct broker *b)
 {
 	b->store_changes++;
 }
-/* store_write.c: the state as one buffer, format version 1. */
+/* store_write.c: the state as one buffer, format version 1; *len: a size hint (0: none). */
 int store_serialize(struct broker *b, uint8_t **buf, size_t *len, uint64_t now_wall_ms,
 		    struct store_stats *st);
 /* store_read.c: a whole, sound file into b, or nothing (err: the reason). */
