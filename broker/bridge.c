@@ -61,6 +61,7 @@ struct bridge {
 	uint64_t last_ping_ms;
 	uint64_t msgs_in, msgs_out;
 	uint64_t subscribed_ms;		/* when SUBSCRIBE last went out */
+	struct ssl_ctx_st *tls;		/* bridge_cafile/capath: over TLS (tls.c), else NULL */
 	bool up;
 };
 
@@ -168,7 +169,16 @@ static void on_connected(struct ev_loop *l, int fd, uint32_t events, void *arg)
 		return;
 	}
 	br->fd = -1;
+	/*
+	 * Over TLS the handshake runs in the client's reads and writes: the
+	 * CONNECT waits in its output until it is done, and the CONNACK
+	 * deadline covers both.
+	 */
 	br->c->bridge = br;
+	if (br->tls && tls_attach(br->c, br->tls, br->host, !br->conf->tls_insecure)) {
+		client_close(br->c, true, "out of memory for TLS");
+		return;
+	}
 	br->c->level = br->conf->protocol_level;
 	br->c->keepalive = br->conf->keepalive_s;
 	pr_info("bridge %s: sending CONNECT as %s\n", br->conf->name, br->clientid);
@@ -580,6 +590,17 @@ void bridge_sys_publish(struct broker *b)
 	}
 }
 
+/* Certificates read once, at start: a bad file stops the start, not each attempt. */
+static int bridge_tls(struct bridge *br)
+{
+	char why[200];
+	int err = tls_bridge_ctx(br->conf, &br->tls, why, sizeof(why));
+
+	if (err)
+		pr_warn("bridge %s: %s\n", br->conf->name, why);
+	return err;
+}
+
 int bridge_start_all(struct broker *b)
 {
 	int i, err;
@@ -596,6 +617,8 @@ int bridge_start_all(struct broker *b)
 		long long t;
 
 		err = bridge_init(b, br, &b->conf.bridges[i]);
+		if (!err)
+			err = bridge_tls(br);
 		if (!err)
 			err = bridge_session(b, br);
 		if (err)
@@ -621,6 +644,7 @@ void bridge_fini(struct broker *b)
 			close(br->fd);
 		}
 		bridge_resolve_cancel(br->lookup);
+		tls_ctx_free(br->tls);
 		free(br->clientid);
 		free(br->state_topic);
 		free(br->topic_buf);
