@@ -85,6 +85,14 @@ static SSL_CTX *ctx_new(const SSL_METHOD *m, const char *tls_version, char *err,
 	SSL_CTX_set_min_proto_version(ctx, ver ? ver : TLS1_2_VERSION);
 	SSL_CTX_set_max_proto_version(ctx, ver);
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
+#ifdef SSL_OP_IGNORE_UNEXPECTED_EOF
+	/*
+	 * A peer gone without close_notify is a closed connection, as over
+	 * plain TCP: MQTT's own framing tells a cut packet, and a port probe
+	 * or health check is no "handshake failure" for the log.
+	 */
+	SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+#endif
 	/* The output buffer moves as it grows; a write may go out in part. */
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
 				      SSL_MODE_RELEASE_BUFFERS);
