@@ -52,6 +52,7 @@ int bridge_kw_connection(void *obj, const struct conf_kw *kw, const struct conf_
 	br->protocol_level = MQTT_PROTO_V311;
 	br->keepalive_s = 60;
 	br->attempt_unsubscribe = true;
+	br->outgoing_retain = true;
 	br->lineno = ln->lineno;
 	return 0;
 }
@@ -268,6 +269,7 @@ static const struct conf_kw bridge_kws[] = {
 	{ "keepalive_interval", kw_keepalive, 0, 1, 1, 0, 0 },
 	{ "start_type", kw_start_type, 0, 1, 1, 0, 0 },
 	{ "bridge_attempt_unsubscribe", conf_kw_bool, BOFF(attempt_unsubscribe), 1, 1, 0, 0 },
+	{ "bridge_outgoing_retain", conf_kw_bool, BOFF(outgoing_retain), 1, 1, 0, 0 },
 	{ "bridge_cafile", conf_kw_str, BOFF(tls_cafile), 1, 1, 0, 0 },
 	{ "bridge_capath", conf_kw_str, BOFF(tls_capath), 1, 1, 0, 0 },
 	{ "bridge_certfile", conf_kw_str, BOFF(tls_certfile), 1, 1, 0, 0 },

@@ -168,6 +168,7 @@ struct bridge_conf {
 	char *remote_password;
 	uint16_t keepalive_s;
 	bool attempt_unsubscribe;	/* UNSUBSCRIBE 'out' topics on the remote at connect */
+	bool outgoing_retain;		/* false: the retain flag is cleared on what goes out */
 	/* bridge_cafile or bridge_capath: over TLS, the remote's certificate verified */
 	char *tls_cafile, *tls_capath, *tls_certfile, *tls_keyfile, *tls_version;
 	bool tls_insecure;		/* bridge_insecure: its host name not checked */
@@ -621,6 +622,8 @@ struct client {
 	bool ev_in;			/* EV_READ in that mask (reading, or TLS needs input) */
 	bool bridge_peer;		/* CONNECT had MQTT_PROTO_BRIDGE_BIT (try_private) */
 	bool bridge_user;		/* authenticated as one of conf.bridge_users */
+	bool hello_heard;		/* our bridge: the remote sent a hello, it is an mqbroker */
+	bool no_retain_out;		/* our bridge with bridge_outgoing_retain false */
 	uint8_t tls_wants;		/* TLS_*_WANTS_*: the record layer waits for the other way */
 	struct ssl_st *ssl;		/* a TLS connection (tls.c), else NULL */
 	/* b->tls_pending: decrypted input OpenSSL holds that epoll cannot announce */

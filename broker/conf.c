@@ -323,6 +323,7 @@ static const struct conf_kw broker_kws[] = {
 	BRIDGE_KW("start_type"),
 	BRIDGE_KW("notification_topic"),
 	BRIDGE_KW("bridge_attempt_unsubscribe"),
+	BRIDGE_KW("bridge_outgoing_retain"),
 	BRIDGE_KW("bridge_cafile"),
 	BRIDGE_KW("bridge_capath"),
 	BRIDGE_KW("bridge_certfile"),

@@ -25,7 +25,7 @@ static const char *const unsupported[] = {
 	"allow_duplicate_messages", "retry_interval", "log_facility", "log_timestamp_format",
 	/* bridges */
 	"bridge_alpn", "bridge_bind_address", "bridge_identity", "bridge_max_packet_size",
-	"bridge_outgoing_retain", "bridge_psk", "bridge_require_ocsp", "idle_timeout",
+	"bridge_psk", "bridge_require_ocsp", "idle_timeout",
 	"local_cleansession", "local_password", "local_username", "notifications_local_only",
 	"round_robin", "threshold",
 	NULL,

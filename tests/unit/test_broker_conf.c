@@ -350,7 +350,8 @@ static void test_tls(void **state)
 		"bridge_certfile /etc/b.crt\n"
 		"bridge_keyfile /etc/b.key\n"
 		"bridge_insecure true\n"
-		"bridge_tls_version tlsv1.3\n";
+		"bridge_tls_version tlsv1.3\n"
+		"bridge_outgoing_retain false\n";
 	struct broker_conf c;
 	char err[CONF_ERR_LEN] = "";
 	const struct tls_conf *t;
@@ -384,6 +385,7 @@ static void test_tls(void **state)
 	assert_string_equal(c.bridges[0].tls_keyfile, "/etc/b.key");
 	assert_string_equal(c.bridges[0].tls_version, "tlsv1.3");
 	assert_true(c.bridges[0].tls_insecure);
+	assert_false(c.bridges[0].outgoing_retain);
 	broker_conf_free(&c);
 
 	/* Before any 'listener': the default listener's, as in Mosquitto. */
