@@ -166,12 +166,16 @@ int tls_listener_ctx(const struct listener_conf *lc, SSL_CTX **out, char *err, s
 		goto fail;
 	}
 	/*
-	 * As Mosquitto: a certificate is asked for only with
-	 * require_certificate (or a user name taken from it), and then a
-	 * client without one is refused.
+	 * require_certificate: a client without a valid certificate fails the
+	 * handshake, as in Mosquitto. A user name taken from the certificate
+	 * alone asks for one without requiring it: a client with none gets
+	 * through the handshake and its CONNECT is refused with CONNACK 4,
+	 * Mosquitto's answer (handle_connect.c); one it sends is verified.
 	 */
 	mode = SSL_VERIFY_NONE;
-	if (t->require_certificate || t->use_identity_as_username || t->use_subject_as_username)
+	if (t->use_identity_as_username || t->use_subject_as_username)
+		mode = SSL_VERIFY_PEER;
+	if (t->require_certificate)
 		mode = SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
 	SSL_CTX_set_verify(ctx, mode, NULL);
 	if (t->cafile) {

@@ -159,6 +159,9 @@ ciphers ECDHE-ECDSA-AES128-GCM-SHA256
               "use_subject_as_username listener (capath) takes alice")
         wait_for(lambda: "u'CN=alice,O=mqlb tests'" in b.read_log(), what="subject in the log")
         check(True, "use_subject_as_username: the user name is the RFC 2253 subject")
+        r = mosq("mosquitto_pub", p_subj, certs, "-t", "x", "-m", "m")
+        check(r.returncode != 0 and "no client certificate" in b.read_log(),
+              "use_subject_as_username without require_certificate: no certificate, CONNACK 4")
         check(tls_connects(p_subj, certs) == "TLSv1.3", "tls_version tlsv1.3: 1.3 spoken")
         check(tls_connects(p_subj, certs, ssl.TLSVersion.TLSv1_2) is None,
               "tls_version tlsv1.3: a TLS 1.2-only client refused")
