@@ -545,7 +545,12 @@ static void client_flush(struct client *c)
 			if (errno == EINTR)
 				continue;
 			if (errno == EAGAIN) {
-				want_write = true; /* the kernel buffer is full: wait for room */
+				/*
+				 * The kernel buffer is full: wait for room. Unless TLS
+				 * waits for input (a bridge's handshake): the socket is
+				 * writable then, and asking for it would spin.
+				 */
+				want_write = !(c->tls_wants & TLS_WRITE_WANTS_READ);
 				break;
 			}
 			client_close(c, true, conn_error(c, errno));

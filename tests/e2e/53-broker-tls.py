@@ -256,6 +256,29 @@ restart_timeout 1
                   "a bridge with the wrong bridge_cafile refuses the remote")
             check(b.alive(), "mqbroker still running")
 
+    # A TLS bridge whose remote accepts and never answers the ClientHello: the
+    # bridge waits for input without spinning on a writable socket.
+    silent = socket.socket()
+    silent.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(1)
+    bconf = (f"connection mute\naddress 127.0.0.1:{silent.getsockname()[1]}\ntopic a/# out 0\n"
+             f"bridge_cafile {c('ca.crt')}\nrestart_timeout 30\n")
+    with Broker(bconf) as b:
+        peer, _ = silent.accept()
+        time.sleep(0.3)
+
+        def cpu_s():
+            with open(f"/proc/{b.proc.pid}/stat") as f:
+                v = f.read().rsplit(")", 1)[1].split()
+            return (int(v[11]) + int(v[12])) / os.sysconf("SC_CLK_TCK")
+        t0 = cpu_s()
+        time.sleep(2)
+        used = cpu_s() - t0
+        check(used < 0.5, f"a TLS bridge waiting for the server's hello does not spin ({used:.2f} s CPU in 2 s)")
+        peer.close()
+    silent.close()
+
     # Configuration mistakes stop the start with the reason.
     for bad, why in ((f"listener {free_port()}\nkeyfile {c('server.key')}\n",
                       "certfile and keyfile go together"),
