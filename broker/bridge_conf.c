@@ -52,6 +52,7 @@ int bridge_kw_connection(void *obj, const struct conf_kw *kw, const struct conf_
 	br->protocol_level = MQTT_PROTO_V311;
 	br->keepalive_s = 60;
 	br->attempt_unsubscribe = true;
+	br->outgoing_retain = true;
 	br->lineno = ln->lineno;
 	return 0;
 }
@@ -268,6 +269,13 @@ static const struct conf_kw bridge_kws[] = {
 	{ "keepalive_interval", kw_keepalive, 0, 1, 1, 0, 0 },
 	{ "start_type", kw_start_type, 0, 1, 1, 0, 0 },
 	{ "bridge_attempt_unsubscribe", conf_kw_bool, BOFF(attempt_unsubscribe), 1, 1, 0, 0 },
+	{ "bridge_outgoing_retain", conf_kw_bool, BOFF(outgoing_retain), 1, 1, 0, 0 },
+	{ "bridge_cafile", conf_kw_str, BOFF(tls_cafile), 1, 1, 0, 0 },
+	{ "bridge_capath", conf_kw_str, BOFF(tls_capath), 1, 1, 0, 0 },
+	{ "bridge_certfile", conf_kw_str, BOFF(tls_certfile), 1, 1, 0, 0 },
+	{ "bridge_keyfile", conf_kw_str, BOFF(tls_keyfile), 1, 1, 0, 0 },
+	{ "bridge_insecure", conf_kw_bool, BOFF(tls_insecure), 1, 1, 0, 0 },
+	{ "bridge_tls_version", conf_kw_str, BOFF(tls_version), 1, 1, 0, 0 },
 	{ "local_clientid", kw_unsupported, 0, 0, CONF_MAX_ARGS - 1, 0, 0 },
 	{ NULL, NULL, 0, 0, 0, 0, 0 },
 };
@@ -290,6 +298,7 @@ int bridge_conf_check(struct broker_conf *c, const char *name, char *err)
 	for (i = 0; i < c->nbridges; i++) {
 		const struct bridge_conf *br = &c->bridges[i];
 		const char *missing = !br->naddrs ? "address" : !br->ntopics ? "topic" : NULL;
+		const char *why;
 
 		/*
 		 * Mosquitto refuses both at start-up ("no remote addresses
@@ -299,6 +308,22 @@ int bridge_conf_check(struct broker_conf *c, const char *name, char *err)
 		if (missing) {
 			snprintf(err, CONF_ERR_LEN, "%s:%d: connection '%s' has no %s", name,
 				 br->lineno, br->name, missing);
+			return -EINVAL;
+		}
+		/* As Mosquitto: a certificate with its key; TLS needs a CA to verify the remote. */
+		why = !br->tls_certfile != !br->tls_keyfile ?
+			      "bridge_certfile and bridge_keyfile go together" :
+		      (br->tls_certfile || br->tls_insecure || br->tls_version) &&
+				      !br->tls_cafile && !br->tls_capath ?
+			      "TLS options without bridge_cafile or bridge_capath" :
+		      br->tls_version && strcmp(br->tls_version, "tlsv1.3") &&
+				      strcmp(br->tls_version, "tlsv1.2") &&
+				      strcmp(br->tls_version, "tlsv1.1") ?
+			      "bridge_tls_version must be tlsv1.3, tlsv1.2 or tlsv1.1" :
+			      NULL;
+		if (why) {
+			snprintf(err, CONF_ERR_LEN, "%s:%d: connection '%s': %s", name, br->lineno,
+				 br->name, why);
 			return -EINVAL;
 		}
 	}
@@ -325,6 +350,11 @@ void bridge_conf_free(struct broker_conf *c)
 		free(br->remote_clientid);
 		free(br->remote_username);
 		free(br->remote_password);
+		free(br->tls_cafile);
+		free(br->tls_capath);
+		free(br->tls_certfile);
+		free(br->tls_keyfile);
+		free(br->tls_version);
 	}
 	free(c->bridges);
 	c->bridges = NULL;

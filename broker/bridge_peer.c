@@ -13,6 +13,15 @@
  * [MQTT-4.7.2-1], so a Mosquitto peer that receives it shows it to no one.
  * A hub then does not relay a message from broker X to a remote bridge
  * whose broker is itself linked to X (bridge_may_deliver()).
+ *
+ * Only an mqbroker gets hellos: a remote that is not one expects the
+ * packets Mosquitto's bridge sends and no others (Mosquitto's own test
+ * suite fakes the remote so, and checks them in order). So the accepting
+ * side speaks first, and only to a bridge_user (mqbroker's own directive:
+ * the admin says that user is an mqbroker bridge); our own connection
+ * speaks only once the remote has sent a hello on it, which no other
+ * broker does. Over a link to a Mosquitto, in either direction, nothing
+ * beyond Mosquitto's packets goes out.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -33,9 +42,11 @@ bool bridge_peer_linked(const struct session *s, uint64_t id)
 	return false;
 }
 
-static bool link_up(const struct session *s)
+static bool hello_wanted(const struct session *s)
 {
-	return s && s->link && s->client && s->client->state == CS_CONNECTED;
+	if (!s || !s->link || !s->client || s->client->state != CS_CONNECTED)
+		return false;
+	return s->link == LINK_OUT ? s->client->hello_heard : s->trusted;
 }
 
 /*
@@ -82,7 +93,7 @@ void bridge_hello_all(struct broker *b)
 	struct client *c;
 
 	for (c = b->clients; c; c = c->next)
-		if (link_up(c->sess))
+		if (hello_wanted(c->sess))
 			bridge_hello_send(b, c);
 }
 
@@ -91,11 +102,15 @@ bool bridge_hello_recv(struct broker *b, struct session *s, const struct mqtt_pu
 	uint64_t ids[HELLO_MAX_IDS + 1], *v;
 	char buf[HELLO_MAX_IDS * 17 + 20], *tok, *save = NULL, *end;
 	uint32_t n = 0;
-	bool changed;
+	bool changed, first;
 
 	if (p->topic.len != strlen(BRIDGE_HELLO_TOPIC) ||
 	    memcmp(p->topic.p, BRIDGE_HELLO_TOPIC, p->topic.len))
 		return false;
+	/* The remote is an mqbroker: our own connection may answer from now on. */
+	first = s->link == LINK_OUT && s->client && !s->client->hello_heard;
+	if (first)
+		s->client->hello_heard = true;
 	if (p->payload_len >= sizeof(buf))
 		return true; /* not ours to understand; never routed either */
 	memcpy(buf, p->payload, p->payload_len);
@@ -122,5 +137,7 @@ bool bridge_hello_recv(struct broker *b, struct session *s, const struct mqtt_pu
 	/* Learning who is at the end of this link changes what we are linked to. */
 	if (changed)
 		bridge_hello_all(b);
+	else if (first)
+		bridge_hello_send(b, s->client);
 	return true;
 }

@@ -54,8 +54,10 @@ void broker_fini(struct broker *b)
 	for (i = 0; i < b->sess_nbuckets && b->sess_buckets; i++)
 		while (b->sess_buckets[i])
 			session_free(b, b->sess_buckets[i]);
-	for (i = 0; i < (uint32_t)b->nlisteners; i++)
+	for (i = 0; i < (uint32_t)b->nlisteners; i++) {
 		close(b->listeners[i].fd);
+		tls_ctx_free(b->listeners[i].tls);
+	}
 	bridge_fini(b);
 	security_free(b);
 	tree_free(&b->tree);

@@ -76,6 +76,20 @@ struct sec_conf {
  * next 'listener', are its own (Mosquitto's grammar). Without ADDRESS, or
  * with a name, it may open several sockets (IPv4 and IPv6).
  */
+/*
+ * A listener's TLS directives, Mosquitto's names. certfile and keyfile
+ * make it a TLS listener; cafile/capath verify client certificates.
+ */
+struct tls_conf {
+	char *cafile, *capath, *certfile, *keyfile, *crlfile;
+	char *ciphers;			/* TLS 1.2 and below, OpenSSL's list syntax */
+	char *ciphers_tls13;		/* ciphers_tls1.3 */
+	char *tls_version;		/* tlsv1.3, tlsv1.2, tlsv1.1: that version only */
+	bool require_certificate;
+	bool use_identity_as_username;	/* the certificate's CN is the user name */
+	bool use_subject_as_username;	/* its whole subject (RFC 2253) is */
+};
+
 struct listener_conf {
 	char *host;			/* NULL: every address */
 	uint16_t port;
@@ -83,6 +97,7 @@ struct listener_conf {
 	bool proxy_v2;			/* enable_proxy_protocol 2: a PROXY v2 header first */
 	int lineno;			/* of 'listener', for errors found at the end */
 	struct sec_conf sec;		/* per_listener_settings true */
+	struct tls_conf tls;		/* certfile set: a TLS listener (tls.c) */
 };
 
 enum log_dest_bits {
@@ -153,6 +168,10 @@ struct bridge_conf {
 	char *remote_password;
 	uint16_t keepalive_s;
 	bool attempt_unsubscribe;	/* UNSUBSCRIBE 'out' topics on the remote at connect */
+	bool outgoing_retain;		/* false: the retain flag is cleared on what goes out */
+	/* bridge_cafile or bridge_capath: over TLS, the remote's certificate verified */
+	char *tls_cafile, *tls_capath, *tls_certfile, *tls_keyfile, *tls_version;
+	bool tls_insecure;		/* bridge_insecure: its host name not checked */
 	int lineno;			/* of 'connection', for errors found at the end */
 };
 
@@ -515,6 +534,8 @@ struct session {
 
 #define CEV_READ	(1 << 0)	/* reading from it */
 #define CEV_WRITE	(1 << 1)	/* its kernel buffer was full: waiting for room */
+#define TLS_READ_WANTS_WRITE	(1 << 0)	/* SSL_read needs the socket writable */
+#define TLS_WRITE_WANTS_READ	(1 << 1)	/* SSL_write needs input (a handshake) */
 
 /* Why a connection is to be closed at the next safe point (client_doom()). */
 enum client_doom {
@@ -568,6 +589,7 @@ struct listener {
 	const struct listener_conf *conf;
 	struct security *sec;		/* of its clients */
 	struct peer_addr addr;		/* bound address, for the log */
+	struct ssl_ctx_st *tls;		/* SSL_CTX of a TLS listener, else NULL */
 };
 
 struct bridge;
@@ -597,8 +619,16 @@ struct client {
 	uint8_t doom;			/* DOOM_*: close at the next safe point, and why */
 	bool dirty;
 	uint8_t ev;			/* CEV_*: what its epoll mask holds now */
+	bool ev_in;			/* EV_READ in that mask (reading, or TLS needs input) */
 	bool bridge_peer;		/* CONNECT had MQTT_PROTO_BRIDGE_BIT (try_private) */
 	bool bridge_user;		/* authenticated as one of conf.bridge_users */
+	bool hello_heard;		/* our bridge: the remote sent a hello, it is an mqbroker */
+	bool no_retain_out;		/* our bridge with bridge_outgoing_retain false */
+	uint8_t tls_wants;		/* TLS_*_WANTS_*: the record layer waits for the other way */
+	struct ssl_st *ssl;		/* a TLS connection (tls.c), else NULL */
+	/* b->tls_pending: decrypted input OpenSSL holds that epoll cannot announce */
+	struct client *tls_next, *tls_prev;
+	bool tls_queued;
 };
 
 /* ---- the broker context ---- */
@@ -633,6 +663,7 @@ struct broker {
 	struct sub_job *jobs;		/* SUBSCRIBE/UNSUBSCRIBE in slices, served in turn */
 	long long job_timer;		/* runs the jobs while there are any; 0: none */
 	struct client *closed;		/* freed after the current iteration */
+	struct client *tls_pending;	/* to read again before sleeping (tls.c) */
 	/*
 	 * The topic a PUBLISH of m carries over one of our bridge connections
 	 * (c->bridge set): bridge.c sets it when it starts the bridges, so the
@@ -788,6 +819,32 @@ struct client *client_attach(struct broker *b, int fd, const struct sockaddr *pe
 			     struct listener *lst);
 /* Close a connection; abnormal closes publish the will [MQTT-3.1.2-8]. */
 void client_close(struct client *c, bool abnormal, const char *why);
+
+/*
+ * tls.c: OpenSSL on the event loop. Connections read and write through
+ * conn_read()/conn_write(), which are read(2)/write(2) on a plain one; on
+ * a TLS one the handshake runs inside them, non-blocking, and an -1 with
+ * EAGAIN may mean the other direction is awaited (c->tls_wants).
+ */
+int tls_listener_ctx(const struct listener_conf *lc, struct ssl_ctx_st **ctx, char *err,
+		     size_t errlen);
+int tls_bridge_ctx(const struct bridge_conf *bc, struct ssl_ctx_st **ctx, char *err,
+		   size_t errlen);
+void tls_ctx_free(struct ssl_ctx_st *ctx);
+int tls_attach(struct client *c, struct ssl_ctx_st *ctx, const char *server_name,
+	       bool verify_name);
+void tls_detach(struct client *c);
+ssize_t conn_read(struct client *c, void *buf, size_t len);
+ssize_t conn_write(struct client *c, const void *buf, size_t len);
+/* Why the last conn_read/conn_write of c failed (errno, or OpenSSL's reason). */
+const char *conn_error(const struct client *c, int err);
+/* Decrypted input waits in OpenSSL: read it before sleeping, epoll will not say. */
+void tls_check_pending(struct client *c);
+void tls_unqueue(struct client *c);
+void tls_run_pending(struct broker *b);
+/* use_identity_as_username / use_subject_as_username: into buf, or -EACCES. */
+int tls_peer_name(const struct client *c, bool subject, char *buf, size_t len,
+		  const char **why);
 /*
  * Close c at the next safe point (client_flush_all()): for callers that
  * may be inside a walk over sessions, which closing now could free.
@@ -955,7 +1012,7 @@ static inline void store_changed(struct broker *b)
 {
 	b->store_changes++;
 }
-/* store_write.c: the state as one buffer, format version 1. */
+/* store_write.c: the state as one buffer, format version 1; *len: a size hint (0: none). */
 int store_serialize(struct broker *b, uint8_t **buf, size_t *len, uint64_t now_wall_ms,
 		    struct store_stats *st);
 /* store_read.c: a whole, sound file into b, or nothing (err: the reason). */

@@ -3,8 +3,9 @@
 # 'make test' runs for FUZZ_SECONDS each.
 BROKER_SRCS := $(filter-out broker/mqbroker.c,$(wildcard broker/*.c))
 BINS += $(O)/mqbroker
-# password_file hashes (auth.c): PBKDF2-HMAC-SHA512 and SHA-512 from libcrypto.
-CRYPTO_LIBS := $(shell pkg-config --libs libcrypto 2>/dev/null || echo -lcrypto)
+# password_file hashes (auth.c): PBKDF2-HMAC-SHA512 and SHA-512 from libcrypto; TLS
+# (tls.c) from libssl.
+CRYPTO_LIBS := $(shell pkg-config --libs libssl libcrypto 2>/dev/null || echo -lssl -lcrypto)
 
 $(O)/mqbroker: $(patsubst %.c,$(O)/obj/%.o,broker/mqbroker.c $(BROKER_SRCS)) $(LIB)
 	$(call msg,LD,$@)

@@ -65,15 +65,23 @@ const char *client_name(const struct client *c, char *buf, size_t len)
 static void set_events(struct client *c, bool want_write)
 {
 	uint8_t ev = want_write ? CEV_WRITE : 0;
+	bool in;
 
 	if (c->state == CS_CLOSED)
 		return;
 	if (!c->job && !c->doom && !client_out_full(c))
 		ev |= CEV_READ;
-	if (ev == c->ev)
+	/* TLS: the record layer may wait for the other direction (tls.c). */
+	if (c->tls_wants & TLS_READ_WANTS_WRITE && ev & CEV_READ)
+		ev |= CEV_WRITE;
+	in = ev & CEV_READ || c->tls_wants & TLS_WRITE_WANTS_READ;
+	if (ev & CEV_READ && !(c->ev & CEV_READ))
+		tls_check_pending(c); /* reading again: what OpenSSL holds first */
+	if (ev == c->ev && in == c->ev_in)
 		return;
 	c->ev = ev;
-	ev_mod(c->b->loop, c->fd, (ev & CEV_READ ? EV_READ : 0) | (ev & CEV_WRITE ? EV_WRITE : 0));
+	c->ev_in = in;
+	ev_mod(c->b->loop, c->fd, (in ? EV_READ : 0) | (ev & CEV_WRITE ? EV_WRITE : 0));
 }
 
 void client_update_events(struct client *c)
@@ -211,7 +219,7 @@ static void client_read(struct client *c)
 	}
 	if (c->rneed > BROKER_READ_SCRATCH / 2) {
 		/* A big packet: straight into its own buffer, never past its end. */
-		n = read(c->fd, c->rbuf + c->rlen, c->rneed - c->rlen);
+		n = conn_read(c, c->rbuf + c->rlen, c->rneed - c->rlen);
 		if (n <= 0)
 			goto out_err;
 		b->st.bytes_received += (uint64_t)n;
@@ -230,7 +238,7 @@ static void client_read(struct client *c)
 	}
 	if (len)
 		memcpy(buf, c->rbuf, len);
-	n = read(c->fd, buf + len, BROKER_READ_SCRATCH - len);
+	n = conn_read(c, buf + len, BROKER_READ_SCRATCH - len);
 	if (n <= 0)
 		goto out_err;
 	b->st.bytes_received += (uint64_t)n;
@@ -243,7 +251,28 @@ static void client_read(struct client *c)
 out_err:
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
-	client_close(c, true, n == 0 ? "closed its connection" : strerror(errno));
+	client_close(c, true, n == 0 ? "closed its connection" : conn_error(c, errno));
+}
+
+/*
+ * Connections whose decrypted input OpenSSL holds (tls.c): read before the
+ * loop sleeps. Each read takes what is held, so one round or two empties
+ * the list; the bound only keeps a pathological case from holding the loop.
+ */
+void tls_run_pending(struct broker *b)
+{
+	int i;
+
+	for (i = 0; b->tls_pending && i < 4096; i++) {
+		struct client *c = b->tls_pending;
+
+		tls_unqueue(c);
+		if (c->state == CS_CLOSED || !(c->ev & CEV_READ))
+			continue;
+		client_read(c);
+		if (c->state != CS_CLOSED && c->ev & CEV_READ)
+			tls_check_pending(c);
+	}
 }
 
 void client_resume(struct client *c)
@@ -265,8 +294,13 @@ static void client_on_event(struct ev_loop *l, int fd, uint32_t events, void *ar
 	struct client *c = arg;
 	struct broker *b = c->b;
 
-	if (events & EPOLLOUT)
+	if (events & EPOLLOUT) {
 		client_flush(c);
+		/* SSL_read waited for room to write (a handshake message). */
+		if (c->state != CS_CLOSED && c->tls_wants & TLS_READ_WANTS_WRITE &&
+		    c->ev & CEV_READ)
+			client_read(c);
+	}
 	if (c->state != CS_CLOSED && (events & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
 		/*
 		 * Not reading (a job, full output): input waits in the kernel. A
@@ -276,6 +310,12 @@ static void client_on_event(struct ev_loop *l, int fd, uint32_t events, void *ar
 			client_read(c);
 		else if (events & (EPOLLHUP | EPOLLERR))
 			client_close(c, true, "connection lost");
+		/* SSL_write waited for input (a bridge's CONNECT, its handshake): go on. */
+		if (c->state != CS_CLOSED && c->tls_wants & TLS_WRITE_WANTS_READ) {
+			client_flush(c); /* SSL_write reads what the handshake needs itself */
+		}
+		if (c->state != CS_CLOSED && c->ev & CEV_READ)
+			tls_check_pending(c);
 	}
 	/*
 	 * Bounded batching (see the top comment). Safe here: no session or
@@ -310,6 +350,7 @@ struct client *client_attach(struct broker *b, int fd, const struct sockaddr *pe
 		return NULL;
 	}
 	c->ev = CEV_READ;
+	c->ev_in = true;
 	c->next = b->clients;
 	if (b->clients)
 		b->clients->prev = c;
@@ -366,6 +407,12 @@ void client_accept(struct broker *b, struct listener *lst)
 			err = -errno;
 			pr_warn("refusing connection from %s: %s\n", addr, strerror(-err));
 			close(fd);
+			continue;
+		}
+		/* The handshake runs in the reads and writes to come (tls.c). */
+		if (lst->tls && tls_attach(c, lst->tls, NULL, false)) {
+			pr_warn("refusing connection from %s: out of memory for TLS\n", addr);
+			client_close(c, false, "out of memory for TLS");
 			continue;
 		}
 		pr_debug("new connection from %s on %s\n", addr,
@@ -468,7 +515,7 @@ void client_out_commit(struct client *c, size_t n)
 		 * Errors are left for the flush: closing a client here could free
 		 * a session the publish path is iterating over.
 		 */
-		ssize_t w = write(c->fd, c->wbuf + c->woff, client_out_pending(c));
+		ssize_t w = conn_write(c, c->wbuf + c->woff, client_out_pending(c));
 
 		if (w > 0) {
 			c->woff += (uint32_t)w;
@@ -492,24 +539,31 @@ static void client_flush(struct client *c)
 		return;
 	}
 	while (c->woff < c->wlen) {
-		ssize_t n = write(c->fd, c->wbuf + c->woff, c->wlen - c->woff);
+		ssize_t n = conn_write(c, c->wbuf + c->woff, c->wlen - c->woff);
 
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			if (errno == EAGAIN) {
-				want_write = true; /* the kernel buffer is full: wait for room */
+				/*
+				 * The kernel buffer is full: wait for room. Unless TLS
+				 * waits for input (a bridge's handshake): the socket is
+				 * writable then, and asking for it would spin.
+				 */
+				want_write = !(c->tls_wants & TLS_WRITE_WANTS_READ);
 				break;
 			}
-			client_close(c, true, strerror(errno));
+			client_close(c, true, conn_error(c, errno));
 			return;
 		}
 		c->woff += (uint32_t)n;
 		b->st.bytes_sent += (uint64_t)n;
 		c->last_tx_s = (uint32_t)(ev_now_ms(b->loop) / 1000);
 	}
-	if (c->woff == c->wlen)
+	if (c->woff == c->wlen) {
 		c->woff = c->wlen = 0;
+		c->tls_wants &= (uint8_t)~TLS_WRITE_WANTS_READ;
+	}
 	/* Output room may let re-sends and queued QoS 1/2 messages out. */
 	if (c->sess && (c->sess->q_count || c->sess->resend_pos < c->sess->ninf))
 		session_pump(b, c->sess);
@@ -542,11 +596,12 @@ void client_close(struct client *c, bool abnormal, const char *why)
 		return;
 	/* Last words (an error CONNACK, say): one best-effort non-blocking write. */
 	if (c->woff < c->wlen) {
-		ssize_t n = write(c->fd, c->wbuf + c->woff, c->wlen - c->woff);
+		ssize_t n = conn_write(c, c->wbuf + c->woff, c->wlen - c->woff);
 
 		if (n > 0)
 			b->st.bytes_sent += (uint64_t)n;
 	}
+	tls_detach(c);
 	client_name(c, name, sizeof(name));
 	if (c->state == CS_CONNECTED) {
 		b->st.clients_connected--;

@@ -49,9 +49,51 @@ static void listener_conf_init(struct listener_conf *l)
 
 void listener_conf_free(struct listener_conf *l)
 {
+	struct tls_conf *t = &l->tls;
+
 	free(l->host);
 	l->host = NULL;
 	sec_conf_free(&l->sec);
+	free(t->cafile);
+	free(t->capath);
+	free(t->certfile);
+	free(t->keyfile);
+	free(t->crlfile);
+	free(t->ciphers);
+	free(t->ciphers_tls13);
+	free(t->tls_version);
+	memset(t, 0, sizeof(*t));
+}
+
+/*
+ * A listener's TLS directives make sense together or not at all: caught
+ * here, with the listener's line, rather than half applied. The files
+ * themselves are read when the listener opens (tls.c).
+ */
+static const char *tls_conf_problem(const struct listener_conf *l)
+{
+	const struct tls_conf *t = &l->tls;
+	bool any = t->cafile || t->capath || t->crlfile || t->ciphers || t->ciphers_tls13 ||
+		   t->tls_version || t->require_certificate || t->use_identity_as_username ||
+		   t->use_subject_as_username;
+
+	if (!t->certfile != !t->keyfile)
+		return "certfile and keyfile go together";
+	if (any && !t->certfile)
+		return "TLS options without certfile and keyfile";
+	if (t->tls_version && strcmp(t->tls_version, "tlsv1.3") &&
+	    strcmp(t->tls_version, "tlsv1.2") && strcmp(t->tls_version, "tlsv1.1"))
+		return "tls_version must be tlsv1.3, tlsv1.2 or tlsv1.1";
+	if ((t->require_certificate || t->use_identity_as_username ||
+	     t->use_subject_as_username) && !t->cafile && !t->capath)
+		return "client certificates (require_certificate, use_*_as_username) need cafile or capath";
+	if (t->crlfile && !t->cafile && !t->capath)
+		return "crlfile needs cafile or capath";
+	if (t->use_identity_as_username && t->use_subject_as_username)
+		return "use_identity_as_username and use_subject_as_username exclude each other";
+	if (t->certfile && l->proxy_v2)
+		return "TLS with enable_proxy_protocol 2 is not supported";
+	return NULL;
 }
 
 const struct sec_conf *sec_conf_of(const struct broker_conf *c, const struct listener_conf *l)
@@ -280,6 +322,8 @@ int conf_kw_sec(void *obj, const struct conf_kw *kw, const struct conf_line *ln,
 
 int listener_conf_check(struct broker_conf *c, const char *name, char *err)
 {
+	int i;
+
 	/*
 	 * Mosquitto drops such options without a word; here they would leave
 	 * every listener under mqbroker's defaults (anonymous clients in).
@@ -292,5 +336,15 @@ int listener_conf_check(struct broker_conf *c, const char *name, char *err)
 	}
 	if (c->has_def && !c->def.port)
 		c->def.port = 1883;
+	for (i = -1; i < c->nlisteners; i++) {
+		const struct listener_conf *l = i < 0 ? &c->def : &c->listeners[i];
+		const char *why = i < 0 && !c->has_def ? NULL : tls_conf_problem(l);
+
+		if (why) {
+			snprintf(err, CONF_ERR_LEN, "%s:%d: listener %u: %s", name, l->lineno,
+				 l->port ? l->port : 1883, why);
+			return -EINVAL;
+		}
+	}
 	return 0;
 }

@@ -25,14 +25,9 @@ static const char *const unsupported[] = {
 	"allow_duplicate_messages", "retry_interval", "log_facility", "log_timestamp_format",
 	/* bridges */
 	"bridge_alpn", "bridge_bind_address", "bridge_identity", "bridge_max_packet_size",
-	"bridge_outgoing_retain", "bridge_psk", "bridge_require_ocsp", "idle_timeout",
+	"bridge_psk", "bridge_require_ocsp", "idle_timeout",
 	"local_cleansession", "local_password", "local_username", "notifications_local_only",
 	"round_robin", "threshold",
-	/* not yet */
-	"cafile", "capath", "certfile", "keyfile", "crlfile", "ciphers",
-	"ciphers_tls1.3", "tls_version", "require_certificate", "use_identity_as_username",
-	"use_subject_as_username", "bridge_cafile", "bridge_capath", "bridge_certfile",
-	"bridge_keyfile", "bridge_insecure", "bridge_tls_version",
 	NULL,
 };
 

@@ -25,6 +25,13 @@ int handle_ack(struct client *c, uint8_t type, uint16_t pid)
 		return send_ack(c, MQTT_PUBCOMP, pid);
 	}
 	err = session_ack(c->b, s, type, pid);
-	/* An ack for an unknown id is a harmless late duplicate. */
+	/*
+	 * An ack for an unknown id is a harmless late duplicate. A PUBREC is
+	 * still answered with PUBREL, as Mosquitto does: the peer holds that id
+	 * until it is released (it may keep what we lost in a restart), and its
+	 * PUBCOMP then ends the exchange on both sides.
+	 */
+	if (err == -ENOENT && type == MQTT_PUBREC)
+		return send_ack(c, MQTT_PUBREL, pid);
 	return err == -ENOENT ? 0 : err;
 }

@@ -116,6 +116,36 @@ static int check_auth(struct client *c, const struct mqtt_connect *p)
 }
 
 /*
+ * use_identity_as_username / use_subject_as_username: the client's
+ * certificate names it, the CONNECT's user name and password are dropped
+ * and no password_file is asked, as Mosquitto does. No certificate (or no
+ * usable name in it) is CONNACK 4, bad user name or password, Mosquitto's
+ * answer too. q: p with the certificate's name as user name.
+ */
+static int cert_user(struct client *c, const struct mqtt_connect *p, struct mqtt_connect *q,
+		     char *buf, size_t len)
+{
+	const struct tls_conf *t = &c->lst->conf->tls;
+	const char *why;
+
+	if (tls_peer_name(c, t->use_subject_as_username, buf, len, &why))
+		return refuse(c, MQTT_CONNACK_BAD_AUTH, why);
+	*q = *p;
+	q->has_username = true;
+	q->username = mqtt_str_c(buf, strlen(buf));
+	q->has_password = false;
+	q->password = mqtt_str_c("", 0);
+	c->bridge_user = is_bridge_user(c->b, q->username);
+	return 0;
+}
+
+static bool named_by_cert(const struct client *c)
+{
+	return c->lst && c->lst->tls &&
+	       (c->lst->conf->tls.use_identity_as_username || c->lst->conf->tls.use_subject_as_username);
+}
+
+/*
  * max_keepalive, as Mosquitto 2.0.12 and later apply it to 3.1/3.1.1
  * clients (CVE-2020-13849): a keep-alive over it, or 0 (never checked),
  * is refused with CONNACK 2; max_keepalive 0 lets every value in.
@@ -210,14 +240,19 @@ int handle_connect(struct client *c, const struct mqtt_connect *p)
 	struct broker *b = c->b;
 	const char *id = (const char *)p->client_id.p;
 	size_t id_len = p->client_id.len;
-	char auto_id[300], name[72];
+	char auto_id[300], name[72], cert_name[1024];
+	struct mqtt_connect by_cert;
 	struct session *s;
 	bool present = false;
 	int err;
 
 	err = check_connect(c, p);
-	if (!err)
+	if (!err && named_by_cert(c)) {
+		err = cert_user(c, p, &by_cert, cert_name, sizeof(cert_name));
+		p = &by_cert;
+	} else if (!err) {
 		err = check_auth(c, p);
+	}
 	if (!err)
 		err = check_keepalive(c, p);
 	if (err)

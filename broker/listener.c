@@ -52,7 +52,7 @@ static int tcp_listen(const struct sockaddr *sa, socklen_t len)
 int listener_open_sa(struct broker *b, const struct sockaddr *sa, socklen_t len,
 		     const struct listener_conf *lc, struct security *sec)
 {
-	char addr[PEER_ADDRSTR_LEN];
+	char addr[PEER_ADDRSTR_LEN], why[200];
 	struct listener *lst;
 	int fd, err;
 
@@ -62,9 +62,16 @@ int listener_open_sa(struct broker *b, const struct sockaddr *sa, socklen_t len,
 	memset(lst, 0, sizeof(*lst));
 	peer_addr_set(&lst->addr, sa);
 	peer_addr_fmt(&lst->addr, addr, sizeof(addr));
+	/* Each socket its own context: certificates loaded and checked before anything listens. */
+	err = tls_listener_ctx(lc, &lst->tls, why, sizeof(why));
+	if (err) {
+		pr_warn("listener on %s: %s\n", addr, why);
+		return err;
+	}
 	fd = tcp_listen(sa, len);
 	if (fd < 0) {
 		pr_warn("listen on %s: %s\n", addr, strerror(-fd));
+		tls_ctx_free(lst->tls);
 		return fd;
 	}
 	lst->b = b;
@@ -74,10 +81,11 @@ int listener_open_sa(struct broker *b, const struct sockaddr *sa, socklen_t len,
 	err = ev_add(b->loop, fd, EV_READ, on_accept, lst);
 	if (err) {
 		close(fd);
+		tls_ctx_free(lst->tls);
 		return err;
 	}
 	b->nlisteners++;
-	pr_info("listening on %s\n", addr);
+	pr_info("listening on %s%s\n", addr, lst->tls ? " (TLS)" : "");
 	return 0;
 }
 

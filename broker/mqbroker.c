@@ -74,6 +74,7 @@ static void before_sleep(struct ev_loop *l, void *arg)
 	struct broker *b = arg;
 
 	log_dest_flush(b);
+	tls_run_pending(b);
 	client_flush_all(b);
 	client_free_closed(b);
 }

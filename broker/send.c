@@ -50,7 +50,7 @@ int send_publish(struct client *c, const struct msg *m, uint8_t qos, uint16_t pi
 
 	pkt.publish.qos = qos;
 	pkt.publish.pid = pid;
-	pkt.publish.retain = retain;
+	pkt.publish.retain = retain && !c->no_retain_out;
 	pkt.publish.dup = dup;
 	pkt.publish.topic = c->bridge ? c->b->bridge_topic_out(c, m)
 				      : mqtt_str_c(m->topic, m->topic_len);

@@ -61,6 +61,7 @@ struct store {
 	bool busy;			/* a job in the thread */
 	bool again;			/* a save asked for while busy */
 	uint64_t last_save_ms;
+	size_t last_len;		/* the last file's size: the next buffer's */
 };
 
 static uint64_t wall_ms(void)
@@ -209,12 +210,14 @@ static int job_prepare(struct store *st, const char *why)
 	int err;
 
 	memset(j, 0, sizeof(*j));
+	j->len = st->last_len;
 	err = store_serialize(b, &j->buf, &j->len, wall_ms(), &j->st);
 	if (err) {
 		pr_warn("persistence: cannot save (%s): %s\n", why, strerror(-err));
 		return err;
 	}
 	j->serialize_ns = mono_ns() - t0;
+	st->last_len = j->len;
 	j->changes = b->store_changes;
 	b->store_changes = 0;
 	st->last_save_ms = ev_now_ms(b->loop);
@@ -403,6 +406,7 @@ int store_open(struct broker *b, bool discard)
 		ss.dropped ? " (some inbound QoS 2 over max_inflight_messages dropped)" : "");
 	/* Loading is no change: the file already says all of it. */
 	b->store_changes = 0;
+	st->last_len = len;
 	return 0;
 
 out_stop:

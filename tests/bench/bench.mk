@@ -5,9 +5,10 @@ MQBENCH_SRCS := tests/bench/mqbench.c tests/bench/mqbench_args.c tests/bench/mqb
 		tests/bench/mqbench_stats.c tests/bench/mqbench_track.c
 BINS += $(O)/mqbench
 
+# --tls-cafile: libssl.
 $(O)/mqbench: $(patsubst %.c,$(O)/obj/%.o,$(MQBENCH_SRCS)) $(LIB)
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lssl -lcrypto
 
 # tcpspray: the off-path attacker of tests/e2e/35-36 and tests/bench/attack.sh.
 BINS += $(O)/tcpspray

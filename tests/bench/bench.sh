@@ -14,8 +14,9 @@
 #   brokers    mosquitto -p PORT against build/mqbroker -p PORT on loopback (issue 5):
 #              p2p (100 pairs), fanout to 100 and to 1,000, fanin from 100 at QoS 0
 #              and 1, closed loop (the most each sustains) and paced to the same
-#              delivery rate for both (latency at equal load), and RSS per idle
-#              connection (10,000, one subscription each).
+#              delivery rate for both (latency at equal load), RSS per idle
+#              connection (10,000, one subscription each), and p2p at QoS 0 and 1
+#              over TLS (tls-: one TLS listener each, the same certificate).
 #
 # Rounds are interleaved (each round runs every variant, in a rotated order), so
 # drift on a shared 2-core machine hurts every variant alike; the report gives
@@ -275,13 +276,51 @@ free_port() {
 	/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-# broker_start NAME PORT: 0 when it listens
+# The tls- rows: one certificate for both brokers (ECDSA P-256, made here with
+# the openssl CLI, in $WORK, removed with it), each broker given one TLS listener
+# on the port and nothing else; mqbench checks the certificate against the CA.
+TLS_DIR=
+make_bench_certs() {
+	TLS_DIR=$WORK/tls
+	mkdir -p "$TLS_DIR" && (
+		cd "$TLS_DIR" &&
+		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+			-keyout ca.key -out ca.crt -days 2 -subj "/CN=mqlb bench CA" &&
+		openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+			-keyout server.key -out server.csr -subj "/CN=localhost" &&
+		echo "subjectAltName=IP:127.0.0.1" >san.ext &&
+		openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
+			-out server.crt -days 2 -extfile san.ext &&
+		# mosquitto, started as root, reads them as the mosquitto user
+		chmod 755 . && chmod 644 ./*
+	) >/dev/null 2>&1 || { log "  cannot make the TLS certificates: no tls- rows"; TLS_DIR=; }
+}
+
+# tls_conf PORT [anonymous]: one TLS listener (Mosquitto's directives, both brokers read them)
+tls_conf() {
+	echo "listener $1 127.0.0.1"
+	[ -n "${2:-}" ] && echo "allow_anonymous true"
+	echo "certfile $TLS_DIR/server.crt"
+	echo "keyfile $TLS_DIR/server.key"
+}
+
+# broker_start NAME PORT [tls]: 0 when it listens
 broker_start() {
-	case $1 in
+	case $1${3:+-tls} in
 	mosquitto) mosquitto -p "$2" >"$WORK/broker.log" 2>&1 & ;;
-	mqbroker)
+	mosquitto-tls)
+		# A listener block turns mosquitto's anonymous default off; -p keeps it on.
+		tls_conf "$2" anonymous >"$WORK/broker.conf"
+		mosquitto -c "$WORK/broker.conf" >"$WORK/broker.log" 2>&1 &
+		;;
+	mqbroker*)
 		[ -x "$BUILD/mqbroker" ] || return 1
-		"$BUILD/mqbroker" -p "$2" >"$WORK/broker.log" 2>&1 &
+		if [ -n "${3:-}" ]; then
+			tls_conf "$2" >"$WORK/broker.conf"
+			"$BUILD/mqbroker" -c "$WORK/broker.conf" >"$WORK/broker.log" 2>&1 &
+		else
+			"$BUILD/mqbroker" -p "$2" >"$WORK/broker.log" 2>&1 &
+		fi
 		;;
 	esac
 	BRK_PID=$!
@@ -326,15 +365,20 @@ BRK_SCEN=(
 	"lat-fanout1000-q1|fanout -m 1000 -q 1 -w 1000 -r $((LAT_RATE / 1000))"
 	"lat-fanin100-q0|fanin -n 100 -q 0 -w 1000 -r $LAT_RATE"
 	"lat-fanin100-q1|fanin -n 100 -q 1 -w 1000 -r $LAT_RATE"
+	# The same closed loop over TLS 1.3 (the same certificate for both).
+	"tls-p2p-q0|p2p -n 100 -q 0 -w 20"
+	"tls-p2p-q1|p2p -n 100 -q 1 -w 20"
 )
 
 run_brokers() {
 	local round order s b
 	mkdir -p "$WORK"
+	make_bench_certs
 	for round in $(seq "$ROUNDS"); do
 		# Alternate who goes first, so drift hurts both alike.
 		if [ $((round % 2)) = 1 ]; then order="mqbroker mosquitto"; else order="mosquitto mqbroker"; fi
 		for s in "${BRK_SCEN[@]}"; do
+			[ -z "$TLS_DIR" ] && [ "${s#tls-}" != "$s" ] && continue
 			log "round $round/$ROUNDS: brokers ${s%%|*}"
 			read -r -a args <<<"${s#*|}"
 			for b in $order; do
@@ -351,12 +395,16 @@ run_brokers() {
 
 # broker_measure ROUND BROKER LABEL MQBENCH-ARGS...: a fresh broker per measurement.
 broker_measure() {
-	local round=$1 broker=$2 label=$3 port r=null a=()
+	local round=$1 broker=$2 label=$3 port r=null a=() tls=
 	shift 3
 	a=("$@")
 	port=$(free_port)
+	if [ "${label#tls-}" != "$label" ]; then
+		tls=1
+		a+=(--tls-cafile "$TLS_DIR/ca.crt")
+	fi
 	wait_quiet
-	if broker_start "$broker" "$port"; then
+	if broker_start "$broker" "$port" $tls; then
 		# idle reports the broker's RSS growth, so it needs the pid started just now
 		[ "$label" = idle ] && a+=(-P "$BRK_PID")
 		r=$("$MQBENCH" "${a[@]}" -T "127.0.0.1:$port" --cpu-pid "$BRK_PID" \

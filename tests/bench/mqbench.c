@@ -310,6 +310,7 @@ int main(int argc, char **argv)
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
+	tls_init(&b);
 	b.deadline = mono_ns() + (uint64_t)(b.o.time_bound * 1e9);
 	b.epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (b.epfd < 0)

@@ -59,6 +59,7 @@ struct mqb_opts {
 	uint32_t bpf_ids[MQB_MAX_BPF];	/* run time of these BPF programs over the window */
 	int nbpf;
 	const char *topic;
+	const char *tls_cafile;		/* --tls-cafile: TLS, the broker verified against it */
 	bool json;
 	bool own_target;		/* --i-own-this-target: any target address */
 };
@@ -142,6 +143,8 @@ struct conn {
 	uint64_t settled;		/* deliveries its subscribers saw, or know were dropped */
 	uint64_t t_progress, t_probe;	/* last settled (or window opened), last probe, ns */
 	uint16_t next_pid;
+	struct ssl_st *ssl;		/* --tls-cafile, else NULL */
+	bool tls_wants_read;		/* SSL_write waits for input (the handshake) */
 };
 
 /* Machine, process and BPF program time at one instant. */
@@ -161,6 +164,7 @@ struct bench {
 	struct mqb_lat lat;
 	uint8_t *payload;
 	struct sample s0, s1;
+	struct ssl_ctx_st *tls;		/* --tls-cafile (mqbench_conn.c) */
 	bool timed_out;
 };
 
@@ -168,6 +172,7 @@ __attribute__((format(printf, 1, 2), noreturn)) void fatal(const char *fmt, ...)
 void *xrealloc(void *p, size_t n);
 
 /* Connections (mqbench_conn.c). */
+void tls_init(struct bench *b);
 int conn_open(struct bench *b, struct conn *c, const struct sockaddr_in *to, uint64_t nth);
 void conn_close(struct bench *b, struct conn *c);
 void conn_failed(struct bench *b, struct conn *c, const char *why, long err);

@@ -62,6 +62,8 @@ void mqb_usage(FILE *f)
 		"      --bpf-prog ID,... run time of these BPF programs over the window\n"
 		"                        (needs kernel.bpf_stats_enabled=1)\n"
 		"      --topic NAME      seed topic (default kuliah)\n"
+		"      --tls-cafile FILE  TLS to the broker, its certificate checked against\n"
+		"                        FILE (and its IP address against the certificate's)\n"
 		"  -j          one JSON object on stdout\n"
 		"      --i-own-this-target  allow targets outside 127.0.0.0/8: brokers you run,\n"
 		"                        or may load; mqbench opens thousands of connections\n"
@@ -191,7 +193,8 @@ static int parse_pids(const char *s, struct mqb_opts *o)
 	return o->npids ? 0 : -EINVAL;
 }
 
-enum { OPT_SUB = 256, OPT_PUB, OPT_SRC, OPT_CPU_PID, OPT_CPU_PIDS, OPT_BPF, OPT_TOPIC, OPT_OWN };
+enum { OPT_SUB = 256, OPT_PUB, OPT_SRC, OPT_CPU_PID, OPT_CPU_PIDS, OPT_BPF, OPT_TOPIC, OPT_OWN,
+       OPT_TLS };
 
 static const struct option long_opts[] = {
 	{ "target", required_argument, NULL, 'T' },
@@ -202,6 +205,7 @@ static const struct option long_opts[] = {
 	{ "cpu-pids", required_argument, NULL, OPT_CPU_PIDS },
 	{ "bpf-prog", required_argument, NULL, OPT_BPF },
 	{ "topic", required_argument, NULL, OPT_TOPIC },
+	{ "tls-cafile", required_argument, NULL, OPT_TLS },
 	{ "json", no_argument, NULL, 'j' },
 	{ "i-own-this-target", no_argument, NULL, OPT_OWN },
 	{ "version", no_argument, NULL, 'V' },
@@ -245,6 +249,7 @@ int mqb_parse_args(int argc, char **argv, struct mqb_opts *o, char *err, size_t 
 		case OPT_SUB: sub = a; break;
 		case OPT_PUB: pub = a; break;
 		case OPT_SRC: src = a; break;
+		case OPT_TLS: o->tls_cafile = a; break;
 		case OPT_TOPIC:
 			if (!*a || strpbrk(a, "+#"))
 				BAD("--topic: '%s' is not a topic name", a);

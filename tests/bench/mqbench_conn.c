@@ -14,6 +14,10 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
 #include "mqtt_codec.h"
 #include "mqbench.h"
 
@@ -48,6 +52,66 @@ static void out_packet(struct conn *c, const struct mqtt_packet *p)
 	c->outlen += (uint32_t)n;
 }
 
+/*
+ * --tls-cafile: every connection over TLS, the broker's certificate checked
+ * against the CA and its IP address against the certificate. The handshake
+ * runs inside the first SSL_write (the CONNECT) and the reads after it, so
+ * a CONNACK's latency in conn-rate includes it, as a client would see it.
+ */
+void tls_init(struct bench *b)
+{
+	if (!b->o.tls_cafile)
+		return;
+	b->tls = SSL_CTX_new(TLS_client_method());
+	if (!b->tls || SSL_CTX_load_verify_locations(b->tls, b->o.tls_cafile, NULL) != 1)
+		fatal("--tls-cafile %s: cannot load it", b->o.tls_cafile);
+	SSL_CTX_set_verify(b->tls, SSL_VERIFY_PEER, NULL);
+	SSL_CTX_set_mode(b->tls, SSL_MODE_ENABLE_PARTIAL_WRITE |
+					 SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+}
+
+static void tls_start(struct bench *b, struct conn *c, const struct sockaddr_in *to)
+{
+	char ip[INET_ADDRSTRLEN];
+
+	c->ssl = SSL_new(b->tls);
+	if (!c->ssl || SSL_set_fd(c->ssl, c->fd) != 1)
+		fatal("cannot create a TLS connection");
+	inet_ntop(AF_INET, &to->sin_addr, ip, sizeof(ip));
+	X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl), ip);
+	SSL_set_connect_state(c->ssl);
+}
+
+/* read(2)/send(2) over TLS or not: -1 with EAGAIN while waiting, EPROTO on a TLS error. */
+static ssize_t io(struct conn *c, void *buf, size_t len, bool wr)
+{
+	int n, e;
+
+	if (!c->ssl)
+		return wr ? send(c->fd, buf, len, MSG_NOSIGNAL) : read(c->fd, buf, len);
+	n = wr ? SSL_write(c->ssl, buf, (int)len) : SSL_read(c->ssl, buf, (int)len);
+	if (n > 0)
+		return n;
+	e = SSL_get_error(c->ssl, n);
+	if (wr)
+		c->tls_wants_read = e == SSL_ERROR_WANT_READ;
+	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+		errno = EAGAIN;
+		return -1;
+	}
+	if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && !errno))
+		return 0;
+	if (e != SSL_ERROR_SYSCALL) {
+		char why[120];
+
+		ERR_error_string_n(ERR_get_error(), why, sizeof(why));
+		fprintf(stderr, "mqbench: TLS: %s\n", why);
+		errno = EPROTO;
+	}
+	ERR_clear_error();
+	return -1;
+}
+
 static void watch(struct bench *b, struct conn *c, uint32_t events)
 {
 	struct epoll_event ev = { .events = events, .data.ptr = c };
@@ -60,7 +124,7 @@ int flush(struct bench *b, struct conn *c)
 {
 	while (c->outoff < c->outlen) {
 		/* MSG_NOSIGNAL: a broker that reset must cost a count, not SIGPIPE. */
-		ssize_t n = send(c->fd, c->out + c->outoff, c->outlen - c->outoff, MSG_NOSIGNAL);
+		ssize_t n = io(c, c->out + c->outoff, c->outlen - c->outoff, true);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -73,7 +137,10 @@ int flush(struct bench *b, struct conn *c)
 	}
 	if (c->outoff == c->outlen) {
 		c->outoff = c->outlen = 0;
+		c->tls_wants_read = false;
 		watch(b, c, EPOLLIN);
+	} else if (c->tls_wants_read) {
+		watch(b, c, EPOLLIN);	/* the handshake's next message: on_readable flushes */
 	} else {
 		watch(b, c, EPOLLIN | EPOLLOUT);
 	}
@@ -82,6 +149,10 @@ int flush(struct bench *b, struct conn *c)
 
 void conn_close(struct bench *b, struct conn *c)
 {
+	if (c->ssl) {
+		SSL_free(c->ssl);
+		c->ssl = NULL;
+	}
 	if (c->fd >= 0)
 		close(c->fd);	/* also leaves the epoll set */
 	c->fd = -1;
@@ -113,6 +184,8 @@ int conn_open(struct bench *b, struct conn *c, const struct sockaddr_in *to, uin
 		goto out_err;
 	if (epoll_ctl(b->epfd, EPOLL_CTL_ADD, c->fd, &ev) < 0)
 		goto out_err;
+	if (b->tls)
+		tls_start(b, c, to);
 	c->state = S_CONNECTING;
 	c->inlen = c->outlen = c->outoff = 0;
 	c->next_pid = 1;
@@ -309,7 +382,7 @@ static void handle(struct bench *b, struct conn *c, uint8_t hdr, const uint8_t *
 	}
 }
 
-static void on_readable(struct bench *b, struct conn *c)
+static void read_once(struct bench *b, struct conn *c)
 {
 	uint32_t off = 0;
 	ssize_t n;
@@ -318,9 +391,12 @@ static void on_readable(struct bench *b, struct conn *c)
 		c->incap = c->incap ? 2 * c->incap : 8192;
 		c->in = xrealloc(c->in, c->incap);
 	}
-	n = read(c->fd, c->in + c->inlen, c->incap - c->inlen);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+	n = io(c, c->in + c->inlen, c->incap - c->inlen, false);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+		if (c->tls_wants_read && c->outlen)
+			flush_or_fail(b, c);	/* the handshake moved on: the CONNECT may go */
 		return;
+	}
 	if (n <= 0) {
 		/* After our DISCONNECT, the broker closing is the expected end. */
 		if (c->state == S_CLOSING) {
@@ -353,6 +429,16 @@ static void on_readable(struct bench *b, struct conn *c)
 	c->inlen -= off;
 	if (c->outlen)
 		flush_or_fail(b, c);
+}
+
+/* OpenSSL may hold decrypted input that epoll cannot announce: read it all now. */
+static void on_readable(struct bench *b, struct conn *c)
+{
+	int i;
+
+	read_once(b, c);
+	for (i = 0; i < 64 && c->fd >= 0 && c->ssl && SSL_pending(c->ssl) > 0; i++)
+		read_once(b, c);
 }
 
 static void on_event(struct bench *b, struct conn *c, uint32_t ev)

@@ -282,6 +282,12 @@ def broker_tables(d, md, plots):
               + "; ".join(f"`{k}` {v}" for k, v in SCEN_DESC.items()) + "; `-q0`/`-q1` is the QoS "
               "of both publish and subscription. Payloads are 64 bytes; msg/s counts deliveries to "
               "subscribers.\n")
+    if any(l.startswith("tls-") for l in labels):
+        md.append("`tls-` rows: the same closed loop over TLS 1.3, each broker with one TLS listener "
+                  "and nothing else (`listener PORT`, `certfile`, `keyfile`; mosquitto also "
+                  "`allow_anonymous true`, which its `-p` rows have by default), the same ECDSA "
+                  "P-256 certificate made by the run for both; mqbench verifies it against the "
+                  "run's CA (`--tls-cafile`).\n")
     md.append("Closed loop: each publisher keeps at most 20 messages unsettled (fan-in: 5), so these rows "
               "are the most each broker sustains at that concurrency, and their latency is mostly "
               "queueing (Little's law). Ratio is mqbroker ÷ mosquitto of the same round, median (each "

@@ -17,7 +17,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from broker_lib import Broker, Raw, check, free_port, paho_client, wait_for  # noqa: E402
+from broker_lib import Broker, Raw, _dirs, check, free_port, paho_client, wait_for  # noqa: E402
 
 
 def passwd(path, *users):
@@ -55,6 +55,7 @@ def through(port, user, pw, topic, msg, host="127.0.0.1", sub_user=None, sub_pw=
 
 def main():
     d = tempfile.mkdtemp(prefix="mqbroker-acl-")
+    _dirs.append(d)  # removed at exit, on every path (broker_lib's atexit)
     pw1, pw2, acl1, acl2 = (os.path.join(d, n) for n in ("pw1", "pw2", "acl1", "acl2"))
     log = os.path.join(d, "broker.log")
     passwd(pw1, ("alice", "a-pw"), ("bob", "b-pw"))

@@ -235,6 +235,34 @@ static const struct {
 	  "b.conf: bridge_user 'b1' needs a password_file to authenticate against" },
 	{ "password_file p\nbridge_user b1\nbridge_user b1\n",
 	  "b.conf:3: duplicate bridge_user 'b1'" },
+	/* TLS: what cannot work together is refused with the listener's line. */
+	{ "listener 1\n\nlistener 8883\nkeyfile k\n",
+	  "b.conf:3: listener 8883: certfile and keyfile go together" },
+	{ "listener 8883\ncafile ca\n",
+	  "b.conf:1: listener 8883: TLS options without certfile and keyfile" },
+	{ "listener 8883\ncertfile c\nkeyfile k\ntls_version tlsv1\n",
+	  "b.conf:1: listener 8883: tls_version must be tlsv1.3, tlsv1.2 or tlsv1.1" },
+	{ "listener 8883\ncertfile c\nkeyfile k\nrequire_certificate true\n",
+	  "b.conf:1: listener 8883: client certificates (require_certificate, use_*_as_username) need cafile or capath" },
+	{ "listener 8883\ncertfile c\nkeyfile k\ncrlfile r\n",
+	  "b.conf:1: listener 8883: crlfile needs cafile or capath" },
+	{ "listener 8883\ncertfile c\nkeyfile k\ncafile a\nuse_identity_as_username true\n"
+	  "use_subject_as_username true\n",
+	  "b.conf:1: listener 8883: use_identity_as_username and use_subject_as_username exclude each other" },
+	{ "listener 8883\ncertfile c\nkeyfile k\nenable_proxy_protocol 2\n",
+	  "b.conf:1: listener 8883: TLS with enable_proxy_protocol 2 is not supported" },
+	{ "certfile c\n", "b.conf:0: listener 1883: certfile and keyfile go together" },
+	{ "listener 8883\ncertfile a\ncertfile b\n", "b.conf:3: duplicate 'certfile' (already 'a')" },
+	{ "listener 8883\nrequire_certificate maybe\n",
+	  "b.conf:2: 'require_certificate' needs true or false, got 'maybe'" },
+	{ "connection b\naddress h\ntopic #\nbridge_certfile c\nbridge_cafile a\n",
+	  "b.conf:1: connection 'b': bridge_certfile and bridge_keyfile go together" },
+	{ "connection b\naddress h\ntopic #\nbridge_insecure true\n",
+	  "b.conf:1: connection 'b': TLS options without bridge_cafile or bridge_capath" },
+	{ "connection b\naddress h\ntopic #\nbridge_cafile a\nbridge_tls_version tls1\n",
+	  "b.conf:1: connection 'b': bridge_tls_version must be tlsv1.3, tlsv1.2 or tlsv1.1" },
+	{ "bridge_cafile a\n", "b.conf:1: 'bridge_cafile' outside a connection block" },
+	{ "tls_engine x\n", "b.conf:1: 'tls_engine' is not supported" },
 };
 
 static void test_errors(void **state)
@@ -290,6 +318,83 @@ static void test_listeners(void **state)
 	assert_true(c.listeners[1].proxy_v2);
 	assert_false(c.listeners[2].proxy_v2);
 	assert_false(c.has_def);
+	broker_conf_free(&c);
+}
+
+/* TLS directives: each listener block its own; bridges theirs. */
+static void test_tls(void **state)
+{
+	const char *text =
+		"listener 1883\n"
+		"listener 8883 ::\n"
+		"cafile /etc/ca.crt\n"
+		"capath /etc/ssl/certs\n"
+		"certfile /etc/s.crt\n"
+		"keyfile /etc/s.key\n"
+		"crlfile /etc/crl.pem\n"
+		"require_certificate true\n"
+		"use_identity_as_username true\n"
+		"tls_version tlsv1.2\n"
+		"ciphers ECDHE-ECDSA-AES128-GCM-SHA256\n"
+		"ciphers_tls1.3 TLS_AES_128_GCM_SHA256\n"
+		"listener 8884\n"
+		"certfile /etc/s.crt\n"
+		"keyfile /etc/s.key\n"
+		"cafile /etc/ca.crt\n"
+		"use_subject_as_username true\n"
+		"connection up\n"
+		"address up.example:8883\n"
+		"topic # out 1\n"
+		"bridge_cafile /etc/ca.crt\n"
+		"bridge_capath /etc/ssl/certs\n"
+		"bridge_certfile /etc/b.crt\n"
+		"bridge_keyfile /etc/b.key\n"
+		"bridge_insecure true\n"
+		"bridge_tls_version tlsv1.3\n"
+		"bridge_outgoing_retain false\n";
+	struct broker_conf c;
+	char err[CONF_ERR_LEN] = "";
+	const struct tls_conf *t;
+
+	broker_conf_init(&c);
+	if (broker_conf_parse_string(&c, "t.conf", text, err))
+		fail_msg("%s", err);
+	assert_int_equal(c.nlisteners, 3);
+	assert_null(c.listeners[0].tls.certfile);
+	assert_false(c.listeners[0].tls.require_certificate);
+	t = &c.listeners[1].tls;
+	assert_string_equal(t->cafile, "/etc/ca.crt");
+	assert_string_equal(t->capath, "/etc/ssl/certs");
+	assert_string_equal(t->certfile, "/etc/s.crt");
+	assert_string_equal(t->keyfile, "/etc/s.key");
+	assert_string_equal(t->crlfile, "/etc/crl.pem");
+	assert_string_equal(t->tls_version, "tlsv1.2");
+	assert_string_equal(t->ciphers, "ECDHE-ECDSA-AES128-GCM-SHA256");
+	assert_string_equal(t->ciphers_tls13, "TLS_AES_128_GCM_SHA256");
+	assert_true(t->require_certificate);
+	assert_true(t->use_identity_as_username);
+	assert_false(t->use_subject_as_username);
+	t = &c.listeners[2].tls;
+	assert_true(t->use_subject_as_username);
+	assert_false(t->require_certificate);
+	assert_null(t->crlfile);
+	assert_int_equal(c.nbridges, 1);
+	assert_string_equal(c.bridges[0].tls_cafile, "/etc/ca.crt");
+	assert_string_equal(c.bridges[0].tls_capath, "/etc/ssl/certs");
+	assert_string_equal(c.bridges[0].tls_certfile, "/etc/b.crt");
+	assert_string_equal(c.bridges[0].tls_keyfile, "/etc/b.key");
+	assert_string_equal(c.bridges[0].tls_version, "tlsv1.3");
+	assert_true(c.bridges[0].tls_insecure);
+	assert_false(c.bridges[0].outgoing_retain);
+	broker_conf_free(&c);
+
+	/* Before any 'listener': the default listener's, as in Mosquitto. */
+	broker_conf_init(&c);
+	if (broker_conf_parse_string(&c, "t.conf", "certfile /c\nkeyfile /k\n", err))
+		fail_msg("%s", err);
+	assert_true(c.has_def);
+	assert_int_equal(c.def.port, 1883);
+	assert_string_equal(c.def.tls.certfile, "/c");
 	broker_conf_free(&c);
 }
 
@@ -432,6 +537,7 @@ int main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_listeners),
+		cmocka_unit_test(test_tls),
 		cmocka_unit_test(test_per_listener),
 		cmocka_unit_test(test_include_dir),
 		cmocka_unit_test(test_missing_file),

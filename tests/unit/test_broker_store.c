@@ -96,6 +96,7 @@ static uint8_t *serialize(struct broker *b, size_t *len)
 	struct store_stats st;
 	uint8_t *buf = NULL;
 
+	*len = 0;
 	assert_int_equal(store_serialize(b, &buf, len, 1700000000000ull, &st), 0);
 	assert_int_equal(st.sessions, 2);
 	assert_int_equal(st.retained, 2); /* $SYS is not saved */
@@ -434,9 +435,61 @@ static void test_file(void **state)
 	assert_int_equal(system(bad), 0);
 }
 
+/*
+ * CRC-32C's check value ("123456789" gives 0xE3069283), then the fast path
+ * against the table on every length to 300 at every alignment to 15 (the
+ * 8-byte loop's head, body and tail), and continued in two pieces.
+ */
+static void test_crc32c(void **state)
+{
+	static uint8_t big[4096 + 16];
+	size_t i, off, n;
+
+	assert_int_equal(crc32c(0, "123456789", 9), 0xe3069283);
+	assert_int_equal(crc32c_portable(0, "123456789", 9), 0xe3069283);
+	assert_int_equal(crc32c(crc32c(0, "1234", 4), "56789", 5), 0xe3069283);
+	assert_int_equal(crc32c(0, "", 0), 0);
+	for (i = 0; i < sizeof(big); i++)
+		big[i] = (uint8_t)(i * 131 + (i >> 8) * 7 + 3);
+	for (off = 0; off < 16; off++)
+		for (n = 0; n <= 300; n++)
+			assert_int_equal(crc32c(0, big + off, n), crc32c_portable(0, big + off, n));
+	for (n = 301; n <= 4096; n = n * 3 / 2)
+		assert_int_equal(crc32c(0, big + 5, n), crc32c_portable(0, big + 5, n));
+	for (i = 0; i <= 64; i++)
+		assert_int_equal(crc32c(crc32c(0, big + 3, i), big + 3 + i, 1000 - i),
+				 crc32c_portable(0, big + 3, 1000));
+}
+
+/* A size hint (the last file's size) changes nothing but the allocation; a small one grows. */
+static void test_size_hint(void **state)
+{
+	struct peer *on;
+	struct broker *a = populated(&on);
+	struct store_stats st;
+	uint8_t *ref, *buf;
+	size_t len, hint;
+
+	ref = serialize(a, &len);
+	for (hint = 1; hint <= len * 2; hint = hint * 4 + 1) {
+		size_t l = hint;
+
+		buf = NULL;
+		assert_int_equal(store_serialize(a, &buf, &l, 1700000000000ull, &st), 0);
+		assert_int_equal(l, len);
+		assert_memory_equal(buf, ref, len);
+		free(buf);
+	}
+	free(ref);
+	th_peer_free(on);
+	th_broker_free(a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_crc32c),
+		cmocka_unit_test(test_size_hint),
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_reconnect_after_load),
 		cmocka_unit_test(test_torn),
