@@ -95,6 +95,9 @@ struct listener_conf {
 	uint16_t port;
 	uint8_t family;			/* socket_domain: AF_UNSPEC, AF_INET, AF_INET6 */
 	bool proxy_v2;			/* enable_proxy_protocol 2: a PROXY v2 header first */
+	/* listener_allow_anonymous: this listener's own answer, whatever the security options say */
+	bool anon_set;
+	bool anon;
 	int lineno;			/* of 'listener', for errors found at the end */
 	struct sec_conf sec;		/* per_listener_settings true */
 	struct tls_conf tls;		/* certfile set: a TLS listener (tls.c) */
@@ -249,6 +252,8 @@ int conf_kw_enable_proxy_protocol(void *obj, const struct conf_kw *kw, const str
 				  char *err);
 int conf_kw_per_listener_settings(void *obj, const struct conf_kw *kw, const struct conf_line *ln,
 				  char *err);
+int conf_kw_listener_allow_anonymous(void *obj, const struct conf_kw *kw,
+				     const struct conf_line *ln, char *err);
 /* A security option: kw->off is an offset into struct sec_conf, set in the one in force. */
 int conf_kw_sec(void *obj, const struct conf_kw *kw, const struct conf_line *ln, char *err);
 /* What only the whole file can tell about listeners. */

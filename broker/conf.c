@@ -255,6 +255,7 @@ static const struct conf_kw broker_kws[] = {
 	{ "protocol", kw_protocol, 0, 1, 1, 0, 0 },
 	{ "enable_proxy_protocol", conf_kw_enable_proxy_protocol, 0, 1, 1, 0, 0 },
 	{ "per_listener_settings", conf_kw_per_listener_settings, 0, 1, 1, 0, 0 },
+	{ "listener_allow_anonymous", conf_kw_listener_allow_anonymous, 0, 1, 1, 0, 0 },
 	/* TLS, per listener block (kw->min 1: a boolean). */
 	{ "cafile", conf_kw_listener_field, LOFF(tls.cafile), 1, 1, 0, 0 },
 	{ "capath", conf_kw_listener_field, LOFF(tls.capath), 1, 1, 0, 0 },

@@ -271,6 +271,28 @@ int conf_kw_listener_field(void *obj, const struct conf_kw *kw, const struct con
 	return set_str((char **)((char *)l + kw->off), kw->name, ln->argv[1], err);
 }
 
+/*
+ * listener_allow_anonymous BOOL: whether this listener takes clients
+ * without a user name, over allow_anonymous and without needing
+ * per_listener_settings (a local plain port open, the public TLS one
+ * closed, with one password file for both). Not in Mosquitto 2.0: the
+ * name of a change proposed for it, kept with that meaning.
+ */
+int conf_kw_listener_allow_anonymous(void *obj, const struct conf_kw *kw,
+				     const struct conf_line *ln, char *err)
+{
+	struct listener_conf *l = cur_listener(obj);
+
+	(void)kw;
+	if (conf_parse_bool(ln->argv[1], &l->anon)) {
+		conf_reason(err, "'listener_allow_anonymous' needs true or false, got '%s'",
+			    ln->argv[1]);
+		return -EINVAL;
+	}
+	l->anon_set = true;
+	return 0;
+}
+
 int conf_kw_per_listener_settings(void *obj, const struct conf_kw *kw, const struct conf_line *ln,
 				  char *err)
 {

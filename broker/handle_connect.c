@@ -70,7 +70,8 @@ static bool is_bridge_user(const struct broker *b, struct mqtt_str u)
 }
 
 /*
- * Who may connect. No user name: allowed only with allow_anonymous. A user
+ * Who may connect. No user name: allowed only with allow_anonymous (or the
+ * listener's listener_allow_anonymous, which comes first). A user
  * name with a password_file: it must be there and the password must match
  * (even with allow_anonymous true, as Mosquitto does); without one, any
  * user name is taken as it is. Every refusal is CONNACK 5 (not
@@ -87,7 +88,8 @@ static int check_auth(struct client *c, const struct mqtt_connect *p)
 	int err;
 
 	if (!p->has_username) {
-		if (!sec->conf->allow_anonymous)
+		if (c->lst && c->lst->conf->anon_set ? !c->lst->conf->anon :
+						       !sec->conf->allow_anonymous)
 			return refuse(c, MQTT_CONNACK_NOT_AUTHORIZED, "anonymous clients not allowed");
 		return 0;
 	}

@@ -7,7 +7,9 @@ with two listeners, each its own password file and ACL; an IPv6 listener on
 ::1 beside an IPv4 one; then SIGHUP, as logrotate sends it: the ACL and the
 password file are read again and apply at once, no client is dropped, a bad
 ACL file or a missing password file keeps the previous one with the reason
-in the log, and log_dest file is reopened after the file was moved away."""
+in the log, and log_dest file is reopened after the file was moved away.
+Last, listener_allow_anonymous: one listener open to anonymous clients, the
+other closed by allow_anonymous false, one password file for both."""
 import os
 import signal
 import socket
@@ -17,7 +19,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from broker_lib import Broker, Raw, _dirs, check, free_port, paho_client, wait_for  # noqa: E402
+from broker_lib import (MQBROKER, Broker, Raw, _dirs, check, free_port, paho_client,  # noqa: E402
+                        wait_for)
 
 
 def passwd(path, *users):
@@ -175,6 +178,31 @@ def main():
         keep.loop_stop()
         keep.disconnect()
         check(b.alive(), "broker alive")
+
+    # listener_allow_anonymous: one listener's own answer, without per_listener_settings.
+    p2, pw3 = free_port(), os.path.join(d, "pw3")
+    passwd(pw3, ("alice", "a-pw"))
+    conf = (f"listener_allow_anonymous true\nlistener {p2} 127.0.0.1\n"
+            f"allow_anonymous false\npassword_file {pw3}\n")
+    with Broker(conf) as b:
+        r = Raw(b.port)
+        check(r.connect("local-anon") == (0, 0),
+              "listener_allow_anonymous true: anonymous in on its listener")
+        r.close()
+        r = Raw(p2)
+        check(r.connect("public-anon") == (0, 5), "the other listener: allow_anonymous false")
+        r.close()
+        r = Raw(p2)
+        check(r.connect("public-alice", user="alice", password="a-pw") == (0, 0),
+              "and a user of the shared password file in there")
+        r.close()
+    bad = os.path.join(d, "bad.conf")
+    with open(bad, "w") as f:
+        f.write("listener 1883\nlistener_allow_anonymous perhaps\n")
+    out = subprocess.run([MQBROKER, "-t", "-c", bad],
+                         capture_output=True, text=True)
+    check(out.returncode != 0 and f"{bad}:2:" in out.stderr and "true or false" in out.stderr,
+          "listener_allow_anonymous perhaps: refused with FILE:LINE")
 
 
 main()

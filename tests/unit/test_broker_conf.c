@@ -166,6 +166,8 @@ static const struct {
 	  "b.conf:2: 'enable_proxy_protocol 1' is not supported (only 2, the binary header)" },
 	{ "listener 1883\nenable_proxy_protocol yes\n",
 	  "b.conf:2: 'enable_proxy_protocol' needs 2, got 'yes'" },
+	{ "listener 1883\nlistener_allow_anonymous perhaps\n",
+	  "b.conf:2: 'listener_allow_anonymous' needs true or false, got 'perhaps'" },
 	{ "protocol websockets\n", "b.conf:1: 'protocol websockets' is not supported (only mqtt)" },
 	{ "allow_anonymous true\nper_listener_settings true\n",
 	  "b.conf:2: per_listener_settings must be set before any other security settings" },
@@ -318,6 +320,18 @@ static void test_listeners(void **state)
 	assert_true(c.listeners[1].proxy_v2);
 	assert_false(c.listeners[2].proxy_v2);
 	assert_false(c.has_def);
+	broker_conf_free(&c);
+
+	/* listener_allow_anonymous too, whatever per_listener_settings says. */
+	broker_conf_init(&c);
+	if (broker_conf_parse_string(&c, "l.conf", "allow_anonymous false\nlistener 1\n"
+				     "listener_allow_anonymous true\nlistener 2\nlistener 3\n"
+				     "listener_allow_anonymous false\n", err))
+		fail_msg("%s", err);
+	assert_true(c.listeners[0].anon_set && c.listeners[0].anon);
+	assert_false(c.listeners[1].anon_set);
+	assert_true(c.listeners[2].anon_set && !c.listeners[2].anon);
+	assert_false(c.sec.allow_anonymous);
 	broker_conf_free(&c);
 }
 
