@@ -394,8 +394,11 @@ static __always_inline int bind_synack(struct xdp_md *ctx, struct pkt *p,
 		return verdict(XDP_DROP, tcp->rst ? MQLB_STAT_DROP_RST_OUT_OF_WINDOW :
 						    MQLB_STAT_DROP_OUT_OF_WINDOW);
 	}
+	/* Neither SYN nor RST, in SYN-SENT: dropped (RFC 793), the SYN-ACK may still come. */
+	if (!tcp->syn && !tcp->rst)
+		return verdict(XDP_DROP, MQLB_STAT_DROP_OUT_OF_WINDOW);
 	st = bpf_map_lookup_elem(&stash, ck);
-	if (tcp->rst || !tcp->syn || !st) {
+	if (tcp->rst || !st) {
 		/* Refused, or its stash lost: the client is reset at its RCV.NXT. */
 		__sync_fetch_and_or(&f->tcp_flags, MQLB_FLOW_RST | MQLB_FLOW_RESET_SENT);
 		bpf_map_delete_elem(&stash, ck);

@@ -249,8 +249,15 @@ static void client_read(struct client *c)
 	return;
 
 out_err:
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+	if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+		/*
+		 * A handshake message that did not fit in the socket: nothing
+		 * marks the client for output, so ask for room here (set_events).
+		 */
+		if (c->tls_wants & TLS_READ_WANTS_WRITE)
+			client_update_events(c);
 		return;
+	}
 	client_close(c, true, n == 0 ? "closed its connection" : conn_error(c, errno));
 }
 
@@ -554,6 +561,11 @@ static void client_flush(struct client *c)
 				break;
 			}
 			client_close(c, true, conn_error(c, errno));
+			return;
+		}
+		/* TLS: the peer's close_notify or EOF met while SSL_write read (a handshake). */
+		if (!n) {
+			client_close(c, true, "closed its connection");
 			return;
 		}
 		c->woff += (uint32_t)n;

@@ -286,9 +286,18 @@ static int validate(const uint8_t *p, size_t len, char *err, size_t errlen, uint
 	}
 }
 
+/*
+ * The security set a saved session or retained message was under. A
+ * listener that is no longer in the configuration (the file was saved
+ * with more listener blocks) falls back to the global set, as a client of
+ * a listener without per_listener_settings would be.
+ */
 static struct security *sec_of(struct broker *b, int8_t idx)
 {
-	return idx == STORE_SEC_GLOBAL ? &b->sec : security_of_listener(b, idx);
+	bool known = idx == BROKER_MAX_LISTENERS ? b->conf.has_def
+						 : idx >= 0 && idx < b->conf.nlisteners;
+
+	return idx == STORE_SEC_GLOBAL || !known ? &b->sec : security_of_listener(b, idx);
 }
 
 static char *dup_str(struct broker *b, const char *s, uint16_t n)

@@ -238,8 +238,9 @@ int tls_attach(struct client *c, SSL_CTX *ctx, const char *server_name, bool ver
 
 		SSL_set_connect_state(ssl);
 		/* A name goes in SNI and must be the certificate's; an address must be in it. */
-		if (!ip)
-			SSL_set_tlsext_host_name(ssl, server_name);
+		/* A name SNI cannot carry (over 255 bytes) is sent without SNI. */
+		if (!ip && SSL_set_tlsext_host_name(ssl, server_name) != 1)
+			ERR_clear_error();
 		if (verify_name)
 			ok = ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), server_name)
 				: SSL_set1_host(ssl, server_name);
@@ -260,8 +261,10 @@ void tls_detach(struct client *c)
 	if (!c->ssl)
 		return;
 	/* A close_notify if the socket takes it; never waited for. */
-	if (SSL_is_init_finished(c->ssl))
+	if (SSL_is_init_finished(c->ssl)) {
+		ERR_clear_error();
 		SSL_shutdown(c->ssl);
+	}
 	SSL_free(c->ssl);
 	ERR_clear_error();
 	c->ssl = NULL;
@@ -324,6 +327,8 @@ ssize_t conn_read(struct client *c, void *buf, size_t len)
 	if (len > INT32_MAX)
 		len = INT32_MAX;
 	c->tls_wants &= (uint8_t)~TLS_READ_WANTS_WRITE;
+	/* SSL_get_error() reads the whole queue: nothing left by another call may count. */
+	ERR_clear_error();
 	n = SSL_read(c->ssl, buf, (int)len);
 	if (n > 0)
 		return n;
@@ -339,6 +344,7 @@ ssize_t conn_write(struct client *c, const void *buf, size_t len)
 	if (len > INT32_MAX)
 		len = INT32_MAX;
 	c->tls_wants &= (uint8_t)~TLS_WRITE_WANTS_READ;
+	ERR_clear_error();
 	n = SSL_write(c->ssl, buf, (int)len);
 	if (n > 0)
 		return n;

@@ -699,6 +699,13 @@ static void test_stale_ack_reset(void **state)
 	assert_true(v.tcp->rst && !v.tcp->ack);
 	assert_int_equal(ntohl(v.tcp->seq), 0x70000000u);
 	assert_true(flow_flags(lb, &b.c) & MQLB_FLOW_BIND_SYNACK);
+	/* An ACK of exactly our SYN without SYN or RST: dropped in SYN-SENT (RFC 793). */
+	spec_backend(&s, b.c.be, b.c.snat_port, TF_ACK);
+	s.seq = 5555;
+	s.ack_seq = b.c.cnxt;
+	pkt_build(&in, &s);
+	assert_int_equal(xdp_run(lb, &in, E.if_bk, &out), XDP_DROP);
+	assert_true(flow_flags(lb, &b.c) & MQLB_FLOW_BIND_SYNACK);
 	/* A RST that is not at our SYN is no answer either: dropped, nothing changes. */
 	spec_backend(&s, b.c.be, b.c.snat_port, TF_RST);
 	s.seq = 5555;
