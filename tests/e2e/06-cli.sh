@@ -122,14 +122,15 @@ nsx lb "${MQLB[@]}" -j prog show >"$WORK/ps.json" || fail "prog show -j"
 	fail "prog show: $(cat "$WORK/ps.json")"
 [ "$(jpy 'all(p["prog_id"] > 0 and p["link_id"] > 0 and p["ifindex"] > 0 for p in j)' <"$WORK/ps.json")" = True ] ||
 	fail "prog show ids"
-old=$(sysctl -n kernel.bpf_stats_enabled)
+BPF_STATS_OLD=$(sysctl -n kernel.bpf_stats_enabled) # bed_cleanup restores it on any exit
 sysctl -qw kernel.bpf_stats_enabled=0
 nsx lb "${MQLB[@]}" prog show | grep -q "enable with: sysctl -w kernel.bpf_stats_enabled=1" || fail "prog show hint"
 sysctl -qw kernel.bpf_stats_enabled=1
 mqttc hold --target $VIP:$VIP_PORT --count 1 >/dev/null 2>&1 || true
 nsx lb "${MQLB[@]}" -j prog show | jpy 'all(p["bpf_stats_enabled"] and p["run_cnt"] > 0 for p in j if p["interface"] == "lbc")' |
-	grep -q True || { sysctl -qw kernel.bpf_stats_enabled="$old"; fail "prog show run counts"; }
-sysctl -qw kernel.bpf_stats_enabled="$old"
+	grep -q True || fail "prog show run counts"
+sysctl -qw kernel.bpf_stats_enabled="$BPF_STATS_OLD"
+BPF_STATS_OLD=
 
 log "== mutating verbs through the control socket"
 mqlb backend drain b1 || fail "drain b1"

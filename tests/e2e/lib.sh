@@ -59,6 +59,8 @@ bed_cleanup() {
 	for ns in "${CLEANUP_NS[@]}"; do
 		ip netns del "$ns" 2>/dev/null
 	done
+	# A test that switched the kernel's BPF run statistics puts them back.
+	[ -n "${BPF_STATS_OLD:-}" ] && sysctl -qw kernel.bpf_stats_enabled="$BPF_STATS_OLD"
 	if [ "$BPFFS_MOUNTED" = 1 ]; then
 		rm -rf "${PIN:?}"/* 2>/dev/null
 		umount "$BPFFS" 2>/dev/null
