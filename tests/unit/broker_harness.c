@@ -148,7 +148,8 @@ bool th_closed(struct broker *b, struct peer *p)
 	return false;
 }
 
-int th_connect(struct broker *b, struct peer *p, const char *id, bool clean, uint16_t keepalive)
+int th_connect_user(struct broker *b, struct peer *p, const char *id, const char *user, bool clean,
+		    uint16_t keepalive)
 {
 	struct mqtt_packet pkt = { .type = MQTT_CONNECT };
 	int first;
@@ -158,12 +159,29 @@ int th_connect(struct broker *b, struct peer *p, const char *id, bool clean, uin
 	pkt.connect.clean = clean;
 	pkt.connect.keepalive = keepalive;
 	pkt.connect.client_id = mqtt_str_c(id, strlen(id));
+	if (user) {
+		pkt.connect.has_username = true;
+		pkt.connect.username = mqtt_str_c(user, strlen(user));
+	}
 	th_send(p, &pkt);
 	first = th_recv(b, p, &pkt);
 	if (first <= 0)
 		return -1;
 	assert_int_equal(first >> 4, MQTT_CONNACK);
 	return pkt.connack.rc;
+}
+
+int th_connect(struct broker *b, struct peer *p, const char *id, bool clean, uint16_t keepalive)
+{
+	return th_connect_user(b, p, id, NULL, clean, keepalive);
+}
+
+struct peer *th_user_client(struct broker *b, const char *id, const char *user, bool clean)
+{
+	struct peer *p = th_peer(b);
+
+	assert_int_equal(th_connect_user(b, p, id, user, clean, 60), 0);
+	return p;
 }
 
 struct peer *th_client(struct broker *b, const char *id, bool clean)

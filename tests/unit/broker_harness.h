@@ -42,8 +42,13 @@ int th_recv(struct broker *b, struct peer *p, struct mqtt_packet *pkt);
 bool th_closed(struct broker *b, struct peer *p);
 /* CONNECT with these, returns the CONNACK return code (or -1: closed without one). */
 int th_connect(struct broker *b, struct peer *p, const char *id, bool clean, uint16_t keepalive);
+/* th_connect with a user name (NULL: none, as th_connect). */
+int th_connect_user(struct broker *b, struct peer *p, const char *id, const char *user, bool clean,
+		    uint16_t keepalive);
 /* th_peer + th_connect(..., clean, 60) that must be accepted. */
 struct peer *th_client(struct broker *b, const char *id, bool clean);
+/* The same with a user name (NULL: anonymous). */
+struct peer *th_user_client(struct broker *b, const char *id, const char *user, bool clean);
 void th_subscribe(struct broker *b, struct peer *p, const char *filter, uint8_t qos);
 void th_publish(struct peer *p, const char *topic, const char *payload, uint8_t qos,
 		uint16_t pid, bool retain);

@@ -191,26 +191,6 @@ static struct broker *acl_broker(const char *conf, const char *acl)
 	return b;
 }
 
-static struct peer *user_client(struct broker *b, const char *id, const char *user, bool clean)
-{
-	struct mqtt_packet pkt = { .type = MQTT_CONNECT };
-	struct peer *p = th_peer(b);
-
-	pkt.connect.proto_name = mqtt_str_c("MQTT", 4);
-	pkt.connect.level = MQTT_PROTO_V311;
-	pkt.connect.clean = clean;
-	pkt.connect.keepalive = 60;
-	pkt.connect.client_id = mqtt_str_c(id, strlen(id));
-	if (user) {
-		pkt.connect.has_username = true;
-		pkt.connect.username = mqtt_str_c(user, strlen(user));
-	}
-	th_send(p, &pkt);
-	assert_int_equal(th_recv(b, p, &pkt) >> 4, MQTT_CONNACK);
-	assert_int_equal(pkt.connack.rc, 0);
-	return p;
-}
-
 /* The next packet is a PUBLISH on topic with payload, or (topic NULL) nothing comes. */
 static void expect_pub(struct broker *b, struct peer *p, const char *topic, const char *payload)
 {
@@ -234,8 +214,8 @@ static void test_broker_publish_read(void **state)
 {
 	struct broker *b = acl_broker(NULL, "user w\ntopic write t/#\ntopic read r/#\n"
 					  "user r\ntopic read t/#\n");
-	struct peer *w = user_client(b, "w", "w", true), *r = user_client(b, "r", "r", true);
-	struct peer *anon = user_client(b, "a", NULL, true);
+	struct peer *w = th_user_client(b, "w", "w", true), *r = th_user_client(b, "r", "r", true);
+	struct peer *anon = th_user_client(b, "a", NULL, true);
 	struct mqtt_packet pkt;
 
 	/* Every SUBSCRIBE is granted, as Mosquitto's acl_file grants them. */
@@ -273,24 +253,24 @@ static void test_broker_retained(void **state)
 {
 	struct broker *b = acl_broker("check_retain_source true\n",
 				      "user w\ntopic readwrite k/#\nuser r\ntopic read k/#\n");
-	struct peer *w = user_client(b, "w", "w", true), *p;
+	struct peer *w = th_user_client(b, "w", "w", true), *p;
 	char err[CONF_ERR_LEN];
 
 	th_publish(w, "k/1", "kept", 0, 0, true);
 	th_run(b);
-	p = user_client(b, "r1", "r", true);
+	p = th_user_client(b, "r1", "r", true);
 	th_subscribe(b, p, "k/#", 0);
 	expect_pub(b, p, "k/1", "kept");
 	th_peer_free(p);
 	/* Anonymous may not read it: the retained message is not sent. */
-	p = user_client(b, "a1", NULL, true);
+	p = th_user_client(b, "a1", NULL, true);
 	th_subscribe(b, p, "k/#", 0);
 	expect_pub(b, p, NULL, NULL);
 	th_peer_free(p);
 	/* w loses write access (a reload): its retained message stops going out. */
 	acl_free(b->sec.acl);
 	assert_int_equal(acl_load_string("acl", ACL2, strlen(ACL2), &b->sec.acl, err), 0);
-	p = user_client(b, "r2", "r", true);
+	p = th_user_client(b, "r2", "r", true);
 	th_subscribe(b, p, "k/#", 0);
 	expect_pub(b, p, NULL, NULL);
 	th_peer_free(p);
@@ -303,7 +283,7 @@ static void test_broker_reconnect_recheck(void **state)
 {
 	struct broker *b = acl_broker(NULL, "user u1\ntopic read q/#\ntopic readwrite p/#\n"
 					  "user u2\ntopic read q/a\ntopic readwrite p/#\n");
-	struct peer *s = user_client(b, "sub", "u1", false);
+	struct peer *s = th_user_client(b, "sub", "u1", false);
 
 	th_subscribe(b, s, "q/#", 1);
 	th_peer_free(s);
@@ -314,7 +294,7 @@ static void test_broker_reconnect_recheck(void **state)
 	broker_publish_str(b, "q/a", "3", 1, 1, false);
 	assert_int_equal(session_find(b, "sub", 3)->q_count, 3);
 	/* Back as u2, who may read q/a only: q/b is dropped, the rest in order. */
-	s = user_client(b, "sub", "u2", false);
+	s = th_user_client(b, "sub", "u2", false);
 	expect_pub(b, s, "q/a", "1");
 	expect_pub(b, s, "q/a", "3");
 	expect_pub(b, s, NULL, NULL);
@@ -327,7 +307,7 @@ static void test_broker_will(void **state)
 {
 	struct broker *b = acl_broker(NULL, "user u\ntopic readwrite ok/#\n"
 					  "user s\ntopic read #\n");
-	struct peer *sub = user_client(b, "s", "s", true), *p;
+	struct peer *sub = th_user_client(b, "s", "s", true), *p;
 	struct mqtt_packet pkt = { .type = MQTT_CONNECT };
 	int i;
 

@@ -26,26 +26,6 @@
 #include "log.h"
 #include "store.h"
 
-static struct peer *user_client(struct broker *b, const char *id, const char *user, bool clean)
-{
-	struct mqtt_packet pkt = { .type = MQTT_CONNECT };
-	struct peer *p = th_peer(b);
-
-	pkt.connect.proto_name = mqtt_str_c("MQTT", 4);
-	pkt.connect.level = MQTT_PROTO_V311;
-	pkt.connect.clean = clean;
-	pkt.connect.keepalive = 60;
-	pkt.connect.client_id = mqtt_str_c(id, strlen(id));
-	if (user) {
-		pkt.connect.has_username = true;
-		pkt.connect.username = mqtt_str_c(user, strlen(user));
-	}
-	th_send(p, &pkt);
-	assert_int_equal(th_recv(b, p, &pkt) >> 4, MQTT_CONNACK);
-	assert_int_equal(pkt.connack.rc, 0);
-	return p;
-}
-
 /*
  * A broker holding one of everything: retained messages (one with a known
  * publisher), an offline session with subscriptions and a queue, a
@@ -56,8 +36,8 @@ static struct peer *user_client(struct broker *b, const char *id, const char *us
 static struct broker *populated(struct peer **keep)
 {
 	struct broker *b = th_broker("check_retain_source true\nmax_inflight_messages 2\n");
-	struct peer *off = user_client(b, "offline", "olly", false);
-	struct peer *on = user_client(b, "online", NULL, false);
+	struct peer *off = th_user_client(b, "offline", "olly", false);
+	struct peer *on = th_user_client(b, "online", NULL, false);
 	struct peer *clean = th_client(b, "clean", true);
 	struct mqtt_packet pkt;
 
