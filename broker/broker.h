@@ -382,6 +382,7 @@ struct tnode {
 	uint32_t nsubs, subs_cap;
 	struct msg *retained;
 	struct retain_src *rsrc;	/* check_retain_source: who published retained */
+	uint32_t nchild;		/* few: found by a scan of the list, not by hashing */
 	uint32_t hash;
 	uint16_t len;
 	uint8_t wild;			/* TNODE_HAS_*: which wildcard children exist */
@@ -496,13 +497,15 @@ enum session_link {
 	LINK_OUT,	/* the local end of one of our own 'connection's */
 };
 
+#define SESS_PID_BUCKETS 32
+
 struct session {
 	struct session *hnext;
 	struct client *client;		/* NULL while offline */
 	struct sess_sub *subs;
 	uint32_t *sub_index;		/* node -> subs index + 1, once nsubs grows (subs.c) */
-	struct inflight *inf;		/* in send order */
-	struct queued *q;		/* ring */
+	struct inflight *inf;		/* ring, in send order: inf_at() */
+	struct queued *q;		/* ring: q_at() */
 	struct qos2_slot *q2;		/* inbound QoS 2 awaiting PUBREL */
 	uint64_t *peer_nbrs;		/* the brokers it is bridged to */
 	char *username;			/* of its last connection, for acl_file; NULL: none */
@@ -514,8 +517,8 @@ struct session {
 	uint64_t dropped;		/* messages for it dropped (queue bound, link down) */
 	uint32_t hash;
 	uint32_t nsubs, subs_cap, sub_index_cap;
-	uint32_t ninf, inf_cap;
-	uint32_t resend_pos;		/* inf[resend_pos..] to re-send after a reconnection */
+	uint32_t inf_head, ninf, inf_cap;	/* inf_cap and q_cap: powers of two */
+	uint32_t resend_pos;		/* window positions resend_pos.. to re-send after a reconnection */
 	uint32_t q_head, q_count, q_cap;
 	uint32_t nq2, q2_cap;
 	uint32_t match_gen, match_idx;
@@ -532,8 +535,27 @@ struct session {
 	 * offline session).
 	 */
 	bool trusted;
+	/*
+	 * How many ids in the window fall in each pid % SESS_PID_BUCKETS
+	 * (255: that many or more, until the window empties): an id drawn
+	 * for a new message is looked for in the window only when its
+	 * bucket is not empty, which with windows of up to
+	 * SESS_PID_BUCKETS sequential ids is never.
+	 */
+	uint8_t pid_count[SESS_PID_BUCKETS];
 	char id[];			/* client id, NUL-terminated */
 };
+
+/* The i-th message of the window (0: the oldest) and of the queue. */
+static inline struct inflight *inf_at(const struct session *s, uint32_t i)
+{
+	return &s->inf[(s->inf_head + i) & (s->inf_cap - 1)];
+}
+
+static inline struct queued *q_at(const struct session *s, uint32_t i)
+{
+	return &s->q[(s->q_head + i) & (s->q_cap - 1)];
+}
 
 /* ---- connections (client.c) ---- */
 
@@ -855,12 +877,6 @@ int tls_peer_name(const struct client *c, bool subject, char *buf, size_t len,
  * may be inside a walk over sessions, which closing now could free.
  */
 void client_doom(struct client *c, enum client_doom why);
-/*
- * Room for n more output bytes; NULL when out of memory or when
- * b->out_hard bytes are already pending (c is then doomed).
- */
-uint8_t *client_out_reserve(struct client *c, size_t n);
-void client_out_commit(struct client *c, size_t n);
 static inline uint32_t client_out_pending(const struct client *c)
 {
 	return c->wlen - c->woff;
@@ -869,6 +885,32 @@ static inline uint32_t client_out_pending(const struct client *c)
 static inline bool client_out_full(const struct client *c)
 {
 	return client_out_pending(c) >= c->b->out_limit;
+}
+/* Pending bytes past which a write is tried at once rather than at before_sleep. */
+#define CLIENT_OUT_EAGER (64 * 1024)
+/* client.c: the cases client_out_reserve() and client_out_commit() do not inline. */
+uint8_t *client_out_reserve_slow(struct client *c, size_t n);
+void client_out_commit_slow(struct client *c);
+/*
+ * Room for n more output bytes; NULL when out of memory or when
+ * b->out_hard bytes are already pending (c is then doomed). Inline:
+ * it runs once per packet sent, and nearly always finds the room.
+ */
+static inline uint8_t *client_out_reserve(struct client *c, size_t n)
+{
+	if (!c->doom && client_out_pending(c) < c->b->out_hard && (size_t)c->wcap - c->wlen >= n)
+		return c->wbuf + c->wlen;
+	return client_out_reserve_slow(c, n);
+}
+/* The n bytes written at client_out_reserve()'s pointer are to be sent. */
+static inline void client_out_commit(struct client *c, size_t n)
+{
+	uint32_t pending;
+
+	c->wlen += (uint32_t)n;
+	pending = client_out_pending(c);
+	if (!c->dirty || pending >= CLIENT_OUT_EAGER || pending >= c->b->out_limit)
+		client_out_commit_slow(c);
 }
 /* Read from c when nothing holds it back (a job, full output); epoll mask from state. */
 void client_update_events(struct client *c);

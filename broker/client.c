@@ -468,7 +468,7 @@ void client_doom(struct client *c, enum client_doom why)
 /* The buffer never grows past this: packets are at most 256 MiB, pending output 4 MiB. */
 #define WBUF_MAX ((size_t)1 << 30)
 
-uint8_t *client_out_reserve(struct client *c, size_t n)
+uint8_t *client_out_reserve_slow(struct client *c, size_t n)
 {
 	size_t pending = client_out_pending(c), cap;
 	uint8_t *p;
@@ -509,13 +509,9 @@ uint8_t *client_out_reserve(struct client *c, size_t n)
 	return c->wbuf + c->wlen;
 }
 
-/* Pending bytes past which a write is tried at once rather than at before_sleep. */
-#define OUT_EAGER (64 * 1024)
-
-void client_out_commit(struct client *c, size_t n)
+void client_out_commit_slow(struct client *c)
 {
-	c->wlen += (uint32_t)n;
-	if (client_out_pending(c) >= OUT_EAGER && c->state != CS_CLOSED) {
+	if (client_out_pending(c) >= CLIENT_OUT_EAGER && c->state != CS_CLOSED) {
 		/*
 		 * One event batch can carry megabytes of input; writing only at
 		 * before_sleep would hold the first messages back for all of it.

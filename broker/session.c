@@ -100,9 +100,9 @@ void session_free(struct broker *b, struct session *s)
 	b->nsubscriptions -= s->nsubs;
 	sub_remove_all(&b->tree, s);
 	for (i = 0; i < s->ninf; i++)
-		msg_put(&b->mem, s->inf[i].m);
+		msg_put(&b->mem, inf_at(s, i)->m);
 	for (i = 0; i < s->q_count; i++)
-		msg_put(&b->mem, s->q[(s->q_head + i) % s->q_cap].m);
+		msg_put(&b->mem, q_at(s, i)->m);
 	qos2_in_free(b, s);
 	if (s->client)
 		s->client->sess = NULL;
@@ -130,34 +130,44 @@ static void dropped(struct broker *b, struct session *s, bool oom)
 		client_doom(s->client, DOOM_MSG_MEM);
 }
 
-/* Append to the queue whatever its limits; false when out of memory. */
-static bool queue_add(struct broker *b, struct session *s, struct msg *m, uint8_t qos,
-		      bool retain, uint16_t pid)
+/* Twice the room, in order from 0; false when out of memory. */
+static bool queue_grow(struct broker *b, struct session *s)
 {
-	if (s->q_count == s->q_cap) {
-		uint32_t cap = s->q_cap ? s->q_cap * 2 : 8, i;
-		struct queued *v = mem_alloc(&b->mem, cap * sizeof(*v));
+	uint32_t cap = s->q_cap ? s->q_cap * 2 : 8, i;
+	struct queued *v = mem_alloc(&b->mem, cap * sizeof(*v));
 
-		if (!v)
-			return false;
-		for (i = 0; i < s->q_count; i++)
-			v[i] = s->q[(s->q_head + i) % s->q_cap];
-		mem_free(&b->mem, s->q);
-		s->q = v;
-		s->q_cap = cap;
-		s->q_head = 0;
-	}
+	if (!v)
+		return false;
+	for (i = 0; i < s->q_count; i++)
+		v[i] = *q_at(s, i);
+	mem_free(&b->mem, s->q);
+	s->q = v;
+	s->q_cap = cap;
+	s->q_head = 0;
+	return true;
+}
+
+/*
+ * Append to the queue whatever its limits; false when out of memory.
+ * Inline, as the other steps of a delivery below: one call less per
+ * message is a few percent of a delivery's cost.
+ */
+static inline bool queue_add(struct broker *b, struct session *s, struct msg *m, uint8_t qos,
+			     bool retain, uint16_t pid)
+{
+	if (s->q_count == s->q_cap && !queue_grow(b, s))
+		return false;
 	m = msg_hold(&b->mem, m);
 	if (!m)
 		return false;
-	s->q[(s->q_head + s->q_count) % s->q_cap] = (struct queued){ m, pid, qos, retain };
+	*q_at(s, s->q_count) = (struct queued){ m, pid, qos, retain };
 	s->q_count++;
 	s->q_bytes += m->payload_len;
 	store_changed(b);
 	return true;
 }
 
-static void queue_push(struct broker *b, struct session *s, struct msg *m, uint8_t qos,
+static inline void queue_push(struct broker *b, struct session *s, struct msg *m, uint8_t qos,
 		       bool retain, uint16_t pid)
 {
 	uint32_t max = b->conf.max_queued_messages;
@@ -175,10 +185,30 @@ static bool pid_in_use(const struct session *s, uint16_t pid)
 {
 	uint32_t i;
 
+	if (!s->pid_count[pid % SESS_PID_BUCKETS])
+		return false;
 	for (i = 0; i < s->ninf; i++)
-		if (s->inf[i].pid == pid)
+		if (inf_at(s, i)->pid == pid)
 			return true;
 	return false;
+}
+
+static inline void pid_count_add(struct session *s, uint16_t pid)
+{
+	uint8_t *n = &s->pid_count[pid % SESS_PID_BUCKETS];
+
+	if (*n < UINT8_MAX)
+		(*n)++;
+}
+
+static inline void pid_count_del(struct session *s, uint16_t pid)
+{
+	uint8_t *n = &s->pid_count[pid % SESS_PID_BUCKETS];
+
+	if (*n < UINT8_MAX)
+		(*n)--;
+	if (!s->ninf) /* an empty window: no bucket left stuck at 255 */
+		memset(s->pid_count, 0, sizeof(s->pid_count));
 }
 
 /* The next id in the session's sequence [MQTT-2.3.1-1]: 0 is not an id. */
@@ -202,20 +232,39 @@ static uint16_t pid_alloc(struct session *s)
 }
 
 /* Room for one more message in flight: 0, or -ENOMEM. */
-static int inflight_grow(struct broker *b, struct session *s)
+static int inflight_grow_slow(struct broker *b, struct session *s)
 {
-	uint32_t cap;
+	uint32_t cap = s->inf_cap ? s->inf_cap * 2 : 4, i;
 	struct inflight *v;
 
-	if (s->ninf < s->inf_cap)
-		return 0;
-	cap = s->inf_cap ? s->inf_cap * 2 : 4;
-	v = mem_realloc(&b->mem, s->inf, cap * sizeof(*v));
+	v = mem_alloc(&b->mem, cap * sizeof(*v));
 	if (!v)
 		return -ENOMEM;
+	for (i = 0; i < s->ninf; i++)
+		v[i] = *inf_at(s, i);
+	mem_free(&b->mem, s->inf);
 	s->inf = v;
 	s->inf_cap = cap;
+	s->inf_head = 0;
 	return 0;
+}
+
+static inline int inflight_grow(struct broker *b, struct session *s)
+{
+	return s->ninf < s->inf_cap ? 0 : inflight_grow_slow(b, s);
+}
+
+/* Append to the window; inflight_grow() made room. */
+static inline struct inflight *inflight_append(struct session *s, struct msg *m, uint16_t pid,
+					uint8_t qos, uint8_t state, bool retain)
+{
+	struct inflight *f = inf_at(s, s->ninf++);
+
+	*f = (struct inflight){ .m = m, .pid = pid, .qos = qos, .state = state, .retain = retain };
+	pid_count_add(s, pid);
+	if (m)
+		s->inf_bytes += m->payload_len;
+	return f;
 }
 
 /*
@@ -230,15 +279,11 @@ static int inflight_send(struct broker *b, struct session *s, struct msg *m, uin
 
 	if (inflight_grow(b, s))
 		return -ENOMEM;
-	f = &s->inf[s->ninf++];
+	if (!pid || pid_in_use(s, pid))
+		pid = pid_alloc(s);
+	f = inflight_append(s, m, pid, qos, INF_WAIT_ACK, retain);
 	store_changed(b);
 	s->resend_pos = s->ninf; /* nothing enters while re-sends are pending */
-	f->m = m;
-	f->pid = pid && !pid_in_use(s, pid) ? pid : pid_alloc(s);
-	f->qos = qos;
-	f->state = INF_WAIT_ACK;
-	f->retain = retain;
-	s->inf_bytes += m->payload_len;
 	/* A failed send (ENOMEM) leaves it in the window, for the resend on reconnection. */
 	send_publish(s->client, m, qos, f->pid, retain, false);
 	return 0;
@@ -314,7 +359,7 @@ static void resend_some(struct session *s)
 	struct client *c = s->client;
 
 	while (s->resend_pos < s->ninf && !client_out_full(c)) {
-		struct inflight *f = &s->inf[s->resend_pos++];
+		struct inflight *f = inf_at(s, s->resend_pos++);
 
 		if (f->state == INF_WAIT_COMP)
 			send_ack(c, MQTT_PUBREL, f->pid);
@@ -332,9 +377,9 @@ void session_pump(struct broker *b, struct session *s)
 	if (s->resend_pos < s->ninf)
 		resend_some(s);
 	while (s->q_count && can_send(b, s)) {
-		struct queued q = s->q[s->q_head];
+		struct queued q = *q_at(s, 0);
 
-		s->q_head = (s->q_head + 1) % s->q_cap;
+		s->q_head = (s->q_head + 1) & (s->q_cap - 1);
 		s->q_count--;
 		store_changed(b);
 		s->q_bytes -= q.m->payload_len;
@@ -357,13 +402,28 @@ void session_resend(struct broker *b, struct session *s)
 	session_pump(b, s);
 }
 
+/* Take the i-th message out of the window; acks come mostly in order, so mostly the oldest. */
 static void inflight_remove(struct broker *b, struct session *s, uint32_t i)
 {
-	if (s->inf[i].m)
-		s->inf_bytes -= s->inf[i].m->payload_len;
-	msg_put(&b->mem, s->inf[i].m);
-	memmove(&s->inf[i], &s->inf[i + 1], (s->ninf - i - 1) * sizeof(s->inf[0]));
+	struct inflight *f = inf_at(s, i);
+	uint16_t pid = f->pid;
+	uint32_t j;
+
+	if (f->m) {
+		s->inf_bytes -= f->m->payload_len;
+		msg_put(&b->mem, f->m);
+	}
+	if (i < s->ninf / 2) {
+		/* The older ones move up one place, the head with them. */
+		for (j = i; j > 0; j--)
+			*inf_at(s, j) = *inf_at(s, j - 1);
+		s->inf_head = (s->inf_head + 1) & (s->inf_cap - 1);
+	} else {
+		for (j = i; j + 1 < s->ninf; j++)
+			*inf_at(s, j) = *inf_at(s, j + 1);
+	}
 	s->ninf--;
+	pid_count_del(s, pid);
 	store_changed(b);
 	if (i < s->resend_pos)
 		s->resend_pos--;
@@ -371,35 +431,38 @@ static void inflight_remove(struct broker *b, struct session *s, uint32_t i)
 
 int session_ack(struct broker *b, struct session *s, uint8_t type, uint16_t pid)
 {
+	struct inflight *f = NULL;
 	uint32_t i;
 
-	for (i = 0; i < s->ninf; i++)
-		if (s->inf[i].pid == pid)
+	for (i = 0; i < s->ninf; i++) {
+		f = inf_at(s, i);
+		if (f->pid == pid)
 			break;
+	}
 	if (i == s->ninf)
 		return -ENOENT; /* unknown ids are ignored: a late duplicate ack */
 	switch (type) {
 	case MQTT_PUBACK:
-		if (s->inf[i].qos != 1)
+		if (f->qos != 1)
 			return -EPROTO;
 		inflight_remove(b, s, i);
 		break;
 	case MQTT_PUBREC:
-		if (s->inf[i].qos != 2)
+		if (f->qos != 2)
 			return -EPROTO;
 		/* [MQTT-4.3.3-1]: the message is delivered; only the id lives on. */
-		if (s->inf[i].state == INF_WAIT_ACK) {
-			s->inf_bytes -= s->inf[i].m->payload_len;
-			msg_put(&b->mem, s->inf[i].m);
-			s->inf[i].m = NULL;
-			s->inf[i].state = INF_WAIT_COMP;
+		if (f->state == INF_WAIT_ACK) {
+			s->inf_bytes -= f->m->payload_len;
+			msg_put(&b->mem, f->m);
+			f->m = NULL;
+			f->state = INF_WAIT_COMP;
 			store_changed(b);
 		}
 		send_ack(s->client, MQTT_PUBREL, pid);
 		session_pump(b, s);
 		return 0;
 	case MQTT_PUBCOMP:
-		if (s->inf[i].state != INF_WAIT_COMP)
+		if (f->state != INF_WAIT_COMP)
 			return -EPROTO;
 		inflight_remove(b, s, i);
 		break;
@@ -415,7 +478,7 @@ void session_acl_recheck(struct broker *b, struct session *s)
 	uint32_t i, j;
 
 	for (i = 0; i < s->ninf;) {
-		const struct msg *m = s->inf[i].m;
+		const struct msg *m = inf_at(s, i)->m;
 
 		/* After PUBREC only the id is left: the message was read already. */
 		if (m && !session_may(s, m->topic, m->topic_len, ACL_READ))
@@ -424,10 +487,10 @@ void session_acl_recheck(struct broker *b, struct session *s)
 			i++;
 	}
 	for (i = j = 0; i < s->q_count; i++) {
-		struct queued q = s->q[(s->q_head + i) % s->q_cap];
+		struct queued q = *q_at(s, i);
 
 		if (session_may(s, q.m->topic, q.m->topic_len, ACL_READ)) {
-			s->q[(s->q_head + j++) % s->q_cap] = q;
+			*q_at(s, j++) = q;
 			continue;
 		}
 		s->q_bytes -= q.m->payload_len;
@@ -439,16 +502,11 @@ void session_acl_recheck(struct broker *b, struct session *s)
 int session_restore_inflight(struct broker *b, struct session *s, uint16_t pid, uint8_t qos,
 			     uint8_t state, bool retain, struct msg *m)
 {
-	struct inflight *f;
-
 	if (inflight_grow(b, s))
 		return -ENOMEM;
 	if (m && !(m = msg_hold(&b->mem, m)))
 		return -ENOMEM;
-	f = &s->inf[s->ninf++];
-	*f = (struct inflight){ .m = m, .pid = pid, .qos = qos, .state = state, .retain = retain };
-	if (m)
-		s->inf_bytes += m->payload_len;
+	inflight_append(s, m, pid, qos, state, retain);
 	/* Offline: all of it is re-sent, with DUP, at the next connection. */
 	s->resend_pos = s->ninf;
 	return 0;

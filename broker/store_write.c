@@ -245,7 +245,7 @@ static void save_session(struct saver *sv, const struct session *s, uint64_t now
 		sv->st->subs++;
 	}
 	for (i = 0; i < s->ninf; i++) {
-		const struct inflight *f = &s->inf[i];
+		const struct inflight *f = inf_at(s, i);
 		uint32_t id = STORE_NO_MSG;
 
 		if (f->m && is_sys(f->m))
@@ -262,7 +262,7 @@ static void save_session(struct saver *sv, const struct session *s, uint64_t now
 		sv->st->inflight++;
 	}
 	for (i = 0; i < s->q_count; i++) {
-		const struct queued *q = &s->q[(s->q_head + i) % s->q_cap];
+		const struct queued *q = q_at(s, i);
 		uint32_t id;
 
 		if (is_sys(q->m))

@@ -18,8 +18,11 @@
  * SipHash with a random key: nobody can pick names that share a bucket.
  * The "+" and "#" children, wanted at every level of every match, are
  * only looked up where a flag says they exist. Each node keeps a sibling
- * list, which only retained-message lookups with wildcards and pruning
- * use.
+ * list: a node of at most SMALL_NODE children (most of them: the top
+ * levels, a subscriber's own branch) is searched through that list, which
+ * costs less than hashing the level; a client cannot make that scan
+ * longer than SMALL_NODE. Retained-message lookups with wildcards and
+ * pruning use the list too.
  *
  * Depth: tree_get() refuses paths of more than BROKER_TOPIC_MAX_SEPARATORS
  * separators, so no walk here goes deeper than that; the walks over whole
@@ -37,6 +40,11 @@
 
 /* A session with more subscriptions than this finds them through sub_index. */
 #define SUB_SCAN_MAX 8
+/*
+ * Children of a node found by comparing names along its list: four short
+ * compares cost about what one SipHash of a level does.
+ */
+#define SMALL_NODE 4
 
 /* An edge's hash: the level name's keyed hash, mixed with its parent. */
 static uint32_t edge_mix(const struct tnode *parent, uint64_t name_h)
@@ -128,9 +136,21 @@ static struct tnode *child_find_h(const struct topic_tree *t, const struct tnode
 	return NULL;
 }
 
+static struct tnode *child_scan(const struct tnode *parent, const char *name, size_t len)
+{
+	struct tnode *n;
+
+	for (n = parent->child; n; n = n->sib_next)
+		if (n->len == len && (!len || (n->name[0] == name[0] && !memcmp(n->name, name, len))))
+			return n;
+	return NULL;
+}
+
 static struct tnode *child_find(const struct topic_tree *t, const struct tnode *parent,
 				const char *name, size_t len)
 {
+	if (parent->nchild <= SMALL_NODE)
+		return child_scan(parent, name, len);
 	return child_find_h(t, parent, name, len, edge_hash(t, parent, name, len));
 }
 
@@ -179,6 +199,7 @@ static struct tnode *child_add(struct topic_tree *t, struct tnode *parent, const
 	if (parent->child)
 		parent->child->sib_prev = n;
 	parent->child = n;
+	parent->nchild++;
 	if (is_level(name, len, '+'))
 		parent->wild |= TNODE_HAS_PLUS;
 	else if (is_level(name, len, '#'))
@@ -233,6 +254,7 @@ void tree_prune(struct topic_tree *t, struct tnode *n)
 			parent->child = n->sib_next;
 		if (n->sib_next)
 			n->sib_next->sib_prev = n->sib_prev;
+		parent->nchild--;
 		if (is_level(n->name, n->len, '+'))
 			parent->wild &= (uint8_t)~TNODE_HAS_PLUS;
 		else if (is_level(n->name, n->len, '#'))
@@ -277,6 +299,8 @@ static const struct tnode *wild_child(const struct topic_tree *t, const struct t
 {
 	if (!(n->wild & bit))
 		return NULL;
+	if (n->nchild <= SMALL_NODE)
+		return child_scan(n, bit == TNODE_HAS_PLUS ? "+" : "#", 1);
 	if (bit == TNODE_HAS_PLUS)
 		return child_find_h(t, n, "+", 1, edge_mix(n, t->plus_h));
 	return child_find_h(t, n, "#", 1, edge_mix(n, t->hash_h));

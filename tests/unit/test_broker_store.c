@@ -114,12 +114,12 @@ static void test_round_trip(void **state)
 	assert_ptr_equal(s->sec, &b->sec);
 	assert_int_equal(s->nsubs, 2);
 	assert_int_equal(s->q_count, 3);
-	assert_string_equal(s->q[s->q_head].m->topic, "q/a");
-	assert_int_equal(s->q[s->q_head].qos, 1);
-	assert_int_equal(s->q[(s->q_head + 1) % s->q_cap].qos, 2);
-	assert_string_equal(s->q[(s->q_head + 2) % s->q_cap].m->topic, "/lead/x/trail/");
+	assert_string_equal(q_at(s, 0)->m->topic, "q/a");
+	assert_int_equal(q_at(s, 0)->qos, 1);
+	assert_int_equal(q_at(s, 1)->qos, 2);
+	assert_string_equal(q_at(s, 2)->m->topic, "/lead/x/trail/");
 	/* the same packet ids as drawn before the save */
-	assert_int_equal(s->q[s->q_head].pid, session_find(a, "offline", 7)->q[0].pid);
+	assert_int_equal(q_at(s, 0)->pid, q_at(session_find(a, "offline", 7), 0)->pid);
 	assert_int_equal(s->next_pid, session_find(a, "offline", 7)->next_pid);
 	/* offline since the save, 5 s ago by the wall clock */
 	assert_true(ev_now_ms(b->loop) - s->offline_since_ms >= 5000);
@@ -128,12 +128,12 @@ static void test_round_trip(void **state)
 	assert_non_null(s);
 	assert_null(s->username);
 	assert_int_equal(s->ninf, 2);
-	assert_int_equal(s->inf[0].qos, 1);
-	assert_string_equal(s->inf[0].m->topic, "f/1");
-	assert_int_equal(s->inf[1].state, INF_WAIT_COMP);
-	assert_null(s->inf[1].m);
+	assert_int_equal(inf_at(s, 0)->qos, 1);
+	assert_string_equal(inf_at(s, 0)->m->topic, "f/1");
+	assert_int_equal(inf_at(s, 1)->state, INF_WAIT_COMP);
+	assert_null(inf_at(s, 1)->m);
 	assert_int_equal(s->q_count, 1);
-	assert_string_equal(s->q[s->q_head].m->topic, "f/3");
+	assert_string_equal(q_at(s, 0)->m->topic, "f/3");
 	assert_non_null(qos2_in_find(b, s, 77));
 	assert_string_equal(qos2_in_find(b, s, 77)->m->topic, "f/in");
 

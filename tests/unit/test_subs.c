@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -215,6 +216,175 @@ static void test_window_acks_resend(void **state)
 	session_free(b, s);
 }
 
+/*
+ * Small nodes are searched by their sibling list, big ones by the edge
+ * hash: a node that grows past the limit and shrinks back under it finds
+ * every child, plain and wildcard, at every size.
+ */
+static void test_small_and_big_nodes(void **state)
+{
+	static const char *const names[] = { "a", "b", "", "ab", "ba", "bb", "c" };
+	struct broker *b = *state;
+	struct session *s = session_new(b, "n", 1, false);
+	char f[16];
+	size_t i, k;
+
+	sub(b, s, "r/+/x", 0);
+	sub(b, s, "r/#", 1);
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(f, sizeof(f), "r/%s", names[i]);
+		sub(b, s, f, 2);
+		/* "r" now has i + 3 children: its own list or the hash finds each. */
+		for (k = 0; k <= i; k++) {
+			snprintf(f, sizeof(f), "r/%s", names[k]);
+			assert_int_equal(sub_match(&b->tree, &b->match, f, strlen(f)), 1);
+			assert_int_equal(b->match.v[0].qos, 2);
+		}
+		assert_int_equal(sub_match(&b->tree, &b->match, "r/zz", 4), 1);
+		assert_int_equal(b->match.v[0].qos, 1);		/* "r/#" only */
+		assert_int_equal(sub_match(&b->tree, &b->match, "r/zz/x", 6), 1);
+		assert_int_equal(b->match.v[0].qos, 1);		/* "r/+/x" and "r/#" */
+		assert_int_equal(sub_match(&b->tree, &b->match, "r/a/x", 5), 1);
+	}
+	assert_int_equal(b->tree.root->child->nchild, 9);
+	/* Pruned back under the limit, from the newest and from the oldest. */
+	for (i = 0; i < 5; i++) {
+		snprintf(f, sizeof(f), "r/%s", names[i % 2 ? i : 6 - i]);
+		assert_int_equal(sub_remove(&b->tree, s, f, strlen(f)), 0);
+		assert_int_equal(sub_match(&b->tree, &b->match, f, strlen(f)), 1);
+		assert_int_equal(b->match.v[0].qos, 1);
+	}
+	assert_int_equal(b->tree.root->child->nchild, 4);	/* "a", "bb", "+", "#" */
+	assert_int_equal(sub_match(&b->tree, &b->match, "r/a", 3), 1);
+	assert_int_equal(b->match.v[0].qos, 2);
+	assert_int_equal(sub_match(&b->tree, &b->match, "r/bb", 4), 1);
+	assert_int_equal(b->match.v[0].qos, 2);
+	assert_int_equal(sub_match(&b->tree, &b->match, "r", 1), 1);	/* "r/#" matches "r" */
+	assert_int_equal(sub_match(&b->tree, &b->match, "q/a", 3), 0);
+	session_free(b, s);
+	assert_int_equal(b->tree.nnodes, 0);
+}
+
+/* Acknowledge the QoS 1 message of id pid; it must be in the window. */
+static void ack(struct broker *b, struct session *s, uint16_t pid)
+{
+	assert_int_equal(session_ack(b, s, MQTT_PUBACK, pid), 0);
+}
+
+/* The window's ids, oldest first, as a resend after a reconnection sends them. */
+static int resent_pids(struct broker *b, struct session *s, struct client *c, uint16_t *pids)
+{
+	uint8_t first[64];
+	int i, n;
+
+	c->woff = c->wlen = 0;
+	session_resend(b, s);
+	n = out_packets(c, first, pids, 64);
+	for (i = 0; i < n; i++)
+		assert_int_equal(first[i], 0x3a); /* PUBLISH, QoS 1, DUP */
+	return n;
+}
+
+/*
+ * The window is a ring: acks out of order (near its head and near its
+ * tail), a head that wrapped, and growth from a wrapped ring all keep the
+ * send order, which the resend after a reconnection shows.
+ */
+static void test_window_ring_order(void **state)
+{
+	static const uint16_t want[] = { 3, 5, 8, 9, 10, 11, 12, 13, 14, 15, 16 };
+	struct broker *b = *state;
+	struct session *s = session_new(b, "ring", 4, false);
+	struct client c = { .b = b, .fd = -1, .state = CS_CONNECTED, .level = 4, .sess = s };
+	uint16_t pids[64];
+	int i, n;
+
+	s->client = &c;
+	b->conf.max_inflight_messages = 8;
+	sub(b, s, "w", 1);
+	for (i = 0; i < 8; i++)
+		broker_publish_str(b, "w", "m", 1, 1, false);
+	assert_int_equal(s->inf_cap, 8);
+	ack(b, s, 1);
+	ack(b, s, 2);		/* the head moved on twice */
+	ack(b, s, 4);		/* near the head: the older ones move up */
+	ack(b, s, 7);		/* near the tail: the newer ones move down */
+	ack(b, s, 6);
+	assert_int_equal(s->ninf, 3);
+	for (i = 0; i < 5; i++)	/* 9..13: the ring wraps */
+		broker_publish_str(b, "w", "m", 1, 1, false);
+	assert_int_equal(s->ninf, 8);
+	assert_int_equal(s->inf_cap, 8);
+	assert_int_not_equal(s->inf_head, 0);
+	b->conf.max_inflight_messages = 16;
+	for (i = 0; i < 3; i++)	/* 14..16: grown from the wrapped ring */
+		broker_publish_str(b, "w", "m", 1, 1, false);
+	assert_int_equal(s->inf_cap, 16);
+	n = resent_pids(b, s, &c, pids);
+	assert_int_equal(n, 11);
+	for (i = 0; i < n; i++)
+		assert_int_equal(pids[i], want[i]);
+	for (i = 0; i < n; i++)
+		ack(b, s, want[n - 1 - i]);
+	assert_int_equal(s->ninf, 0);
+	s->client = NULL;
+	mem_free(&b->mem, c.wbuf);
+	b->dirty = b->dirty_tail = NULL;
+	session_free(b, s);
+}
+
+/*
+ * A new message never takes an id still in the window after the id space
+ * wrapped, whether its bucket of the quick test holds one id or is stuck
+ * at its ceiling (a window of thousands), and the buckets are all empty
+ * again once the window is.
+ */
+static void test_window_pid_reuse(void **state)
+{
+	static const uint8_t zero[SESS_PID_BUCKETS];
+	struct broker *b = *state;
+	struct session *s = session_new(b, "ids", 3, false);
+	struct client c = { .b = b, .fd = -1, .state = CS_CONNECTED, .level = 4, .sess = s };
+	const uint16_t many = 300 * SESS_PID_BUCKETS;
+	uint16_t i, pids[64];
+
+	s->client = &c;
+	b->conf.max_inflight_messages = 10000;
+	sub(b, s, "w", 1);
+	broker_publish_str(b, "w", "m", 1, 1, false);	/* id 1 */
+	s->next_pid = 1;				/* as after 65,535 more */
+	broker_publish_str(b, "w", "m", 1, 1, false);
+	assert_int_equal(resent_pids(b, s, &c, pids), 2);
+	assert_int_equal(pids[0], 1);
+	assert_int_equal(pids[1], 2);			/* 1 is in flight */
+	ack(b, s, 1);
+	ack(b, s, 2);
+	assert_memory_equal(s->pid_count, zero, sizeof(zero));
+	/* Every bucket past its ceiling. */
+	s->next_pid = 1;
+	for (i = 0; i < many; i++) {
+		broker_publish_str(b, "w", "m", 1, 1, false);
+		c.woff = c.wlen = 0;
+	}
+	assert_int_equal(s->pid_count[1], UINT8_MAX);
+	for (i = 1; i <= many; i++)
+		if (i != 33)
+			ack(b, s, i);
+	assert_int_equal(s->ninf, 1);
+	s->next_pid = 33;
+	broker_publish_str(b, "w", "m", 1, 1, false);
+	assert_int_equal(resent_pids(b, s, &c, pids), 2);
+	assert_int_equal(pids[0], 33);
+	assert_int_equal(pids[1], 34);
+	ack(b, s, 33);
+	ack(b, s, 34);
+	assert_memory_equal(s->pid_count, zero, sizeof(zero));
+	s->client = NULL;
+	mem_free(&b->mem, c.wbuf);
+	b->dirty = b->dirty_tail = NULL;
+	session_free(b, s);
+}
+
 static void test_session_expiry(void **state)
 {
 	struct broker *b = *state;
@@ -278,6 +448,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_retained, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_offline_queue_bound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_window_acks_resend, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_small_and_big_nodes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_window_ring_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_window_pid_reuse, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_session_expiry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_qos2_inbound_ids, setup, teardown),
 	};
