@@ -535,16 +535,21 @@ struct session {
 	 * offline session).
 	 */
 	bool trusted;
-	/*
-	 * How many ids in the window fall in each pid % SESS_PID_BUCKETS
-	 * (255: that many or more, until the window empties): an id drawn
-	 * for a new message is looked for in the window only when its
-	 * bucket is not empty, which with windows of up to
-	 * SESS_PID_BUCKETS sequential ids is never.
-	 */
-	uint8_t pid_count[SESS_PID_BUCKETS];
 	char id[];			/* client id, NUL-terminated */
 };
+
+/*
+ * How many ids in the window fall in each pid % SESS_PID_BUCKETS (255:
+ * that many or more, until the window empties): an id drawn for a new
+ * message is looked for in the window only when its bucket is not empty,
+ * which with windows of up to SESS_PID_BUCKETS sequential ids is never.
+ * Kept past the end of the window's array, so a session that never had a
+ * QoS 1/2 message in flight pays nothing for them.
+ */
+static inline uint8_t *inf_pid_count(const struct session *s)
+{
+	return (uint8_t *)(s->inf + s->inf_cap);
+}
 
 /* The i-th message of the window (0: the oldest) and of the queue. */
 static inline struct inflight *inf_at(const struct session *s, uint32_t i)

@@ -185,7 +185,7 @@ static bool pid_in_use(const struct session *s, uint16_t pid)
 {
 	uint32_t i;
 
-	if (!s->pid_count[pid % SESS_PID_BUCKETS])
+	if (!s->ninf || !inf_pid_count(s)[pid % SESS_PID_BUCKETS])
 		return false;
 	for (i = 0; i < s->ninf; i++)
 		if (inf_at(s, i)->pid == pid)
@@ -195,7 +195,7 @@ static bool pid_in_use(const struct session *s, uint16_t pid)
 
 static inline void pid_count_add(struct session *s, uint16_t pid)
 {
-	uint8_t *n = &s->pid_count[pid % SESS_PID_BUCKETS];
+	uint8_t *n = &inf_pid_count(s)[pid % SESS_PID_BUCKETS];
 
 	if (*n < UINT8_MAX)
 		(*n)++;
@@ -203,12 +203,12 @@ static inline void pid_count_add(struct session *s, uint16_t pid)
 
 static inline void pid_count_del(struct session *s, uint16_t pid)
 {
-	uint8_t *n = &s->pid_count[pid % SESS_PID_BUCKETS];
+	uint8_t *n = &inf_pid_count(s)[pid % SESS_PID_BUCKETS];
 
 	if (*n < UINT8_MAX)
 		(*n)--;
 	if (!s->ninf) /* an empty window: no bucket left stuck at 255 */
-		memset(s->pid_count, 0, sizeof(s->pid_count));
+		memset(inf_pid_count(s), 0, SESS_PID_BUCKETS);
 }
 
 /* The next id in the session's sequence [MQTT-2.3.1-1]: 0 is not an id. */
@@ -237,11 +237,16 @@ static int inflight_grow_slow(struct broker *b, struct session *s)
 	uint32_t cap = s->inf_cap ? s->inf_cap * 2 : 4, i;
 	struct inflight *v;
 
-	v = mem_alloc(&b->mem, cap * sizeof(*v));
+	/* The ids' bucket counts follow the array (inf_pid_count()). */
+	v = mem_alloc(&b->mem, cap * sizeof(*v) + SESS_PID_BUCKETS);
 	if (!v)
 		return -ENOMEM;
 	for (i = 0; i < s->ninf; i++)
 		v[i] = *inf_at(s, i);
+	if (s->inf)
+		memcpy(v + cap, inf_pid_count(s), SESS_PID_BUCKETS);
+	else
+		memset(v + cap, 0, SESS_PID_BUCKETS);
 	mem_free(&b->mem, s->inf);
 	s->inf = v;
 	s->inf_cap = cap;

@@ -359,14 +359,14 @@ static void test_window_pid_reuse(void **state)
 	assert_int_equal(pids[1], 2);			/* 1 is in flight */
 	ack(b, s, 1);
 	ack(b, s, 2);
-	assert_memory_equal(s->pid_count, zero, sizeof(zero));
+	assert_memory_equal(inf_pid_count(s), zero, sizeof(zero));
 	/* Every bucket past its ceiling. */
 	s->next_pid = 1;
 	for (i = 0; i < many; i++) {
 		broker_publish_str(b, "w", "m", 1, 1, false);
 		c.woff = c.wlen = 0;
 	}
-	assert_int_equal(s->pid_count[1], UINT8_MAX);
+	assert_int_equal(inf_pid_count(s)[1], UINT8_MAX);
 	for (i = 1; i <= many; i++)
 		if (i != 33)
 			ack(b, s, i);
@@ -378,7 +378,7 @@ static void test_window_pid_reuse(void **state)
 	assert_int_equal(pids[1], 34);
 	ack(b, s, 33);
 	ack(b, s, 34);
-	assert_memory_equal(s->pid_count, zero, sizeof(zero));
+	assert_memory_equal(inf_pid_count(s), zero, sizeof(zero));
 	s->client = NULL;
 	mem_free(&b->mem, c.wbuf);
 	b->dirty = b->dirty_tail = NULL;
