@@ -27,6 +27,10 @@
 #   BENCH_ONLY=balancers|brokers   one half only
 #   BENCH_VARIANTS=a,b,...          these balancer variants only (spread, the reference,
 #                                   is always measured)
+#   BENCH_BROKER_BASE=PATH          also an older mqbroker (tests/bench/build_at.sh REV
+#                                   builds one) in every broker round, interleaved with
+#                                   the others, TLS rows aside: the report compares
+#                                   build/mqbroker with it row by row (msg/s, p99, CPU)
 #
 # Writes results/bench-YYYYmmdd-HHMM/{report.md,raw.jsonl,*.png} and results/latest.md.
 set -u
@@ -55,6 +59,12 @@ if [ -n "${BENCH_VARIANTS:-}" ]; then
 	done
 	VARIANTS=()
 	for v in "${want[@]}"; do [[ " ${VARIANTS[*]} " == *" $v "* ]] || VARIANTS+=("$v"); done
+fi
+
+BASE_BIN=
+if [ -n "${BENCH_BROKER_BASE:-}" ]; then
+	BASE_BIN=$(readlink -f "$BENCH_BROKER_BASE")
+	[ -x "$BASE_BIN" ] || { echo "bench: BENCH_BROKER_BASE: $BENCH_BROKER_BASE is not an executable" >&2; exit 2; }
 fi
 
 STAMP=$(date -u +%Y%m%d-%H%M)
@@ -117,6 +127,9 @@ log "results go to $OUT (rounds $ROUNDS${QUICK:+, quick})"
 	echo "git=$(git rev-parse --short HEAD 2>/dev/null)"
 	echo "loadavg_start=$(cut -d' ' -f1-3 /proc/loadavg)"
 	echo "rounds=$ROUNDS"
+	# build_at.sh leaves the revision it built beside the binary
+	[ -n "$BASE_BIN" ] && echo "broker_base=$BASE_BIN ($(cat "$(dirname "$BASE_BIN")/REV" 2>/dev/null ||
+		"$BASE_BIN" -V 2>/dev/null | head -1))"
 	echo "quick=${QUICK:-0}"
 	echo "params=conn-rate ${CR_SECS}s -k 64; fanout 1 pub -> 100 subs QoS 0 ${FAN_SECS}s -w 20; seed ${SEED_SUBS} subs x ${SEED_PUBS} pubs; brokers ${BRK_SECS}s after ${BRK_WARM}s warm-up, paced rows ${LAT_RATE} deliveries/s; idle ${IDLE}"
 } >"$OUT/meta.txt"
@@ -313,6 +326,7 @@ broker_start() {
 		tls_conf "$2" anonymous >"$WORK/broker.conf"
 		mosquitto -c "$WORK/broker.conf" >"$WORK/broker.log" 2>&1 &
 		;;
+	mqbroker-base) "$BASE_BIN" -p "$2" >"$WORK/broker.log" 2>&1 & ;;
 	mqbroker*)
 		[ -x "$BUILD/mqbroker" ] || return 1
 		if [ -n "${3:-}" ]; then
@@ -375,13 +389,25 @@ run_brokers() {
 	mkdir -p "$WORK"
 	make_bench_certs
 	for round in $(seq "$ROUNDS"); do
-		# Alternate who goes first, so drift hurts both alike.
-		if [ $((round % 2)) = 1 ]; then order="mqbroker mosquitto"; else order="mosquitto mqbroker"; fi
+		# Rotate who goes first, so drift hurts all alike.
+		if [ -n "$BASE_BIN" ]; then
+			case $((round % 3)) in
+			1) order="mqbroker mosquitto mqbroker-base" ;;
+			2) order="mosquitto mqbroker-base mqbroker" ;;
+			0) order="mqbroker-base mqbroker mosquitto" ;;
+			esac
+		elif [ $((round % 2)) = 1 ]; then
+			order="mqbroker mosquitto"
+		else
+			order="mosquitto mqbroker"
+		fi
 		for s in "${BRK_SCEN[@]}"; do
 			[ -z "$TLS_DIR" ] && [ "${s#tls-}" != "$s" ] && continue
 			log "round $round/$ROUNDS: brokers ${s%%|*}"
 			read -r -a args <<<"${s#*|}"
 			for b in $order; do
+				# the base may predate TLS: its rows compare the plain listener
+				[ "$b" = mqbroker-base ] && [ "${s#tls-}" != "$s" ] && continue
 				broker_measure "$round" "$b" "${s%%|*}" "${args[@]}" -d "$BRK_SECS" \
 					-W "$BRK_WARM" -t 30
 			done

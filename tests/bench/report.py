@@ -389,6 +389,53 @@ def broker_tables(d, md, plots):
                   + "; they show as –.\n")
 
 
+def base_tables(d, md, meta):
+    """build/mqbroker against BENCH_BROKER_BASE, an older build, measured in the same rounds."""
+    br = lambda b, w, fn: d.per_round("broker", b, w, fn)
+    labels = [l for l in dict.fromkeys(r["workload"] for r in d.rows
+                                       if r["kind"] == "broker" and r["variant"] == "mqbroker-base")]
+    if not labels:
+        return
+    both = lambda a, b, f: [f(x, y) if x is not None and y is not None else None for x, y in zip(a, b)]
+    ratio = lambda a, b: a / b if b else None
+    md.append("## mqbroker against an older build of itself\n")
+    md.append(f"`BENCH_BROKER_BASE`: {meta.get('broker_base', '?')}, run beside `build/mqbroker` and "
+              "mosquitto in every round of the tables above (a fresh broker each, the order rotated "
+              "from round to round). Ratios are this build ÷ the base of the same round: the median, "
+              "each round's in brackets. Closed-loop rows compare msg/s (within 5%: ratio ≥ 0.95) and "
+              "p99 (no worse: ratio ≤ 1); paced rows run at the same offered rate for both, so only "
+              "their p99; the broker's own CPU per message is the column that moves least from round "
+              "to round.\n")
+    md.append("| scenario | base msg/s | mqbroker msg/s | msg/s ratio (per round) | ≥ 0.95 (rounds) "
+              "| p99 ms base / mqbroker | p99 ratio (per round) | ≤ 1 (rounds) "
+              "| CPU µs/msg base / mqbroker (ratio) |")
+    md.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for l in labels:
+        if l == "idle":
+            continue
+        rate = {b: br(b, l, lambda r, _: r["rate"]) for b in ("mqbroker", "mqbroker-base")}
+        p99 = {b: br(b, l, lambda r, _: r["p99_us"] / 1000) for b in ("mqbroker", "mqbroker-base")}
+        cpu = {b: med(br(b, l, lambda r, _: per_k(r, "proc_cpu_ms"))) for b in ("mqbroker", "mqbroker-base")}
+        paced = l.startswith("lat-")
+        rr = both(rate["mqbroker"], rate["mqbroker-base"], ratio)
+        pr = both(p99["mqbroker"], p99["mqbroker-base"], ratio)
+        rate_cols = ("| – | – | – | – " if paced else
+                     f"| {fmt(med(rate['mqbroker-base']))} | {fmt(med(rate['mqbroker']))} | "
+                     f"{fmt(med(rr), '.3f')} ({rounds_str(rr, '.2f')}) | "
+                     f"{rounds_met([x >= 0.95 if x is not None else None for x in rr])} ")
+        cr = ratio(cpu["mqbroker"], cpu["mqbroker-base"]) if cpu["mqbroker"] is not None else None
+        md.append(f"| {l} {rate_cols}| {fmt(med(p99['mqbroker-base']), '.2f')} / "
+                  f"{fmt(med(p99['mqbroker']), '.2f')} | {fmt(med(pr), '.2f')} ({rounds_str(pr, '.2f')}) | "
+                  f"{rounds_met([x <= 1 if x is not None else None for x in pr])} | "
+                  f"{fmt(cpu['mqbroker-base'], '.2f')} / {fmt(cpu['mqbroker'], '.2f')} "
+                  f"({fmt(cr, '.2f')}) |")
+    idle = {b: med(br(b, "idle", lambda r, _: r["bytes_per_conn"])) for b in ("mqbroker", "mqbroker-base")}
+    if idle["mqbroker"] and idle["mqbroker-base"]:
+        md.append(f"\nIdle, RSS per connection: base {fmt(idle['mqbroker-base'])} B, "
+                  f"mqbroker {fmt(idle['mqbroker'])} B.")
+    md.append("")
+
+
 def gnuplot(out, name, data, script):
     dat = os.path.join(out, name + ".dat")
     with open(dat, "w") as f:
@@ -472,6 +519,7 @@ def main():
     if any(r["kind"] == "lb" for r in rows):
         balancer_tables(d, md, plots)
     broker_tables(d, md, plots)
+    base_tables(d, md, meta)
 
     pngs = []
     if "conn_rate" in plots:
