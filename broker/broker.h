@@ -9,6 +9,7 @@
 #define MQBROKER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <netinet/in.h>
@@ -324,6 +325,15 @@ static inline void mem_free(struct mem_budget *m, void *p)
 	else
 		free(p);
 }
+
+/*
+ * Bytes for a struct whose last member is a flexible char array holding n
+ * bytes: from that member's offset, not from sizeof, which adds the
+ * struct's tail padding (malloc rounds to 16: the difference is a chunk
+ * size for many of the small nodes and sessions of idle clients).
+ */
+#define FLEX_SIZE(type, member, n) \
+	(offsetof(type, member) + (n) > sizeof(type) ? offsetof(type, member) + (n) : sizeof(type))
 
 /* ---- messages (msg.c): refcounted, shared by every queue that holds them ---- */
 

@@ -65,7 +65,7 @@ static void sess_grow(struct broker *b)
 
 struct session *session_new(struct broker *b, const char *id, size_t len, bool clean)
 {
-	struct session *s = mem_zalloc(&b->mem, sizeof(*s) + len + 1);
+	struct session *s = mem_zalloc(&b->mem, FLEX_SIZE(struct session, id, len + 1));
 	uint32_t slot;
 
 	if (!s)

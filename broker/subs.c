@@ -183,7 +183,7 @@ static bool is_level(const char *name, size_t len, char c)
 static struct tnode *child_add(struct topic_tree *t, struct tnode *parent, const char *name,
 			       size_t len)
 {
-	struct tnode *n = mem_zalloc(t->mem, sizeof(*n) + len + 1);
+	struct tnode *n = mem_zalloc(t->mem, FLEX_SIZE(struct tnode, name, len + 1));
 	uint32_t slot;
 
 	if (!n)
