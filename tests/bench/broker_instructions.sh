@@ -9,14 +9,21 @@
 #
 #   tests/bench/broker_instructions.sh BEFORE AFTER [REGEX]
 #
-# BEFORE and AFTER are mqbroker binaries (build one from an older commit in
-# a worktree); REGEX selects scenarios (bench.sh's closed-loop rows p2p,
-# fanout100 and fanin100 at QoS 0 and 1). Prints one line a scenario:
-# instructions per message before, after, and their ratio. The start-up's
-# instructions (a run without load) are taken off each.
+# BEFORE and AFTER are mqbroker binaries (tests/bench/build_at.sh REV builds
+# one as it was at a revision); REGEX selects scenarios (bench.sh's
+# closed-loop rows p2p, fanout100 and fanin100 at QoS 0 and 1). Prints one
+# line a scenario: instructions per message before, after, and their ratio.
+# The start-up's instructions (a run without load) are taken off each.
+# REPEAT=N (default 1) runs each pair N times, alternating which goes first,
+# and prints the medians and each run's ratio: how much of a delivery goes
+# through the queue rather than straight into the window moves a QoS 1
+# fan-out's count by up to 10% from run to run.
 set -u
 cd "$(dirname "$0")/../.."
-[ $# -ge 2 ] || { sed -n '4,16p' "$0" >&2; exit 2; }
+[ $# -ge 2 ] || { sed -n '4,20p' "$0" >&2; exit 2; }
+REPEAT=${REPEAT:-1}
+case $REPEAT in '' | *[!0-9]* | 0) echo "broker_instructions: REPEAT must be 1..20" >&2; exit 2 ;; esac
+[ "$REPEAT" -le 20 ] || { echo "broker_instructions: REPEAT must be 1..20" >&2; exit 2; }
 A=$(readlink -f "$1") B=$(readlink -f "$2") FILTER=${3:-.}
 MQBENCH=$PWD/build/mqbench
 command -v valgrind >/dev/null || { echo "broker_instructions: valgrind is not installed" >&2; exit 1; }
@@ -66,19 +73,38 @@ measure() {
 
 read -r base_a _ < <(measure "$A")
 read -r base_b _ < <(measure "$B")
-printf '%-14s %10s %10s %7s\n' scenario before after ratio
+# per_msg IR BASE COUNT: instructions per message, or "failed"
+per_msg() {
+	awk -v a="$1" -v x="$2" -v n="$3" 'BEGIN { if (n > 0) printf "%.0f", (a - x) / n; else print "failed" }'
+}
+
+printf '%-14s %10s %10s %7s%s\n' scenario before after ratio "$([ "$REPEAT" -gt 1 ] && echo '   (each run)')"
 for s in "${SCEN[@]}"; do
 	label=${s%%|*}
 	[[ $label =~ $FILTER ]] || continue
 	read -r -a args <<<"${s#*|}"
-	read -r ir_a n_a < <(measure "$A" "${args[@]}")
-	read -r ir_b n_b < <(measure "$B" "${args[@]}")
-	if [ "$n_a" -gt 0 ] && [ "$n_b" -gt 0 ]; then
-		awk -v l="$label" -v a="$ir_a" -v b="$ir_b" -v x="$base_a" -v y="$base_b" \
-			-v na="$n_a" -v nb="$n_b" 'BEGIN {
-				pa = (a - x) / na; pb = (b - y) / nb
-				printf "%-14s %10.0f %10.0f %7.3f\n", l, pa, pb, pb / pa }'
-	else
-		printf '%-14s %10s %10s %7s\n' "$label" failed failed -
-	fi
+	runs=()
+	for r in $(seq "$REPEAT"); do
+		if [ $((r % 2)) = 1 ]; then
+			read -r ir_a n_a < <(measure "$A" "${args[@]}")
+			read -r ir_b n_b < <(measure "$B" "${args[@]}")
+		else
+			read -r ir_b n_b < <(measure "$B" "${args[@]}")
+			read -r ir_a n_a < <(measure "$A" "${args[@]}")
+		fi
+		runs+=("$(per_msg "$ir_a" "$base_a" "$n_a") $(per_msg "$ir_b" "$base_b" "$n_b")")
+	done
+	printf '%s\n' "${runs[@]}" | /usr/bin/python3 -c '
+import statistics, sys
+label, repeat = sys.argv[1], int(sys.argv[2])
+runs = [l.split() for l in sys.stdin if l.strip()]
+if not runs or any("failed" in r for r in runs):
+    print("%-14s %10s %10s %7s" % (label, "failed", "failed", "-"))
+    sys.exit(0)
+a = [int(r[0]) for r in runs]
+b = [int(r[1]) for r in runs]
+ratios = [y / x for x, y in zip(a, b)]
+each = "   (" + " ".join(f"{r:.3f}" for r in ratios) + ")" if repeat > 1 else ""
+print(f"{label:<14} {statistics.median(a):>10.0f} {statistics.median(b):>10.0f} "
+      f"{statistics.median(ratios):>7.3f}{each}")' "$label" "$REPEAT"
 done
