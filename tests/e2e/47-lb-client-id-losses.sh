@@ -145,8 +145,9 @@ for i in 1 2 3; do
 	for p in $(seq "${PORTS%-*}" "${PORTS#*-}"); do want+=("$(broker_addr "$i"):$p"); done
 done
 make_time_waits "${want[@]}" || fail "could not make the TIME_WAITs"
-# A port of phase 1's flows can hold state of its own on a broker that takes
-# the first try; one more for those, then they must all be there.
+# One CI run found one of the 60 missing after this (cause unseen: the check
+# then counted every TIME_WAIT on the port); the missing ones get one more
+# try, logged, and then they must all be there.
 mapfile -t missing < <(missing_time_waits)
 if [ "${#missing[@]}" -gt 0 ]; then
 	log "no TIME_WAIT after the first try: ${missing[*]}; again"
